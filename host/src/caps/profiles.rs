@@ -1,0 +1,357 @@
+//! `profiles`: granted profiles as resources, with queries answered natively from the canonical
+//! model. Only answers cross into the guest; results are capped so one call cannot ask the host
+//! to copy a whole large profile.
+
+use std::sync::Arc;
+
+use regex::RegexBuilder;
+use wasmtime::component::Resource;
+
+use super::bindings::joule::skill::profiles::{
+    CursorOptions, EdgeStat, Frame, Function, FunctionStat, Host, HostProfile, HostStackCursor,
+    LineStat, MatchMode, Metadata, Order, SampleType, StackSample, TopQuery,
+};
+use super::{CallError, ErrorCode, SkillState, call_error};
+use crate::inputs::NamedProfile;
+use crate::model::{self, FunctionId, Profile};
+
+/// Rows a list query returns at most, whatever the guest asks for.
+pub const MAX_ROWS: u32 = 10_000;
+/// Stacks a cursor returns per batch at most.
+pub const MAX_BATCH: u32 = 4_096;
+
+/// A guest's handle on one granted profile.
+pub struct ProfileHandle {
+    profile: Arc<NamedProfile>,
+}
+
+/// A position in the stacks of one profile, optionally narrowed to some functions.
+pub struct StackCursor {
+    profile: Arc<NamedProfile>,
+    samples: Vec<u32>,
+    next: usize,
+    batch: usize,
+}
+
+fn function_record(p: &Profile, id: FunctionId) -> Function {
+    let f = &p.functions[id as usize];
+    Function {
+        id,
+        name: p.str(f.name).to_string(),
+        system_name: p.str(f.system_name).to_string(),
+        file: (f.file != 0).then(|| p.str(f.file).to_string()),
+        start_line: (f.start_line != 0).then_some(f.start_line),
+    }
+}
+
+fn stat_record(p: &Profile, s: model::FunctionStat) -> FunctionStat {
+    FunctionStat {
+        function: function_record(p, s.function),
+        self_value: s.self_value,
+        total_value: s.total_value,
+    }
+}
+
+fn edge_records(p: &Profile, edges: Vec<model::EdgeStat>) -> Vec<EdgeStat> {
+    edges
+        .into_iter()
+        .map(|e| EdgeStat {
+            function: function_record(p, e.function),
+            value: e.value,
+        })
+        .collect()
+}
+
+fn sample_type(p: &Profile, t: Option<u32>) -> Result<usize, CallError> {
+    p.sample_type_or_default(t).ok_or_else(|| {
+        call_error(
+            ErrorCode::InvalidArgument,
+            format!(
+                "sample type {} does not exist (the profile has {})",
+                t.unwrap_or(0),
+                p.sample_types.len()
+            ),
+        )
+    })
+}
+
+fn function_id(p: &Profile, id: FunctionId) -> Result<FunctionId, CallError> {
+    if (id as usize) < p.functions.len() {
+        Ok(id)
+    } else {
+        Err(call_error(
+            ErrorCode::NotFound,
+            format!(
+                "function {id} does not exist (the profile has {})",
+                p.functions.len()
+            ),
+        ))
+    }
+}
+
+fn name_regex(pattern: &str) -> Result<regex::Regex, CallError> {
+    RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| call_error(ErrorCode::InvalidArgument, format!("bad name regex: {e}")))
+}
+
+fn rows(limit: u32) -> usize {
+    limit.min(MAX_ROWS) as usize
+}
+
+impl SkillState {
+    fn profile(&mut self, handle: &Resource<ProfileHandle>) -> wasmtime::Result<Arc<NamedProfile>> {
+        self.calls += 1;
+        Ok(self.table.get(handle)?.profile.clone())
+    }
+}
+
+impl Host for SkillState {
+    fn granted(&mut self) -> wasmtime::Result<Vec<Resource<ProfileHandle>>> {
+        self.calls += 1;
+        let profiles = self.inputs.profiles.clone();
+        profiles
+            .into_iter()
+            .map(|profile| Ok(self.table.push(ProfileHandle { profile })?))
+            .collect()
+    }
+}
+
+impl HostProfile for SkillState {
+    fn metadata(&mut self, handle: Resource<ProfileHandle>) -> wasmtime::Result<Metadata> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        let value_type = |t: &model::ValueType| SampleType {
+            name: p.str(t.name).to_string(),
+            unit: p.str(t.unit).to_string(),
+        };
+        Ok(Metadata {
+            name: named.name.clone(),
+            format: p.format.name().to_string(),
+            sample_types: p.sample_types.iter().map(value_type).collect(),
+            default_sample_type: p.default_sample_type as u32,
+            totals: p.totals(),
+            sample_count: p.raw_sample_count,
+            stack_count: p.samples.len() as u64,
+            function_count: p.functions.len() as u32,
+            duration_nanos: p.duration_nanos,
+            period: p.period,
+            period_type: p.period_type.as_ref().map(value_type),
+            comments: p.comments.iter().map(|&c| p.str(c).to_string()).collect(),
+        })
+    }
+
+    fn function(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        id: FunctionId,
+    ) -> wasmtime::Result<Result<Function, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(function_id(p, id).map(|id| function_record(p, id)))
+    }
+
+    fn find_functions(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        pattern: String,
+        mode: MatchMode,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<Function>, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        let ids: Vec<FunctionId> = match mode {
+            MatchMode::Exact => p.functions_named(&pattern).to_vec(),
+            MatchMode::Substring => (0..p.functions.len() as FunctionId)
+                .filter(|&f| p.function_name(f).contains(&pattern))
+                .collect(),
+            MatchMode::Regex => match name_regex(&pattern) {
+                Ok(re) => (0..p.functions.len() as FunctionId)
+                    .filter(|&f| re.is_match(p.function_name(f)))
+                    .collect(),
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        Ok(Ok(ids
+            .into_iter()
+            .take(rows(limit))
+            .map(|f| function_record(p, f))
+            .collect()))
+    }
+
+    fn top(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        query: TopQuery,
+    ) -> wasmtime::Result<Result<Vec<FunctionStat>, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        let t = match sample_type(p, query.sample_type) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        let filter = match query.name_filter.as_deref().map(name_regex).transpose() {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(e)),
+        };
+        let order = match query.order {
+            Order::BySelf => model::Order::BySelf,
+            Order::ByTotal => model::Order::ByTotal,
+        };
+        let top = p.top(t, order, rows(query.limit), |f| {
+            filter
+                .as_ref()
+                .is_none_or(|re| re.is_match(p.function_name(f)))
+        });
+        Ok(Ok(top.into_iter().map(|s| stat_record(p, s)).collect()))
+    }
+
+    fn stat(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        id: FunctionId,
+        sample_type_index: Option<u32>,
+    ) -> wasmtime::Result<Result<FunctionStat, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(sample_type(p, sample_type_index).and_then(|t| {
+            let id = function_id(p, id)?;
+            Ok(stat_record(p, p.function_stat(id, t)))
+        }))
+    }
+
+    fn total_of(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        ids: Vec<FunctionId>,
+        sample_type_index: Option<u32>,
+    ) -> wasmtime::Result<Result<i64, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(sample_type(p, sample_type_index).map(|t| p.total_of(&ids, t)))
+    }
+
+    fn callers(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        id: FunctionId,
+        sample_type_index: Option<u32>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<EdgeStat>, CallError>> {
+        self.neighbours(handle, id, sample_type_index, limit, true)
+    }
+
+    fn callees(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        id: FunctionId,
+        sample_type_index: Option<u32>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<EdgeStat>, CallError>> {
+        self.neighbours(handle, id, sample_type_index, limit, false)
+    }
+
+    fn lines(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        id: FunctionId,
+        sample_type_index: Option<u32>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<LineStat>, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(sample_type(p, sample_type_index).and_then(|t| {
+            let id = function_id(p, id)?;
+            let file = p.functions[id as usize].file;
+            let file = (file != 0).then(|| p.str(file).to_string());
+            Ok(p.lines(id, t, rows(limit))
+                .into_iter()
+                .map(|l| LineStat {
+                    file: file.clone(),
+                    line: l.line,
+                    self_value: l.self_value,
+                    total_value: l.total_value,
+                })
+                .collect())
+        }))
+    }
+
+    fn stacks(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        options: CursorOptions,
+    ) -> wasmtime::Result<Result<Resource<StackCursor>, CallError>> {
+        let named = self.profile(&handle)?;
+        if let Some(&bad) = options
+            .containing
+            .iter()
+            .find(|&&f| f as usize >= named.profile.functions.len())
+        {
+            return Ok(Err(call_error(
+                ErrorCode::NotFound,
+                format!("function {bad} does not exist"),
+            )));
+        }
+        let samples = named.profile.samples_containing(&options.containing);
+        let cursor = StackCursor {
+            profile: named,
+            samples,
+            next: 0,
+            batch: options.batch.clamp(1, MAX_BATCH) as usize,
+        };
+        Ok(Ok(self.table.push(cursor)?))
+    }
+
+    fn drop(&mut self, handle: Resource<ProfileHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+impl SkillState {
+    fn neighbours(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        id: FunctionId,
+        sample_type_index: Option<u32>,
+        limit: u32,
+        callers: bool,
+    ) -> wasmtime::Result<Result<Vec<EdgeStat>, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(sample_type(p, sample_type_index).and_then(|t| {
+            let id = function_id(p, id)?;
+            Ok(edge_records(p, p.neighbours(id, t, callers, rows(limit))))
+        }))
+    }
+}
+
+impl HostStackCursor for SkillState {
+    fn next(&mut self, handle: Resource<StackCursor>) -> wasmtime::Result<Vec<StackSample>> {
+        self.calls += 1;
+        let cursor = self.table.get_mut(&handle)?;
+        let p = &cursor.profile.profile;
+        let end = (cursor.next + cursor.batch).min(cursor.samples.len());
+        let batch = cursor.samples[cursor.next..end]
+            .iter()
+            .map(|&i| StackSample {
+                frames: p
+                    .stack_frames(p.samples[i as usize])
+                    .map(|f| Frame {
+                        function: f.function,
+                        line: f.line,
+                    })
+                    .collect(),
+                values: p.sample_values(i as usize).to_vec(),
+            })
+            .collect();
+        cursor.next = end;
+        Ok(batch)
+    }
+
+    fn drop(&mut self, handle: Resource<StackCursor>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! The `joule` command line: flags in, library calls, output and an exit code out.
+
+mod profile;
+mod run;
+mod skills;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes, as documented in `joule --help`.
+pub mod exit {
+    /// Everything ran: every input was read and every skill run succeeded.
+    pub const OK: u8 = 0;
+    /// Nothing useful could be done: no skill loaded, a source tree or output that cannot be
+    /// opened, a bad parameter.
+    pub const ERROR: u8 = 1;
+    /// The command line itself is wrong.
+    pub const USAGE: u8 = 2;
+    /// The report was written, but an input could not be read or a skill failed.
+    pub const PARTIAL: u8 = 3;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: every input was read and every skill run succeeded
+  1  error: nothing useful could be done (no skill loaded, unreadable source tree or output,
+     unknown parameter, unreadable profile for `profile top`)
+  2  usage: the command line is wrong
+  3  partial: the report was written, but a profile could not be read or a skill run failed
+     (see the report's runs and inputs)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "joule",
+    version,
+    about = "Run sandboxed performance-engineering skills over profiles and source trees.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run skills over profiles and source trees, and report their findings ranked.
+    #[command(after_help = EXIT_CODES)]
+    Run(run::RunArgs),
+    /// Load skills and show what each one describes: id, version, triggers, capabilities,
+    /// parameters, imports and digest.
+    #[command(after_help = EXIT_CODES)]
+    Skills(skills::SkillsArgs),
+    /// Work with a profile directly, natively in the host.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Markdown,
+}
+
+/// Settings shared by the commands that load skills.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Skill components (.wasm), or directories of them. Repeatable. Defaults to the paths in
+    /// $JOULE_SKILLS (separated by `:`).
+    #[arg(long = "skills", value_name = "PATH")]
+    pub skills: Vec<PathBuf>,
+    /// Wall-clock limit per skill invocation, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Memory limit per skill invocation, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub memory: usize,
+    /// Compile skills every time instead of using the compiled-component cache
+    /// ($JOULE_CACHE_DIR, default ~/.cache/joule/components).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl EngineArgs {
+    pub fn skill_paths(&self) -> anyhow::Result<Vec<PathBuf>> {
+        if !self.skills.is_empty() {
+            return Ok(self.skills.clone());
+        }
+        match std::env::var_os("JOULE_SKILLS") {
+            Some(paths) => Ok(std::env::split_paths(&paths).collect()),
+            None => anyhow::bail!(
+                "no skills given: pass --skills PATH (a .wasm component or a directory of them) or set JOULE_SKILLS"
+            ),
+        }
+    }
+
+    pub fn config(&self) -> anyhow::Result<crate::engine::RuntimeConfig> {
+        if !(self.timeout > 0.0 && self.timeout.is_finite()) {
+            anyhow::bail!("--timeout must be a positive number of seconds");
+        }
+        if self.memory == 0 || self.memory > 4096 {
+            anyhow::bail!("--memory must be between 1 and 4096 MiB");
+        }
+        let mut config = crate::engine::RuntimeConfig::default();
+        config.limits.deadline = std::time::Duration::from_secs_f64(self.timeout);
+        config.limits.memory_bytes = self.memory << 20;
+        if self.no_cache {
+            config.cache = None;
+        }
+        Ok(config)
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Entry point of the `joule` binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Skills(args) => skills::skills(args),
+        Command::Profile(command) => profile::profile(command),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("joule: error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime for a command.
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

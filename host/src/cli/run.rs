@@ -1,0 +1,121 @@
+//! `joule run`: skills over profiles and source trees, to a ranked report.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{EngineArgs, Format, exit};
+use crate::session::{self, Request};
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// A profile to analyse (pprof, gzipped or not, or folded stacks). Repeatable.
+    #[arg(long = "profile", value_name = "FILE")]
+    profiles: Vec<PathBuf>,
+    /// A source tree skills may read, as DIR or NAME=DIR. Repeatable.
+    #[arg(long = "source", value_name = "[NAME=]DIR")]
+    sources: Vec<String>,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// A skill parameter, as SKILL.NAME=VALUE (e.g. hot-functions.limit=5). Repeatable.
+    #[arg(long = "param", value_name = "SKILL.NAME=VALUE")]
+    params: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write every finding's suggested edits as one patch (for `git apply`).
+    #[arg(long, value_name = "FILE")]
+    patch: Option<PathBuf>,
+    /// Skill invocations at once. Defaults to the number of cores.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Rounds of finding-triggered skills after the scan.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    max_depth: usize,
+}
+
+fn parse_params(raw: &[String]) -> anyhow::Result<HashMap<String, BTreeMap<String, String>>> {
+    let mut out: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    for p in raw {
+        let (key, value) = p
+            .split_once('=')
+            .with_context(|| format!("--param {p}: expected SKILL.NAME=VALUE"))?;
+        let (skill, name) = key
+            .split_once('.')
+            .with_context(|| format!("--param {p}: expected SKILL.NAME=VALUE"))?;
+        out.entry(skill.to_string())
+            .or_default()
+            .insert(name.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+fn parse_source(raw: &str) -> (String, PathBuf) {
+    match raw.split_once('=') {
+        Some((name, dir)) if !name.is_empty() && !name.contains('/') => {
+            (name.to_string(), PathBuf::from(dir))
+        }
+        _ => {
+            let dir = PathBuf::from(raw);
+            (session::default_tree_name(&dir), dir)
+        }
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let jobs = args.jobs.unwrap_or_else(crate::engine::default_jobs).max(1);
+    let request = Request {
+        profiles: args.profiles,
+        sources: args.sources.iter().map(|s| parse_source(s)).collect(),
+        skills: args.engine.skill_paths()?,
+        parameters: parse_params(&args.params)?,
+        jobs,
+        max_depth: args.max_depth,
+    };
+    let config = args.engine.config()?;
+    let tokio = super::tokio_runtime()?;
+    let report = tokio.block_on(async {
+        let runtime = session::runtime(config, jobs)?;
+        session::analyse(runtime, request).await
+    })?;
+
+    let text = match args.format {
+        Format::Json => report.json(),
+        Format::Markdown => crate::report::markdown(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("{}: cannot write the report", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+    if let Some(path) = &args.patch {
+        std::fs::write(path, report.combined_patch())
+            .with_context(|| format!("{}: cannot write the patch", path.display()))?;
+    }
+    for p in &report.inputs.profiles {
+        if let Some(e) = &p.error {
+            eprintln!("joule: warning: {e}");
+        }
+    }
+    for r in &report.runs {
+        if let Some(e) = &r.error {
+            eprintln!("joule: warning: skill `{}` failed: {e}", r.skill);
+        }
+    }
+    Ok(
+        if report.failed_runs() > 0 || report.unreadable_profiles() > 0 {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        },
+    )
+}

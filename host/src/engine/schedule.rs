@@ -1,0 +1,261 @@
+//! Running many skills: concurrently on tokio's blocking pool (at most `jobs` at once), first the
+//! `scan` skills, then, round by round, the skills triggered by the findings of the round before,
+//! up to a bounded depth. A failed invocation is recorded and never stops the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::invoke::Outcome;
+use super::{LoadedSkill, Runtime, Trigger};
+use crate::caps::LogLine;
+use crate::caps::bindings::joule::skill::types as wit;
+use crate::findings::Finding;
+use crate::inputs::Inputs;
+
+/// What to run, on what, with which parameters.
+pub struct Plan {
+    pub skills: Vec<Arc<LoadedSkill>>,
+    pub inputs: Arc<Inputs>,
+    /// Operator-given parameter values: skill id -> name -> value.
+    pub parameters: HashMap<String, BTreeMap<String, String>>,
+    /// Invocations at once.
+    pub jobs: usize,
+    /// Rounds of finding-triggered skills after the scan round.
+    pub max_depth: usize,
+}
+
+impl Plan {
+    /// Checks that every operator-given parameter names a loaded skill and a parameter it
+    /// declares.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (skill_id, values) in &self.parameters {
+            let Some(skill) = self.skills.iter().find(|s| &s.descriptor.id == skill_id) else {
+                let known: Vec<_> = self
+                    .skills
+                    .iter()
+                    .map(|s| s.descriptor.id.as_str())
+                    .collect();
+                anyhow::bail!(
+                    "--param {skill_id}.…: no loaded skill has id `{skill_id}` (loaded: {})",
+                    known.join(", ")
+                );
+            };
+            for name in values.keys() {
+                if !skill.descriptor.parameters.iter().any(|p| &p.name == name) {
+                    let declared: Vec<_> = skill
+                        .descriptor
+                        .parameters
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    anyhow::bail!(
+                        "--param {skill_id}.{name}: `{skill_id}` has no parameter `{name}` (it declares: {})",
+                        if declared.is_empty() {
+                            "none".to_string()
+                        } else {
+                            declared.join(", ")
+                        }
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every declared parameter with the operator's value or its default.
+    fn parameters_for(&self, skill: &LoadedSkill) -> Vec<(String, String)> {
+        let given = self.parameters.get(&skill.descriptor.id);
+        skill
+            .descriptor
+            .parameters
+            .iter()
+            .filter_map(|p| {
+                let value = given
+                    .and_then(|g| g.get(&p.name).cloned())
+                    .or_else(|| p.default.clone())?;
+                Some((p.name.clone(), value))
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Ok,
+    Failed,
+}
+
+/// One invocation, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRecord {
+    pub skill: String,
+    pub version: String,
+    pub digest: String,
+    pub trigger: String,
+    /// The upstream finding's id, for finding-triggered runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    pub status: RunStatus,
+    pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Findings this run contributed (before de-duplication).
+    pub findings: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub findings_dropped: usize,
+    pub host_calls: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogLine>,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub log_dropped: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stdout: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+struct Job {
+    skill: Arc<LoadedSkill>,
+    trigger: Trigger,
+    input: Option<Finding>,
+}
+
+/// Runs the plan and returns every run record and every finding (not yet ranked), in a
+/// deterministic order: by round, then by skill order, then by input finding.
+pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Finding>) {
+    let plan = Arc::new(plan);
+    let permits = Arc::new(Semaphore::new(plan.jobs.max(1)));
+    let mut records = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+
+    let mut jobs: Vec<Job> = plan
+        .skills
+        .iter()
+        .filter(|s| s.descriptor.triggers.contains(&Trigger::Scan))
+        .map(|s| Job {
+            skill: s.clone(),
+            trigger: Trigger::Scan,
+            input: None,
+        })
+        .collect();
+
+    for round in 0..=plan.max_depth {
+        if jobs.is_empty() {
+            break;
+        }
+        let mut handles = Vec::with_capacity(jobs.len());
+        for job in jobs.drain(..) {
+            let runtime = runtime.clone();
+            let plan = plan.clone();
+            let permits = permits.clone();
+            handles.push(tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let invocation = wit::Invocation {
+                    trigger: job.trigger.to_wit(),
+                    parameters: plan.parameters_for(&job.skill),
+                    input: job.input.as_ref().map(Finding::to_wit),
+                };
+                let inputs = plan.inputs.clone();
+                let skill = job.skill.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    runtime.invoke(&skill, inputs, &invocation)
+                })
+                .await;
+                (job, outcome)
+            }));
+        }
+        let mut new_findings = Vec::new();
+        for handle in handles {
+            let Ok((job, outcome)) = handle.await else {
+                continue;
+            };
+            let outcome = outcome.unwrap_or_else(|e| Outcome {
+                result: Err(super::Failure {
+                    reason: format!("the host thread running the skill failed: {e}"),
+                }),
+                duration: Default::default(),
+                log: Vec::new(),
+                log_dropped: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+                host_calls: 0,
+            });
+            let (record, produced) = record(&job, outcome, runtime.limits().max_findings);
+            records.push(record);
+            new_findings.extend(produced);
+        }
+        if round < plan.max_depth {
+            for finding in &new_findings {
+                for skill in &plan.skills {
+                    for trigger in &skill.descriptor.triggers {
+                        if matches(trigger, finding) {
+                            jobs.push(Job {
+                                skill: skill.clone(),
+                                trigger: trigger.clone(),
+                                input: Some(finding.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        findings.extend(new_findings);
+    }
+    (records, findings)
+}
+
+fn matches(trigger: &Trigger, finding: &Finding) -> bool {
+    match trigger {
+        Trigger::Scan => false,
+        Trigger::Finding { kind, rule } => {
+            *kind == finding.kind && rule.as_ref().is_none_or(|r| *r == finding.rule)
+        }
+    }
+}
+
+fn record(job: &Job, outcome: Outcome, max_findings: usize) -> (RunRecord, Vec<Finding>) {
+    let skill = &job.skill;
+    let (status, error, mut produced) = match outcome.result {
+        Ok(found) => (
+            RunStatus::Ok,
+            None,
+            found
+                .into_iter()
+                .map(|f| Finding::from_wit(&skill.descriptor.id, f))
+                .collect::<Vec<_>>(),
+        ),
+        Err(failure) => (RunStatus::Failed, Some(failure.reason), Vec::new()),
+    };
+    let dropped = produced.len().saturating_sub(max_findings);
+    produced.truncate(max_findings);
+    let record = RunRecord {
+        skill: skill.descriptor.id.clone(),
+        version: skill.descriptor.version.clone(),
+        digest: skill.digest.clone(),
+        trigger: job.trigger.describe(),
+        input: job.input.as_ref().map(|f| f.id.clone()),
+        status,
+        duration_ms: outcome.duration.as_secs_f64() * 1e3,
+        error,
+        findings: produced.len(),
+        findings_dropped: dropped,
+        host_calls: outcome.host_calls,
+        log: outcome.log,
+        log_dropped: outcome.log_dropped,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+    };
+    (record, produced)
+}

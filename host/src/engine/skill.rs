@@ -1,0 +1,193 @@
+//! A skill loaded into the runtime: its component (compiled or from the cache), its digest, what
+//! it imports, what it says about itself, and its pre-instantiation, ready for fast invocations.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
+
+use super::Runtime;
+use super::cache::{self, Origin};
+use crate::caps::bindings::{SkillPre, joule::skill::types as wit};
+use crate::findings::Kind;
+use crate::inputs::Inputs;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "on", rename_all = "kebab-case")]
+pub enum Trigger {
+    /// Once over the granted inputs.
+    Scan,
+    /// Once per upstream finding of this kind (and rule, when given).
+    Finding {
+        kind: Kind,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+    },
+}
+
+impl Trigger {
+    fn from_wit(t: wit::Trigger) -> Self {
+        match t {
+            wit::Trigger::Scan => Trigger::Scan,
+            wit::Trigger::Finding(f) => Trigger::Finding {
+                kind: Kind::from_wit(f.kind),
+                rule: f.rule,
+            },
+        }
+    }
+
+    pub fn to_wit(&self) -> wit::Trigger {
+        match self {
+            Trigger::Scan => wit::Trigger::Scan,
+            Trigger::Finding { kind, rule } => wit::Trigger::Finding(wit::FindingFilter {
+                kind: kind.to_wit(),
+                rule: rule.clone(),
+            }),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Trigger::Scan => "scan".to_string(),
+            Trigger::Finding { kind, rule: None } => format!("finding:{}", kind.name()),
+            Trigger::Finding {
+                kind,
+                rule: Some(rule),
+            } => format!("finding:{}/{rule}", kind.name()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Parameter {
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// What a skill's `describe` returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Descriptor {
+    pub id: String,
+    pub version: String,
+    pub summary: String,
+    pub triggers: Vec<Trigger>,
+    pub capabilities: Vec<String>,
+    pub parameters: Vec<Parameter>,
+}
+
+impl Descriptor {
+    fn from_wit(d: wit::Descriptor) -> Self {
+        Descriptor {
+            id: d.id,
+            version: d.version,
+            summary: d.summary,
+            triggers: d.triggers.into_iter().map(Trigger::from_wit).collect(),
+            capabilities: d.capabilities,
+            parameters: d
+                .parameters
+                .into_iter()
+                .map(|p| Parameter {
+                    name: p.name,
+                    description: p.description,
+                    default: p.default_value,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A loaded, pre-instantiated skill. Cheap to share across threads.
+pub struct LoadedSkill {
+    pub path: PathBuf,
+    /// sha256 of the component file, hex.
+    pub digest: String,
+    pub descriptor: Descriptor,
+    /// The component's imports, as `package/interface@version` names.
+    pub imports: Vec<String>,
+    pub origin: Origin,
+    pub(crate) pre: SkillPre<crate::caps::SkillState>,
+}
+
+impl std::fmt::Debug for LoadedSkill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedSkill")
+            .field("path", &self.path)
+            .field("digest", &self.digest)
+            .field("descriptor", &self.descriptor)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// Loads a skill component: digest, compile (or cache hit), pre-instantiate, `describe`.
+    pub fn load(&self, path: &Path) -> anyhow::Result<Arc<LoadedSkill>> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot read skill: {}",
+                path.display(),
+                crate::ingest::io_reason(&e)
+            )
+        })?;
+        let digest = cache::digest(&bytes);
+        let (component, origin) = match &self.cache {
+            Some(cache) => cache.load(&self.engine, &bytes, &digest),
+            None => Component::new(&self.engine, &bytes)
+                .map(|c| (c, Origin::Compiled))
+                .map_err(anyhow::Error::from),
+        }
+        .with_context(|| format!("{}: not a loadable Wasm component", path.display()))?;
+        let imports = component
+            .component_type()
+            .imports(&self.engine)
+            .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "{}: the component imports something Joule does not provide",
+                    path.display()
+                )
+            })?;
+        let pre = SkillPre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "{}: not a Joule skill (it must export `describe` and `run` of joule:skill/skill@0.1.0)",
+                    path.display()
+                )
+            })?;
+        let mut skill = LoadedSkill {
+            path: path.to_path_buf(),
+            digest,
+            descriptor: Descriptor {
+                id: String::new(),
+                version: String::new(),
+                summary: String::new(),
+                triggers: Vec::new(),
+                capabilities: Vec::new(),
+                parameters: Vec::new(),
+            },
+            imports,
+            origin,
+            pre,
+        };
+        let descriptor = self
+            .describe(&skill, Arc::new(Inputs::default()))
+            .map_err(|f| anyhow::anyhow!("{}: `describe` failed: {}", path.display(), f.reason))?;
+        let descriptor = Descriptor::from_wit(descriptor);
+        if descriptor.id.is_empty() {
+            anyhow::bail!("{}: `describe` returned an empty id", path.display());
+        }
+        skill.descriptor = descriptor;
+        Ok(Arc::new(skill))
+    }
+}

@@ -1,0 +1,136 @@
+//! Profile formats into the canonical model.
+//!
+//! One module per format, each implementing [`Reader`]; [`detect`] picks the reader from the
+//! content (never the file name), after gzip has been undone transparently. Errors name the file
+//! and the place in it: a byte offset for binary formats, a line for text.
+
+mod detect;
+mod folded;
+mod gzip;
+mod pprof;
+mod wire;
+
+use std::fmt;
+use std::path::Path;
+
+pub use detect::detect;
+pub use folded::Folded;
+pub use pprof::Pprof;
+
+use crate::model::{Format, Profile};
+
+/// Where in an input a problem is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The file as a whole (missing, unreadable, empty, unknown format).
+    File,
+    /// A byte offset, in the decompressed data unless the message says otherwise.
+    Byte(u64),
+    /// A line, counted from 1.
+    Line(u64),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::File => Ok(()),
+            Place::Byte(b) => write!(f, "byte {b}: "),
+            Place::Line(l) => write!(f, "line {l}: "),
+        }
+    }
+}
+
+/// A profile that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {place}{message}")]
+pub struct IngestError {
+    pub file: String,
+    pub place: Place,
+    pub message: String,
+}
+
+/// A problem found by a reader, before it knows the file name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub place: Place,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn at_byte(offset: usize, message: impl Into<String>) -> Self {
+        Problem {
+            place: Place::Byte(offset as u64),
+            message: message.into(),
+        }
+    }
+
+    pub fn at_line(line: usize, message: impl Into<String>) -> Self {
+        Problem {
+            place: Place::Line(line as u64),
+            message: message.into(),
+        }
+    }
+
+    pub fn whole(message: impl Into<String>) -> Self {
+        Problem {
+            place: Place::File,
+            message: message.into(),
+        }
+    }
+
+    fn in_file(self, file: &str) -> IngestError {
+        IngestError {
+            file: file.to_string(),
+            place: self.place,
+            message: self.message,
+        }
+    }
+}
+
+/// One input format.
+pub trait Reader: Sync {
+    fn format(&self) -> Format;
+    /// True when `head` (the first bytes, decompressed) looks like this format.
+    fn sniff(&self, head: &[u8]) -> bool;
+    /// Reads a whole input. Recoverable problems (a bad line) become warnings on the profile;
+    /// the rest are errors.
+    fn read(&self, data: &[u8]) -> Result<Profile, Problem>;
+}
+
+/// Every reader, in the order [`detect`] tries them.
+pub fn readers() -> &'static [&'static dyn Reader] {
+    &[&Pprof, &Folded]
+}
+
+/// Reads a profile file of any supported format, gzipped or not.
+pub fn load(path: &Path) -> Result<Profile, IngestError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::whole(format!("cannot read profile: {}", io_reason(&e))).in_file(&name)
+    })?;
+    load_bytes(&name, &bytes)
+}
+
+/// Reads a profile from memory; `name` is used in errors.
+pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Profile, IngestError> {
+    let data = gzip::maybe_inflate(bytes).map_err(|p| p.in_file(name))?;
+    if data.is_empty() {
+        return Err(Problem::whole("the profile is empty").in_file(name));
+    }
+    let reader = detect(&data).ok_or_else(|| {
+        Problem::whole(
+            "not a profile format Joule reads (pprof protobuf, folded stacks; gzip is undone first)",
+        )
+        .in_file(name)
+    })?;
+    reader.read(&data).map_err(|p| p.in_file(name))
+}
+
+/// A short reason for an I/O error, without Rust's `(os error N)` noise.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,356 @@
+//! pprof: the `profile.proto` format written by Go's `runtime/pprof`, `pprof-rs`, gperftools,
+//! async-profiler and most continuous profilers (<https://github.com/google/pprof/blob/main/proto/profile.proto>).
+//!
+//! Two passes over the message: the first reads the string table, functions, mappings and
+//! locations (which the format allows in any order); the second threads each sample's locations
+//! into the stack tree. A location with several lines is an inlined call chain: `line[0]` is the
+//! innermost function, the last line the function it was inlined into.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+
+use super::wire::{LEN, Message, VARINT};
+use super::{Problem, Reader};
+use crate::model::{Format, FrameId, FunctionId, Profile, ProfileBuilder};
+
+pub struct Pprof;
+
+impl Reader for Pprof {
+    fn format(&self) -> Format {
+        Format::Pprof
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        // The head must parse as Profile fields with the wire types the schema gives them. Text
+        // fails at once: its bytes make field numbers and wire types that do not fit.
+        let mut m = Message::new(head);
+        for seen in 0..16 {
+            match m.next_field() {
+                Ok(Some(f)) if schema_wire_type(f.number, f.wire_type) => {}
+                Ok(Some(_)) => return false,
+                Ok(None) => return seen > 0,
+                // The head may cut the message short; what came before was valid.
+                Err(_) => return seen > 0 && head.len() >= super::detect::HEAD_LEN,
+            }
+        }
+        true
+    }
+
+    fn read(&self, data: &[u8]) -> Result<Profile, Problem> {
+        decode(data)
+    }
+}
+
+/// True when `Profile` field `number` may have this wire type.
+fn schema_wire_type(number: u32, wire_type: u8) -> bool {
+    match number {
+        1..=6 | 11 => wire_type == LEN,
+        7..=10 | 12 | 14 | 15 => wire_type == VARINT,
+        13 => wire_type == VARINT || wire_type == LEN,
+        _ => false,
+    }
+}
+
+/// A reference from one message to the string table, kept with its place for error messages.
+#[derive(Clone, Copy, Default)]
+struct StrRef {
+    index: i64,
+    offset: usize,
+}
+
+struct RawFunction {
+    id: u64,
+    name: StrRef,
+    system_name: StrRef,
+    file: StrRef,
+    start_line: i64,
+}
+
+struct Strings<'a> {
+    table: Vec<Cow<'a, str>>,
+}
+
+impl Strings<'_> {
+    fn get(&self, r: StrRef, what: &str) -> Result<&str, Problem> {
+        usize::try_from(r.index)
+            .ok()
+            .and_then(|i| self.table.get(i))
+            .map(|s| &**s)
+            .ok_or_else(|| {
+                Problem::at_byte(
+                    r.offset,
+                    format!(
+                        "{what} refers to string {} but the string table has {} entries",
+                        r.index,
+                        self.table.len()
+                    ),
+                )
+            })
+    }
+}
+
+fn str_ref(field: &super::wire::Field<'_>, what: &str) -> Result<StrRef, Problem> {
+    Ok(StrRef {
+        index: field.int(what)?,
+        offset: field.offset,
+    })
+}
+
+fn value_type(mut m: Message<'_>) -> Result<(StrRef, StrRef), Problem> {
+    let (mut name, mut unit) = (StrRef::default(), StrRef::default());
+    while let Some(f) = m.next_field()? {
+        match f.number {
+            1 => name = str_ref(&f, "ValueType.type")?,
+            2 => unit = str_ref(&f, "ValueType.unit")?,
+            _ => {}
+        }
+    }
+    Ok((name, unit))
+}
+
+fn decode(data: &[u8]) -> Result<Profile, Problem> {
+    let mut strings = Strings { table: Vec::new() };
+    let mut sample_types: Vec<(StrRef, StrRef)> = Vec::new();
+    let mut functions: Vec<RawFunction> = Vec::new();
+    let mut locations: Vec<Message<'_>> = Vec::new();
+    let mut mappings: FxHashMap<u64, StrRef> = FxHashMap::default();
+    let mut comments: Vec<StrRef> = Vec::new();
+    let mut default_sample_type = StrRef::default();
+    let mut period_type: Option<(StrRef, StrRef)> = None;
+    let (mut period, mut time_nanos, mut duration_nanos) = (0i64, 0i64, 0i64);
+
+    let mut top = Message::new(data);
+    while let Some(f) = top.next_field()? {
+        match f.number {
+            1 => sample_types.push(value_type(f.message("sample_type")?)?),
+            3 => {
+                let mut m = f.message("mapping")?;
+                let (mut id, mut file) = (0, StrRef::default());
+                while let Some(g) = m.next_field()? {
+                    match g.number {
+                        1 => id = g.uint("Mapping.id")?,
+                        5 => file = str_ref(&g, "Mapping.filename")?,
+                        _ => {}
+                    }
+                }
+                mappings.insert(id, file);
+            }
+            4 => locations.push(f.message("location")?),
+            5 => {
+                let mut m = f.message("function")?;
+                let mut raw = RawFunction {
+                    id: 0,
+                    name: StrRef::default(),
+                    system_name: StrRef::default(),
+                    file: StrRef::default(),
+                    start_line: 0,
+                };
+                while let Some(g) = m.next_field()? {
+                    match g.number {
+                        1 => raw.id = g.uint("Function.id")?,
+                        2 => raw.name = str_ref(&g, "Function.name")?,
+                        3 => raw.system_name = str_ref(&g, "Function.system_name")?,
+                        4 => raw.file = str_ref(&g, "Function.filename")?,
+                        5 => raw.start_line = g.int("Function.start_line")?,
+                        _ => {}
+                    }
+                }
+                functions.push(raw);
+            }
+            6 => {
+                let bytes = f.message("string_table")?.as_slice();
+                strings.table.push(String::from_utf8_lossy(bytes));
+            }
+            9 => time_nanos = f.int("time_nanos")?,
+            10 => duration_nanos = f.int("duration_nanos")?,
+            11 => period_type = Some(value_type(f.message("period_type")?)?),
+            12 => period = f.int("period")?,
+            13 => f.repeated_varint("comment", |v| {
+                comments.push(StrRef {
+                    index: v as i64,
+                    offset: f.offset,
+                })
+            })?,
+            14 => default_sample_type = str_ref(&f, "default_sample_type")?,
+            _ => {}
+        }
+    }
+    if strings.table.first().is_some_and(|s| !s.is_empty()) {
+        return Err(Problem::at_byte(
+            0,
+            "string_table[0] must be the empty string (this is not a pprof profile)",
+        ));
+    }
+    if sample_types.is_empty() {
+        return Err(Problem::whole(
+            "the profile declares no sample types (not a pprof profile, or an empty one)",
+        ));
+    }
+
+    let mut builder = ProfileBuilder::new(Format::Pprof);
+    let mut types = Vec::with_capacity(sample_types.len());
+    for &(name, unit) in &sample_types {
+        types.push((
+            strings.get(name, "sample_type.type")?,
+            strings.get(unit, "sample_type.unit")?,
+        ));
+    }
+    // pprof's rule: the named default type, else the last one.
+    let default_name = strings.get(default_sample_type, "default_sample_type")?;
+    let default = types
+        .iter()
+        .position(|(name, _)| !default_name.is_empty() && *name == default_name)
+        .unwrap_or(types.len() - 1);
+    builder.set_sample_types(&types, default);
+    if let Some((name, unit)) = period_type {
+        let (name, unit) = (
+            strings.get(name, "period_type.type")?,
+            strings.get(unit, "period_type.unit")?,
+        );
+        builder.set_period(period, name, unit);
+    }
+    if duration_nanos > 0 {
+        builder.set_duration_nanos(duration_nanos as u64);
+    }
+    if time_nanos != 0 {
+        builder.set_time_nanos(time_nanos);
+    }
+    for c in &comments {
+        let text = strings.get(*c, "comment")?.to_string();
+        builder.add_comment(&text);
+    }
+
+    let mut function_ids: FxHashMap<u64, FunctionId> = FxHashMap::default();
+    for raw in &functions {
+        let id = builder.function(
+            strings.get(raw.name, "Function.name")?,
+            strings.get(raw.system_name, "Function.system_name")?,
+            strings.get(raw.file, "Function.filename")?,
+            u32::try_from(raw.start_line).unwrap_or(0),
+        );
+        function_ids.insert(raw.id, id);
+    }
+
+    // Location id -> its frames (leaf first) as a range of `location_frames`.
+    let mut location_frames: Vec<FrameId> = Vec::new();
+    let mut location_index: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+    for m in &locations {
+        let start = location_frames.len() as u32;
+        let id = decode_location(
+            *m,
+            &strings,
+            &mappings,
+            &function_ids,
+            &mut builder,
+            &mut location_frames,
+        )?;
+        location_index.insert(id, (start, location_frames.len() as u32));
+    }
+
+    let n = builder.sample_type_count();
+    let mut frames: Vec<FrameId> = Vec::new();
+    let mut location_ids: Vec<u64> = Vec::new();
+    let mut values: Vec<i64> = Vec::with_capacity(n);
+    let mut empty_stacks = 0usize;
+    let mut top = Message::new(data);
+    while let Some(f) = top.next_field()? {
+        if f.number != 2 {
+            continue;
+        }
+        let mut m = f.message("sample")?;
+        frames.clear();
+        values.clear();
+        location_ids.clear();
+        while let Some(g) = m.next_field()? {
+            match g.number {
+                1 => g.repeated_varint("Sample.location_id", |v| location_ids.push(v))?,
+                2 => g.repeated_varint("Sample.value", |v| values.push(v as i64))?,
+                _ => {}
+            }
+        }
+        for &id in &location_ids {
+            let &(start, end) = location_index.get(&id).ok_or_else(|| {
+                Problem::at_byte(
+                    f.offset,
+                    format!("sample refers to location {id}, which the profile does not define"),
+                )
+            })?;
+            frames.extend_from_slice(&location_frames[start as usize..end as usize]);
+        }
+        if values.len() != n {
+            return Err(Problem::at_byte(
+                f.offset,
+                format!(
+                    "sample has {} values but the profile declares {n} sample types",
+                    values.len()
+                ),
+            ));
+        }
+        match builder.stack_leaf_first(&frames) {
+            Some(stack) => builder.add_sample(stack, &values),
+            None => empty_stacks += 1,
+        }
+    }
+    if empty_stacks > 0 {
+        builder.warn(format!(
+            "{empty_stacks} samples have no locations and were left out"
+        ));
+    }
+    Ok(builder.finish())
+}
+
+fn decode_location(
+    mut m: Message<'_>,
+    strings: &Strings<'_>,
+    mappings: &FxHashMap<u64, StrRef>,
+    function_ids: &FxHashMap<u64, FunctionId>,
+    builder: &mut ProfileBuilder,
+    out: &mut Vec<FrameId>,
+) -> Result<u64, Problem> {
+    let (mut id, mut mapping, mut address) = (0u64, 0u64, 0u64);
+    let start = out.len();
+    while let Some(f) = m.next_field()? {
+        match f.number {
+            1 => id = f.uint("Location.id")?,
+            2 => mapping = f.uint("Location.mapping_id")?,
+            3 => address = f.uint("Location.address")?,
+            4 => {
+                let mut line = f.message("Location.line")?;
+                let (mut function, mut number) = (0u64, 0i64);
+                while let Some(g) = line.next_field()? {
+                    match g.number {
+                        1 => function = g.uint("Line.function_id")?,
+                        2 => number = g.int("Line.line")?,
+                        _ => {}
+                    }
+                }
+                let &function = function_ids.get(&function).ok_or_else(|| {
+                    Problem::at_byte(
+                        f.offset,
+                        format!("location line refers to function {function}, which the profile does not define"),
+                    )
+                })?;
+                let frame = builder.frame(function, u32::try_from(number).unwrap_or(0));
+                out.push(frame);
+            }
+            _ => {}
+        }
+    }
+    if out.len() == start {
+        // Unsymbolized: name the frame by its address, as pprof does, with the binary it is in.
+        let object = match mappings.get(&mapping) {
+            Some(&file) => strings.get(file, "Mapping.filename")?,
+            None => "",
+        };
+        let base = object.rsplit('/').next().unwrap_or("");
+        let name = if base.is_empty() {
+            format!("0x{address:x}")
+        } else {
+            format!("{base} 0x{address:x}")
+        };
+        let function = builder.function(&name, &name, "", 0);
+        out.push(builder.frame(function, 0));
+    }
+    Ok(id)
+}

@@ -1,0 +1,289 @@
+//! Queries over the canonical profile: flat and cumulative per function (like `pprof -top`),
+//! callers and callees, per-line cost, and the value of the stacks touching a set of functions.
+//!
+//! Cumulative values count a function once per stack even when it recurses, so a recursive
+//! function never exceeds 100% of the profile.
+
+use std::cmp::Reverse;
+
+use rustc_hash::FxHashMap;
+
+use super::{FunctionId, Profile, StackId};
+
+/// Per-function self and total values, for every sample type (`[type][function]`).
+#[derive(Debug)]
+pub(crate) struct FunctionTotals {
+    self_values: Vec<Vec<i64>>,
+    total_values: Vec<Vec<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    BySelf,
+    ByTotal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionStat {
+    pub function: FunctionId,
+    pub self_value: i64,
+    pub total_value: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdgeStat {
+    pub function: FunctionId,
+    pub value: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineStat {
+    pub line: u32,
+    pub self_value: i64,
+    pub total_value: i64,
+}
+
+/// Marks which functions a walk has already counted for the current stack, without clearing
+/// a set per stack.
+struct Seen {
+    stamp: Vec<u32>,
+    generation: u32,
+}
+
+impl Seen {
+    fn new(functions: usize) -> Self {
+        Seen {
+            stamp: vec![0; functions],
+            generation: 0,
+        }
+    }
+
+    fn next_stack(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.fill(0);
+            self.generation = 1;
+        }
+    }
+
+    /// True the first time `f` is seen on the current stack.
+    fn first(&mut self, f: FunctionId) -> bool {
+        let slot = &mut self.stamp[f as usize];
+        if *slot == self.generation {
+            false
+        } else {
+            *slot = self.generation;
+            true
+        }
+    }
+}
+
+impl Profile {
+    /// Resolves an optional sample-type index to a valid one.
+    pub fn sample_type_or_default(&self, sample_type: Option<u32>) -> Option<usize> {
+        match sample_type {
+            None => (!self.sample_types.is_empty()).then_some(self.default_sample_type),
+            Some(i) => ((i as usize) < self.sample_types.len()).then_some(i as usize),
+        }
+    }
+
+    fn function_totals(&self) -> &FunctionTotals {
+        self.totals_cache.get_or_init(|| {
+            let n = self.sample_types.len();
+            let f = self.functions.len();
+            let mut self_values = vec![vec![0i64; f]; n];
+            let mut total_values = vec![vec![0i64; f]; n];
+            let mut seen = Seen::new(f);
+            for (i, &stack) in self.samples.iter().enumerate() {
+                let values = self.sample_values(i);
+                seen.next_stack();
+                let mut leaf = true;
+                for frame in self.stack_frames(stack) {
+                    let func = frame.function as usize;
+                    if leaf {
+                        for (t, v) in values.iter().enumerate() {
+                            self_values[t][func] += v;
+                        }
+                        leaf = false;
+                    }
+                    if seen.first(frame.function) {
+                        for (t, v) in values.iter().enumerate() {
+                            total_values[t][func] += v;
+                        }
+                    }
+                }
+            }
+            FunctionTotals {
+                self_values,
+                total_values,
+            }
+        })
+    }
+
+    /// Self and total of one function in sample type `t` (an index already validated).
+    pub fn function_stat(&self, function: FunctionId, t: usize) -> FunctionStat {
+        let totals = self.function_totals();
+        let f = function as usize;
+        FunctionStat {
+            function,
+            self_value: totals.self_values[t].get(f).copied().unwrap_or(0),
+            total_value: totals.total_values[t].get(f).copied().unwrap_or(0),
+        }
+    }
+
+    /// The functions with the largest self (or total) value in sample type `t`, ties broken by
+    /// name so the order is stable. Functions with a zero value are left out. `keep` filters
+    /// functions (by id) before ranking.
+    pub fn top(
+        &self,
+        t: usize,
+        order: Order,
+        limit: usize,
+        keep: impl Fn(FunctionId) -> bool,
+    ) -> Vec<FunctionStat> {
+        let totals = self.function_totals();
+        let (primary, secondary) = match order {
+            Order::BySelf => (&totals.self_values[t], &totals.total_values[t]),
+            Order::ByTotal => (&totals.total_values[t], &totals.self_values[t]),
+        };
+        let mut ids: Vec<FunctionId> = (0..self.functions.len() as FunctionId)
+            .filter(|&f| primary[f as usize] != 0 && keep(f))
+            .collect();
+        ids.sort_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            Reverse(primary[a])
+                .cmp(&Reverse(primary[b]))
+                .then(Reverse(secondary[a]).cmp(&Reverse(secondary[b])))
+                .then_with(|| {
+                    self.function_name(a as u32)
+                        .cmp(self.function_name(b as u32))
+                })
+        });
+        ids.truncate(limit);
+        ids.into_iter().map(|f| self.function_stat(f, t)).collect()
+    }
+
+    /// True when the stack contains one of `functions` (a membership mask over function ids).
+    fn stack_touches(&self, stack: StackId, mask: &[bool]) -> bool {
+        self.stack_frames(stack)
+            .any(|frame| mask.get(frame.function as usize).copied().unwrap_or(false))
+    }
+
+    /// A membership mask over function ids.
+    pub fn function_mask(&self, functions: &[FunctionId]) -> Vec<bool> {
+        let mut mask = vec![false; self.functions.len()];
+        for &f in functions {
+            if let Some(slot) = mask.get_mut(f as usize) {
+                *slot = true;
+            }
+        }
+        mask
+    }
+
+    /// The summed value, in sample type `t`, of the stacks containing any of `functions`.
+    pub fn total_of(&self, functions: &[FunctionId], t: usize) -> i64 {
+        let mask = self.function_mask(functions);
+        self.samples
+            .iter()
+            .enumerate()
+            .filter(|&(_, &stack)| self.stack_touches(stack, &mask))
+            .map(|(i, _)| self.sample_values(i)[t])
+            .sum()
+    }
+
+    /// Indices of the samples whose stack contains any of `functions` (all when empty).
+    pub fn samples_containing(&self, functions: &[FunctionId]) -> Vec<u32> {
+        if functions.is_empty() {
+            return (0..self.samples.len() as u32).collect();
+        }
+        let mask = self.function_mask(functions);
+        self.samples
+            .iter()
+            .enumerate()
+            .filter(|&(_, &stack)| self.stack_touches(stack, &mask))
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
+    /// Direct callers (`callers = true`) or callees of `function`, largest first.
+    pub fn neighbours(
+        &self,
+        function: FunctionId,
+        t: usize,
+        callers: bool,
+        limit: usize,
+    ) -> Vec<EdgeStat> {
+        let mut sums: FxHashMap<FunctionId, i64> = FxHashMap::default();
+        let mut seen = Seen::new(self.functions.len());
+        let mut frames: Vec<FunctionId> = Vec::new();
+        for (i, &stack) in self.samples.iter().enumerate() {
+            frames.clear();
+            frames.extend(self.stack_frames(stack).map(|f| f.function));
+            if !frames.contains(&function) {
+                continue;
+            }
+            seen.next_stack();
+            let value = self.sample_values(i)[t];
+            // `frames` is leaf first: the caller of frames[k] is frames[k + 1].
+            for k in 0..frames.len() {
+                if frames[k] != function {
+                    continue;
+                }
+                let neighbour = if callers {
+                    frames.get(k + 1)
+                } else {
+                    k.checked_sub(1).map(|j| &frames[j])
+                };
+                if let Some(&n) = neighbour
+                    && seen.first(n)
+                {
+                    *sums.entry(n).or_default() += value;
+                }
+            }
+        }
+        let mut edges: Vec<EdgeStat> = sums
+            .into_iter()
+            .filter(|&(_, value)| value != 0)
+            .map(|(function, value)| EdgeStat { function, value })
+            .collect();
+        edges.sort_by(|a, b| {
+            Reverse(a.value).cmp(&Reverse(b.value)).then_with(|| {
+                self.function_name(a.function)
+                    .cmp(self.function_name(b.function))
+            })
+        });
+        edges.truncate(limit);
+        edges
+    }
+
+    /// Per-line self and total of `function`: self from stacks whose leaf frame is in it, total
+    /// from its leaf-most frame in every stack that contains it. Largest total first.
+    pub fn lines(&self, function: FunctionId, t: usize, limit: usize) -> Vec<LineStat> {
+        let mut per_line: FxHashMap<u32, (i64, i64)> = FxHashMap::default();
+        for (i, &stack) in self.samples.iter().enumerate() {
+            let value = self.sample_values(i)[t];
+            for (depth, frame) in self.stack_frames(stack).enumerate() {
+                if frame.function == function {
+                    let slot = per_line.entry(frame.line).or_default();
+                    if depth == 0 {
+                        slot.0 += value;
+                    }
+                    slot.1 += value;
+                    break;
+                }
+            }
+        }
+        let mut lines: Vec<LineStat> = per_line
+            .into_iter()
+            .filter(|&(_, (_, total))| total != 0)
+            .map(|(line, (self_value, total_value))| LineStat {
+                line,
+                self_value,
+                total_value,
+            })
+            .collect();
+        lines.sort_by_key(|l| (Reverse(l.total_value), l.line));
+        lines.truncate(limit);
+        lines
+    }
+}

@@ -1,0 +1,138 @@
+//! The report of one run, in Findings JSON version 1 (`docs/findings.md`) or Markdown, and the
+//! combined patch of every finding's edits.
+
+mod markdown;
+mod patch;
+
+pub use markdown::markdown;
+pub use patch::apply;
+
+use serde::Serialize;
+
+use crate::engine::RunRecord;
+use crate::findings::{self, Edit, Finding};
+use crate::inputs::Inputs;
+
+/// The Findings JSON format version this host writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub tool: Tool,
+    pub inputs: InputsRecord,
+    pub runs: Vec<RunRecord>,
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    combined_patch: String,
+}
+
+/// All findings' edits applied together, in rank order. A finding whose edits conflict with
+/// those of a higher-ranked one is left out of the combined patch (its own patch still stands).
+fn combined(findings: &[Finding], inputs: &Inputs) -> String {
+    let mut accepted: Vec<&Edit> = Vec::new();
+    for f in findings.iter().filter(|f| f.patch.is_some()) {
+        let mut candidate = accepted.clone();
+        candidate.extend(f.edits.iter());
+        if patch::patch(&candidate, inputs).is_ok() {
+            accepted = candidate;
+        }
+    }
+    patch::patch(&accepted, inputs)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct InputsRecord {
+    pub profiles: Vec<ProfileRecord>,
+    pub sources: Vec<SourceRecord>,
+}
+
+/// A profile the operator gave, read or not.
+#[derive(Debug, Serialize)]
+pub struct ProfileRecord {
+    pub path: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceRecord {
+    pub name: String,
+    pub path: String,
+}
+
+impl Report {
+    /// Ranks the findings and turns their edits into patches against the granted trees.
+    pub fn new(
+        inputs_record: InputsRecord,
+        runs: Vec<RunRecord>,
+        findings: Vec<Finding>,
+        inputs: &Inputs,
+    ) -> Self {
+        let mut findings = findings::rank(findings);
+        for f in &mut findings {
+            let edits: Vec<&Edit> = f.edits.iter().collect();
+            match patch::patch(&edits, inputs) {
+                Ok(p) => f.patch = p,
+                Err(e) => f.patch_error = Some(e),
+            }
+        }
+        let combined_patch = combined(&findings, inputs);
+        Report {
+            version: FORMAT_VERSION,
+            tool: Tool {
+                name: "joule",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            inputs: inputs_record,
+            runs,
+            findings,
+            combined_patch,
+        }
+    }
+
+    pub fn json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Every finding's edits as one patch that `git apply` takes.
+    pub fn combined_patch(&self) -> &str {
+        &self.combined_patch
+    }
+
+    pub fn failed_runs(&self) -> usize {
+        self.runs
+            .iter()
+            .filter(|r| r.status == crate::engine::RunStatus::Failed)
+            .count()
+    }
+
+    pub fn unreadable_profiles(&self) -> usize {
+        self.inputs
+            .profiles
+            .iter()
+            .filter(|p| p.error.is_some())
+            .count()
+    }
+}

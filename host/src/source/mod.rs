@@ -1,0 +1,317 @@
+//! Source trees granted to skills: the one place where a skill-supplied path becomes a file read.
+//!
+//! A tree is opened once as a capability (`cap_std::fs::Dir`); every later access is relative to
+//! it. Paths are checked twice: first lexically here (absolute paths, `..`, NUL bytes and
+//! backslashes are refused with a message saying why), then by `cap-std`, which refuses any
+//! resolution, symlinks included, that would leave the root. Nothing is read before both agree.
+
+mod search;
+
+pub use search::{SearchMatch, SearchQuery};
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
+/// Files larger than this are not read whole (search skips them too).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a tree access failed. The variants map one-to-one onto the WIT `error-code`s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TreeError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Denied(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    File,
+    Directory,
+    Symlink,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+}
+
+/// A directory granted to skills under a name.
+#[derive(Debug)]
+pub struct SourceTree {
+    name: String,
+    root: PathBuf,
+    dir: Dir,
+}
+
+impl SourceTree {
+    /// Opens `root` as a tree. This is the only ambient file access the tree ever makes.
+    pub fn open(name: impl Into<String>, root: &Path) -> anyhow::Result<Self> {
+        let dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot open source tree: {}",
+                root.display(),
+                crate::ingest::io_reason(&e)
+            )
+        })?;
+        Ok(SourceTree {
+            name: name.into(),
+            root: root.to_path_buf(),
+            dir,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The directory the operator granted, for messages and reports only.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Reads a UTF-8 text file.
+    pub fn read(&self, path: &str) -> Result<String, TreeError> {
+        let bytes = self.read_bytes(path)?;
+        String::from_utf8(bytes).map_err(|e| {
+            TreeError::Unsupported(format!(
+                "{path}: not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })
+    }
+
+    /// Reads a file's bytes (at most [`MAX_FILE_BYTES`]).
+    pub fn read_bytes(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        let rel = checked_path(path)?;
+        let mut file = self.dir.open(rel).map_err(|e| io_error(path, &e))?;
+        let meta = file.metadata().map_err(|e| io_error(path, &e))?;
+        if meta.is_dir() {
+            return Err(TreeError::InvalidArgument(format!(
+                "{path}: is a directory"
+            )));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(TreeError::LimitExceeded(format!(
+                "{path}: {} bytes is over the {} MiB file limit",
+                meta.len(),
+                MAX_FILE_BYTES >> 20
+            )));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut bytes)
+            .map_err(|e| io_error(path, &e))?;
+        Ok(bytes)
+    }
+
+    /// Lines `start..=end` (1-based) of a text file; a range past the end is cut short.
+    pub fn read_lines(&self, path: &str, start: u32, end: u32) -> Result<Vec<String>, TreeError> {
+        if start == 0 || end < start {
+            return Err(TreeError::InvalidArgument(format!(
+                "{path}: line range {start}..={end} is empty or starts at 0 (lines count from 1)"
+            )));
+        }
+        let text = self.read(path)?;
+        Ok(text
+            .lines()
+            .skip(start as usize - 1)
+            .take((end - start) as usize + 1)
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect())
+    }
+
+    pub fn stat(&self, path: &str) -> Result<Entry, TreeError> {
+        let rel = checked_path(path)?;
+        let meta = self
+            .dir
+            .symlink_metadata(rel)
+            .map_err(|e| io_error(path, &e))?;
+        Ok(Entry {
+            path: display_path(rel),
+            kind: kind_of(&meta.file_type()),
+            size: meta.len(),
+        })
+    }
+
+    /// Entries of a directory (`""` is the root), sorted by path.
+    pub fn list(&self, path: &str) -> Result<Vec<Entry>, TreeError> {
+        let rel = checked_path(path)?;
+        let entries = self.dir.read_dir(rel).map_err(|e| io_error(path, &e))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(path, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let file_type = entry.file_type().map_err(|e| io_error(path, &e))?;
+            let size = if file_type.is_file() {
+                entry.metadata().map(|m| m.len()).unwrap_or(0)
+            } else {
+                0
+            };
+            out.push(Entry {
+                path: display_path(&rel.join(&name)),
+                kind: kind_of(&file_type),
+                size,
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    pub(crate) fn dir(&self) -> &Dir {
+        &self.dir
+    }
+}
+
+fn kind_of(t: &cap_std::fs::FileType) -> EntryKind {
+    if t.is_symlink() {
+        EntryKind::Symlink
+    } else if t.is_dir() {
+        EntryKind::Directory
+    } else if t.is_file() {
+        EntryKind::File
+    } else {
+        EntryKind::Other
+    }
+}
+
+/// `a/b/c` with forward slashes; `""` for the root.
+fn display_path(rel: &Path) -> String {
+    let parts: Vec<_> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    parts.join("/")
+}
+
+/// The lexical check every skill-supplied path passes before `cap-std` sees it.
+pub fn checked_path(path: &str) -> Result<&Path, TreeError> {
+    if path.contains('\0') {
+        return Err(TreeError::InvalidArgument(format!(
+            "{path:?}: paths may not contain NUL bytes"
+        )));
+    }
+    if path.contains('\\') {
+        return Err(TreeError::InvalidArgument(format!(
+            "{path}: use `/` to separate path components"
+        )));
+    }
+    let p = Path::new(path);
+    for component in p.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => {
+                return Err(TreeError::Denied(format!(
+                    "{path}: absolute paths are not allowed; paths are relative to the tree root"
+                )));
+            }
+            Component::ParentDir => {
+                return Err(TreeError::Denied(format!(
+                    "{path}: `..` is not allowed; paths stay inside the tree root"
+                )));
+            }
+            Component::CurDir | Component::Normal(_) => {}
+        }
+    }
+    if path.is_empty() {
+        Ok(Path::new("."))
+    } else {
+        Ok(p)
+    }
+}
+
+fn io_error(path: &str, e: &std::io::Error) -> TreeError {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => TreeError::NotFound(format!("{path}: no such file or directory")),
+        // cap-std reports an escape (through a symlink, typically) as PermissionDenied.
+        ErrorKind::PermissionDenied => TreeError::Denied(format!(
+            "{path}: leads outside the tree root (through a symlink) or is not readable"
+        )),
+        ErrorKind::NotADirectory => TreeError::InvalidArgument(format!("{path}: not a directory")),
+        ErrorKind::IsADirectory => TreeError::InvalidArgument(format!("{path}: is a directory")),
+        _ => TreeError::Io(format!("{path}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (tempfile::TempDir, SourceTree) {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
+        let root = outside.path().join("root");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/main.rs"), "fn main() {}\nfn two() {}\n").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("leak"))
+                .unwrap();
+            std::os::unix::fs::symlink("src/main.rs", root.join("inside")).unwrap();
+        }
+        let tree = SourceTree::open("example", &root).unwrap();
+        (outside, tree)
+    }
+
+    #[test]
+    fn reads_inside_the_root() {
+        let (_guard, tree) = tree();
+        assert_eq!(
+            tree.read("src/main.rs").unwrap(),
+            "fn main() {}\nfn two() {}\n"
+        );
+        assert_eq!(tree.read("./src/main.rs").unwrap().len(), 25);
+        assert_eq!(
+            tree.read_lines("src/main.rs", 2, 9).unwrap(),
+            ["fn two() {}"]
+        );
+        assert_eq!(
+            tree.list("")
+                .unwrap()
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect::<Vec<_>>(),
+            ["inside", "leak", "src"]
+        );
+    }
+
+    #[test]
+    fn refuses_to_leave_the_root() {
+        let (_guard, tree) = tree();
+        for path in ["../secret.txt", "src/../../secret.txt", "/etc/passwd"] {
+            let err = tree.read(path).unwrap_err();
+            assert!(matches!(err, TreeError::Denied(_)), "{path}: {err:?}");
+        }
+        #[cfg(unix)]
+        {
+            let err = tree.read("leak").unwrap_err();
+            assert!(matches!(err, TreeError::Denied(_)), "{err:?}");
+            assert_eq!(tree.read("inside").unwrap().len(), 25);
+        }
+        assert!(matches!(
+            tree.read("nope.rs").unwrap_err(),
+            TreeError::NotFound(_)
+        ));
+        assert!(matches!(
+            tree.read("a\\b").unwrap_err(),
+            TreeError::InvalidArgument(_)
+        ));
+    }
+}

@@ -1,0 +1,155 @@
+//! A builder for findings: `Finding::opportunity("rule").title(..).share(..).build()`.
+
+use crate::{Edit, Finding, FindingKind, Impact, LineRange, Location, Measure, Span};
+
+/// Builds a [`Finding`]; start from [`Finding::opportunity`], [`Finding::info`] or
+/// [`Finding::of_kind`].
+pub struct FindingBuilder {
+    finding: Finding,
+}
+
+impl Finding {
+    pub fn of_kind(kind: FindingKind, rule: &str) -> FindingBuilder {
+        FindingBuilder {
+            finding: Finding {
+                kind,
+                rule: rule.to_string(),
+                title: String::new(),
+                message: String::new(),
+                locations: Vec::new(),
+                impact: Impact {
+                    sample_share: None,
+                    value: None,
+                    unit: None,
+                    relative_change: None,
+                },
+                confidence: 1.0,
+                evidence: Vec::new(),
+                edits: Vec::new(),
+                series: None,
+                at: None,
+                labels: Vec::new(),
+            },
+        }
+    }
+
+    pub fn opportunity(rule: &str) -> FindingBuilder {
+        Self::of_kind(FindingKind::Opportunity, rule)
+    }
+
+    pub fn info(rule: &str) -> FindingBuilder {
+        Self::of_kind(FindingKind::Info, rule)
+    }
+}
+
+impl Location {
+    /// A location naming only a function.
+    pub fn function(name: &str) -> Location {
+        Location {
+            tree: None,
+            file: None,
+            lines: None,
+            function: Some(name.to_string()),
+        }
+    }
+
+    /// A location in a file of a tree, at lines `start..=end`.
+    pub fn lines(tree: &str, file: &str, start: u32, end: u32) -> Location {
+        Location {
+            tree: Some(tree.to_string()),
+            file: Some(file.to_string()),
+            lines: Some(LineRange { start, end }),
+            function: None,
+        }
+    }
+
+    pub fn in_function(mut self, name: &str) -> Location {
+        self.function = Some(name.to_string());
+        self
+    }
+}
+
+impl Edit {
+    /// Replace bytes `start..end` of `file` in `tree`.
+    pub fn bytes(tree: &str, file: &str, start: usize, end: usize, replacement: &str) -> Edit {
+        Edit {
+            tree: Some(tree.to_string()),
+            file: file.to_string(),
+            span: Span::Bytes(crate::ByteRange {
+                start: start as u64,
+                end: end as u64,
+            }),
+            replacement: replacement.to_string(),
+        }
+    }
+
+    /// Replace lines `start..=end` of `file` in `tree` (`end = start - 1` inserts).
+    pub fn lines(tree: &str, file: &str, start: u32, end: u32, replacement: &str) -> Edit {
+        Edit {
+            tree: Some(tree.to_string()),
+            file: file.to_string(),
+            span: Span::Lines(LineRange { start, end }),
+            replacement: replacement.to_string(),
+        }
+    }
+}
+
+impl FindingBuilder {
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.finding.title = title.into();
+        self
+    }
+
+    /// Markdown.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.finding.message = message.into();
+        self
+    }
+
+    /// Adds a location; the first one added is the primary one.
+    pub fn location(mut self, location: Location) -> Self {
+        self.finding.locations.push(location);
+        self
+    }
+
+    /// The fraction (0..1) of the profile this finding accounts for.
+    pub fn share(mut self, share: f64) -> Self {
+        self.finding.impact.sample_share = Some(share);
+        self
+    }
+
+    /// The absolute amount, in `unit` (e.g. nanoseconds of CPU).
+    pub fn value(mut self, value: f64, unit: &str) -> Self {
+        self.finding.impact.value = Some(value);
+        self.finding.impact.unit = Some(unit.to_string());
+        self
+    }
+
+    pub fn confidence(mut self, confidence: f64) -> Self {
+        self.finding.confidence = confidence;
+        self
+    }
+
+    pub fn evidence(mut self, name: &str, value: f64, unit: &str) -> Self {
+        self.finding.evidence.push(Measure {
+            name: name.to_string(),
+            value,
+            unit: unit.to_string(),
+        });
+        self
+    }
+
+    pub fn edit(mut self, edit: Edit) -> Self {
+        self.finding.edits.push(edit);
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.finding.labels.push((key.to_string(), value.into()));
+        self
+    }
+
+    pub fn build(self) -> Finding {
+        self.finding
+    }
+}

@@ -1,0 +1,175 @@
+//! A granted profile: metadata fetched once, and the host's queries with natural defaults.
+
+use crate::bindings::joule::skill::profiles::{self as wit, granted};
+use crate::{
+    CallError, CursorOptions, EdgeStat, Function, FunctionStat, LineStat, MatchMode, Metadata,
+    Order, StackSample, TopQuery,
+};
+
+/// One granted profile. Queries use the profile's default sample type unless they take one.
+pub struct Profile {
+    raw: wit::Profile,
+    meta: Metadata,
+}
+
+impl Profile {
+    /// The profiles this invocation may read, in the order the operator gave them.
+    pub fn granted() -> Vec<Profile> {
+        granted()
+            .into_iter()
+            .map(|raw| {
+                let meta = raw.metadata();
+                Profile { raw, meta }
+            })
+            .collect()
+    }
+
+    /// The generated resource, for queries this wrapper does not cover.
+    pub fn raw(&self) -> &wit::Profile {
+        &self.raw
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+
+    /// Total of the default sample type over all samples.
+    pub fn total(&self) -> i64 {
+        self.meta
+            .totals
+            .get(self.meta.default_sample_type as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `value` as a fraction of [`Profile::total`] (0 when the profile is empty).
+    pub fn share(&self, value: i64) -> f64 {
+        let total = self.total();
+        if total == 0 {
+            0.0
+        } else {
+            value as f64 / total as f64
+        }
+    }
+
+    /// The default sample type as `name/unit`, e.g. `cpu/nanoseconds`.
+    pub fn sample_type(&self) -> String {
+        match self
+            .meta
+            .sample_types
+            .get(self.meta.default_sample_type as usize)
+        {
+            Some(t) => format!("{}/{}", t.name, t.unit),
+            None => String::new(),
+        }
+    }
+
+    /// The unit of the default sample type (`nanoseconds`, `count`...).
+    pub fn unit(&self) -> &str {
+        self.meta
+            .sample_types
+            .get(self.meta.default_sample_type as usize)
+            .map(|t| t.unit.as_str())
+            .unwrap_or("")
+    }
+
+    /// The `n` functions with the most self (flat) time.
+    pub fn top(&self, n: u32) -> Result<Vec<FunctionStat>, CallError> {
+        self.top_by(Order::BySelf, n, None)
+    }
+
+    /// The `n` functions with the most total (cumulative) time.
+    pub fn top_by_total(&self, n: u32) -> Result<Vec<FunctionStat>, CallError> {
+        self.top_by(Order::ByTotal, n, None)
+    }
+
+    /// Top functions in any order, optionally only those whose name matches a regex.
+    pub fn top_by(
+        &self,
+        order: Order,
+        n: u32,
+        name_filter: Option<&str>,
+    ) -> Result<Vec<FunctionStat>, CallError> {
+        self.raw.top(&TopQuery {
+            order,
+            limit: n,
+            sample_type: None,
+            name_filter: name_filter.map(str::to_string),
+        })
+    }
+
+    /// Functions whose name matches the regex.
+    pub fn find(&self, name_regex: &str) -> Result<Vec<Function>, CallError> {
+        self.raw
+            .find_functions(name_regex, MatchMode::Regex, u32::MAX)
+    }
+
+    pub fn function(&self, id: u32) -> Result<Function, CallError> {
+        self.raw.function(id)
+    }
+
+    pub fn stat(&self, id: u32) -> Result<FunctionStat, CallError> {
+        self.raw.stat(id, None)
+    }
+
+    /// The value of the stacks containing any of `ids`, each stack counted once.
+    pub fn total_of(&self, ids: &[u32]) -> Result<i64, CallError> {
+        self.raw.total_of(ids, None)
+    }
+
+    pub fn callers(&self, id: u32, n: u32) -> Result<Vec<EdgeStat>, CallError> {
+        self.raw.callers(id, None, n)
+    }
+
+    pub fn callees(&self, id: u32, n: u32) -> Result<Vec<EdgeStat>, CallError> {
+        self.raw.callees(id, None, n)
+    }
+
+    /// Where inside function `id` the time goes, by source line.
+    pub fn lines(&self, id: u32, n: u32) -> Result<Vec<LineStat>, CallError> {
+        self.raw.lines(id, None, n)
+    }
+
+    /// Every distinct stack containing one of `containing` (every stack when empty), leaf
+    /// first, fetched from the host in batches.
+    pub fn stacks(&self, containing: &[u32]) -> Result<Stacks, CallError> {
+        let cursor = self.raw.stacks(&CursorOptions {
+            containing: containing.to_vec(),
+            batch: 1024,
+        })?;
+        Ok(Stacks {
+            cursor,
+            batch: Vec::new().into_iter(),
+            done: false,
+        })
+    }
+}
+
+/// Iterator over stacks, pulling batches from the host's cursor.
+pub struct Stacks {
+    cursor: wit::StackCursor,
+    batch: std::vec::IntoIter<StackSample>,
+    done: bool,
+}
+
+impl Iterator for Stacks {
+    type Item = StackSample;
+
+    fn next(&mut self) -> Option<StackSample> {
+        loop {
+            if let Some(s) = self.batch.next() {
+                return Some(s);
+            }
+            if self.done {
+                return None;
+            }
+            let batch = self.cursor.next();
+            self.done = batch.is_empty();
+            self.batch = batch.into_iter();
+        }
+    }
+}

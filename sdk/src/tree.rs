@@ -1,0 +1,128 @@
+//! A granted source tree: reads and host-side searches, and mapping a profile's file paths
+//! (usually absolute build paths) onto the tree.
+
+use crate::bindings::joule::skill::source::{self as wit, granted};
+use crate::{CallError, Entry, EntryKind, LineRange, SearchMatch, SearchQuery};
+
+/// One granted source tree. Paths are relative to its root, `/`-separated.
+pub struct Tree {
+    raw: wit::Tree,
+    name: String,
+}
+
+/// A search, built fluently: `Search::literal("Regex::new(").glob("**/*.rs")`.
+#[derive(Clone, Debug)]
+pub struct Search {
+    query: SearchQuery,
+}
+
+impl Search {
+    pub fn literal(text: &str) -> Self {
+        Search {
+            query: SearchQuery {
+                pattern: text.to_string(),
+                regex: false,
+                case_insensitive: false,
+                globs: Vec::new(),
+                under: None,
+                limit: 1000,
+            },
+        }
+    }
+
+    pub fn regex(pattern: &str) -> Self {
+        let mut s = Self::literal(pattern);
+        s.query.regex = true;
+        s
+    }
+
+    pub fn glob(mut self, glob: &str) -> Self {
+        self.query.globs.push(glob.to_string());
+        self
+    }
+
+    pub fn under(mut self, dir: &str) -> Self {
+        self.query.under = Some(dir.to_string());
+        self
+    }
+
+    pub fn case_insensitive(mut self) -> Self {
+        self.query.case_insensitive = true;
+        self
+    }
+
+    pub fn limit(mut self, n: u32) -> Self {
+        self.query.limit = n;
+        self
+    }
+}
+
+impl Tree {
+    /// The trees this invocation may read.
+    pub fn granted() -> Vec<Tree> {
+        granted()
+            .into_iter()
+            .map(|raw| {
+                let name = raw.name();
+                Tree { raw, name }
+            })
+            .collect()
+    }
+
+    pub fn raw(&self) -> &wit::Tree {
+        &self.raw
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn read(&self, path: &str) -> Result<String, CallError> {
+        self.raw.read(path)
+    }
+
+    pub fn read_lines(&self, path: &str, start: u32, end: u32) -> Result<Vec<String>, CallError> {
+        self.raw.read_lines(path, LineRange { start, end })
+    }
+
+    pub fn list(&self, dir: &str) -> Result<Vec<Entry>, CallError> {
+        self.raw.list_dir(dir)
+    }
+
+    pub fn is_file(&self, path: &str) -> bool {
+        matches!(
+            self.raw.stat(path),
+            Ok(Entry {
+                kind: EntryKind::File,
+                ..
+            })
+        )
+    }
+
+    pub fn search(&self, search: &Search) -> Result<Vec<SearchMatch>, CallError> {
+        self.raw.search(&search.query)
+    }
+
+    /// The path inside this tree of a file a profile names, if the tree has it: the path as
+    /// given when it is relative, else the longest suffix of it that exists in the tree
+    /// (`/home/ci/build/app/src/main.rs` -> `src/main.rs`).
+    pub fn locate(&self, profile_path: &str) -> Option<String> {
+        let parts: Vec<&str> = profile_path
+            .split(['/', '\\'])
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        if parts.contains(&"..") {
+            return None;
+        }
+        (0..parts.len())
+            .map(|skip| parts[skip..].join("/"))
+            .find(|candidate| self.is_file(candidate))
+    }
+
+    /// The first of `trees` that has the file a profile names, with its path in that tree.
+    pub fn locate_in<'a>(trees: &'a [Tree], profile_path: &str) -> Option<(&'a Tree, String)> {
+        trees
+            .iter()
+            .find_map(|t| t.locate(profile_path).map(|p| (t, p)))
+    }
+}

@@ -1,0 +1,345 @@
+//! `regex-in-hot-path`: regular expressions compiled again and again on hot paths.
+//!
+//! Profile evidence: the time under regex *compilation* (`Regex::new`, `regexp.MustCompile`,
+//! `Pattern.compile`, `re.compile`...), attributed to the function that asked for it: the first
+//! frame above the regex library on each stack. Stacks where the compilation runs inside a lazy
+//! initialiser (`LazyLock`, `OnceLock`, `once_cell`, `lazy_static`) are one-time costs and are
+//! left out.
+//!
+//! Source evidence, for Rust: the calling function's body in a granted tree, and in it the
+//! `Regex::new(...)` call. When the pattern is a string literal and the result is unwrapped, the
+//! finding carries the fix: the regex hoisted into a `static` `LazyLock`, built once, and the call
+//! replaced by a reference to it.
+
+mod rust;
+
+use std::collections::{HashMap, HashSet};
+
+use joule_sdk::prelude::*;
+use joule_sdk::units::{format_value, percent};
+
+/// Functions whose time is regex compilation, in the languages profiles commonly come from.
+const COMPILE: &str = concat!(
+    r"^(",
+    // Rust: the `regex` crate's constructors and the compiler stages under them.
+    r"regex::(regex::(string|bytes)::Regex::new|Regex::new|bytes::Regex::new|builders::.*::build.*|regexset::.*::new)",
+    r"|regex_automata::(meta::regex::Builder::build.*|nfa::thompson::compiler::.*)",
+    r"|regex_syntax::(ast::parse::.*|hir::translate::.*|parser::.*)",
+    r"|fancy_regex::Regex::new|onig::Regex::new",
+    // Go.
+    r"|regexp\.(Compile|MustCompile|CompilePOSIX|MustCompilePOSIX|MatchString|Match|compile)",
+    r"|regexp/syntax\.(Parse|Compile)",
+    // Java.
+    r"|java\.util\.regex\.Pattern\.(compile|<init>)",
+    // Python.
+    r"|re\.(compile|_compile)|sre_compile\.compile|re\._compiler\.compile",
+    r")($|[^A-Za-z0-9_])"
+);
+
+/// Frames that belong to a regex library (compile or match), so the caller is above them.
+const LIBRARY: &str = r"^<?(regex|regex_automata|regex_syntax|aho_corasick|fancy_regex|onig)::|^regexp(/syntax)?\.|^java\.util\.regex\.|^(re|sre_compile|sre_parse|re\._compiler|re\._parser)\.";
+
+/// Frames that only pass a call along (closure shims, trait glue) and are skipped when
+/// looking for the function that asked for the regex.
+fn is_glue(name: &str) -> bool {
+    let name = name.trim_start_matches('<');
+    [
+        "core::",
+        "alloc::",
+        "std::panicking::",
+        "std::panic::",
+        "__rust",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+}
+
+/// Frames that mean the compilation runs once, in a lazy initialiser.
+const LAZY: &str = r"(lazy_lock|LazyLock|LazyCell|once_cell|OnceLock|OnceCell|lazy_static|sync::once::Once|Once::call_once|sync\.\(\*Once\)\.Do|sync\.OnceValue)";
+
+struct RegexInHotPath;
+
+impl Skill for RegexInHotPath {
+    fn describe() -> Descriptor {
+        Describe::new(
+            "regex-in-hot-path",
+            env!("CARGO_PKG_VERSION"),
+            "Regular expressions compiled on every call of a hot function; proposes hoisting \
+             them into a lazily initialised static.",
+        )
+        .on_scan()
+        .uses("profiles")
+        .uses("source")
+        .uses("log")
+        .parameter(
+            "min-share",
+            "Report a caller only when the compilation it causes is at least this fraction of \
+             the profile.",
+            Some("0.005"),
+        )
+        .build()
+    }
+
+    fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
+        let min_share: f64 = invocation.param_or("min-share", 0.005)?;
+        let trees = Tree::granted();
+        let mut findings = Vec::new();
+        for profile in Profile::granted() {
+            findings.extend(scan_profile(&profile, &trees, min_share)?);
+        }
+        Ok(findings)
+    }
+}
+
+/// Compilation cost attributed to one calling function.
+struct Caller {
+    function: u32,
+    value: i64,
+    stacks: usize,
+}
+
+/// Looks up function names by id, asking the host once per id.
+struct Names<'a> {
+    profile: &'a Profile,
+    known: HashMap<u32, Function>,
+}
+
+impl Names<'_> {
+    fn get(&mut self, id: u32) -> Result<&Function, CallError> {
+        if !self.known.contains_key(&id) {
+            let f = self.profile.function(id)?;
+            self.known.insert(id, f);
+        }
+        Ok(&self.known[&id])
+    }
+}
+
+/// The ids of the functions whose names match `pattern`, matched by the host.
+fn ids(profile: &Profile, pattern: &str) -> Result<HashSet<u32>, CallError> {
+    Ok(profile.find(pattern)?.into_iter().map(|f| f.id).collect())
+}
+
+fn scan_profile(profile: &Profile, trees: &[Tree], min_share: f64) -> Result<Vec<Finding>, String> {
+    let compile_fns: Vec<u32> = profile.find(COMPILE)?.iter().map(|f| f.id).collect();
+    if compile_fns.is_empty() {
+        log::debug(format!(
+            "{}: no regex compilation in the profile",
+            profile.name()
+        ));
+        return Ok(Vec::new());
+    }
+    let (library, lazy) = (ids(profile, LIBRARY)?, ids(profile, LAZY)?);
+    let default_type = profile.metadata().default_sample_type as usize;
+    let mut names = Names {
+        profile,
+        known: HashMap::new(),
+    };
+    let mut callers: HashMap<u32, Caller> = HashMap::new();
+    let mut per_call_value = 0i64;
+    let mut lazy_value = 0i64;
+    for stack in profile.stacks(&compile_fns)? {
+        let value = stack.values.get(default_type).copied().unwrap_or(0);
+        // Frames are leaf first; from the root down, the first library frame is where the
+        // program entered the regex library. Its caller is just above it.
+        let mut entry = None;
+        for (i, frame) in stack.frames.iter().enumerate().rev() {
+            if library.contains(&frame.function) {
+                entry = Some(i);
+                break;
+            }
+        }
+        let Some(entry) = entry else { continue };
+        let mut caller = None;
+        let mut is_lazy = false;
+        for frame in stack.frames[entry + 1..].iter() {
+            if lazy.contains(&frame.function) {
+                is_lazy = true;
+                break;
+            }
+            if caller.is_none() && !is_glue(&names.get(frame.function)?.name) {
+                caller = Some(frame.function);
+            }
+        }
+        if is_lazy {
+            lazy_value += value;
+            continue;
+        }
+        let Some(caller) = caller else { continue };
+        per_call_value += value;
+        let c = callers.entry(caller).or_insert(Caller {
+            function: caller,
+            value: 0,
+            stacks: 0,
+        });
+        c.value += value;
+        c.stacks += 1;
+    }
+    log::info(format!(
+        "{}: regex compilation is {} of the profile ({} on every call, {} in lazy initialisers)",
+        profile.name(),
+        percent(profile.share(profile.total_of(&compile_fns)?)),
+        percent(profile.share(per_call_value)),
+        percent(profile.share(lazy_value)),
+    ));
+
+    let mut ranked: Vec<Caller> = callers
+        .into_values()
+        .filter(|c| profile.share(c.value) >= min_share)
+        .collect();
+    ranked.sort_by(|a, b| b.value.cmp(&a.value).then(a.function.cmp(&b.function)));
+    let mut findings = Vec::new();
+    for c in ranked {
+        let function = names.get(c.function)?.clone();
+        findings.extend(caller_findings(profile, trees, &function, &c)?);
+    }
+    Ok(findings)
+}
+
+/// The findings for one calling function: one per `Regex::new` call site found in its body,
+/// or one profile-only finding when the source cannot be joined.
+fn caller_findings(
+    profile: &Profile,
+    trees: &[Tree],
+    function: &Function,
+    caller: &Caller,
+) -> Result<Vec<Finding>, String> {
+    let share = profile.share(caller.value);
+    let unit = profile.unit();
+    let total_share = profile.share(profile.stat(function.id)?.total_value);
+    let cost = format!(
+        "{} of `{}` ({}) goes to compiling regular expressions called from `{}`, which itself \
+         accounts for {} of the profile `{}`.",
+        percent(share),
+        profile.sample_type(),
+        format_value(caller.value as f64, unit),
+        function.name,
+        percent(total_share),
+        profile.name(),
+    );
+    let sites = rust::find_call_sites(trees, function)?;
+    if sites.is_empty() {
+        let hint = if trees.is_empty() {
+            "Grant the source tree (`--source DIR`) to get the call site and a patch."
+        } else {
+            "The call site was not found in the granted source trees (the function may be in a \
+             dependency, or not written in Rust)."
+        };
+        return Ok(vec![
+            Finding::opportunity("regex-compiled-per-call")
+                .title(format!(
+                    "`{}` compiles a regex on every call: {} of {}",
+                    function.name,
+                    percent(share),
+                    profile.sample_type()
+                ))
+                .message(format!(
+                    "{cost}\n\nCompiling a regex costs far more than matching with it. Build it \
+                     once (a `static` initialised lazily, or a field built at start-up) and reuse \
+                     it.\n\n{hint}"
+                ))
+                .location(Location::function(&function.name))
+                .share(share)
+                .value(caller.value as f64, unit)
+                .confidence(0.7)
+                .evidence("compile time from this caller", caller.value as f64, unit)
+                .evidence("share of profile", share * 100.0, "%")
+                .evidence("stacks", caller.stacks as f64, "stacks")
+                .label("profile", profile.name())
+                .build(),
+        ]);
+    }
+    let site_count = sites.len();
+    let per_site = share / site_count as f64;
+    let mut findings = Vec::new();
+    for site in sites {
+        let mut f = Finding::opportunity("regex-compiled-per-call")
+            .title(format!(
+                "`{}` compiles a regex on every call: {} of {}",
+                function.name,
+                percent(per_site),
+                profile.sample_type()
+            ))
+            .location(
+                Location::lines(&site.tree, &site.file, site.line, site.end_line)
+                    .in_function(&function.name),
+            )
+            .share(per_site)
+            .value(caller.value as f64 / site_count as f64, unit)
+            .evidence("compile time from this caller", caller.value as f64, unit)
+            .evidence("share of profile", share * 100.0, "%")
+            .evidence("call site line", site.line as f64, "line")
+            .evidence("stacks", caller.stacks as f64, "stacks")
+            .label("profile", profile.name())
+            .label("fingerprint", site.expression.clone());
+        let mut message = format!(
+            "{cost}\n\nThe regex is built inside the function body, so every call pays for \
+             parsing and compiling it again:\n\n```rust\n{}\n```\n",
+            site.line_text.trim()
+        );
+        match &site.hoist {
+            Some(hoist) => {
+                message.push_str(&format!(
+                    "\nThe pattern is a literal, so the regex can be built once: the patch moves \
+                     it into `static {}: LazyLock<{}>`, initialised on first use and shared by \
+                     every later call (`Regex` is `Sync`, and matching through a shared reference \
+                     is the intended use).",
+                    hoist.static_name, hoist.type_path
+                ));
+                for edit in &hoist.edits {
+                    f = f.edit(edit.clone());
+                }
+                f = f.confidence(0.95);
+            }
+            None => {
+                message.push_str(
+                    "\nThe pattern is not a plain literal (or the result is not simply \
+                     unwrapped), so no mechanical patch is offered: build the regex once outside \
+                     the hot function, or cache compiled regexes by pattern.",
+                );
+                f = f.confidence(0.75);
+            }
+        }
+        findings.push(f.message(message).build());
+    }
+    Ok(findings)
+}
+
+export_skill!(RegexInHotPath);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regex(pattern: &str) -> regex::Regex {
+        regex::Regex::new(pattern).unwrap()
+    }
+
+    #[test]
+    fn built_in_patterns_classify_frames() {
+        let compile = regex(COMPILE);
+        for name in [
+            "regex::regex::string::Regex::new",
+            "regex_automata::meta::regex::Builder::build_many_from_hir",
+            "regex_syntax::ast::parse::ParserI<P>::parse_with_comments",
+            "regexp.MustCompile",
+            "java.util.regex.Pattern.compile",
+        ] {
+            assert!(compile.is_match(name), "{name}");
+        }
+        for name in [
+            "regex::regex::string::Regex::captures",
+            "regexp.(*Regexp).doExecute",
+            "logscan::parse::parse_line",
+        ] {
+            assert!(!compile.is_match(name), "{name}");
+        }
+        let library = regex(LIBRARY);
+        assert!(library.is_match(
+            "<regex_automata::meta::strategy::Core as regex_automata::meta::strategy::Strategy>::search"
+        ));
+        assert!(!library.is_match("logscan::parse::parse_line"));
+        assert!(regex(LAZY).is_match("std::sync::lazy_lock::LazyLock<T,F>::force"));
+        assert!(is_glue("core::ops::function::FnOnce::call_once"));
+        assert!(!is_glue("logscan::parse::is_bot"));
+    }
+}

@@ -1,0 +1,148 @@
+//! The runtime as a library: compiled components are cached by digest, skills describe
+//! themselves and show their real imports, and finding-triggered skills run once per upstream
+//! finding.
+
+use std::sync::Arc;
+
+use joule::engine::{ComponentCache, Runtime, RuntimeConfig, Trigger};
+use joule::findings::Kind;
+use joule::session::{self, Request};
+use joule_tests::*;
+
+fn runtime_with_cache(dir: &std::path::Path) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        cache: Some(ComponentCache::new(dir)),
+        ..RuntimeConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn components_are_compiled_once_and_cached_by_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = skill("hot-functions");
+    let first = runtime_with_cache(dir.path()).load(&path).unwrap();
+    assert_eq!(format!("{:?}", first.origin), "Compiled");
+    let cached: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1);
+    let name = cached[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with(&first.digest),
+        "{name} is keyed by {}",
+        first.digest
+    );
+
+    let second = runtime_with_cache(dir.path()).load(&path).unwrap();
+    assert_eq!(format!("{:?}", second.origin), "Cached");
+    assert_eq!(second.descriptor, first.descriptor);
+
+    // A damaged cache entry is recompiled, not trusted.
+    std::fs::write(&cached[0], b"not a compiled component").unwrap();
+    let third = runtime_with_cache(dir.path()).load(&path).unwrap();
+    assert_eq!(format!("{:?}", third.origin), "Compiled");
+}
+
+#[test]
+fn skills_describe_themselves_and_show_their_imports() {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache: Some(ComponentCache::new(cache_dir())),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let hot = runtime.load(&skill("hot-functions")).unwrap();
+    let d = &hot.descriptor;
+    assert_eq!(d.id, "hot-functions");
+    assert_eq!(d.triggers, [Trigger::Scan]);
+    assert_eq!(d.capabilities, ["profiles", "source", "log"]);
+    let params: Vec<_> = d
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.default.as_deref()))
+        .collect();
+    assert_eq!(params, [("limit", Some("10")), ("min-share", Some("0.01"))]);
+    assert!(
+        hot.imports
+            .iter()
+            .any(|i| i == "joule:skill/profiles@0.1.0"),
+        "{:?}",
+        hot.imports
+    );
+    assert!(
+        hot.imports.iter().any(|i| i == "joule:skill/source@0.1.0"),
+        "{:?}",
+        hot.imports
+    );
+    assert_eq!(hot.digest.len(), 64);
+
+    let out = joule(&["skills", "--skills", path_str(&skills_dir())]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("hot-functions 0.1.0")
+            && text.contains(&format!("sha256:       {}", hot.digest)),
+        "{text}"
+    );
+    assert!(text.contains("regex-in-hot-path 0.1.0"), "{text}");
+}
+
+#[test]
+fn finding_triggered_skills_run_once_per_matching_finding() {
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let report = tokio
+        .block_on(async {
+            let runtime = session::runtime(
+                RuntimeConfig {
+                    cache: Some(ComponentCache::new(cache_dir())),
+                    ..RuntimeConfig::default()
+                },
+                2,
+            )?;
+            session::analyse(
+                runtime,
+                Request {
+                    profiles: vec![fixture("folded/simple.txt")],
+                    skills: vec![skill("hot-functions"), test_skill("follower")],
+                    jobs: 2,
+                    max_depth: 4,
+                    ..Request::default()
+                },
+            )
+            .await
+        })
+        .unwrap();
+    let hot: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.skill == "hot-functions")
+        .collect();
+    let follow: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.skill == "follower")
+        .collect();
+    // simple.txt: a;b;c 1, a;b;c 1, a;b;d 4, a;b;c 3, a;b 5 -> self: b 5, d 4, c 5.
+    assert_eq!(hot.len(), 3);
+    assert_eq!(follow.len(), 3);
+    for h in &hot {
+        assert!(
+            follow
+                .iter()
+                .any(|f| f.title == format!("follows: {}", h.title))
+        );
+        let run = report
+            .runs
+            .iter()
+            .find(|r| r.skill == "follower" && r.input.as_deref() == Some(h.id.as_str()))
+            .expect("one follower run per hot finding");
+        assert_eq!(run.trigger, "finding:info/hot-function");
+    }
+    assert!(follow.iter().all(|f| f.kind == Kind::Info));
+    let _ = Arc::new(());
+}
