@@ -57,7 +57,7 @@ bench: skills test-skills
 
 # Re-captures the example's profiles with pprof-rs sampling the real program in-process.
 profiles:
-	$(CARGO) run --release -p logscan --features capture -- --lines 400000 \
+	$(CARGO) run --profile profiling -p logscan --features capture -- --lines 50000 \
 		--pprof example/profiles/logscan.pb.gz --folded example/profiles/logscan.folded
 
 clean:

@@ -105,7 +105,28 @@ pub fn joule_json(args: &[&str]) -> (serde_json::Value, i32, String) {
             String::from_utf8_lossy(&out.stdout)
         )
     });
+    assert_matches_schema(&report);
     (report, out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Checks a report against `docs/findings-v1.schema.json`.
+pub fn assert_matches_schema(report: &serde_json::Value) {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let text = std::fs::read_to_string(root().join("docs/findings-v1.schema.json"))
+            .expect("the schema is in docs/");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report does not match docs/findings-v1.schema.json:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// The findings of a report made by `skill`.

@@ -28,7 +28,7 @@ pub struct ProfileHandle {
 /// A position in the stacks of one profile, optionally narrowed to some functions.
 pub struct StackCursor {
     profile: Arc<NamedProfile>,
-    samples: Vec<u32>,
+    stacks: Vec<u32>,
     next: usize,
     batch: usize,
 }
@@ -133,7 +133,7 @@ impl HostProfile for SkillState {
             default_sample_type: p.default_sample_type as u32,
             totals: p.totals(),
             sample_count: p.raw_sample_count,
-            stack_count: p.samples.len() as u64,
+            stack_count: p.stack_count() as u64,
             function_count: p.functions.len() as u32,
             duration_nanos: p.duration_nanos,
             period: p.period,
@@ -293,10 +293,10 @@ impl HostProfile for SkillState {
                 format!("function {bad} does not exist"),
             )));
         }
-        let samples = named.profile.samples_containing(&options.containing);
+        let stacks = named.profile.stacks_containing(&options.containing);
         let cursor = StackCursor {
             profile: named,
-            samples,
+            stacks,
             next: 0,
             batch: options.batch.clamp(1, MAX_BATCH) as usize,
         };
@@ -332,18 +332,18 @@ impl HostStackCursor for SkillState {
         self.calls += 1;
         let cursor = self.table.get_mut(&handle)?;
         let p = &cursor.profile.profile;
-        let end = (cursor.next + cursor.batch).min(cursor.samples.len());
-        let batch = cursor.samples[cursor.next..end]
+        let end = (cursor.next + cursor.batch).min(cursor.stacks.len());
+        let batch = cursor.stacks[cursor.next..end]
             .iter()
             .map(|&i| StackSample {
                 frames: p
-                    .stack_frames(p.samples[i as usize])
+                    .frames_of(i as usize)
                     .map(|f| Frame {
                         function: f.function,
                         line: f.line,
                     })
                     .collect(),
-                values: p.sample_values(i as usize).to_vec(),
+                values: p.stack_values(i as usize).to_vec(),
             })
             .collect();
         cursor.next = end;

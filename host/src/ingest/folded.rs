@@ -65,9 +65,7 @@ impl Reader for Folded {
                 let function = builder.function(name, name, "", 0);
                 frames.push(builder.frame(function, 0));
             }
-            if let Some(leaf) = builder.stack_leaf_first(&frames) {
-                builder.add_sample(leaf, &[count]);
-            }
+            builder.add_sample(&frames, &[count]);
         }
         if bad_lines > 20 {
             builder.warn(format!("{} more bad lines skipped", bad_lines - 20));

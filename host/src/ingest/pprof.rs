@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use super::wire::{LEN, Message, VARINT};
 use super::{Problem, Reader};
-use crate::model::{Format, FrameId, FunctionId, Profile, ProfileBuilder};
+use crate::model::{Format, FrameId, Function, FunctionId, Profile, ProfileBuilder, StrId};
 
 pub struct Pprof;
 
@@ -30,8 +30,9 @@ impl Reader for Pprof {
                 Ok(Some(f)) if schema_wire_type(f.number, f.wire_type) => {}
                 Ok(Some(_)) => return false,
                 Ok(None) => return seen > 0,
-                // The head may cut the message short; what came before was valid.
-                Err(_) => return seen > 0 && head.len() >= super::detect::HEAD_LEN,
+                // The head, or a truncated file, may cut the message short: two valid fields
+                // before that say this is pprof, and reading it will say where it breaks.
+                Err(_) => return seen >= 2 || (seen > 0 && head.len() >= super::detect::HEAD_LEN),
             }
         }
         true
@@ -119,11 +120,16 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
     let mut default_sample_type = StrRef::default();
     let mut period_type: Option<(StrRef, StrRef)> = None;
     let (mut period, mut time_nanos, mut duration_nanos) = (0i64, 0i64, 0i64);
+    let (mut sample_count, mut sample_bytes) = (0usize, 0usize);
 
     let mut top = Message::new(data);
     while let Some(f) = top.next_field()? {
         match f.number {
             1 => sample_types.push(value_type(f.message("sample_type")?)?),
+            2 => {
+                sample_count += 1;
+                sample_bytes += f.message("sample")?.as_slice().len();
+            }
             3 => {
                 let mut m = f.message("mapping")?;
                 let (mut id, mut file) = (0, StrRef::default());
@@ -221,20 +227,33 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         builder.add_comment(&text);
     }
 
+    // Each pprof string is interned at most once: names and system names are often the same
+    // entry of the string table.
+    let mut interned: Vec<StrId> = vec![StrId::MAX; strings.table.len()];
+    let mut intern =
+        |builder: &mut ProfileBuilder, r: StrRef, what: &str| -> Result<StrId, Problem> {
+            let text = strings.get(r, what)?;
+            let slot = &mut interned[r.index as usize];
+            if *slot == StrId::MAX {
+                *slot = builder.intern(text);
+            }
+            Ok(*slot)
+        };
     let mut function_ids: FxHashMap<u64, FunctionId> = FxHashMap::default();
+    function_ids.reserve(functions.len());
     for raw in &functions {
-        let id = builder.function(
-            strings.get(raw.name, "Function.name")?,
-            strings.get(raw.system_name, "Function.system_name")?,
-            strings.get(raw.file, "Function.filename")?,
-            u32::try_from(raw.start_line).unwrap_or(0),
-        );
-        function_ids.insert(raw.id, id);
+        let function = Function {
+            name: intern(&mut builder, raw.name, "Function.name")?,
+            system_name: intern(&mut builder, raw.system_name, "Function.system_name")?,
+            file: intern(&mut builder, raw.file, "Function.filename")?,
+            start_line: u32::try_from(raw.start_line).unwrap_or(0),
+        };
+        function_ids.insert(raw.id, builder.function_of(function));
     }
 
     // Location id -> its frames (leaf first) as a range of `location_frames`.
     let mut location_frames: Vec<FrameId> = Vec::new();
-    let mut location_index: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+    let mut ranges: Vec<(u64, u32, u32)> = Vec::with_capacity(locations.len());
     for m in &locations {
         let start = location_frames.len() as u32;
         let id = decode_location(
@@ -245,8 +264,11 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
             &mut builder,
             &mut location_frames,
         )?;
-        location_index.insert(id, (start, location_frames.len() as u32));
+        ranges.push((id, start, location_frames.len() as u32));
     }
+    let location_index = LocationIndex::new(&ranges);
+    // A location id is a varint of a byte or two, so a sample's bytes bound its frame count.
+    builder.reserve_stacks(sample_count, sample_bytes);
 
     let n = builder.sample_type_count();
     let mut frames: Vec<FrameId> = Vec::new();
@@ -270,7 +292,7 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
             }
         }
         for &id in &location_ids {
-            let &(start, end) = location_index.get(&id).ok_or_else(|| {
+            let (start, end) = location_index.get(id).ok_or_else(|| {
                 Problem::at_byte(
                     f.offset,
                     format!("sample refers to location {id}, which the profile does not define"),
@@ -287,9 +309,10 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
                 ),
             ));
         }
-        match builder.stack_leaf_first(&frames) {
-            Some(stack) => builder.add_sample(stack, &values),
-            None => empty_stacks += 1,
+        if frames.is_empty() {
+            empty_stacks += 1;
+        } else {
+            builder.add_sample(&frames, &values);
         }
     }
     if empty_stacks > 0 {
@@ -298,6 +321,37 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         ));
     }
     Ok(builder.finish())
+}
+
+/// Location id -> range of frames. Writers number locations 1..n, so a dense table is the
+/// common case; sparse ids fall back to a hash map.
+enum LocationIndex {
+    Dense(Vec<(u32, u32)>),
+    Sparse(FxHashMap<u64, (u32, u32)>),
+}
+
+impl LocationIndex {
+    const MISSING: (u32, u32) = (u32::MAX, u32::MAX);
+
+    fn new(ranges: &[(u64, u32, u32)]) -> Self {
+        let max = ranges.iter().map(|r| r.0).max().unwrap_or(0);
+        if max <= 2 * ranges.len() as u64 + 1024 {
+            let mut dense = vec![Self::MISSING; max as usize + 1];
+            for &(id, start, end) in ranges {
+                dense[id as usize] = (start, end);
+            }
+            LocationIndex::Dense(dense)
+        } else {
+            LocationIndex::Sparse(ranges.iter().map(|&(id, s, e)| (id, (s, e))).collect())
+        }
+    }
+
+    fn get(&self, id: u64) -> Option<(u32, u32)> {
+        match self {
+            LocationIndex::Dense(d) => d.get(id as usize).copied().filter(|&r| r != Self::MISSING),
+            LocationIndex::Sparse(m) => m.get(&id).copied(),
+        }
+    }
 }
 
 fn decode_location(

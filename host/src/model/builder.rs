@@ -1,28 +1,28 @@
-//! Builds a [`Profile`] incrementally: interning strings, functions and frames, threading stacks
-//! into the prefix tree and merging samples with identical stacks as they arrive.
+//! Builds a [`Profile`] incrementally: interning strings, functions and frames, and merging
+//! samples with identical stacks as they arrive.
 
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::{
-    Format, Frame, FrameId, Function, FunctionId, NO_PARENT, Profile, StackId, StackNode, StrId,
-    ValueType,
-};
+use super::{Format, Frame, FrameId, Function, FunctionId, Profile, StrId, Strings, ValueType};
 
 /// Accumulates one profile. Readers in [`crate::ingest`] drive it; [`ProfileBuilder::finish`]
 /// hands over the finished model.
 pub struct ProfileBuilder {
-    strings: Vec<Box<str>>,
-    string_index: FxHashMap<Box<str>, StrId>,
+    strings: Strings,
+    /// String ids by the hash of their text.
+    string_index: HashTable<StrId>,
     functions: Vec<Function>,
     function_index: FxHashMap<Function, FunctionId>,
     frames: Vec<Frame>,
     frame_index: FxHashMap<Frame, FrameId>,
-    stack_nodes: Vec<StackNode>,
-    node_index: FxHashMap<(StackId, FrameId), StackId>,
-    sample_index: FxHashMap<StackId, u32>,
-    samples: Vec<StackId>,
+    stack_frames: Vec<FrameId>,
+    stack_starts: Vec<u32>,
+    /// Distinct stacks by the hash of their frames; the entries are stack indices.
+    stack_index: HashTable<u32>,
     values: Vec<i64>,
     sample_types: Vec<ValueType>,
     default_sample_type: usize,
@@ -39,16 +39,15 @@ pub struct ProfileBuilder {
 impl ProfileBuilder {
     pub fn new(format: Format) -> Self {
         let mut builder = ProfileBuilder {
-            strings: Vec::new(),
-            string_index: FxHashMap::default(),
+            strings: Strings::default(),
+            string_index: HashTable::new(),
             functions: Vec::new(),
             function_index: FxHashMap::default(),
             frames: Vec::new(),
             frame_index: FxHashMap::default(),
-            stack_nodes: Vec::new(),
-            node_index: FxHashMap::default(),
-            sample_index: FxHashMap::default(),
-            samples: Vec::new(),
+            stack_frames: Vec::new(),
+            stack_starts: vec![0],
+            stack_index: HashTable::new(),
             values: Vec::new(),
             sample_types: Vec::new(),
             default_sample_type: 0,
@@ -66,13 +65,15 @@ impl ProfileBuilder {
     }
 
     pub fn intern(&mut self, s: &str) -> StrId {
-        if let Some(&id) = self.string_index.get(s) {
+        let hash = FxBuildHasher.hash_one(s);
+        let strings = &self.strings;
+        if let Some(&id) = self.string_index.find(hash, |&id| strings.get(id) == s) {
             return id;
         }
-        let id = self.strings.len() as StrId;
-        let boxed: Box<str> = s.into();
-        self.strings.push(boxed.clone());
-        self.string_index.insert(boxed, id);
+        let id = self.strings.push(s);
+        let strings = &self.strings;
+        self.string_index
+            .insert_unique(hash, id, |&id| FxBuildHasher.hash_one(strings.get(id)));
         id
     }
 
@@ -105,6 +106,11 @@ impl ProfileBuilder {
             file: self.intern(file),
             start_line,
         };
+        self.function_of(function)
+    }
+
+    /// Interns a function whose strings are already interned.
+    pub fn function_of(&mut self, function: Function) -> FunctionId {
         if let Some(&id) = self.function_index.get(&function) {
             return id;
         }
@@ -122,53 +128,47 @@ impl ProfileBuilder {
         })
     }
 
-    /// Threads a stack given leaf first into the prefix tree and returns its leaf node.
-    /// An empty stack returns `None`.
-    pub fn stack_leaf_first(&mut self, frames: &[FrameId]) -> Option<StackId> {
-        let mut node = NO_PARENT;
-        for &frame in frames.iter().rev() {
-            node = self.child(node, frame);
-        }
-        (node != NO_PARENT).then_some(node)
-    }
-
-    fn child(&mut self, parent: StackId, frame: FrameId) -> StackId {
-        if let Some(&id) = self.node_index.get(&(parent, frame)) {
-            return id;
-        }
-        let depth = if parent == NO_PARENT {
-            1
-        } else {
-            self.stack_nodes[parent as usize].depth + 1
-        };
-        let id = self.stack_nodes.len() as StackId;
-        self.stack_nodes.push(StackNode {
-            parent,
-            frame,
-            depth,
-        });
-        self.node_index.insert((parent, frame), id);
-        id
-    }
-
-    /// Adds one recorded sample (`values` has one entry per sample type).
-    pub fn add_sample(&mut self, stack: StackId, values: &[i64]) {
+    /// Adds one recorded sample: its stack, leaf first, and one value per sample type. A sample
+    /// whose stack was seen before adds its values to that stack's.
+    pub fn add_sample(&mut self, frames: &[FrameId], values: &[i64]) {
         let n = self.sample_types.len();
         debug_assert_eq!(values.len(), n);
         self.raw_sample_count += 1;
-        let next = self.samples.len() as u32;
-        let index = *self.sample_index.entry(stack).or_insert(next) as usize;
-        if index == self.samples.len() {
-            self.samples.push(stack);
-            self.values.extend_from_slice(values);
-        } else {
-            for (slot, v) in self.values[index * n..(index + 1) * n]
-                .iter_mut()
-                .zip(values)
-            {
-                *slot = slot.saturating_add(*v);
+        let hash = stack_hash(frames);
+        let (starts, all) = (&self.stack_starts, &self.stack_frames);
+        let same = |&i: &u32| {
+            let i = i as usize;
+            &all[starts[i] as usize..starts[i + 1] as usize] == frames
+        };
+        let index = match self.stack_index.find(hash, same) {
+            Some(&i) => i as usize,
+            None => {
+                let i = self.stack_starts.len() - 1;
+                self.stack_frames.extend_from_slice(frames);
+                self.stack_starts.push(self.stack_frames.len() as u32);
+                self.values.extend(std::iter::repeat_n(0, n));
+                let (starts, all) = (&self.stack_starts, &self.stack_frames);
+                self.stack_index.insert_unique(hash, i as u32, |&j| {
+                    let j = j as usize;
+                    stack_hash(&all[starts[j] as usize..starts[j + 1] as usize])
+                });
+                i
             }
+        };
+        for (slot, v) in self.values[index * n..(index + 1) * n]
+            .iter_mut()
+            .zip(values)
+        {
+            *slot = slot.saturating_add(*v);
         }
+    }
+
+    /// Expects about `stacks` distinct stacks of about `frames` frames in all.
+    pub fn reserve_stacks(&mut self, stacks: usize, frames: usize) {
+        self.stack_index.reserve(stacks, |_| 0);
+        self.stack_starts.reserve(stacks);
+        self.stack_frames.reserve(frames);
+        self.values.reserve(stacks * self.sample_types.len());
     }
 
     pub fn set_duration_nanos(&mut self, nanos: u64) {
@@ -197,7 +197,7 @@ impl ProfileBuilder {
     }
 
     pub fn has_samples(&self) -> bool {
-        !self.samples.is_empty()
+        self.stack_starts.len() > 1
     }
 
     pub fn finish(self) -> Profile {
@@ -205,8 +205,8 @@ impl ProfileBuilder {
             strings: self.strings,
             functions: self.functions,
             frames: self.frames,
-            stack_nodes: self.stack_nodes,
-            samples: self.samples,
+            stack_frames: self.stack_frames,
+            stack_starts: self.stack_starts,
             values: self.values,
             sample_types: self.sample_types,
             default_sample_type: self.default_sample_type,
@@ -222,4 +222,8 @@ impl ProfileBuilder {
             name_index: OnceLock::new(),
         }
     }
+}
+
+fn stack_hash(frames: &[FrameId]) -> u64 {
+    FxBuildHasher.hash_one(frames)
 }

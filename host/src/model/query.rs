@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 
 use rustc_hash::FxHashMap;
 
-use super::{FunctionId, Profile, StackId};
+use super::{FunctionId, Profile};
 
 /// Per-function self and total values, for every sample type (`[type][function]`).
 #[derive(Debug)]
@@ -94,11 +94,11 @@ impl Profile {
             let mut self_values = vec![vec![0i64; f]; n];
             let mut total_values = vec![vec![0i64; f]; n];
             let mut seen = Seen::new(f);
-            for (i, &stack) in self.samples.iter().enumerate() {
-                let values = self.sample_values(i);
+            for i in 0..self.stack_count() {
+                let values = self.stack_values(i);
                 seen.next_stack();
                 let mut leaf = true;
-                for frame in self.stack_frames(stack) {
+                for frame in self.frames_of(i) {
                     let func = frame.function as usize;
                     if leaf {
                         for (t, v) in values.iter().enumerate() {
@@ -163,9 +163,9 @@ impl Profile {
         ids.into_iter().map(|f| self.function_stat(f, t)).collect()
     }
 
-    /// True when the stack contains one of `functions` (a membership mask over function ids).
-    fn stack_touches(&self, stack: StackId, mask: &[bool]) -> bool {
-        self.stack_frames(stack)
+    /// True when stack `i` contains one of `functions` (a membership mask over function ids).
+    fn stack_touches(&self, i: usize, mask: &[bool]) -> bool {
+        self.frames_of(i)
             .any(|frame| mask.get(frame.function as usize).copied().unwrap_or(false))
     }
 
@@ -183,25 +183,21 @@ impl Profile {
     /// The summed value, in sample type `t`, of the stacks containing any of `functions`.
     pub fn total_of(&self, functions: &[FunctionId], t: usize) -> i64 {
         let mask = self.function_mask(functions);
-        self.samples
-            .iter()
-            .enumerate()
-            .filter(|&(_, &stack)| self.stack_touches(stack, &mask))
-            .map(|(i, _)| self.sample_values(i)[t])
+        (0..self.stack_count())
+            .filter(|&i| self.stack_touches(i, &mask))
+            .map(|i| self.stack_values(i)[t])
             .sum()
     }
 
-    /// Indices of the samples whose stack contains any of `functions` (all when empty).
-    pub fn samples_containing(&self, functions: &[FunctionId]) -> Vec<u32> {
+    /// Indices of the stacks containing any of `functions` (all when empty).
+    pub fn stacks_containing(&self, functions: &[FunctionId]) -> Vec<u32> {
         if functions.is_empty() {
-            return (0..self.samples.len() as u32).collect();
+            return (0..self.stack_count() as u32).collect();
         }
         let mask = self.function_mask(functions);
-        self.samples
-            .iter()
-            .enumerate()
-            .filter(|&(_, &stack)| self.stack_touches(stack, &mask))
-            .map(|(i, _)| i as u32)
+        (0..self.stack_count())
+            .filter(|&i| self.stack_touches(i, &mask))
+            .map(|i| i as u32)
             .collect()
     }
 
@@ -216,14 +212,14 @@ impl Profile {
         let mut sums: FxHashMap<FunctionId, i64> = FxHashMap::default();
         let mut seen = Seen::new(self.functions.len());
         let mut frames: Vec<FunctionId> = Vec::new();
-        for (i, &stack) in self.samples.iter().enumerate() {
+        for i in 0..self.stack_count() {
             frames.clear();
-            frames.extend(self.stack_frames(stack).map(|f| f.function));
+            frames.extend(self.frames_of(i).map(|f| f.function));
             if !frames.contains(&function) {
                 continue;
             }
             seen.next_stack();
-            let value = self.sample_values(i)[t];
+            let value = self.stack_values(i)[t];
             // `frames` is leaf first: the caller of frames[k] is frames[k + 1].
             for k in 0..frames.len() {
                 if frames[k] != function {
@@ -260,9 +256,9 @@ impl Profile {
     /// from its leaf-most frame in every stack that contains it. Largest total first.
     pub fn lines(&self, function: FunctionId, t: usize, limit: usize) -> Vec<LineStat> {
         let mut per_line: FxHashMap<u32, (i64, i64)> = FxHashMap::default();
-        for (i, &stack) in self.samples.iter().enumerate() {
-            let value = self.sample_values(i)[t];
-            for (depth, frame) in self.stack_frames(stack).enumerate() {
+        for i in 0..self.stack_count() {
+            let value = self.stack_values(i)[t];
+            for (depth, frame) in self.frames_of(i).enumerate() {
                 if frame.function == function {
                     let slot = per_line.entry(frame.line).or_default();
                     if depth == 0 {

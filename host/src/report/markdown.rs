@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::Report;
 use crate::engine::RunStatus;
 use crate::findings::Finding;
+use crate::model::units::scaled;
 
 fn share(f: &Finding) -> String {
     f.impact
@@ -46,8 +47,11 @@ pub fn markdown(report: &Report) -> String {
         .profiles
         .iter()
         .filter(|p| p.error.is_none())
-        .map(|p| match (&p.sample_type, p.samples) {
-            (Some(t), Some(n)) => format!("`{}` ({n} samples, {t})", p.name),
+        .map(|p| match (&p.sample_type, p.total) {
+            (Some(t), Some(total)) => {
+                let (name, unit) = t.split_once('/').unwrap_or((t, ""));
+                format!("`{}` ({} of {name})", p.name, scaled(total, unit))
+            }
             _ => format!("`{}`", p.name),
         })
         .collect();

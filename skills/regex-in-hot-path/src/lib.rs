@@ -55,7 +55,8 @@ fn is_glue(name: &str) -> bool {
 }
 
 /// Frames that mean the compilation runs once, in a lazy initialiser.
-const LAZY: &str = r"(lazy_lock|LazyLock|LazyCell|once_cell|OnceLock|OnceCell|lazy_static|sync::once::Once|Once::call_once|sync\.\(\*Once\)\.Do|sync\.OnceValue)";
+/// (`core::ops::function::FnOnce::call_once` is a closure call, not a `Once`.)
+const LAZY: &str = r"lazy_lock|LazyLock|LazyCell|once_cell|OnceLock|OnceCell|lazy_static|(^|::|<)Once::call|sync::once::|sync\.\(\*Once\)\.Do|sync\.OnceValue";
 
 struct RegexInHotPath;
 
@@ -267,7 +268,6 @@ fn caller_findings(
             .value(caller.value as f64 / site_count as f64, unit)
             .evidence("compile time from this caller", caller.value as f64, unit)
             .evidence("share of profile", share * 100.0, "%")
-            .evidence("call site line", site.line as f64, "line")
             .evidence("stacks", caller.stacks as f64, "stacks")
             .label("profile", profile.name())
             .label("fingerprint", site.expression.clone());
@@ -338,7 +338,11 @@ mod tests {
             "<regex_automata::meta::strategy::Core as regex_automata::meta::strategy::Strategy>::search"
         ));
         assert!(!library.is_match("logscan::parse::parse_line"));
-        assert!(regex(LAZY).is_match("std::sync::lazy_lock::LazyLock<T,F>::force"));
+        let lazy = regex(LAZY);
+        assert!(lazy.is_match("std::sync::lazy_lock::LazyLock<T,F>::force"));
+        assert!(lazy.is_match("std::sys::sync::once::futex::Once::call"));
+        assert!(!lazy.is_match("core::ops::function::FnOnce::call_once"));
+        assert!(!lazy.is_match("std::rt::lang_start_internal::{closure#0}"));
         assert!(is_glue("core::ops::function::FnOnce::call_once"));
         assert!(!is_glue("logscan::parse::is_bot"));
     }

@@ -1,0 +1,227 @@
+//! Readers and queries, given real profiles from the fixtures and small hand-encoded ones.
+
+use std::path::PathBuf;
+
+use super::{Place, load, load_bytes};
+use crate::model::{Order, Profile};
+
+fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(rel)
+}
+
+fn id(p: &Profile, name: &str) -> u32 {
+    p.functions_named(name)[0]
+}
+
+#[test]
+fn reads_go_large_cpu_like_pprof() {
+    let p = load(&fixture("pprof/large.cpu.pb.gz")).unwrap();
+    assert_eq!(p.sample_type_label(0), "samples/count");
+    assert_eq!(p.sample_type_label(1), "cpu/nanoseconds");
+    assert_eq!(p.default_sample_type, 1);
+    assert_eq!(p.totals(), [24029, 240_290_000_000]);
+    assert_eq!(p.raw_sample_count, 20430);
+    assert_eq!(p.period, Some(10_000_000));
+    let top = p.top(1, Order::BySelf, 3, |_| true);
+    let named: Vec<_> = top
+        .iter()
+        .map(|s| (p.function_name(s.function), s.self_value, s.total_value))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("time.Now", 205_170_000_000, 205_170_000_000),
+            ("time.now", 22_910_000_000, 22_910_000_000),
+            ("main.next", 8_810_000_000, 217_070_000_000),
+        ]
+    );
+    let callers = p.neighbours(id(&p, "time.Now"), 1, true, 5);
+    assert_eq!(p.function_name(callers[0].function), "main.next");
+    assert_eq!(callers[0].value, 205_170_000_000);
+}
+
+#[test]
+fn folded_recursion_counts_each_function_once_per_stack() {
+    let p = load(&fixture("folded/recursion.txt")).unwrap();
+    // a appears in every stack but `b;b`; b in every stack but `a;a`.
+    assert_eq!(p.function_stat(id(&p, "a"), 0).total_value, 9);
+    assert_eq!(p.function_stat(id(&p, "b"), 0).total_value, 9);
+    assert_eq!(p.function_stat(id(&p, "a"), 0).self_value, 1);
+    assert_eq!(p.function_stat(id(&p, "b"), 0).self_value, 5);
+    assert_eq!(p.totals(), [10]);
+}
+
+#[test]
+fn folded_queries_answer_callers_callees_and_sets() {
+    let p = load(&fixture("folded/simple.txt")).unwrap();
+    assert_eq!(p.raw_sample_count, 5);
+    assert_eq!(p.stack_count(), 3, "identical stacks are merged");
+    let b = id(&p, "b");
+    let callees: Vec<_> = p
+        .neighbours(b, 0, false, 10)
+        .iter()
+        .map(|e| (p.function_name(e.function), e.value))
+        .collect();
+    assert_eq!(callees, [("c", 5), ("d", 4)]);
+    let callers: Vec<_> = p
+        .neighbours(id(&p, "c"), 0, true, 10)
+        .iter()
+        .map(|e| (p.function_name(e.function), e.value))
+        .collect();
+    assert_eq!(callers, [("b", 5)]);
+    assert_eq!(p.total_of(&[id(&p, "c"), id(&p, "d")], 0), 9);
+    assert_eq!(p.stacks_containing(&[id(&p, "d")]).len(), 1);
+}
+
+#[test]
+fn folded_bad_lines_are_warnings_with_line_numbers() {
+    let p = load_bytes("x.folded", b"a;b 3\r\nnot a stack\n\na;c 2\r\n").unwrap();
+    assert_eq!(p.totals(), [5]);
+    assert_eq!(p.warnings, ["line 2: not `frame;frame;... count`, skipped"]);
+    let err = load_bytes("bad.folded", b"one line\nanother\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bad.folded: not a profile format Joule reads (pprof protobuf, folded stacks; gzip is undone first)"
+    );
+}
+
+/// A minimal protobuf writer for hand-made pprof inputs.
+#[derive(Default)]
+struct Pb(Vec<u8>);
+
+impl Pb {
+    fn varint(&mut self, mut v: u64) -> &mut Self {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+        self
+    }
+    fn int(&mut self, field: u32, v: u64) -> &mut Self {
+        self.varint(u64::from(field) << 3).varint(v)
+    }
+    fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Self {
+        self.varint((u64::from(field) << 3) | 2)
+            .varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn msg(&mut self, field: u32, m: &Pb) -> &mut Self {
+        self.bytes(field, &m.0)
+    }
+}
+
+/// Two functions, `inner` inlined into `outer` at one location, one plain `main` location.
+fn inlined_profile() -> Vec<u8> {
+    let mut p = Pb::default();
+    let strings = [
+        "",
+        "samples",
+        "count",
+        "cpu",
+        "nanoseconds",
+        "inner",
+        "outer",
+        "main",
+        "x.rs",
+    ];
+    p.msg(1, Pb::default().int(1, 1).int(2, 2));
+    p.msg(1, Pb::default().int(1, 3).int(2, 4));
+    // Sample: leaf location 1 (inline chain), then location 2.
+    p.msg(2, Pb::default().int(1, 1).int(1, 2).int(2, 1).int(2, 1000));
+    p.msg(2, Pb::default().int(1, 2).int(2, 2).int(2, 2000));
+    p.msg(
+        4,
+        Pb::default()
+            .int(1, 1)
+            .msg(4, Pb::default().int(1, 1).int(2, 12))
+            .msg(4, Pb::default().int(1, 2).int(2, 30)),
+    );
+    p.msg(
+        4,
+        Pb::default()
+            .int(1, 2)
+            .msg(4, Pb::default().int(1, 3).int(2, 7)),
+    );
+    for (id, name) in [(1, 5), (2, 6), (3, 7)] {
+        p.msg(
+            5,
+            Pb::default()
+                .int(1, id)
+                .int(2, name)
+                .int(3, name)
+                .int(4, 8)
+                .int(5, 1),
+        );
+    }
+    for s in strings {
+        p.bytes(6, s.as_bytes());
+    }
+    p.0
+}
+
+#[test]
+fn pprof_inline_chains_become_frames_leaf_first() {
+    let p = load_bytes("inline.pb", &inlined_profile()).unwrap();
+    assert_eq!(p.default_sample_type, 1, "the last type is the default");
+    let frames: Vec<(String, u32)> = p
+        .frames_of(0)
+        .map(|f| (p.function_name(f.function).to_string(), f.line))
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            ("inner".into(), 12),
+            ("outer".into(), 30),
+            ("main".into(), 7)
+        ]
+    );
+    assert_eq!(p.function_stat(id(&p, "inner"), 1).self_value, 1000);
+    assert_eq!(p.function_stat(id(&p, "outer"), 1).self_value, 0);
+    assert_eq!(p.function_stat(id(&p, "main"), 1).total_value, 3000);
+    let lines = p.lines(id(&p, "main"), 1, 10);
+    assert_eq!(
+        (lines[0].line, lines[0].self_value, lines[0].total_value),
+        (7, 2000, 3000)
+    );
+    assert_eq!(p.str(p.functions[id(&p, "inner") as usize].file), "x.rs");
+}
+
+#[test]
+fn pprof_errors_name_the_byte() {
+    let data = inlined_profile();
+    // Cut inside the second sample message: the length prefix promises more than remains.
+    let err = load_bytes("cut.pb", &data[..20]).unwrap_err();
+    assert_eq!(err.place, Place::Byte(13));
+    assert!(
+        err.to_string()
+            .starts_with("cut.pb: byte 13: field 2 claims"),
+        "{err}"
+    );
+
+    // A sample pointing at a location that does not exist.
+    let mut bad = Pb::default();
+    bad.msg(1, Pb::default().int(1, 1).int(2, 2));
+    bad.msg(2, Pb::default().int(1, 99).int(2, 1));
+    for s in ["", "samples", "count"] {
+        bad.bytes(6, s.as_bytes());
+    }
+    let err = load_bytes("dangling.pb", &bad.0).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dangling.pb: byte 6: sample refers to location 99, which the profile does not define"
+    );
+
+    // A string index past the table.
+    let mut bad = Pb::default();
+    bad.msg(1, Pb::default().int(1, 7).int(2, 0));
+    bad.bytes(6, b"");
+    let err = load_bytes("strings.pb", &bad.0).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "strings.pb: byte 2: sample_type.type refers to string 7 but the string table has 1 entries"
+    );
+}
