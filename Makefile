@@ -5,10 +5,12 @@ WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path
 TEST_SKILLS  := panicker spinner hog escaper probe follower
-SKILL_DIR    := target/joule-skills
-TEST_SKILL_DIR := target/test-skills
-WASM_OUT     := target/$(WASM_TARGET)/skill
-JOULE        := target/release/joule
+# Honour CARGO_TARGET_DIR when CI points cargo at a shared build cache.
+TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
+SKILL_DIR    := $(TARGET_DIR)/joule-skills
+TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
+WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
+JOULE        := $(TARGET_DIR)/release/joule
 
 .PHONY: help setup build skills test-skills demo test lint bench profiles clean
 
@@ -41,8 +43,8 @@ test-skills:
 
 demo: build
 	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
-		--skills $(SKILL_DIR) --patch target/demo.patch
-	@echo "(the suggested edits, as one patch: target/demo.patch)"
+		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
+	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
 
 test: skills test-skills
 	$(CARGO) test --workspace

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::engine::{LoadedSkill, Plan, RunRecord, RunStatus, Runtime, RuntimeConfig};
+use crate::engine::{LoadedSkill, Plan, RunRecord, Runtime, RuntimeConfig};
 use crate::inputs::{Inputs, NamedProfile};
 use crate::report::{InputsRecord, ProfileRecord, Report, SourceRecord};
 use crate::source::SourceTree;
@@ -96,26 +96,7 @@ pub async fn load_skills(
             },
             Err(e) => format!("{e:#}"),
         };
-        failures.push(RunRecord {
-            skill: file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            version: String::new(),
-            digest: String::new(),
-            trigger: "load".to_string(),
-            input: None,
-            status: RunStatus::Failed,
-            duration_ms: elapsed.as_secs_f64() * 1e3,
-            error: Some(error),
-            findings: 0,
-            findings_dropped: 0,
-            host_calls: 0,
-            log: Vec::new(),
-            log_dropped: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-        });
+        failures.push(RunRecord::failed_load(&file, error, elapsed));
     }
     (skills, failures)
 }

@@ -80,8 +80,8 @@ pub mod prelude {
     pub use crate::log;
     pub use crate::{
         CallError, Describe, Descriptor, EdgeStat, Edit, Finding, FindingKind, Function,
-        FunctionStat, Invocation, LineRange, Location, Measure, Profile, Search, Skill, Span, Tree,
-        Trigger, export_skill,
+        FunctionStat, Invocation, LineRange, LineStat, Location, Measure, Profile, Search, Skill,
+        Span, Tree, Trigger, export_skill,
     };
 }
 

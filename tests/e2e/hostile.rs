@@ -57,7 +57,8 @@ fn hostile_skills_fail_alone() {
         "deadline exceeded: still running after 3.0 s"
     );
     let took = spinner["duration_ms"].as_f64().unwrap();
-    assert!((3000.0..6000.0).contains(&took), "spinner ran {took} ms");
+    // Stopped by the deadline, not before it; the upper bound only guards against "never".
+    assert!((3000.0..15000.0).contains(&took), "spinner ran {took} ms");
 
     let hog = run_of(&report, "hog");
     assert_eq!(hog["status"], "failed");

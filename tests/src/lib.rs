@@ -1,8 +1,9 @@
 //! Helpers shared by the end-to-end tests: where the repository, the built skills, the `joule`
 //! binary and the fixtures are, and a way to run `joule` and read its JSON report.
 //!
-//! The skills are built to Wasm by `make skills test-skills` (which `make test` runs first);
-//! the `joule` binary is built here on first use with the same cargo and profile as the tests.
+//! The tests themselves are in `e2e/`, declared as test targets of the host package so that
+//! cargo builds the real `joule` binary before running them. The skills are built to Wasm by
+//! `make skills test-skills` (which `make test` runs first).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -60,18 +61,23 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)
 }
 
-/// The `joule` binary, built once per test process with the tests' own profile.
+/// The `joule` binary cargo built for this test run: it sits beside the `deps/` folder holding
+/// the test executable, whatever the profile and target directory.
 pub fn joule_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "joule", "--bin", "joule"])
-            .current_dir(root())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the joule binary failed");
-        target_dir().join("debug").join("joule")
+        let exe = std::env::current_exe().expect("the test knows its own path");
+        let bin = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executables live in <target>/<profile>/deps")
+            .join(format!("joule{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            bin.is_file(),
+            "{} is missing: run the end-to-end tests with `cargo test -p joule`",
+            bin.display()
+        );
+        bin
     })
 }
 

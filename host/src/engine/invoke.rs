@@ -29,6 +29,21 @@ pub struct Outcome {
     pub host_calls: u64,
 }
 
+impl Outcome {
+    /// An invocation that failed before the skill ran (or whose host thread was lost).
+    pub fn failed(reason: String, duration: Duration) -> Self {
+        Outcome {
+            result: Err(Failure { reason }),
+            duration,
+            log: Vec::new(),
+            log_dropped: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            host_calls: 0,
+        }
+    }
+}
+
 /// An instantiated skill and its store, ready for calls. Dropping it frees the pool slot.
 pub struct Instance<'a> {
     pub store: Store<SkillState>,
@@ -82,17 +97,7 @@ impl Runtime {
         let started = Instant::now();
         let mut instance = match self.instantiate(skill, inputs) {
             Ok(i) => i,
-            Err(e) => {
-                return Outcome {
-                    result: Err(self.explain(e, None)),
-                    duration: started.elapsed(),
-                    log: Vec::new(),
-                    log_dropped: 0,
-                    stdout: String::new(),
-                    stderr: String::new(),
-                    host_calls: 0,
-                };
-            }
+            Err(e) => return Outcome::failed(self.explain(e, None).reason, started.elapsed()),
         };
         let called = instance.skill.call_run(&mut instance.store, invocation);
         let duration = started.elapsed();
@@ -105,13 +110,22 @@ impl Runtime {
             Err(e) => Err(self.explain(e, Some(state))),
         };
         let state = instance.store.data_mut();
+        let stdout = String::from_utf8_lossy(&state.stdout.contents()).into_owned();
+        let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
+        // What a skill prints goes to the host log as well as into its run record.
+        for line in stdout.lines() {
+            tracing::info!(skill = %skill.descriptor.id, "stdout: {line}");
+        }
+        for line in stderr.lines() {
+            tracing::info!(skill = %skill.descriptor.id, "stderr: {line}");
+        }
         Outcome {
             result,
             duration,
             log: std::mem::take(&mut state.log.lines),
             log_dropped: state.log.dropped,
-            stdout: String::from_utf8_lossy(&state.stdout.contents()).into_owned(),
-            stderr: String::from_utf8_lossy(&state.stderr.contents()).into_owned(),
+            stdout,
+            stderr,
             host_calls: state.calls,
         }
     }

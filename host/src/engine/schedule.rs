@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -118,6 +119,32 @@ pub struct RunRecord {
     pub stderr: String,
 }
 
+impl RunRecord {
+    /// The record of a skill that could not be loaded, named after its file.
+    pub fn failed_load(file: &std::path::Path, error: String, duration: Duration) -> Self {
+        RunRecord {
+            skill: file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            version: String::new(),
+            digest: String::new(),
+            trigger: "load".to_string(),
+            input: None,
+            status: RunStatus::Failed,
+            duration_ms: duration.as_secs_f64() * 1e3,
+            error: Some(error),
+            findings: 0,
+            findings_dropped: 0,
+            host_calls: 0,
+            log: Vec::new(),
+            log_dropped: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -181,16 +208,11 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
             let Ok((job, outcome)) = handle.await else {
                 continue;
             };
-            let outcome = outcome.unwrap_or_else(|e| Outcome {
-                result: Err(super::Failure {
-                    reason: format!("the host thread running the skill failed: {e}"),
-                }),
-                duration: Default::default(),
-                log: Vec::new(),
-                log_dropped: 0,
-                stdout: String::new(),
-                stderr: String::new(),
-                host_calls: 0,
+            let outcome = outcome.unwrap_or_else(|e| {
+                Outcome::failed(
+                    format!("the host thread running the skill failed: {e}"),
+                    Default::default(),
+                )
             });
             let (record, produced) = record(&job, outcome, runtime.limits().max_findings);
             records.push(record);

@@ -225,3 +225,14 @@ fn pprof_errors_name_the_byte() {
         "strings.pb: byte 2: sample_type.type refers to string 7 but the string table has 1 entries"
     );
 }
+
+#[test]
+fn huge_values_saturate_instead_of_overflowing() {
+    let max = i64::MAX;
+    let text = format!("main;a {max}\nmain;b {max}\nmain;a {max}\n");
+    let p = load_bytes("huge.folded", text.as_bytes()).unwrap();
+    assert_eq!(p.totals(), [max]);
+    assert_eq!(p.function_stat(id(&p, "main"), 0).total_value, max);
+    assert_eq!(p.total_of(&[id(&p, "a"), id(&p, "b")], 0), max);
+    assert_eq!(p.top(0, Order::ByTotal, 1, |_| true)[0].total_value, max);
+}

@@ -43,6 +43,12 @@ pub struct LineStat {
     pub total_value: i64,
 }
 
+/// Sums saturate: sample values come from files, and a file may hold values whose sum does not
+/// fit in 64 bits.
+fn add(sum: &mut i64, value: i64) {
+    *sum = sum.saturating_add(value);
+}
+
 /// Marks which functions a walk has already counted for the current stack, without clearing
 /// a set per stack.
 struct Seen {
@@ -102,13 +108,13 @@ impl Profile {
                     let func = frame.function as usize;
                     if leaf {
                         for (t, v) in values.iter().enumerate() {
-                            self_values[t][func] += v;
+                            add(&mut self_values[t][func], *v);
                         }
                         leaf = false;
                     }
                     if seen.first(frame.function) {
                         for (t, v) in values.iter().enumerate() {
-                            total_values[t][func] += v;
+                            add(&mut total_values[t][func], *v);
                         }
                     }
                 }
@@ -186,7 +192,7 @@ impl Profile {
         (0..self.stack_count())
             .filter(|&i| self.stack_touches(i, &mask))
             .map(|i| self.stack_values(i)[t])
-            .sum()
+            .fold(0, i64::saturating_add)
     }
 
     /// Indices of the stacks containing any of `functions` (all when empty).
@@ -233,7 +239,7 @@ impl Profile {
                 if let Some(&n) = neighbour
                     && seen.first(n)
                 {
-                    *sums.entry(n).or_default() += value;
+                    add(sums.entry(n).or_default(), value);
                 }
             }
         }
@@ -262,9 +268,9 @@ impl Profile {
                 if frame.function == function {
                     let slot = per_line.entry(frame.line).or_default();
                     if depth == 0 {
-                        slot.0 += value;
+                        add(&mut slot.0, value);
                     }
-                    slot.1 += value;
+                    add(&mut slot.1, value);
                     break;
                 }
             }

@@ -16,6 +16,8 @@ use super::{MAX_FILE_BYTES, SourceTree, TreeError, checked_path, display_path};
 pub const MAX_MATCHES: usize = 10_000;
 /// The most bytes one search reads.
 pub const MAX_SCAN_BYTES: u64 = 512 * 1024 * 1024;
+/// Directories deeper than this are not searched (and the walk's recursion stays bounded).
+pub const MAX_DEPTH: usize = 64;
 
 #[derive(Clone, Debug, Default)]
 pub struct SearchQuery {
@@ -104,6 +106,9 @@ impl SourceTree {
     }
 
     fn walk_dir(&self, rel: &Path, walk: &mut Walk<'_>) -> Result<(), TreeError> {
+        if rel.components().count() > MAX_DEPTH {
+            return Ok(());
+        }
         let shown = display_path(rel);
         let entries = self
             .dir()

@@ -64,7 +64,12 @@ fn hot_function(
     let unit = profile.unit();
     let self_share = profile.share(stat.self_value);
     let total_share = profile.share(stat.total_value);
-    let lines = profile.lines(f.id, 3)?;
+    let lines = profile.lines(f.id, 20)?;
+    let mut by_self: Vec<&LineStat> = lines
+        .iter()
+        .filter(|l| l.line > 0 && l.self_value > 0)
+        .collect();
+    by_self.sort_by_key(|l| std::cmp::Reverse(l.self_value));
     let callers = profile.callers(f.id, 3)?;
 
     let mut location = Location::function(&f.name);
@@ -73,10 +78,11 @@ fn hot_function(
         .as_deref()
         .and_then(|file| Tree::locate_in(trees, file))
     {
-        let line = lines
-            .iter()
+        // The line where the function spends its own time, else where it calls out from.
+        let line = by_self
+            .first()
             .map(|l| l.line)
-            .find(|&l| l > 0)
+            .or_else(|| lines.iter().map(|l| l.line).find(|&l| l > 0))
             .or(f.start_line);
         location.tree = Some(tree.name().to_string());
         location.file = Some(path);
@@ -107,9 +113,9 @@ fn hot_function(
             .collect();
         message.push_str(&format!("\n\nCalled from {}.", list.join(", ")));
     }
-    let hot_lines: Vec<String> = lines
+    let hot_lines: Vec<String> = by_self
         .iter()
-        .filter(|l| l.line > 0 && l.self_value > 0)
+        .take(3)
         .map(|l| format!("line {} ({})", l.line, percent(profile.share(l.self_value))))
         .collect();
     if !hot_lines.is_empty() {
