@@ -4,7 +4,7 @@
 //!
 //! A line that does not parse becomes a warning naming its line number; the others are kept.
 
-use super::{Problem, Reader};
+use super::{Problem, ReadOptions, Reader};
 use crate::model::{Format, FrameId, Profile, ProfileBuilder};
 
 pub struct Folded;
@@ -29,7 +29,7 @@ impl Reader for Folded {
             .any(|l| parse_line(l).is_some())
     }
 
-    fn read(&self, data: &[u8]) -> Result<Profile, Problem> {
+    fn read(&self, data: &[u8], _options: &ReadOptions) -> Result<Profile, Problem> {
         let text = std::str::from_utf8(data).map_err(|e| {
             let line = data[..e.valid_up_to()]
                 .iter()

@@ -80,6 +80,24 @@ impl Problem {
     }
 }
 
+/// How to read formats that leave choices to the reader. The defaults are those of the tools
+/// people compare against (inferno's `collapse-perf` for `perf script`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// perf script: name the root frame `comm-pid` instead of `comm` (inferno `--pid`).
+    pub include_pid: bool,
+    /// perf script: name the root frame `comm-pid/tid` (inferno `--tid`; implies `include_pid`).
+    pub include_tid: bool,
+    /// perf script: suffix kernel frames with `_[k]` (inferno `--kernel`).
+    pub annotate_kernel: bool,
+    /// perf script: suffix JIT frames with `_[j]` (inferno `--jit`).
+    pub annotate_jit: bool,
+    /// perf script: name unsymbolized frames by module and address (inferno `--addrs`).
+    pub include_addrs: bool,
+    /// perf script: only samples of this event; the first event seen when absent.
+    pub event: Option<String>,
+}
+
 /// One input format.
 pub trait Reader: Sync {
     fn format(&self) -> Format;
@@ -87,7 +105,7 @@ pub trait Reader: Sync {
     fn sniff(&self, head: &[u8]) -> bool;
     /// Reads a whole input. Recoverable problems (a bad line) become warnings on the profile;
     /// the rest are errors.
-    fn read(&self, data: &[u8]) -> Result<Profile, Problem>;
+    fn read(&self, data: &[u8], options: &ReadOptions) -> Result<Profile, Problem>;
 }
 
 /// Every reader, in the order [`detect`] tries them.
@@ -95,17 +113,31 @@ pub fn readers() -> &'static [&'static dyn Reader] {
     &[&Pprof, &Folded]
 }
 
-/// Reads a profile file of any supported format, gzipped or not.
+/// Reads a profile file of any supported format, gzipped or not, with default options.
 pub fn load(path: &Path) -> Result<Profile, IngestError> {
+    load_with(path, &ReadOptions::default())
+}
+
+/// Reads a profile file of any supported format, gzipped or not.
+pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Profile, IngestError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         Problem::whole(format!("cannot read profile: {}", io_reason(&e))).in_file(&name)
     })?;
-    load_bytes(&name, &bytes)
+    load_bytes_with(&name, &bytes, options)
+}
+
+/// Reads a profile from memory with default options; `name` is used in errors.
+pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Profile, IngestError> {
+    load_bytes_with(name, bytes, &ReadOptions::default())
 }
 
 /// Reads a profile from memory; `name` is used in errors.
-pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Profile, IngestError> {
+pub fn load_bytes_with(
+    name: &str,
+    bytes: &[u8],
+    options: &ReadOptions,
+) -> Result<Profile, IngestError> {
     let data = gzip::maybe_inflate(bytes).map_err(|p| p.in_file(name))?;
     if data.is_empty() {
         return Err(Problem::whole("the profile is empty").in_file(name));
@@ -116,7 +148,7 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Profile, IngestError> {
         )
         .in_file(name)
     })?;
-    reader.read(&data).map_err(|p| p.in_file(name))
+    reader.read(&data, options).map_err(|p| p.in_file(name))
 }
 
 /// A short reason for an I/O error, without Rust's `(os error N)` noise.

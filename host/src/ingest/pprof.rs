@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 
 use super::wire::{LEN, Message, VARINT};
-use super::{Problem, Reader};
+use super::{Problem, ReadOptions, Reader};
 use crate::model::{Format, FrameId, Function, FunctionId, Profile, ProfileBuilder, StrId};
 
 pub struct Pprof;
@@ -38,7 +38,7 @@ impl Reader for Pprof {
         true
     }
 
-    fn read(&self, data: &[u8]) -> Result<Profile, Problem> {
+    fn read(&self, data: &[u8], _options: &ReadOptions) -> Result<Profile, Problem> {
         decode(data)
     }
 }
@@ -247,6 +247,7 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
             system_name: intern(&mut builder, raw.system_name, "Function.system_name")?,
             file: intern(&mut builder, raw.file, "Function.filename")?,
             start_line: u32::try_from(raw.start_line).unwrap_or(0),
+            module: 0,
         };
         function_ids.insert(raw.id, builder.function_of(function));
     }
@@ -403,7 +404,7 @@ fn decode_location(
         } else {
             format!("{base} 0x{address:x}")
         };
-        let function = builder.function(&name, &name, "", 0);
+        let function = builder.function_in(&name, &name, "", 0, object);
         out.push(builder.frame(function, 0));
     }
     Ok(id)

@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::{Format, Frame, FrameId, Function, FunctionId, Profile, StrId, Strings, ValueType};
+use super::{
+    Format, Frame, FrameId, Function, FunctionId, Label, LabelSetId, LabelValue, Profile, StrId,
+    Strings, ValueType,
+};
 
 /// Accumulates one profile. Readers in [`crate::ingest`] drive it; [`ProfileBuilder::finish`]
 /// hands over the finished model.
@@ -21,8 +24,11 @@ pub struct ProfileBuilder {
     frame_index: FxHashMap<Frame, FrameId>,
     stack_frames: Vec<FrameId>,
     stack_starts: Vec<u32>,
-    /// Distinct stacks by the hash of their frames; the entries are stack indices.
+    stack_labels: Vec<LabelSetId>,
+    /// Distinct stacks by the hash of their frames and label set; entries are stack indices.
     stack_index: HashTable<u32>,
+    label_sets: Vec<Vec<Label>>,
+    label_set_index: FxHashMap<Vec<Label>, LabelSetId>,
     values: Vec<i64>,
     sample_types: Vec<ValueType>,
     default_sample_type: usize,
@@ -47,7 +53,10 @@ impl ProfileBuilder {
             frame_index: FxHashMap::default(),
             stack_frames: Vec::new(),
             stack_starts: vec![0],
+            stack_labels: Vec::new(),
             stack_index: HashTable::new(),
+            label_sets: vec![Vec::new()],
+            label_set_index: FxHashMap::default(),
             values: Vec::new(),
             sample_types: Vec::new(),
             default_sample_type: 0,
@@ -100,13 +109,50 @@ impl ProfileBuilder {
         file: &str,
         start_line: u32,
     ) -> FunctionId {
+        self.function_in(name, system_name, file, start_line, "")
+    }
+
+    /// A function with the binary or module it lives in.
+    pub fn function_in(
+        &mut self,
+        name: &str,
+        system_name: &str,
+        file: &str,
+        start_line: u32,
+        module: &str,
+    ) -> FunctionId {
         let function = Function {
             name: self.intern(name),
             system_name: self.intern(system_name),
             file: self.intern(file),
             start_line,
+            module: self.intern(module),
         };
         self.function_of(function)
+    }
+
+    /// Interns a label set (order does not matter; it is sorted by key here).
+    pub fn label_set(&mut self, labels: &[Label]) -> LabelSetId {
+        if labels.is_empty() {
+            return 0;
+        }
+        let mut sorted = labels.to_vec();
+        sorted.sort();
+        if let Some(&id) = self.label_set_index.get(&sorted) {
+            return id;
+        }
+        let id = self.label_sets.len() as LabelSetId;
+        self.label_sets.push(sorted.clone());
+        self.label_set_index.insert(sorted, id);
+        id
+    }
+
+    /// A text label, interned.
+    pub fn str_label(&mut self, key: &str, value: &str) -> Label {
+        Label {
+            key: self.intern(key),
+            value: LabelValue::Str(self.intern(value)),
+        }
     }
 
     /// Interns a function whose strings are already interned.
@@ -131,14 +177,19 @@ impl ProfileBuilder {
     /// Adds one recorded sample: its stack, leaf first, and one value per sample type. A sample
     /// whose stack was seen before adds its values to that stack's.
     pub fn add_sample(&mut self, frames: &[FrameId], values: &[i64]) {
+        self.add_labeled_sample(frames, 0, values);
+    }
+
+    /// Adds one recorded sample with labels (from [`ProfileBuilder::label_set`]).
+    pub fn add_labeled_sample(&mut self, frames: &[FrameId], labels: LabelSetId, values: &[i64]) {
         let n = self.sample_types.len();
         debug_assert_eq!(values.len(), n);
         self.raw_sample_count += 1;
-        let hash = stack_hash(frames);
-        let (starts, all) = (&self.stack_starts, &self.stack_frames);
+        let hash = stack_hash(frames, labels);
+        let (starts, all, set) = (&self.stack_starts, &self.stack_frames, &self.stack_labels);
         let same = |&i: &u32| {
             let i = i as usize;
-            &all[starts[i] as usize..starts[i + 1] as usize] == frames
+            set[i] == labels && &all[starts[i] as usize..starts[i + 1] as usize] == frames
         };
         let index = match self.stack_index.find(hash, same) {
             Some(&i) => i as usize,
@@ -146,11 +197,12 @@ impl ProfileBuilder {
                 let i = self.stack_starts.len() - 1;
                 self.stack_frames.extend_from_slice(frames);
                 self.stack_starts.push(self.stack_frames.len() as u32);
+                self.stack_labels.push(labels);
                 self.values.extend(std::iter::repeat_n(0, n));
-                let (starts, all) = (&self.stack_starts, &self.stack_frames);
+                let (starts, all, set) = (&self.stack_starts, &self.stack_frames, &self.stack_labels);
                 self.stack_index.insert_unique(hash, i as u32, |&j| {
                     let j = j as usize;
-                    stack_hash(&all[starts[j] as usize..starts[j + 1] as usize])
+                    stack_hash(&all[starts[j] as usize..starts[j + 1] as usize], set[j])
                 });
                 i
             }
@@ -167,6 +219,7 @@ impl ProfileBuilder {
     pub fn reserve_stacks(&mut self, stacks: usize, frames: usize) {
         self.stack_index.reserve(stacks, |_| 0);
         self.stack_starts.reserve(stacks);
+        self.stack_labels.reserve(stacks);
         self.stack_frames.reserve(frames);
         self.values.reserve(stacks * self.sample_types.len());
     }
@@ -207,6 +260,8 @@ impl ProfileBuilder {
             frames: self.frames,
             stack_frames: self.stack_frames,
             stack_starts: self.stack_starts,
+            stack_labels: self.stack_labels,
+            label_sets: self.label_sets,
             values: self.values,
             sample_types: self.sample_types,
             default_sample_type: self.default_sample_type,
@@ -224,6 +279,6 @@ impl ProfileBuilder {
     }
 }
 
-fn stack_hash(frames: &[FrameId]) -> u64 {
-    FxBuildHasher.hash_one(frames)
+fn stack_hash(frames: &[FrameId], labels: LabelSetId) -> u64 {
+    FxBuildHasher.hash_one((frames, labels))
 }

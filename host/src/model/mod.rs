@@ -26,6 +26,22 @@ pub type FunctionId = u32;
 pub type FrameId = u32;
 /// Index of a distinct stack (and of its summed values).
 pub type StackId = u32;
+/// Index into [`Profile::label_sets`]; `0` is the empty set.
+pub type LabelSetId = u32;
+
+/// A sample label's value: text, or a number with its unit (pprof's `Label`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LabelValue {
+    Str(StrId),
+    Num { value: i64, unit: StrId },
+}
+
+/// One label of a sample, such as `thread=worker-1`, `pid=4152` or `bytes=4096 (bytes)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub key: StrId,
+    pub value: LabelValue,
+}
 
 /// Interned strings, stored end to end in one buffer: one allocation for all of them, and
 /// `&str` views by id.
@@ -66,6 +82,14 @@ impl Strings {
 pub enum Format {
     Pprof,
     Folded,
+    /// `perf script` text.
+    Perf,
+    /// speedscope's JSON file format.
+    Speedscope,
+    /// Chrome DevTools / V8 `.cpuprofile`.
+    ChromeCpuProfile,
+    /// Chrome trace-event JSON with CPU profile samples.
+    TraceEvent,
 }
 
 impl Format {
@@ -73,6 +97,10 @@ impl Format {
         match self {
             Format::Pprof => "pprof",
             Format::Folded => "folded",
+            Format::Perf => "perf-script",
+            Format::Speedscope => "speedscope",
+            Format::ChromeCpuProfile => "chrome-cpuprofile",
+            Format::TraceEvent => "trace-event",
         }
     }
 }
@@ -92,6 +120,9 @@ pub struct Function {
     pub file: StrId,
     /// `0` when unknown.
     pub start_line: u32,
+    /// The binary or module the code lives in (a pprof mapping's file, perf's `(module)`);
+    /// `0` when unknown.
+    pub module: StrId,
 }
 
 /// One frame of a stack: a function at a line. Inlined calls are separate frames.
@@ -113,6 +144,11 @@ pub struct Profile {
     pub stack_frames: Vec<FrameId>,
     /// Stack `i` is `stack_frames[stack_starts[i]..stack_starts[i + 1]]`.
     pub stack_starts: Vec<u32>,
+    /// The label set of stack `i` (samples with the same frames but different labels are
+    /// different stacks here, so they can be filtered apart).
+    pub stack_labels: Vec<LabelSetId>,
+    /// Distinct label sets, each sorted by key; set 0 is empty.
+    pub label_sets: Vec<Vec<Label>>,
     /// `stack_count() * sample_types.len()` summed values, stack-major: stack `i` has
     /// `values[i * n..(i + 1) * n]`, `n` being the number of sample types.
     pub values: Vec<i64>,
@@ -157,6 +193,12 @@ impl Profile {
     pub fn stack_values(&self, i: usize) -> &[i64] {
         let n = self.sample_types.len();
         &self.values[i * n..(i + 1) * n]
+    }
+
+    /// The labels of stack `i`.
+    pub fn labels_of(&self, i: usize) -> &[Label] {
+        let set = self.stack_labels.get(i).copied().unwrap_or(0) as usize;
+        self.label_sets.get(set).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The frame ids of stack `i`, leaf first.
