@@ -4,7 +4,7 @@ CARGO        ?= cargo
 WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path
-TEST_SKILLS  := panicker spinner hog escaper probe follower
+TEST_SKILLS  := panicker spinner hog escaper probe follower explorer
 # Honour CARGO_TARGET_DIR when CI points cargo at a shared build cache.
 TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 SKILL_DIR    := $(TARGET_DIR)/joule-skills

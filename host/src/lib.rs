@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod cli;
 pub mod engine;
+pub mod export;
 pub mod findings;
 pub mod ingest;
 pub mod inputs;

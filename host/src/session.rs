@@ -18,6 +18,8 @@ pub struct Request {
     pub profiles: Vec<PathBuf>,
     /// Source trees as (name, directory).
     pub sources: Vec<(String, PathBuf)>,
+    /// Build-path prefixes that stand for a tree's root in profiles, as (tree name, prefix).
+    pub path_prefixes: Vec<(String, String)>,
     /// Skill components, or directories holding them.
     pub skills: Vec<PathBuf>,
     /// skill id -> parameter -> value.
@@ -176,11 +178,22 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         if trees.iter().any(|t: &Arc<SourceTree>| t.name() == name) {
             anyhow::bail!("two source trees are named `{name}`; name them with NAME=DIR");
         }
-        trees.push(Arc::new(SourceTree::open(name.clone(), dir)?));
+        let mut tree = SourceTree::open(name.clone(), dir)?;
+        for (_, prefix) in request.path_prefixes.iter().filter(|(n, _)| n == name) {
+            tree = tree.with_prefix(prefix.clone());
+        }
+        trees.push(Arc::new(tree));
         source_records.push(SourceRecord {
             name: name.clone(),
             path: dir.display().to_string(),
         });
+    }
+    if let Some((name, _)) = request
+        .path_prefixes
+        .iter()
+        .find(|(n, _)| !request.sources.iter().any(|(s, _)| s == n))
+    {
+        anyhow::bail!("--path-prefix {name}=...: no source tree is named `{name}`");
     }
     let (skills, mut runs) = load_skills(&runtime, files).await;
     if skills.is_empty() {

@@ -56,8 +56,9 @@ pub mod bindings {
 }
 
 pub use bindings::joule::skill::profiles::{
-    CursorOptions, EdgeStat, Frame, Function, FunctionStat, LineStat, MatchMode, Metadata, Order,
-    SampleType, StackSample, TopQuery,
+    CursorOptions, DiffQuery, EdgeStat, Frame, Function, FunctionDelta, FunctionStat, LabelMatch,
+    LabelSummary, LineStat, MatchMode, Metadata, Order, SampleFilter, SampleType, StackSample,
+    Subtree, TopQuery,
 };
 pub use bindings::joule::skill::source::{Entry, EntryKind, SearchMatch, SearchQuery};
 pub use bindings::joule::skill::types::{

@@ -2,8 +2,9 @@
 
 use crate::bindings::joule::skill::profiles::{self as wit, granted};
 use crate::{
-    CallError, CursorOptions, EdgeStat, Function, FunctionStat, LineStat, MatchMode, Metadata,
-    Order, StackSample, TopQuery,
+    CallError, CursorOptions, DiffQuery, EdgeStat, Function, FunctionDelta, FunctionStat,
+    LabelMatch, LabelSummary, LineStat, MatchMode, Metadata, Order, SampleFilter, StackSample,
+    Subtree, TopQuery,
 };
 
 /// One granted profile. Queries use the profile's default sample type unless they take one.
@@ -132,6 +133,57 @@ impl Profile {
     /// Where inside function `id` the time goes, by source line.
     pub fn lines(&self, id: u32, n: u32) -> Result<Vec<LineStat>, CallError> {
         self.raw.lines(id, None, n)
+    }
+
+    /// Only the samples carrying every given label (`("thread", Some("main"))`, or a key with
+    /// any value), as a profile of its own; `exclude` keeps the others instead.
+    pub fn filter(
+        &self,
+        labels: &[(&str, Option<&str>)],
+        exclude: bool,
+    ) -> Result<Profile, CallError> {
+        let raw = self.raw.filter(&SampleFilter {
+            labels: labels
+                .iter()
+                .map(|(key, value)| LabelMatch {
+                    key: key.to_string(),
+                    value: value.map(str::to_string),
+                })
+                .collect(),
+            exclude,
+        })?;
+        let meta = raw.metadata();
+        Ok(Profile { raw, meta })
+    }
+
+    /// The label values present (threads, pids, custom pprof labels), largest first.
+    pub fn labels(&self, n: u32) -> Result<Vec<LabelSummary>, CallError> {
+        self.raw.labels(None, n)
+    }
+
+    /// Per-function changes from `base` to this profile, largest change of `order` first.
+    pub fn diff(
+        &self,
+        base: &Profile,
+        order: Order,
+        n: u32,
+        normalize: bool,
+    ) -> Result<Vec<FunctionDelta>, CallError> {
+        self.raw.diff(
+            &base.raw,
+            DiffQuery {
+                order,
+                limit: n,
+                normalize,
+                base_sample_type: None,
+                sample_type: None,
+            },
+        )
+    }
+
+    /// The call-tree node at a call path (function ids, root first).
+    pub fn subtree(&self, path: &[u32], n: u32) -> Result<Subtree, CallError> {
+        self.raw.subtree(path, None, n)
     }
 
     /// Every distinct stack containing one of `containing` (every stack when empty), leaf

@@ -103,20 +103,11 @@ impl Tree {
         self.raw.search(&search.query)
     }
 
-    /// The path inside this tree of a file a profile names, if the tree has it: the path as
-    /// given when it is relative, else the longest suffix of it that exists in the tree
-    /// (`/home/ci/build/app/src/main.rs` -> `src/main.rs`).
+    /// The path inside this tree of a file a profile names, if the tree has it: under a build
+    /// prefix the operator declared, else the longest suffix of it that exists in the tree
+    /// (`/home/ci/build/app/src/main.rs` -> `src/main.rs`). Answered by the host in one call.
     pub fn locate(&self, profile_path: &str) -> Option<String> {
-        let parts: Vec<&str> = profile_path
-            .split(['/', '\\'])
-            .filter(|p| !p.is_empty() && *p != ".")
-            .collect();
-        if parts.contains(&"..") {
-            return None;
-        }
-        (0..parts.len())
-            .map(|skip| parts[skip..].join("/"))
-            .find(|candidate| self.is_file(candidate))
+        self.raw.locate(profile_path)
     }
 
     /// The first of `trees` that has the file a profile names, with its path in that tree.

@@ -70,12 +70,12 @@ fn skills_describe_themselves_and_show_their_imports() {
     assert!(
         hot.imports
             .iter()
-            .any(|i| i == "joule:skill/profiles@0.1.0"),
+            .any(|i| i == "joule:skill/profiles@0.1.1"),
         "{:?}",
         hot.imports
     );
     assert!(
-        hot.imports.iter().any(|i| i == "joule:skill/source@0.1.0"),
+        hot.imports.iter().any(|i| i == "joule:skill/source@0.1.1"),
         "{:?}",
         hot.imports
     );
@@ -145,4 +145,82 @@ fn finding_triggered_skills_run_once_per_matching_finding() {
     }
     assert!(follow.iter().all(|f| f.kind == Kind::Info));
     let _ = Arc::new(());
+}
+
+#[test]
+fn a_skill_built_against_wit_0_1_0_still_loads_and_runs() {
+    // Built from skills/hot-functions when the contract was joule:skill@0.1.0, and kept as is:
+    // the host now speaks 0.1.1 (new functions only) and must still serve it.
+    let old = fixture("compat/hot-functions-wit-0.1.0.wasm");
+    let (report, code, stderr) = joule_json(&[
+        "--profile",
+        path_str(&fixture("pprof/large.cpu.pb.gz")),
+        "--skills",
+        path_str(&old),
+        "--param",
+        "hot-functions.limit=2",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let titles: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "#1 `time.Now`: 85.4% self, 85.4% total",
+            "#2 `time.now`: 9.5% self, 9.5% total"
+        ]
+    );
+}
+
+#[test]
+fn skills_ask_for_subtrees_diffs_and_file_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.folded");
+    let new = dir.path().join("new.folded");
+    std::fs::write(&base, "main;parse;compile 60\nmain;render 40\n").unwrap();
+    std::fs::write(
+        &new,
+        "main;parse;compile 6\nmain;parse;scan 10\nmain;render 44\n",
+    )
+    .unwrap();
+    let (report, code, stderr) = joule_json(&[
+        "--profile",
+        path_str(&base),
+        "--profile",
+        path_str(&new),
+        "--source",
+        "ex=example/logscan",
+        "--path-prefix",
+        "ex=/home/ci/build/logscan",
+        "--skills",
+        path_str(&test_skill("explorer")),
+        "--param",
+        "explorer.locate=/home/ci/build/logscan/src/parse.rs",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let facts: Vec<(String, f64)> = findings_of(&report, "explorer")
+        .iter()
+        .map(|f| {
+            (
+                f["title"].as_str().unwrap().to_string(),
+                f["evidence"][0]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let has = |title: &str, value: f64| {
+        assert!(
+            facts.iter().any(|(t, v)| t == title && *v == value),
+            "{title} = {value} not in {facts:?}"
+        )
+    };
+    has("root", 100.0);
+    has("root/main", 100.0);
+    has("compile 60 -> 6", -54.0);
+    has("scan 0 -> 10", 10.0);
+    has("render 40 -> 44", 4.0);
+    has("ex -> src/parse.rs", 0.0);
 }

@@ -8,8 +8,9 @@ use regex::RegexBuilder;
 use wasmtime::component::Resource;
 
 use super::bindings::joule::skill::profiles::{
-    CursorOptions, EdgeStat, Frame, Function, FunctionStat, Host, HostProfile, HostStackCursor,
-    LineStat, MatchMode, Metadata, Order, SampleType, StackSample, TopQuery,
+    CursorOptions, DiffQuery, EdgeStat, Frame, Function, FunctionDelta, FunctionStat, Host,
+    HostProfile, HostStackCursor, LabelSummary, LineStat, MatchMode, Metadata, Order, SampleFilter,
+    SampleType, StackSample, Subtree, TopQuery,
 };
 use super::{CallError, ErrorCode, SkillState, call_error};
 use crate::inputs::NamedProfile;
@@ -301,6 +302,100 @@ impl HostProfile for SkillState {
             batch: options.batch.clamp(1, MAX_BATCH) as usize,
         };
         Ok(Ok(self.table.push(cursor)?))
+    }
+
+    fn filter(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        filter: SampleFilter,
+    ) -> wasmtime::Result<Result<Resource<ProfileHandle>, CallError>> {
+        let named = self.profile(&handle)?;
+        let wanted: Vec<(String, Option<String>)> = filter
+            .labels
+            .into_iter()
+            .map(|m| (m.key, m.value))
+            .collect();
+        let p = &named.profile;
+        let filtered = p.retain_stacks(|i| p.stack_has_labels(i, &wanted) != filter.exclude);
+        let profile = Arc::new(NamedProfile {
+            name: named.name.clone(),
+            path: named.path.clone(),
+            profile: filtered,
+        });
+        Ok(Ok(self.table.push(ProfileHandle { profile })?))
+    }
+
+    fn labels(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        sample_type_index: Option<u32>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<LabelSummary>, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(sample_type(p, sample_type_index).map(|t| {
+            p.label_totals(t)
+                .into_iter()
+                .take(rows(limit))
+                .map(|(key, value, total)| LabelSummary { key, value, total })
+                .collect()
+        }))
+    }
+
+    fn diff(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        base: Resource<ProfileHandle>,
+        query: DiffQuery,
+    ) -> wasmtime::Result<Result<Vec<FunctionDelta>, CallError>> {
+        let new = self.profile(&handle)?;
+        let base = self.profile(&base)?;
+        let (bt, nt) = match (
+            sample_type(&base.profile, query.base_sample_type),
+            sample_type(&new.profile, query.sample_type),
+        ) {
+            (Ok(b), Ok(n)) => (b, n),
+            (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+        };
+        let order = match query.order {
+            Order::BySelf => model::diff::DiffOrder::BySelf,
+            Order::ByTotal => model::diff::DiffOrder::ByTotal,
+        };
+        let deltas = model::diff::diff(&base.profile, bt, &new.profile, nt, query.normalize, order);
+        Ok(Ok(deltas
+            .into_iter()
+            .filter(|d| d.self_delta() != 0 || d.total_delta() != 0)
+            .take(rows(query.limit))
+            .map(|d| FunctionDelta {
+                name: d.name,
+                base_self: d.base_self,
+                base_total: d.base_total,
+                new_self: d.new_self,
+                new_total: d.new_total,
+            })
+            .collect()))
+    }
+
+    fn subtree(
+        &mut self,
+        handle: Resource<ProfileHandle>,
+        path: Vec<FunctionId>,
+        sample_type_index: Option<u32>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Subtree, CallError>> {
+        let named = self.profile(&handle)?;
+        let p = &named.profile;
+        Ok(sample_type(p, sample_type_index).and_then(|t| {
+            for &f in &path {
+                function_id(p, f)?;
+            }
+            let node = p.subtree(&path, t, rows(limit));
+            Ok(Subtree {
+                total_value: node.total_value,
+                self_value: node.self_value,
+                children: edge_records(p, node.children),
+            })
+        }))
     }
 
     fn drop(&mut self, handle: Resource<ProfileHandle>) -> wasmtime::Result<()> {

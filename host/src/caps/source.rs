@@ -128,6 +128,14 @@ impl HostTree for SkillState {
             .map_err(CallError::from))
     }
 
+    fn locate(
+        &mut self,
+        handle: Resource<TreeHandle>,
+        profile_path: String,
+    ) -> wasmtime::Result<Option<String>> {
+        Ok(self.tree(&handle)?.locate(&profile_path))
+    }
+
     fn drop(&mut self, handle: Resource<TreeHandle>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())

@@ -1,5 +1,6 @@
 //! The `joule` command line: flags in, library calls, output and an exit code out.
 
+mod flamegraph;
 mod profile;
 mod run;
 mod skills;
@@ -55,9 +56,12 @@ enum Command {
     /// parameters, imports and digest.
     #[command(after_help = EXIT_CODES)]
     Skills(skills::SkillsArgs),
-    /// Work with a profile directly, natively in the host.
+    /// Work with a profile directly, natively in the host: top, convert, diff.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Render a flame graph (SVG) of a profile, or the differential one of two.
+    #[command(after_help = EXIT_CODES)]
+    Flamegraph(flamegraph::FlamegraphArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -149,14 +153,33 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Skills(args) => skills::skills(args),
         Command::Profile(command) => profile::profile(command),
+        Command::Flamegraph(args) => flamegraph::flamegraph(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A reader that stops early (`joule ... | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(exit::OK)
+        }
         Err(e) => {
             eprintln!("joule: error: {e:#}");
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// Writes a command's output to stdout (a closed pipe surfaces as an error the entry point
+/// treats as a normal end, where `print!` would panic).
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    Ok(stdout.flush()?)
 }
 
 /// A multi-threaded tokio runtime for a command.

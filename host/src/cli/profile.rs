@@ -1,12 +1,14 @@
-//! `joule profile top`: flat and cumulative time per function, answered natively from the
-//! canonical model, in the layout of `pprof -top`.
+//! `joule profile`: work with profiles directly, natively in the host: `top` (like
+//! `pprof -top`), `convert` between formats, `diff` two profiles per function.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::exit;
+use crate::ingest::ReadOptions;
+use crate::model::diff::{DiffOrder, FunctionDelta};
 use crate::model::units::scaled;
 use crate::model::{Order, Profile};
 
@@ -15,11 +17,66 @@ pub enum ProfileCommand {
     /// The functions with the most flat (self) time, like `pprof -top`.
     #[command(after_help = super::EXIT_CODES)]
     Top(TopArgs),
+    /// Convert a profile to folded stacks, pprof or speedscope JSON.
+    #[command(after_help = super::EXIT_CODES)]
+    Convert(ConvertArgs),
+    /// Per-function flat and cumulative differences between two profiles.
+    #[command(after_help = super::EXIT_CODES)]
+    Diff(DiffArgs),
+}
+
+/// How to read inputs whose format leaves choices (`perf script`), as inferno's options.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReadArgs {
+    /// perf script: name the root frame `comm-pid`.
+    #[arg(long)]
+    pid: bool,
+    /// perf script: name the root frame `comm-pid/tid`.
+    #[arg(long)]
+    tid: bool,
+    /// perf script: suffix kernel frames with `_[k]`.
+    #[arg(long)]
+    kernel: bool,
+    /// perf script: suffix JIT frames with `_[j]`.
+    #[arg(long)]
+    jit: bool,
+    /// perf script: name unsymbolized frames by module and address.
+    #[arg(long)]
+    addrs: bool,
+    /// perf script: only samples of this event (default: the first event in the file).
+    #[arg(long, value_name = "EVENT")]
+    event: Option<String>,
+    /// Which sample type to use, by name (`cpu`, `samples`, `alloc_space`) or index; the
+    /// profile's default when absent.
+    #[arg(long, value_name = "TYPE")]
+    pub sample_type: Option<String>,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> ReadOptions {
+        ReadOptions {
+            include_pid: self.pid || self.tid,
+            include_tid: self.tid,
+            annotate_kernel: self.kernel,
+            annotate_jit: self.jit,
+            include_addrs: self.addrs,
+            event: self.event.clone(),
+        }
+    }
+
+    pub fn load(&self, path: &Path) -> anyhow::Result<(Profile, usize)> {
+        let profile = crate::ingest::load_with(path, &self.options())?;
+        for w in &profile.warnings {
+            eprintln!("joule: warning: {}: {w}", path.display());
+        }
+        let t = sample_type(&profile, self.sample_type.as_deref())?;
+        Ok((profile, t))
+    }
 }
 
 #[derive(clap::Args, Debug)]
 pub struct TopArgs {
-    /// The profile (pprof, gzipped or not, or folded stacks).
+    /// The profile (any format Joule reads, gzipped or not).
     file: PathBuf,
     /// How many functions to show.
     #[arg(short = 'n', long = "nodes", default_value_t = 10)]
@@ -27,9 +84,51 @@ pub struct TopArgs {
     /// Sort by cumulative instead of flat.
     #[arg(long)]
     cum: bool,
-    /// Which sample type to show, by name (`cpu`, `samples`, `alloc_space`) or index.
-    #[arg(long, value_name = "TYPE")]
-    sample_type: Option<String>,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Output as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Folded,
+    Pprof,
+    Speedscope,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConvertArgs {
+    /// The profile to convert (any format Joule reads, gzipped or not).
+    file: PathBuf,
+    /// The output format.
+    #[arg(long, value_enum)]
+    to: OutputFormat,
+    /// Write here instead of standard output (pprof is written gzipped).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    /// The profile before.
+    base: PathBuf,
+    /// The profile after.
+    new: PathBuf,
+    /// How many functions to show.
+    #[arg(short = 'n', long = "nodes", default_value_t = 20)]
+    n: usize,
+    /// Order by the change of the cumulative value instead of the flat one.
+    #[arg(long)]
+    cum: bool,
+    /// Scale the base to the new profile's total first (like `pprof -normalize`).
+    #[arg(long)]
+    normalize: bool,
+    #[command(flatten)]
+    read: ReadArgs,
     /// Output as JSON.
     #[arg(long)]
     json: bool,
@@ -38,10 +137,13 @@ pub struct TopArgs {
 pub fn profile(command: ProfileCommand) -> anyhow::Result<u8> {
     match command {
         ProfileCommand::Top(args) => top(args),
+        ProfileCommand::Convert(args) => convert(args),
+        ProfileCommand::Diff(args) => diff(args),
     }
 }
 
-fn sample_type(p: &Profile, wanted: Option<&str>) -> anyhow::Result<usize> {
+/// A sample type by name or index; the default when absent.
+pub fn sample_type(p: &Profile, wanted: Option<&str>) -> anyhow::Result<usize> {
     let Some(wanted) = wanted else {
         return Ok(p.default_sample_type);
     };
@@ -64,9 +166,32 @@ fn sample_type(p: &Profile, wanted: Option<&str>) -> anyhow::Result<usize> {
         })
 }
 
+fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, bytes)
+            .with_context(|| format!("{}: cannot write the output", path.display())),
+        None => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes)?;
+            Ok(stdout.flush()?)
+        }
+    }
+}
+
+fn convert(args: ConvertArgs) -> anyhow::Result<u8> {
+    let (profile, t) = args.read.load(&args.file)?;
+    let bytes = match args.to {
+        OutputFormat::Folded => crate::export::folded::write(&profile, t).into_bytes(),
+        OutputFormat::Pprof => crate::export::pprof::write_gz(&profile),
+        OutputFormat::Speedscope => crate::export::speedscope::write(&profile, t).into_bytes(),
+    };
+    write_output(args.output.as_deref(), &bytes)?;
+    Ok(exit::OK)
+}
+
 fn top(args: TopArgs) -> anyhow::Result<u8> {
-    let profile = crate::ingest::load(&args.file)?;
-    let t = sample_type(&profile, args.sample_type.as_deref())?;
+    let (profile, t) = args.read.load(&args.file)?;
     let order = if args.cum {
         Order::ByTotal
     } else {
@@ -92,16 +217,10 @@ fn top(args: TopArgs) -> anyhow::Result<u8> {
             "total": total,
             "functions": list,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
         return Ok(exit::OK);
     }
-    print!(
-        "{}",
-        render_top(&profile, t, &rows, total, &unit, &args.file)
-    );
-    for w in &profile.warnings {
-        eprintln!("joule: warning: {}: {w}", args.file.display());
-    }
+    super::emit(&render_top(&profile, t, &rows, total, &unit, &args.file))?;
     Ok(exit::OK)
 }
 
@@ -111,7 +230,7 @@ fn render_top(
     rows: &[crate::model::FunctionStat],
     total: i64,
     unit: &str,
-    file: &std::path::Path,
+    file: &Path,
 ) -> String {
     let pct = |v: i64| {
         if total == 0 {
@@ -150,10 +269,10 @@ fn render_top(
         pct(shown),
         scaled(total, unit)
     );
-    let with_self = (0..profile.functions.len() as u32)
+    let with_value = (0..profile.functions.len() as u32)
         .filter(|&f| profile.function_stat(f, t).total_value != 0)
         .count();
-    let _ = writeln!(out, "Showing top {} nodes out of {with_self}", rows.len());
+    let _ = writeln!(out, "Showing top {} nodes out of {with_value}", rows.len());
     let _ = writeln!(
         out,
         "{:>10} {:>6} {:>6} {:>10} {:>6}",
@@ -171,6 +290,114 @@ fn render_top(
             scaled(r.total_value, unit),
             pct(r.total_value),
             profile.function_name(r.function)
+        );
+    }
+    out
+}
+
+/// `+50.0%`, `new` (nothing before), or `-` (nothing before or after).
+fn relative(base: i64, new: i64) -> String {
+    match (base, new) {
+        (0, 0) => "-".to_string(),
+        (0, _) => "new".to_string(),
+        _ => format!("{:+.1}%", (new - base) as f64 * 100.0 / base as f64),
+    }
+}
+
+fn diff(args: DiffArgs) -> anyhow::Result<u8> {
+    let (base, bt) = args.read.load(&args.base)?;
+    let (new, nt) = args.read.load(&args.new)?;
+    let (base_unit, new_unit) = (
+        base.str(base.sample_types[bt].unit),
+        new.str(new.sample_types[nt].unit),
+    );
+    if base_unit != new_unit {
+        anyhow::bail!(
+            "the profiles count different things: {} in {}, {} in {}",
+            base.sample_type_label(bt),
+            args.base.display(),
+            new.sample_type_label(nt),
+            args.new.display()
+        );
+    }
+    let order = if args.cum {
+        DiffOrder::ByTotal
+    } else {
+        DiffOrder::BySelf
+    };
+    let mut rows = crate::model::diff::diff(&base, bt, &new, nt, args.normalize, order);
+    rows.retain(|d| d.self_delta() != 0 || d.total_delta() != 0);
+    rows.truncate(args.n);
+    if args.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "function": d.name,
+                    "base_flat": d.base_self, "new_flat": d.new_self,
+                    "flat_delta": d.self_delta(), "flat_relative": d.self_relative(),
+                    "base_cum": d.base_total, "new_cum": d.new_total,
+                    "cum_delta": d.total_delta(), "cum_relative": d.total_relative(),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "base": args.base.display().to_string(),
+            "new": args.new.display().to_string(),
+            "sample_type": new.sample_type_label(nt),
+            "normalized": args.normalize,
+            "base_total": base.totals()[bt],
+            "new_total": new.totals()[nt],
+            "functions": list,
+        });
+        super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
+        return Ok(exit::OK);
+    }
+    super::emit(&render_diff(&rows, new_unit, &base, bt, &new, nt))?;
+    Ok(exit::OK)
+}
+
+fn render_diff(
+    rows: &[FunctionDelta],
+    unit: &str,
+    base: &Profile,
+    bt: usize,
+    new: &Profile,
+    nt: usize,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Type: {}; total {} -> {}",
+        new.sample_type_label(nt),
+        scaled(base.totals()[bt], unit),
+        scaled(new.totals()[nt], unit)
+    );
+    let _ = writeln!(
+        out,
+        "{:>10} {:>10} {:>11} {:>8} {:>10} {:>10} {:>11} {:>8}  function",
+        "flat", "-> flat", "delta", "rel", "cum", "-> cum", "delta", "rel"
+    );
+    for d in rows {
+        let signed = |v: i64| {
+            if v >= 0 {
+                format!("+{}", scaled(v, unit))
+            } else {
+                format!("-{}", scaled(-v, unit))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{:>10} {:>10} {:>11} {:>8} {:>10} {:>10} {:>11} {:>8}  {}",
+            scaled(d.base_self, unit),
+            scaled(d.new_self, unit),
+            signed(d.self_delta()),
+            relative(d.base_self, d.new_self),
+            scaled(d.base_total, unit),
+            scaled(d.new_total, unit),
+            signed(d.total_delta()),
+            relative(d.base_total, d.new_total),
+            d.name
         );
     }
     out

@@ -1,7 +1,6 @@
 //! `joule run`: skills over profiles and source trees, to a ranked report.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -17,6 +16,11 @@ pub struct RunArgs {
     /// A source tree skills may read, as DIR or NAME=DIR. Repeatable.
     #[arg(long = "source", value_name = "[NAME=]DIR")]
     sources: Vec<String>,
+    /// A build path that stands for a tree's root in the profiles' file names, as
+    /// NAME=PREFIX (e.g. app=/home/ci/build/app). Without it, skills still find files by the
+    /// longest suffix of the path that exists in the tree. Repeatable.
+    #[arg(long = "path-prefix", value_name = "NAME=PREFIX")]
+    path_prefixes: Vec<String>,
     #[command(flatten)]
     engine: EngineArgs,
     /// A skill parameter, as SKILL.NAME=VALUE (e.g. hot-functions.limit=5). Repeatable.
@@ -72,6 +76,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let request = Request {
         profiles: args.profiles,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
+        path_prefixes: args
+            .path_prefixes
+            .iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .with_context(|| format!("--path-prefix {p}: expected NAME=PREFIX"))
+            })
+            .collect::<anyhow::Result<_>>()?,
         skills: args.engine.skill_paths()?,
         parameters: parse_params(&args.params)?,
         jobs,
@@ -91,11 +104,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     match &args.output {
         Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("{}: cannot write the report", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-        }
+        None => super::emit(&text)?,
     }
     if let Some(path) = &args.patch {
         std::fs::write(path, report.combined_patch())

@@ -35,7 +35,7 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
             })
             .collect();
         let out = serde_json::json!({ "skills": list, "failed": failures });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
     } else {
         let mut out = String::new();
         for s in &skills {
@@ -65,7 +65,7 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
             }
             out.push('\n');
         }
-        print!("{out}");
+        super::emit(&out)?;
         for f in &failures {
             eprintln!(
                 "joule: warning: {}",

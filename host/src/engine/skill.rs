@@ -161,7 +161,7 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{}: not a Joule skill (it must export `describe` and `run` of joule:skill/skill@0.1.0)",
+                    "{}: not a Joule skill (it must export `describe` and `run` of joule:skill/skill@0.1.x)",
                     path.display()
                 )
             })?;

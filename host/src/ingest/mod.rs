@@ -4,21 +4,33 @@
 //! content (never the file name), after gzip has been undone transparently. Errors name the file
 //! and the place in it: a byte offset for binary formats, a line for text.
 
+mod chrome;
+mod demangle;
 mod detect;
 mod folded;
 mod gzip;
+mod perf;
 mod pprof;
+mod speedscope;
+mod trace_event;
 mod wire;
 
+#[cfg(test)]
+mod json_tests;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+pub use chrome::ChromeCpuProfile;
 pub use detect::detect;
 pub use folded::Folded;
+pub use perf::Perf;
 pub use pprof::Pprof;
+pub use speedscope::Speedscope;
+pub use trace_event::TraceEvent;
 
 use crate::model::{Format, Profile};
 
@@ -106,11 +118,32 @@ pub trait Reader: Sync {
     /// Reads a whole input. Recoverable problems (a bad line) become warnings on the profile;
     /// the rest are errors.
     fn read(&self, data: &[u8], options: &ReadOptions) -> Result<Profile, Problem>;
+
+    /// Reads an input as a stream. Formats that can be read a line at a time override this so
+    /// a large file never sits in memory whole (`perf script` text); the others read it all.
+    fn read_stream(
+        &self,
+        input: &mut dyn BufRead,
+        options: &ReadOptions,
+    ) -> Result<Profile, Problem> {
+        let mut data = Vec::new();
+        input
+            .read_to_end(&mut data)
+            .map_err(|e| gzip::problem_from_io(&e))?;
+        self.read(&data, options)
+    }
 }
 
 /// Every reader, in the order [`detect`] tries them.
 pub fn readers() -> &'static [&'static dyn Reader] {
-    &[&Pprof, &Folded]
+    &[
+        &Pprof,
+        &Perf,
+        &Speedscope,
+        &ChromeCpuProfile,
+        &TraceEvent,
+        &Folded,
+    ]
 }
 
 /// Reads a profile file of any supported format, gzipped or not, with default options.
@@ -118,14 +151,46 @@ pub fn load(path: &Path) -> Result<Profile, IngestError> {
     load_with(path, &ReadOptions::default())
 }
 
-/// Reads a profile file of any supported format, gzipped or not.
+/// Reads a profile file of any supported format, gzipped or not. The file is streamed: the
+/// head is read to detect the format, then the reader takes the rest as it comes, so a reader
+/// that streams (`perf script`) holds only its model in memory, not the file.
 pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Profile, IngestError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        Problem::whole(format!("cannot read profile: {}", io_reason(&e))).in_file(&name)
+    let fail = |p: Problem| p.in_file(&name);
+    let file = std::fs::File::open(path).map_err(|e| {
+        fail(Problem::whole(format!(
+            "cannot read profile: {}",
+            io_reason(&e)
+        )))
     })?;
-    load_bytes_with(&name, &bytes, options)
+    let mut file = BufReader::with_capacity(STREAM_BUFFER, file);
+    let gzipped = file
+        .fill_buf()
+        .map_err(|e| fail(gzip::problem_from_io(&e)))?
+        .starts_with(&gzip::MAGIC);
+    let mut source: Box<dyn Read> = if gzipped {
+        Box::new(gzip::Inflate::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut head = Vec::with_capacity(detect::HEAD_LEN);
+    (&mut source)
+        .take(detect::HEAD_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| fail(gzip::problem_from_io(&e)))?;
+    if head.is_empty() {
+        return Err(fail(Problem::whole("the profile is empty")));
+    }
+    let reader = detect(&head).ok_or_else(|| fail(Problem::whole(UNKNOWN_FORMAT)))?;
+    let mut input =
+        BufReader::with_capacity(STREAM_BUFFER, std::io::Cursor::new(head).chain(source));
+    reader.read_stream(&mut input, options).map_err(fail)
 }
+
+/// Buffer size for streamed files.
+const STREAM_BUFFER: usize = 256 * 1024;
+
+const UNKNOWN_FORMAT: &str = "not a profile format Joule reads (pprof, perf script, folded stacks, speedscope, Chrome .cpuprofile or trace-event JSON; gzip is undone first)";
 
 /// Reads a profile from memory with default options; `name` is used in errors.
 pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Profile, IngestError> {
@@ -142,12 +207,7 @@ pub fn load_bytes_with(
     if data.is_empty() {
         return Err(Problem::whole("the profile is empty").in_file(name));
     }
-    let reader = detect(&data).ok_or_else(|| {
-        Problem::whole(
-            "not a profile format Joule reads (pprof protobuf, folded stacks; gzip is undone first)",
-        )
-        .in_file(name)
-    })?;
+    let reader = detect(&data).ok_or_else(|| Problem::whole(UNKNOWN_FORMAT).in_file(name))?;
     reader.read(&data, options).map_err(|p| p.in_file(name))
 }
 

@@ -6,13 +6,13 @@
 //! into the stack tree. A location with several lines is an inlined call chain: `line[0]` is the
 //! innermost function, the last line the function it was inlined into.
 
-use std::borrow::Cow;
-
 use rustc_hash::FxHashMap;
 
 use super::wire::{LEN, Message, VARINT};
 use super::{Problem, ReadOptions, Reader};
-use crate::model::{Format, FrameId, Function, FunctionId, Profile, ProfileBuilder, StrId};
+use crate::model::{
+    Format, FrameId, Function, Label, LabelValue, Profile, ProfileBuilder, StrId, Strings,
+};
 
 pub struct Pprof;
 
@@ -60,31 +60,23 @@ struct StrRef {
     offset: usize,
 }
 
-struct RawFunction {
-    id: u64,
-    name: StrRef,
-    system_name: StrRef,
-    file: StrRef,
-    start_line: i64,
+/// The profile's string table: ids are pprof's indices, checked once here.
+struct Table {
+    len: usize,
 }
 
-struct Strings<'a> {
-    table: Vec<Cow<'a, str>>,
-}
-
-impl Strings<'_> {
-    fn get(&self, r: StrRef, what: &str) -> Result<&str, Problem> {
+impl Table {
+    fn id(&self, r: StrRef, what: &str) -> Result<StrId, Problem> {
         usize::try_from(r.index)
             .ok()
-            .and_then(|i| self.table.get(i))
-            .map(|s| &**s)
+            .filter(|&i| i < self.len)
+            .map(|i| i as StrId)
             .ok_or_else(|| {
                 Problem::at_byte(
                     r.offset,
                     format!(
                         "{what} refers to string {} but the string table has {} entries",
-                        r.index,
-                        self.table.len()
+                        r.index, self.len
                     ),
                 )
             })
@@ -110,18 +102,55 @@ fn value_type(mut m: Message<'_>) -> Result<(StrRef, StrRef), Problem> {
     Ok((name, unit))
 }
 
+/// A dense id -> index table for pprof's 1-based ids, with a hash map for sparse ones.
+enum IdIndex {
+    Dense(Vec<u32>),
+    Sparse(FxHashMap<u64, u32>),
+}
+
+impl IdIndex {
+    const MISSING: u32 = u32::MAX;
+
+    fn new(ids: impl Iterator<Item = u64> + Clone, count: usize) -> Self {
+        let max = ids.clone().max().unwrap_or(0);
+        if max <= 2 * count as u64 + 1024 {
+            let mut dense = vec![Self::MISSING; max as usize + 1];
+            for (i, id) in ids.enumerate() {
+                dense[id as usize] = i as u32;
+            }
+            IdIndex::Dense(dense)
+        } else {
+            IdIndex::Sparse(ids.enumerate().map(|(i, id)| (id, i as u32)).collect())
+        }
+    }
+
+    fn get(&self, id: u64) -> Option<u32> {
+        match self {
+            IdIndex::Dense(d) => d.get(id as usize).copied().filter(|&i| i != Self::MISSING),
+            IdIndex::Sparse(m) => m.get(&id).copied(),
+        }
+    }
+}
+
+struct RawFunction<'a> {
+    id: u64,
+    message: Message<'a>,
+}
+
 fn decode(data: &[u8]) -> Result<Profile, Problem> {
-    let mut strings = Strings { table: Vec::new() };
+    let mut string_spans: Vec<(usize, usize)> = Vec::new();
+    let mut string_bytes = 0usize;
     let mut sample_types: Vec<(StrRef, StrRef)> = Vec::new();
-    let mut functions: Vec<RawFunction> = Vec::new();
+    let mut functions: Vec<RawFunction<'_>> = Vec::new();
     let mut locations: Vec<Message<'_>> = Vec::new();
-    let mut mappings: FxHashMap<u64, StrRef> = FxHashMap::default();
+    let mut mappings: Vec<(u64, StrRef)> = Vec::new();
     let mut comments: Vec<StrRef> = Vec::new();
     let mut default_sample_type = StrRef::default();
     let mut period_type: Option<(StrRef, StrRef)> = None;
     let (mut period, mut time_nanos, mut duration_nanos) = (0i64, 0i64, 0i64);
     let (mut sample_count, mut sample_bytes) = (0usize, 0usize);
 
+    // Pass 1: everything but the samples, which need the tables first.
     let mut top = Message::new(data);
     while let Some(f) = top.next_field()? {
         match f.number {
@@ -140,33 +169,26 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
                         _ => {}
                     }
                 }
-                mappings.insert(id, file);
+                mappings.push((id, file));
             }
             4 => locations.push(f.message("location")?),
             5 => {
-                let mut m = f.message("function")?;
-                let mut raw = RawFunction {
-                    id: 0,
-                    name: StrRef::default(),
-                    system_name: StrRef::default(),
-                    file: StrRef::default(),
-                    start_line: 0,
-                };
+                let message = f.message("function")?;
+                let mut m = message;
+                let mut id = 0;
                 while let Some(g) = m.next_field()? {
-                    match g.number {
-                        1 => raw.id = g.uint("Function.id")?,
-                        2 => raw.name = str_ref(&g, "Function.name")?,
-                        3 => raw.system_name = str_ref(&g, "Function.system_name")?,
-                        4 => raw.file = str_ref(&g, "Function.filename")?,
-                        5 => raw.start_line = g.int("Function.start_line")?,
-                        _ => {}
+                    if g.number == 1 {
+                        id = g.uint("Function.id")?;
+                        break;
                     }
                 }
-                functions.push(raw);
+                functions.push(RawFunction { id, message });
             }
             6 => {
-                let bytes = f.message("string_table")?.as_slice();
-                strings.table.push(String::from_utf8_lossy(bytes));
+                let s = f.message("string_table")?;
+                let start = s.offset();
+                string_spans.push((start, start + s.as_slice().len()));
+                string_bytes += s.as_slice().len();
             }
             9 => time_nanos = f.int("time_nanos")?,
             10 => duration_nanos = f.int("duration_nanos")?,
@@ -182,9 +204,9 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
             _ => {}
         }
     }
-    if strings.table.first().is_some_and(|s| !s.is_empty()) {
+    if string_spans.first().is_some_and(|&(a, b)| a != b) {
         return Err(Problem::at_byte(
-            0,
+            string_spans[0].0,
             "string_table[0] must be the empty string (this is not a pprof profile)",
         ));
     }
@@ -194,27 +216,42 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         ));
     }
 
-    let mut builder = ProfileBuilder::new(Format::Pprof);
+    // The string table becomes the model's, ids unchanged: no hashing of every string.
+    let mut strings = Strings::with_capacity(string_spans.len().max(1), string_bytes);
+    if string_spans.is_empty() {
+        strings.push("");
+    }
+    for &(start, end) in &string_spans {
+        match std::str::from_utf8(&data[start..end]) {
+            Ok(s) => strings.push(s),
+            Err(_) => strings.push(&String::from_utf8_lossy(&data[start..end])),
+        };
+    }
+    let table = Table { len: strings.len() };
+    let mut builder = ProfileBuilder::with_strings(Format::Pprof, strings);
+
     let mut types = Vec::with_capacity(sample_types.len());
     for &(name, unit) in &sample_types {
         types.push((
-            strings.get(name, "sample_type.type")?,
-            strings.get(unit, "sample_type.unit")?,
+            table.id(name, "sample_type.type")?,
+            table.id(unit, "sample_type.unit")?,
         ));
     }
     // pprof's rule: the named default type, else the last one.
-    let default_name = strings.get(default_sample_type, "default_sample_type")?;
+    let default_id = table.id(default_sample_type, "default_sample_type")?;
     let default = types
         .iter()
-        .position(|(name, _)| !default_name.is_empty() && *name == default_name)
+        .position(|&(name, _)| {
+            default_id != 0 && builder.string(name) == builder.string(default_id)
+        })
         .unwrap_or(types.len() - 1);
-    builder.set_sample_types(&types, default);
+    builder.set_sample_type_ids(&types, default);
     if let Some((name, unit)) = period_type {
         let (name, unit) = (
-            strings.get(name, "period_type.type")?,
-            strings.get(unit, "period_type.unit")?,
+            table.id(name, "period_type.type")?,
+            table.id(unit, "period_type.unit")?,
         );
-        builder.set_period(period, name, unit);
+        builder.set_period_ids(period, name, unit);
     }
     if duration_nanos > 0 {
         builder.set_duration_nanos(duration_nanos as u64);
@@ -223,48 +260,57 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         builder.set_time_nanos(time_nanos);
     }
     for c in &comments {
-        let text = strings.get(*c, "comment")?.to_string();
-        builder.add_comment(&text);
+        let id = table.id(*c, "comment")?;
+        builder.add_comment_id(id);
     }
 
-    // Each pprof string is interned at most once: names and system names are often the same
-    // entry of the string table.
-    let mut interned: Vec<StrId> = vec![StrId::MAX; strings.table.len()];
-    let mut intern =
-        |builder: &mut ProfileBuilder, r: StrRef, what: &str| -> Result<StrId, Problem> {
-            let text = strings.get(r, what)?;
-            let slot = &mut interned[r.index as usize];
-            if *slot == StrId::MAX {
-                *slot = builder.intern(text);
-            }
-            Ok(*slot)
-        };
-    let mut function_ids: FxHashMap<u64, FunctionId> = FxHashMap::default();
-    function_ids.reserve(functions.len());
+    // Functions, in table order; pprof writers keep them distinct, so no deduplication.
+    let function_index = IdIndex::new(functions.iter().map(|f| f.id), functions.len());
     for raw in &functions {
-        let function = Function {
-            name: intern(&mut builder, raw.name, "Function.name")?,
-            system_name: intern(&mut builder, raw.system_name, "Function.system_name")?,
-            file: intern(&mut builder, raw.file, "Function.filename")?,
-            start_line: u32::try_from(raw.start_line).unwrap_or(0),
+        let mut m = raw.message;
+        let mut function = Function {
+            name: 0,
+            system_name: 0,
+            file: 0,
+            start_line: 0,
             module: 0,
         };
-        function_ids.insert(raw.id, builder.function_of(function));
+        while let Some(g) = m.next_field()? {
+            match g.number {
+                2 => function.name = table.id(str_ref(&g, "Function.name")?, "Function.name")?,
+                3 => {
+                    function.system_name =
+                        table.id(str_ref(&g, "Function.system_name")?, "Function.system_name")?
+                }
+                4 => {
+                    function.file =
+                        table.id(str_ref(&g, "Function.filename")?, "Function.filename")?
+                }
+                5 => {
+                    function.start_line = u32::try_from(g.int("Function.start_line")?).unwrap_or(0)
+                }
+                _ => {}
+            }
+        }
+        builder.push_function(function);
+    }
+    let mapping_index = IdIndex::new(mappings.iter().map(|m| m.0), mappings.len());
+    let mut mapping_files: Vec<StrId> = Vec::with_capacity(mappings.len());
+    for &(_, file) in &mappings {
+        mapping_files.push(table.id(file, "Mapping.filename")?);
     }
 
     // Location id -> its frames (leaf first) as a range of `location_frames`.
     let mut location_frames: Vec<FrameId> = Vec::new();
     let mut ranges: Vec<(u64, u32, u32)> = Vec::with_capacity(locations.len());
+    let ctx = LocationContext {
+        function_index: &function_index,
+        mapping_index: &mapping_index,
+        mapping_files: &mapping_files,
+    };
     for m in &locations {
         let start = location_frames.len() as u32;
-        let id = decode_location(
-            *m,
-            &strings,
-            &mappings,
-            &function_ids,
-            &mut builder,
-            &mut location_frames,
-        )?;
+        let id = decode_location(*m, &ctx, &mut builder, &mut location_frames)?;
         ranges.push((id, start, location_frames.len() as u32));
     }
     let location_index = LocationIndex::new(&ranges);
@@ -275,6 +321,7 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
     let mut frames: Vec<FrameId> = Vec::new();
     let mut location_ids: Vec<u64> = Vec::new();
     let mut values: Vec<i64> = Vec::with_capacity(n);
+    let mut labels: Vec<Label> = Vec::new();
     let mut empty_stacks = 0usize;
     let mut top = Message::new(data);
     while let Some(f) = top.next_field()? {
@@ -285,10 +332,12 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         frames.clear();
         values.clear();
         location_ids.clear();
+        labels.clear();
         while let Some(g) = m.next_field()? {
             match g.number {
                 1 => g.repeated_varint("Sample.location_id", |v| location_ids.push(v))?,
                 2 => g.repeated_varint("Sample.value", |v| values.push(v as i64))?,
+                3 => labels.push(decode_label(g.message("Sample.label")?, &table)?),
                 _ => {}
             }
         }
@@ -312,9 +361,10 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         }
         if frames.is_empty() {
             empty_stacks += 1;
-        } else {
-            builder.add_sample(&frames, &values);
+            continue;
         }
+        let set = builder.label_set(&labels);
+        builder.add_labeled_sample(&frames, set, &values);
     }
     if empty_stacks > 0 {
         builder.warn(format!(
@@ -322,6 +372,31 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         ));
     }
     Ok(builder.finish())
+}
+
+fn decode_label(mut m: Message<'_>, table: &Table) -> Result<Label, Problem> {
+    let (mut key, mut text, mut num, mut unit) = (0, None, 0i64, 0);
+    while let Some(g) = m.next_field()? {
+        match g.number {
+            1 => key = table.id(str_ref(&g, "Label.key")?, "Label.key")?,
+            2 => text = Some(table.id(str_ref(&g, "Label.str")?, "Label.str")?),
+            3 => num = g.int("Label.num")?,
+            4 => unit = table.id(str_ref(&g, "Label.num_unit")?, "Label.num_unit")?,
+            _ => {}
+        }
+    }
+    // pprof: a label has either a string or a number; an empty string means a number.
+    let value = match text {
+        Some(s) if s != 0 => LabelValue::Str(s),
+        _ => LabelValue::Num { value: num, unit },
+    };
+    Ok(Label { key, value })
+}
+
+struct LocationContext<'a> {
+    function_index: &'a IdIndex,
+    mapping_index: &'a IdIndex,
+    mapping_files: &'a [StrId],
 }
 
 /// Location id -> range of frames. Writers number locations 1..n, so a dense table is the
@@ -357,54 +432,59 @@ impl LocationIndex {
 
 fn decode_location(
     mut m: Message<'_>,
-    strings: &Strings<'_>,
-    mappings: &FxHashMap<u64, StrRef>,
-    function_ids: &FxHashMap<u64, FunctionId>,
+    ctx: &LocationContext<'_>,
     builder: &mut ProfileBuilder,
     out: &mut Vec<FrameId>,
 ) -> Result<u64, Problem> {
     let (mut id, mut mapping, mut address) = (0u64, 0u64, 0u64);
     let start = out.len();
+    let mut lines_at = Vec::new();
     while let Some(f) = m.next_field()? {
         match f.number {
             1 => id = f.uint("Location.id")?,
             2 => mapping = f.uint("Location.mapping_id")?,
             3 => address = f.uint("Location.address")?,
-            4 => {
-                let mut line = f.message("Location.line")?;
-                let (mut function, mut number) = (0u64, 0i64);
-                while let Some(g) = line.next_field()? {
-                    match g.number {
-                        1 => function = g.uint("Line.function_id")?,
-                        2 => number = g.int("Line.line")?,
-                        _ => {}
-                    }
-                }
-                let &function = function_ids.get(&function).ok_or_else(|| {
-                    Problem::at_byte(
-                        f.offset,
-                        format!("location line refers to function {function}, which the profile does not define"),
-                    )
-                })?;
-                let frame = builder.frame(function, u32::try_from(number).unwrap_or(0));
-                out.push(frame);
-            }
+            4 => lines_at.push((f.offset, f.message("Location.line")?)),
             _ => {}
         }
     }
+    let module = ctx
+        .mapping_index
+        .get(mapping)
+        .map(|i| ctx.mapping_files[i as usize])
+        .unwrap_or(0);
+    for (offset, mut line) in lines_at {
+        let (mut function, mut number) = (0u64, 0i64);
+        while let Some(g) = line.next_field()? {
+            match g.number {
+                1 => function = g.uint("Line.function_id")?,
+                2 => number = g.int("Line.line")?,
+                _ => {}
+            }
+        }
+        let function = ctx.function_index.get(function).ok_or_else(|| {
+            Problem::at_byte(
+                offset,
+                format!(
+                    "location line refers to function {function}, which the profile does not define"
+                ),
+            )
+        })?;
+        if module != 0 {
+            builder.set_function_module(function, module);
+        }
+        out.push(builder.frame(function, u32::try_from(number).unwrap_or(0)));
+    }
     if out.len() == start {
         // Unsymbolized: name the frame by its address, as pprof does, with the binary it is in.
-        let object = match mappings.get(&mapping) {
-            Some(&file) => strings.get(file, "Mapping.filename")?,
-            None => "",
-        };
+        let object = builder.string(module).to_string();
         let base = object.rsplit('/').next().unwrap_or("");
         let name = if base.is_empty() {
             format!("0x{address:x}")
         } else {
             format!("{base} 0x{address:x}")
         };
-        let function = builder.function_in(&name, &name, "", 0, object);
+        let function = builder.function_in(&name, &name, "", 0, &object);
         out.push(builder.frame(function, 0));
     }
     Ok(id)

@@ -48,7 +48,20 @@ impl<'a> Message<'a> {
         self.buf
     }
 
+    /// A varint; one-byte values (most tags, lengths and small ids) take the short path.
+    #[inline]
     fn varint(&mut self) -> Result<u64, Problem> {
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.varint_long()
+    }
+
+    #[cold]
+    fn varint_long(&mut self) -> Result<u64, Problem> {
         let start = self.offset();
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -85,6 +98,7 @@ impl<'a> Message<'a> {
     }
 
     /// The next field, or `None` at the end of the message.
+    #[inline]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, Problem> {
         if self.pos >= self.buf.len() {
             return Ok(None);
@@ -148,36 +162,46 @@ impl<'a> Message<'a> {
 
 impl<'a> Field<'a> {
     /// Checks the wire type of a field the schema says is a scalar or a message.
+    #[inline]
     pub fn expect(&self, wire_type: u8, what: &str) -> Result<(), Problem> {
         if self.wire_type == wire_type {
             Ok(())
         } else {
-            Err(Problem::at_byte(
-                self.offset,
-                format!(
-                    "field {} ({what}) has wire type {}, expected {wire_type}",
-                    self.number, self.wire_type
-                ),
-            ))
+            Err(self.wrong_type(wire_type, what))
         }
     }
 
+    #[cold]
+    fn wrong_type(&self, wire_type: u8, what: &str) -> Problem {
+        Problem::at_byte(
+            self.offset,
+            format!(
+                "field {} ({what}) has wire type {}, expected {wire_type}",
+                self.number, self.wire_type
+            ),
+        )
+    }
+
+    #[inline]
     pub fn int(&self, what: &str) -> Result<i64, Problem> {
         self.expect(VARINT, what)?;
         Ok(self.scalar as i64)
     }
 
+    #[inline]
     pub fn uint(&self, what: &str) -> Result<u64, Problem> {
         self.expect(VARINT, what)?;
         Ok(self.scalar)
     }
 
+    #[inline]
     pub fn message(&self, what: &str) -> Result<Message<'a>, Problem> {
         self.expect(LEN, what)?;
         Ok(self.bytes)
     }
 
     /// A repeated varint field, packed or not: calls `push` for each value.
+    #[inline]
     pub fn repeated_varint(&self, what: &str, mut push: impl FnMut(u64)) -> Result<(), Problem> {
         match self.wire_type {
             VARINT => {

@@ -73,6 +73,44 @@ impl ProfileBuilder {
         builder
     }
 
+    /// A builder whose string table is `strings`, taken over as is: string ids are positions
+    /// in it (string 0 must be empty). Readers of formats that carry their own string table
+    /// (pprof) use this to skip hashing every string; strings interned later may repeat some.
+    pub fn with_strings(format: Format, strings: Strings) -> Self {
+        let mut builder = Self::new(format);
+        if strings.get(0).is_empty() && !strings.is_empty() {
+            builder.strings = strings;
+            builder.string_index = HashTable::new();
+        }
+        builder
+    }
+
+    /// Adds a function without looking for an identical one (for formats whose function table
+    /// is already deduplicated); strings must be ids of this builder.
+    pub fn push_function(&mut self, function: Function) -> FunctionId {
+        self.functions.push(function);
+        (self.functions.len() - 1) as FunctionId
+    }
+
+    /// Sets the module of a function added with [`ProfileBuilder::push_function`].
+    pub fn set_function_module(&mut self, function: FunctionId, module: StrId) {
+        if let Some(f) = self.functions.get_mut(function as usize) {
+            f.module = module;
+        }
+    }
+
+    pub fn string(&self, id: StrId) -> &str {
+        self.strings.get(id)
+    }
+
+    pub fn string_count(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+
     pub fn intern(&mut self, s: &str) -> StrId {
         let hash = FxBuildHasher.hash_one(s);
         let strings = &self.strings;
@@ -94,6 +132,15 @@ impl ProfileBuilder {
                 name: self.intern(name),
                 unit: self.intern(unit),
             })
+            .collect();
+        self.default_sample_type = default.min(self.sample_types.len().saturating_sub(1));
+    }
+
+    /// Sets the sample types from interned string ids.
+    pub fn set_sample_type_ids(&mut self, types: &[(StrId, StrId)], default: usize) {
+        self.sample_types = types
+            .iter()
+            .map(|&(name, unit)| ValueType { name, unit })
             .collect();
         self.default_sample_type = default.min(self.sample_types.len().saturating_sub(1));
     }
@@ -199,7 +246,8 @@ impl ProfileBuilder {
                 self.stack_starts.push(self.stack_frames.len() as u32);
                 self.stack_labels.push(labels);
                 self.values.extend(std::iter::repeat_n(0, n));
-                let (starts, all, set) = (&self.stack_starts, &self.stack_frames, &self.stack_labels);
+                let (starts, all, set) =
+                    (&self.stack_starts, &self.stack_frames, &self.stack_labels);
                 self.stack_index.insert_unique(hash, i as u32, |&j| {
                     let j = j as usize;
                     stack_hash(&all[starts[j] as usize..starts[j + 1] as usize], set[j])
@@ -238,6 +286,15 @@ impl ProfileBuilder {
             name: self.intern(name),
             unit: self.intern(unit),
         });
+    }
+
+    pub fn set_period_ids(&mut self, period: i64, name: StrId, unit: StrId) {
+        self.period = Some(period);
+        self.period_type = Some(ValueType { name, unit });
+    }
+
+    pub fn add_comment_id(&mut self, comment: StrId) {
+        self.comments.push(comment);
     }
 
     pub fn add_comment(&mut self, comment: &str) {

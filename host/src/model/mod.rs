@@ -9,11 +9,12 @@
 //! Per-function totals are computed once on first use and shared by all queries and skills.
 
 mod builder;
+pub mod diff;
 mod query;
 pub mod units;
 
 pub use builder::ProfileBuilder;
-pub use query::{EdgeStat, FunctionStat, LineStat, Order};
+pub use query::{EdgeStat, FunctionStat, LineStat, Order, Subtree};
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -45,7 +46,7 @@ pub struct Label {
 
 /// Interned strings, stored end to end in one buffer: one allocation for all of them, and
 /// `&str` views by id.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Strings {
     text: String,
     /// String `i` is `text[ends[i - 1]..ends[i]]` (`0..ends[0]` for the first).
@@ -53,6 +54,13 @@ pub struct Strings {
 }
 
 impl Strings {
+    pub fn with_capacity(strings: usize, bytes: usize) -> Self {
+        Strings {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(strings),
+        }
+    }
+
     pub fn get(&self, id: StrId) -> &str {
         let i = id as usize;
         let Some(&end) = self.ends.get(i) else {
@@ -70,7 +78,8 @@ impl Strings {
         self.ends.is_empty()
     }
 
-    fn push(&mut self, s: &str) -> StrId {
+    /// Appends a string without looking for an equal one; its id is its position.
+    pub fn push(&mut self, s: &str) -> StrId {
         self.text.push_str(s);
         self.ends.push(self.text.len() as u32);
         (self.ends.len() - 1) as StrId

@@ -289,3 +289,150 @@ impl Profile {
         lines
     }
 }
+
+/// A call-tree node (see [`Profile::subtree`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subtree {
+    pub total_value: i64,
+    pub self_value: i64,
+    pub children: Vec<EdgeStat>,
+}
+
+impl Profile {
+    /// The node at call path `path` (function ids, root first) in sample type `t`: the samples
+    /// whose stack starts with the path, those that end there, and the next frames below.
+    pub fn subtree(&self, path: &[FunctionId], t: usize, limit: usize) -> Subtree {
+        let mut node = Subtree {
+            total_value: 0,
+            self_value: 0,
+            children: Vec::new(),
+        };
+        let mut children: FxHashMap<FunctionId, i64> = FxHashMap::default();
+        for i in 0..self.stack_count() {
+            let stack = self.stack(i);
+            if stack.len() < path.len() {
+                continue;
+            }
+            // Root first: the stack is stored leaf first.
+            let matches = stack
+                .iter()
+                .rev()
+                .zip(path)
+                .all(|(&frame, &f)| self.frames[frame as usize].function == f);
+            if !matches {
+                continue;
+            }
+            let value = self.stack_values(i)[t];
+            add(&mut node.total_value, value);
+            match stack.len().checked_sub(path.len() + 1) {
+                Some(k) => add(
+                    children
+                        .entry(self.frames[stack[k] as usize].function)
+                        .or_default(),
+                    value,
+                ),
+                None => add(&mut node.self_value, value),
+            }
+        }
+        node.children = children
+            .into_iter()
+            .filter(|&(_, v)| v != 0)
+            .map(|(function, value)| EdgeStat { function, value })
+            .collect();
+        node.children.sort_by(|a, b| {
+            Reverse(a.value).cmp(&Reverse(b.value)).then_with(|| {
+                self.function_name(a.function)
+                    .cmp(self.function_name(b.function))
+            })
+        });
+        node.children.truncate(limit);
+        node
+    }
+
+    /// The text of a label's value (numbers in decimal).
+    pub fn label_value_text(&self, value: super::LabelValue) -> String {
+        match value {
+            super::LabelValue::Str(s) => self.str(s).to_string(),
+            super::LabelValue::Num { value, .. } => value.to_string(),
+        }
+    }
+
+    /// Every (key, value) label pair with the total of its stacks in sample type `t`, largest
+    /// first.
+    pub fn label_totals(&self, t: usize) -> Vec<(String, String, i64)> {
+        let mut totals: FxHashMap<(u32, super::LabelValue), i64> = FxHashMap::default();
+        for i in 0..self.stack_count() {
+            let value = self.stack_values(i)[t];
+            for label in self.labels_of(i) {
+                add(totals.entry((label.key, label.value)).or_default(), value);
+            }
+        }
+        let mut out: Vec<(String, String, i64)> = totals
+            .into_iter()
+            .map(|((key, value), total)| {
+                (
+                    self.str(key).to_string(),
+                    self.label_value_text(value),
+                    total,
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            Reverse(a.2)
+                .cmp(&Reverse(b.2))
+                .then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1)))
+        });
+        out
+    }
+
+    /// True when stack `i` has every (key, optional value) label given.
+    pub fn stack_has_labels(&self, i: usize, wanted: &[(String, Option<String>)]) -> bool {
+        let labels = self.labels_of(i);
+        wanted.iter().all(|(key, value)| {
+            labels.iter().any(|l| {
+                self.str(l.key) == key
+                    && value
+                        .as_deref()
+                        .is_none_or(|v| self.label_value_text(l.value) == v)
+            })
+        })
+    }
+
+    /// A copy holding only the stacks `keep` accepts; functions, frames and strings are shared
+    /// by value, so ids stay the same as in `self`.
+    pub fn retain_stacks(&self, keep: impl Fn(usize) -> bool) -> Profile {
+        let n = self.sample_types.len();
+        let mut stack_frames = Vec::new();
+        let mut stack_starts = vec![0u32];
+        let mut stack_labels = Vec::new();
+        let mut values = Vec::new();
+        for i in (0..self.stack_count()).filter(|&i| keep(i)) {
+            stack_frames.extend_from_slice(self.stack(i));
+            stack_starts.push(stack_frames.len() as u32);
+            stack_labels.push(self.stack_labels.get(i).copied().unwrap_or(0));
+            values.extend_from_slice(&self.values[i * n..(i + 1) * n]);
+        }
+        Profile {
+            strings: self.strings.clone(),
+            functions: self.functions.clone(),
+            frames: self.frames.clone(),
+            stack_frames,
+            stack_starts,
+            stack_labels,
+            label_sets: self.label_sets.clone(),
+            values,
+            sample_types: self.sample_types.clone(),
+            default_sample_type: self.default_sample_type,
+            raw_sample_count: self.raw_sample_count,
+            duration_nanos: self.duration_nanos,
+            time_nanos: self.time_nanos,
+            period: self.period,
+            period_type: self.period_type.clone(),
+            comments: self.comments.clone(),
+            format: self.format,
+            warnings: Vec::new(),
+            totals_cache: Default::default(),
+            name_index: Default::default(),
+        }
+    }
+}

@@ -57,6 +57,9 @@ pub struct SourceTree {
     name: String,
     root: PathBuf,
     dir: Dir,
+    /// Build-path prefixes that stand for this tree's root (`/home/ci/build/app`), tried
+    /// before suffix detection when mapping a profile's file paths onto the tree.
+    prefixes: Vec<String>,
 }
 
 impl SourceTree {
@@ -73,7 +76,45 @@ impl SourceTree {
             name: name.into(),
             root: root.to_path_buf(),
             dir,
+            prefixes: Vec::new(),
         })
+    }
+
+    /// Declares that paths starting with `prefix` in profiles are files of this tree.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        let prefix = prefix.trim_end_matches('/').to_string();
+        self.prefixes.push(prefix);
+        self
+    }
+
+    /// Where a file a profile names is in this tree: under an operator-declared prefix, else the
+    /// longest suffix of the path that is a file here (`/ci/build/app/src/main.rs` ->
+    /// `src/main.rs`). `None` when the tree does not have it; never a path outside the tree.
+    pub fn locate(&self, profile_path: &str) -> Option<String> {
+        let normalized = profile_path.replace('\\', "/");
+        for prefix in &self.prefixes {
+            if let Some(rest) = normalized.strip_prefix(prefix.as_str())
+                && let Some(rest) = rest.strip_prefix('/')
+                && self.is_file(rest)
+            {
+                return Some(rest.to_string());
+            }
+        }
+        let parts: Vec<&str> = normalized
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        if parts.contains(&"..") {
+            return None;
+        }
+        (0..parts.len())
+            .map(|skip| parts[skip..].join("/"))
+            .find(|candidate| self.is_file(candidate))
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        checked_path(path).is_ok_and(|p| self.dir.metadata(p).is_ok_and(|m| m.is_file()))
     }
 
     pub fn name(&self) -> &str {

@@ -1,0 +1,149 @@
+//! `joule profile convert`, `diff` and `joule flamegraph`, as an operator uses them: given real
+//! profiles, the conversions keep every number, the diff names what changed, and the flame
+//! graphs are drawn.
+
+use joule_tests::*;
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = joule(args);
+    assert!(
+        out.status.success(),
+        "joule {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn pprof_to_pprof_and_folded_keeps_the_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = fixture("pprof/large.cpu.pb.gz");
+    let copy = dir.path().join("copy.pb.gz");
+    stdout_of(&[
+        "profile",
+        "convert",
+        path_str(&large),
+        "--to",
+        "pprof",
+        "-o",
+        path_str(&copy),
+    ]);
+    let top = |p: &std::path::Path| stdout_of(&["profile", "top", path_str(p), "-n", "8"]);
+    let (a, b) = (top(&large), top(&copy));
+    // Everything but the file name line is the same.
+    assert_eq!(
+        a.lines().skip(1).collect::<Vec<_>>(),
+        b.lines().skip(1).collect::<Vec<_>>()
+    );
+
+    let folded = stdout_of(&["profile", "convert", path_str(&large), "--to", "folded"]);
+    let total: i64 = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, 240_290_000_000, "cpu nanoseconds survive folding");
+    let samples = stdout_of(&[
+        "profile",
+        "convert",
+        path_str(&large),
+        "--to",
+        "folded",
+        "--sample-type",
+        "samples",
+    ]);
+    let count: i64 = samples
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(count, 24029);
+    assert!(
+        folded
+            .lines()
+            .any(|l| l.starts_with("runtime.main;main.main;main.next;time.Now "))
+    );
+}
+
+#[test]
+fn diff_names_what_grew_and_what_shrank() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.folded");
+    let new = dir.path().join("new.folded");
+    std::fs::write(&base, "main;parse;regex_compile 60\nmain;render 40\n").unwrap();
+    std::fs::write(
+        &new,
+        "main;parse;regex_compile 6\nmain;parse;match 10\nmain;render 44\n",
+    )
+    .unwrap();
+    let out = stdout_of(&["profile", "diff", path_str(&base), path_str(&new), "--json"]);
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |name: &str| {
+        d["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["function"] == name)
+            .unwrap_or_else(|| panic!("{name} in {d:#}"))
+            .clone()
+    };
+    assert_eq!(
+        d["functions"][0]["function"], "regex_compile",
+        "largest flat change first"
+    );
+    assert_eq!(row("regex_compile")["flat_delta"], -54);
+    assert_eq!(row("regex_compile")["flat_relative"], -0.9);
+    assert_eq!(row("match")["base_flat"], 0);
+    assert_eq!(row("match")["flat_relative"], serde_json::Value::Null);
+    assert_eq!(row("parse")["cum_delta"], -44);
+    assert_eq!(row("render")["flat_delta"], 4);
+    assert_eq!(
+        (d["base_total"].as_i64(), d["new_total"].as_i64()),
+        (Some(100), Some(60))
+    );
+
+    let text = stdout_of(&["profile", "diff", path_str(&base), path_str(&new)]);
+    let first = text.lines().nth(2).unwrap();
+    assert!(
+        first.ends_with("regex_compile") && first.contains("-90.0%"),
+        "{text}"
+    );
+}
+
+#[test]
+fn flame_graphs_are_drawn_with_inferno() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("logscan.svg");
+    stdout_of(&[
+        "flamegraph",
+        "example/profiles/logscan.pb.gz",
+        "-o",
+        path_str(&svg),
+    ]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<?xml") && text.contains("<svg"),
+        "not an SVG"
+    );
+    assert!(text.contains("logscan::parse::parse_line"));
+    assert!(text.contains("Flame graph: example/profiles/logscan.pb.gz"));
+
+    let base = dir.path().join("base.folded");
+    let new = dir.path().join("new.folded");
+    std::fs::write(&base, "main;parse 60\nmain;render 40\n").unwrap();
+    std::fs::write(&new, "main;parse 90\nmain;render 40\n").unwrap();
+    let diff = dir.path().join("diff.svg");
+    stdout_of(&[
+        "flamegraph",
+        path_str(&new),
+        "--diff",
+        path_str(&base),
+        "-o",
+        path_str(&diff),
+        "--title",
+        "parse grew",
+    ]);
+    let text = std::fs::read_to_string(&diff).unwrap();
+    assert!(text.contains("parse grew"));
+    // inferno notes the change in the tooltip, as a share of the whole: (90 - 60) / 130.
+    assert!(text.contains("<title>parse (90 count, 69.23%; +23.08%)</title>"));
+    assert!(text.contains("<title>render (40 count, 30.77%; 0.00%)</title>"));
+}
