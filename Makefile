@@ -12,7 +12,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo test lint bench profiles clean
+.PHONY: help setup build skills test-skills demo test lint bench profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make bench     benchmarks: instantiation, host calls, profile top"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
+	@echo "make fuzz      run each fuzz target for FUZZ_SECONDS (60) seconds (needs cargo-fuzz)"
 
 setup:
 	rustup target add $(WASM_TARGET)
@@ -61,6 +62,28 @@ bench: skills test-skills
 profiles:
 	$(CARGO) run --profile profiling -p logscan --features capture -- --lines 50000 \
 		--pprof example/profiles/logscan.pb.gz --folded example/profiles/logscan.folded
+
+# Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13).
+# cargo fuzz needs nightly flags (sanitizers); RUSTC_BOOTSTRAP=1 lets the stable toolchain take
+# them. New inputs go to fuzz/target/corpus/<target>, so the committed seeds in
+# fuzz/corpus/<target> stay as they are; a crash stops the run with its input in fuzz/artifacts/.
+# Inputs are capped at 64 KiB (256 KiB for pprof, whose seeds are binary profiles that size).
+FUZZ_TARGETS := pprof perf folded speedscope chrome trace_event detect
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?= -rss_limit_mb=2048 -timeout=30
+
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/target/corpus/$$t; \
+		dict=$$(case $$t in perf) echo fuzz/dict/perf.dict;; folded) echo fuzz/dict/folded.dict;; \
+			speedscope|chrome|trace_event) echo fuzz/dict/json.dict;; esac); \
+		max_len=$$(case $$t in pprof) echo 262144;; *) echo 65536;; esac); \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t target/corpus/$$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=$$max_len $${dict:+-dict=../$$dict} \
+			$(FUZZ_FLAGS) -print_final_stats=1) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -1,17 +1,27 @@
 //! Joule: a WebAssembly-sandboxed runtime for performance-engineering skills.
 //!
 //! The host reads profiles and source trees ([`ingest`], [`model`], [`source`]), loads skills
-//! compiled to Wasm components ([`engine`]), gives each one capability-scoped access to its
-//! inputs ([`caps`]), and merges what they find into ranked reports ([`findings`], [`report`]).
+//! compiled to Wasm components (`engine`), gives each one capability-scoped access to its
+//! inputs (`caps`), and merges what they find into ranked reports (`findings`, `report`).
+//!
+//! Without the default `runtime` feature the crate is the profile library alone: readers, the
+//! canonical model and its queries, writers, and source trees.
 
-pub mod caps;
-pub mod cli;
-pub mod engine;
 pub mod export;
-pub mod findings;
 pub mod ingest;
 pub mod inputs;
 pub mod model;
-pub mod report;
-pub mod session;
 pub mod source;
+
+#[cfg(feature = "runtime")]
+pub mod caps;
+#[cfg(feature = "runtime")]
+pub mod cli;
+#[cfg(feature = "runtime")]
+pub mod engine;
+#[cfg(feature = "runtime")]
+pub mod findings;
+#[cfg(feature = "runtime")]
+pub mod report;
+#[cfg(feature = "runtime")]
+pub mod session;

@@ -20,12 +20,15 @@ impl Reader for Folded {
     fn sniff(&self, head: &[u8]) -> bool {
         // Text (no NUL bytes once decoded) in which one of the first lines is a stack ending in
         // a count; comments and bad lines before it are reported when the file is read.
-        let head = &head[..head.len().min(16 * 1024)];
         let Ok(text) = decode_text(head) else {
             return false;
         };
         if text.contains('\0') {
             return false;
+        }
+        // A first stack longer than the head has no count in it yet: frames are enough.
+        if !text.contains('\n') {
+            return text.contains(';');
         }
         text.lines()
             .map(|l| l.trim_end_matches('\r').trim_end())

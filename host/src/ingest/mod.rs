@@ -18,6 +18,8 @@ mod wire;
 #[cfg(test)]
 mod json_tests;
 #[cfg(test)]
+mod robustness_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
@@ -184,7 +186,22 @@ pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Profile, IngestEr
     let reader = detect(&head).ok_or_else(|| fail(Problem::whole(UNKNOWN_FORMAT)))?;
     let mut input =
         BufReader::with_capacity(STREAM_BUFFER, std::io::Cursor::new(head).chain(source));
-    reader.read_stream(&mut input, options).map_err(fail)
+    reader
+        .read_stream(&mut input, options)
+        .and_then(bounded)
+        .map_err(fail)
+}
+
+/// Refuses a profile whose stacks outgrew the model's frame budget (a hostile input).
+fn bounded(profile: Profile) -> Result<Profile, Problem> {
+    if profile.refused_samples > 0 {
+        return Err(Problem::whole(format!(
+            "the stacks expand to more than {} frames ({} samples refused); refusing the profile as hostile",
+            crate::model::MAX_FRAMES,
+            profile.refused_samples
+        )));
+    }
+    Ok(profile)
 }
 
 /// Buffer size for streamed files.
@@ -208,7 +225,10 @@ pub fn load_bytes_with(
         return Err(Problem::whole("the profile is empty").in_file(name));
     }
     let reader = detect(&data).ok_or_else(|| Problem::whole(UNKNOWN_FORMAT).in_file(name))?;
-    reader.read(&data, options).map_err(|p| p.in_file(name))
+    reader
+        .read(&data, options)
+        .and_then(bounded)
+        .map_err(|p| p.in_file(name))
 }
 
 /// A short reason for an I/O error, without Rust's `(os error N)` noise.

@@ -11,7 +11,8 @@ use rustc_hash::FxHashMap;
 use super::wire::{LEN, Message, VARINT};
 use super::{Problem, ReadOptions, Reader};
 use crate::model::{
-    Format, FrameId, Function, Label, LabelValue, Profile, ProfileBuilder, StrId, Strings,
+    Format, FrameId, Function, Label, LabelSetId, LabelValue, MAX_FRAMES, Profile, ProfileBuilder,
+    StackTable, StrId, Strings,
 };
 
 pub struct Pprof;
@@ -22,8 +23,15 @@ impl Reader for Pprof {
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
-        // The head must parse as Profile fields with the wire types the schema gives them. Text
-        // fails at once: its bytes make field numbers and wire types that do not fit.
+        // Text is never pprof: a protobuf message has tags and lengths below 0x20 early on.
+        let start = &head[..head.len().min(256)];
+        if std::str::from_utf8(start).is_ok_and(|t| {
+            t.chars()
+                .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        }) {
+            return false;
+        }
+        // The head must parse as Profile fields with the wire types the schema gives them.
         let mut m = Message::new(head);
         for seen in 0..16 {
             match m.next_field() {
@@ -32,7 +40,7 @@ impl Reader for Pprof {
                 Ok(None) => return seen > 0,
                 // The head, or a truncated file, may cut the message short: two valid fields
                 // before that say this is pprof, and reading it will say where it breaks.
-                Err(_) => return seen >= 2 || (seen > 0 && head.len() >= super::detect::HEAD_LEN),
+                Err(_) => return seen >= 2,
             }
         }
         true
@@ -148,7 +156,7 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
     let mut default_sample_type = StrRef::default();
     let mut period_type: Option<(StrRef, StrRef)> = None;
     let (mut period, mut time_nanos, mut duration_nanos) = (0i64, 0i64, 0i64);
-    let (mut sample_count, mut sample_bytes) = (0usize, 0usize);
+    let mut samples: Vec<(usize, Message<'_>)> = Vec::new();
 
     // Pass 1: everything but the samples, which need the tables first.
     let mut top = Message::new(data);
@@ -156,8 +164,7 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         match f.number {
             1 => sample_types.push(value_type(f.message("sample_type")?)?),
             2 => {
-                sample_count += 1;
-                sample_bytes += f.message("sample")?.as_slice().len();
+                samples.push((f.offset, f.message("sample")?));
             }
             3 => {
                 let mut m = f.message("mapping")?;
@@ -314,57 +321,21 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         ranges.push((id, start, location_frames.len() as u32));
     }
     let location_index = LocationIndex::new(&ranges);
-    // A location id is a varint of a byte or two, so a sample's bytes bound its frame count.
-    builder.reserve_stacks(sample_count, sample_bytes);
 
-    let n = builder.sample_type_count();
-    let mut frames: Vec<FrameId> = Vec::new();
-    let mut location_ids: Vec<u64> = Vec::new();
-    let mut values: Vec<i64> = Vec::with_capacity(n);
-    let mut labels: Vec<Label> = Vec::new();
+    let tables = SampleTables {
+        location_frames: &location_frames,
+        location_index: &location_index,
+        table: &table,
+        n: builder.sample_type_count(),
+    };
+    // (Decoding the samples in two halves on two threads was measured slower on large.cpu:
+    // the merge and the second thread's fresh memory cost more than the half it saved.)
+    let chunks = [decode_samples(&samples, &tables)];
     let mut empty_stacks = 0usize;
-    let mut top = Message::new(data);
-    while let Some(f) = top.next_field()? {
-        if f.number != 2 {
-            continue;
-        }
-        let mut m = f.message("sample")?;
-        frames.clear();
-        values.clear();
-        location_ids.clear();
-        labels.clear();
-        while let Some(g) = m.next_field()? {
-            match g.number {
-                1 => g.repeated_varint("Sample.location_id", |v| location_ids.push(v))?,
-                2 => g.repeated_varint("Sample.value", |v| values.push(v as i64))?,
-                3 => labels.push(decode_label(g.message("Sample.label")?, &table)?),
-                _ => {}
-            }
-        }
-        for &id in &location_ids {
-            let (start, end) = location_index.get(id).ok_or_else(|| {
-                Problem::at_byte(
-                    f.offset,
-                    format!("sample refers to location {id}, which the profile does not define"),
-                )
-            })?;
-            frames.extend_from_slice(&location_frames[start as usize..end as usize]);
-        }
-        if values.len() != n {
-            return Err(Problem::at_byte(
-                f.offset,
-                format!(
-                    "sample has {} values but the profile declares {n} sample types",
-                    values.len()
-                ),
-            ));
-        }
-        if frames.is_empty() {
-            empty_stacks += 1;
-            continue;
-        }
-        let set = builder.label_set(&labels);
-        builder.add_labeled_sample(&frames, set, &values);
+    for chunk in chunks {
+        let chunk = chunk?;
+        empty_stacks += chunk.empty;
+        builder.absorb(chunk.stacks, &chunk.label_sets);
     }
     if empty_stacks > 0 {
         builder.warn(format!(
@@ -372,6 +343,115 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
         ));
     }
     Ok(builder.finish())
+}
+
+/// What decoding samples needs from the rest of the profile.
+struct SampleTables<'a> {
+    location_frames: &'a [FrameId],
+    location_index: &'a LocationIndex,
+    table: &'a Table,
+    n: usize,
+}
+
+/// Decoded samples: a table of distinct stacks with the label sets its ids refer to, merged
+/// into the builder's afterwards (a move when, as here, it is the only one).
+struct SampleChunk {
+    stacks: StackTable,
+    label_sets: Vec<Vec<Label>>,
+    empty: usize,
+}
+
+fn decode_samples(
+    samples: &[(usize, Message<'_>)],
+    t: &SampleTables<'_>,
+) -> Result<SampleChunk, Problem> {
+    let bytes: usize = samples.iter().map(|(_, m)| m.as_slice().len()).sum();
+    let mut chunk = SampleChunk {
+        stacks: StackTable::new(t.n),
+        label_sets: vec![Vec::new()],
+        empty: 0,
+    };
+    // Room for the common case (writers merge identical stacks, so records are mostly
+    // distinct), capped so a file of repeated records does not reserve what it will not use.
+    chunk
+        .stacks
+        .reserve(samples.len().min(1 << 16), bytes.min(1 << 20));
+    let mut set_ids: FxHashMap<Vec<Label>, LabelSetId> = FxHashMap::default();
+    let mut frames: Vec<FrameId> = Vec::new();
+    let mut values: Vec<i64> = Vec::with_capacity(t.n);
+    let mut labels: Vec<Label> = Vec::new();
+    for &(offset, message) in samples {
+        let mut m = message;
+        frames.clear();
+        values.clear();
+        labels.clear();
+        let mut missing = None;
+        let mut too_deep = false;
+        while let Some(g) = m.next_field()? {
+            match g.number {
+                1 => {
+                    g.repeated_varint("Sample.location_id", |id| match t.location_index.get(id) {
+                        // Inline chains times repeated locations can multiply a small record into
+                        // a huge stack; stop at the model's budget.
+                        Some((start, end))
+                            if frames.len() + (end - start) as usize > MAX_FRAMES =>
+                        {
+                            too_deep = true;
+                        }
+                        // Most locations have one line: a push beats a memmove call.
+                        Some((start, end)) => {
+                            for &frame in &t.location_frames[start as usize..end as usize] {
+                                frames.push(frame);
+                            }
+                        }
+                        None => missing = missing.or(Some(id)),
+                    })?
+                }
+                2 => g.repeated_varint("Sample.value", |v| values.push(v as i64))?,
+                3 => labels.push(decode_label(g.message("Sample.label")?, t.table)?),
+                _ => {}
+            }
+        }
+        if let Some(id) = missing {
+            return Err(Problem::at_byte(
+                offset,
+                format!("sample refers to location {id}, which the profile does not define"),
+            ));
+        }
+        if too_deep {
+            return Err(Problem::at_byte(
+                offset,
+                format!(
+                    "sample's locations expand to more than {MAX_FRAMES} frames; refusing it as hostile"
+                ),
+            ));
+        }
+        if values.len() != t.n {
+            return Err(Problem::at_byte(
+                offset,
+                format!(
+                    "sample has {} values but the profile declares {} sample types",
+                    values.len(),
+                    t.n
+                ),
+            ));
+        }
+        if frames.is_empty() {
+            chunk.empty += 1;
+            continue;
+        }
+        let set = if labels.is_empty() {
+            0
+        } else {
+            labels.sort();
+            *set_ids.entry(labels.clone()).or_insert_with(|| {
+                chunk.label_sets.push(labels.clone());
+                (chunk.label_sets.len() - 1) as LabelSetId
+            })
+        };
+        chunk.stacks.add(&frames, set, &values);
+    }
+    Ok(chunk)
 }
 
 fn decode_label(mut m: Message<'_>, table: &Table) -> Result<Label, Problem> {
@@ -431,20 +511,20 @@ impl LocationIndex {
 }
 
 fn decode_location(
-    mut m: Message<'_>,
+    m: Message<'_>,
     ctx: &LocationContext<'_>,
     builder: &mut ProfileBuilder,
     out: &mut Vec<FrameId>,
 ) -> Result<u64, Problem> {
+    // Two walks over the (small) message: the mapping is needed before the lines, and writers
+    // need not put it first.
     let (mut id, mut mapping, mut address) = (0u64, 0u64, 0u64);
-    let start = out.len();
-    let mut lines_at = Vec::new();
-    while let Some(f) = m.next_field()? {
+    let mut fields = m;
+    while let Some(f) = fields.next_field()? {
         match f.number {
             1 => id = f.uint("Location.id")?,
             2 => mapping = f.uint("Location.mapping_id")?,
             3 => address = f.uint("Location.address")?,
-            4 => lines_at.push((f.offset, f.message("Location.line")?)),
             _ => {}
         }
     }
@@ -453,7 +533,13 @@ fn decode_location(
         .get(mapping)
         .map(|i| ctx.mapping_files[i as usize])
         .unwrap_or(0);
-    for (offset, mut line) in lines_at {
+    let start = out.len();
+    let mut fields = m;
+    while let Some(f) = fields.next_field()? {
+        if f.number != 4 {
+            continue;
+        }
+        let mut line = f.message("Location.line")?;
         let (mut function, mut number) = (0u64, 0i64);
         while let Some(g) = line.next_field()? {
             match g.number {
@@ -464,7 +550,7 @@ fn decode_location(
         }
         let function = ctx.function_index.get(function).ok_or_else(|| {
             Problem::at_byte(
-                offset,
+                f.offset,
                 format!(
                     "location line refers to function {function}, which the profile does not define"
                 ),
@@ -473,7 +559,7 @@ fn decode_location(
         if module != 0 {
             builder.set_function_module(function, module);
         }
-        out.push(builder.frame(function, u32::try_from(number).unwrap_or(0)));
+        out.push(builder.push_frame(function, u32::try_from(number).unwrap_or(0)));
     }
     if out.len() == start {
         // Unsymbolized: name the frame by its address, as pprof does, with the binary it is in.

@@ -48,19 +48,25 @@ impl<'a> Message<'a> {
         self.buf
     }
 
-    /// A varint; one-byte values (most tags, lengths and small ids) take the short path.
-    #[inline]
+    /// A varint. One- and two-byte values (tags, lengths, ids up to 16383) take the short
+    /// path; longer ones are assembled a byte at a time.
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, Problem> {
-        if let Some(&byte) = self.buf.get(self.pos)
-            && byte < 0x80
-        {
-            self.pos += 1;
-            return Ok(u64::from(byte));
+        let rest = &self.buf[self.pos.min(self.buf.len())..];
+        match rest {
+            [b0, ..] if *b0 < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(*b0))
+            }
+            [b0, b1, ..] if *b1 < 0x80 => {
+                self.pos += 2;
+                Ok(u64::from(b0 & 0x7f) | (u64::from(*b1) << 7))
+            }
+            _ => self.varint_long(),
         }
-        self.varint_long()
     }
 
-    #[cold]
+    #[inline(never)]
     fn varint_long(&mut self) -> Result<u64, Problem> {
         let start = self.offset();
         let mut value: u64 = 0;
@@ -83,6 +89,16 @@ impl<'a> Message<'a> {
         ))
     }
 
+    /// Calls `each` for every varint of a packed run (the whole message), for the hot packed
+    /// fields of samples.
+    #[inline]
+    pub fn packed_varints(mut self, mut each: impl FnMut(u64)) -> Result<(), Problem> {
+        while self.pos < self.buf.len() {
+            each(self.varint()?);
+        }
+        Ok(())
+    }
+
     fn fixed(&mut self, width: usize) -> Result<u64, Problem> {
         let start = self.offset();
         let Some(bytes) = self.buf.get(self.pos..self.pos + width) else {
@@ -98,7 +114,7 @@ impl<'a> Message<'a> {
     }
 
     /// The next field, or `None` at the end of the message.
-    #[inline]
+    #[inline(always)]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, Problem> {
         if self.pos >= self.buf.len() {
             return Ok(None);
@@ -208,13 +224,7 @@ impl<'a> Field<'a> {
                 push(self.scalar);
                 Ok(())
             }
-            LEN => {
-                let mut packed = self.bytes;
-                while packed.pos < packed.buf.len() {
-                    push(packed.varint()?);
-                }
-                Ok(())
-            }
+            LEN => self.bytes.packed_varints(push),
             _ => self.expect(VARINT, what),
         }
     }

@@ -22,17 +22,11 @@ pub struct ProfileBuilder {
     function_index: FxHashMap<Function, FunctionId>,
     frames: Vec<Frame>,
     frame_index: FxHashMap<Frame, FrameId>,
-    stack_frames: Vec<FrameId>,
-    stack_starts: Vec<u32>,
-    stack_labels: Vec<LabelSetId>,
-    /// Distinct stacks by the hash of their frames and label set; entries are stack indices.
-    stack_index: HashTable<u32>,
+    stacks: StackTable,
     label_sets: Vec<Vec<Label>>,
     label_set_index: FxHashMap<Vec<Label>, LabelSetId>,
-    values: Vec<i64>,
     sample_types: Vec<ValueType>,
     default_sample_type: usize,
-    raw_sample_count: u64,
     duration_nanos: Option<u64>,
     time_nanos: Option<i64>,
     period: Option<i64>,
@@ -51,16 +45,11 @@ impl ProfileBuilder {
             function_index: FxHashMap::default(),
             frames: Vec::new(),
             frame_index: FxHashMap::default(),
-            stack_frames: Vec::new(),
-            stack_starts: vec![0],
-            stack_labels: Vec::new(),
-            stack_index: HashTable::new(),
+            stacks: StackTable::new(0),
             label_sets: vec![Vec::new()],
             label_set_index: FxHashMap::default(),
-            values: Vec::new(),
             sample_types: Vec::new(),
             default_sample_type: 0,
-            raw_sample_count: 0,
             duration_nanos: None,
             time_nanos: None,
             period: None,
@@ -134,6 +123,7 @@ impl ProfileBuilder {
             })
             .collect();
         self.default_sample_type = default.min(self.sample_types.len().saturating_sub(1));
+        self.stacks.n = self.sample_types.len();
     }
 
     /// Sets the sample types from interned string ids.
@@ -143,6 +133,7 @@ impl ProfileBuilder {
             .map(|&(name, unit)| ValueType { name, unit })
             .collect();
         self.default_sample_type = default.min(self.sample_types.len().saturating_sub(1));
+        self.stacks.n = self.sample_types.len();
     }
 
     pub fn sample_type_count(&self) -> usize {
@@ -213,6 +204,37 @@ impl ProfileBuilder {
         id
     }
 
+    /// Adds a frame without looking for an identical one (pprof locations are distinct by
+    /// address already; two frames with the same function and line answer queries the same).
+    pub fn push_frame(&mut self, function: FunctionId, line: u32) -> FrameId {
+        self.frames.push(Frame { function, line });
+        (self.frames.len() - 1) as FrameId
+    }
+
+    /// Merges a table filled elsewhere (on another thread, say) into this profile's. Its label
+    /// set ids are resolved through `label_sets`, the sets it was built with.
+    pub fn absorb(&mut self, other: StackTable, label_sets: &[Vec<Label>]) {
+        let mut mapped: Vec<LabelSetId> = Vec::with_capacity(label_sets.len());
+        for set in label_sets {
+            mapped.push(self.label_set(set));
+        }
+        // Into an empty table with the same label ids, the other table can simply move in.
+        if self.stacks.is_empty()
+            && self.stacks.n == other.n
+            && mapped.iter().enumerate().all(|(i, &id)| id as usize == i)
+        {
+            self.stacks = other;
+            return;
+        }
+        self.stacks.raw_samples += other.raw_samples;
+        self.stacks.refused += other.refused;
+        for i in 0..other.len() {
+            let labels = mapped.get(other.labels[i] as usize).copied().unwrap_or(0);
+            self.stacks
+                .merge(other.frames_of(i), labels, other.values_of(i), 0);
+        }
+    }
+
     pub fn frame(&mut self, function: FunctionId, line: u32) -> FrameId {
         let frame = Frame { function, line };
         *self.frame_index.entry(frame).or_insert_with(|| {
@@ -224,52 +246,17 @@ impl ProfileBuilder {
     /// Adds one recorded sample: its stack, leaf first, and one value per sample type. A sample
     /// whose stack was seen before adds its values to that stack's.
     pub fn add_sample(&mut self, frames: &[FrameId], values: &[i64]) {
-        self.add_labeled_sample(frames, 0, values);
+        self.stacks.add(frames, 0, values);
     }
 
     /// Adds one recorded sample with labels (from [`ProfileBuilder::label_set`]).
     pub fn add_labeled_sample(&mut self, frames: &[FrameId], labels: LabelSetId, values: &[i64]) {
-        let n = self.sample_types.len();
-        debug_assert_eq!(values.len(), n);
-        self.raw_sample_count += 1;
-        let hash = stack_hash(frames, labels);
-        let (starts, all, set) = (&self.stack_starts, &self.stack_frames, &self.stack_labels);
-        let same = |&i: &u32| {
-            let i = i as usize;
-            set[i] == labels && &all[starts[i] as usize..starts[i + 1] as usize] == frames
-        };
-        let index = match self.stack_index.find(hash, same) {
-            Some(&i) => i as usize,
-            None => {
-                let i = self.stack_starts.len() - 1;
-                self.stack_frames.extend_from_slice(frames);
-                self.stack_starts.push(self.stack_frames.len() as u32);
-                self.stack_labels.push(labels);
-                self.values.extend(std::iter::repeat_n(0, n));
-                let (starts, all, set) =
-                    (&self.stack_starts, &self.stack_frames, &self.stack_labels);
-                self.stack_index.insert_unique(hash, i as u32, |&j| {
-                    let j = j as usize;
-                    stack_hash(&all[starts[j] as usize..starts[j + 1] as usize], set[j])
-                });
-                i
-            }
-        };
-        for (slot, v) in self.values[index * n..(index + 1) * n]
-            .iter_mut()
-            .zip(values)
-        {
-            *slot = slot.saturating_add(*v);
-        }
+        self.stacks.add(frames, labels, values);
     }
 
     /// Expects about `stacks` distinct stacks of about `frames` frames in all.
     pub fn reserve_stacks(&mut self, stacks: usize, frames: usize) {
-        self.stack_index.reserve(stacks, |_| 0);
-        self.stack_starts.reserve(stacks);
-        self.stack_labels.reserve(stacks);
-        self.stack_frames.reserve(frames);
-        self.values.reserve(stacks * self.sample_types.len());
+        self.stacks.reserve(stacks, frames);
     }
 
     pub fn set_duration_nanos(&mut self, nanos: u64) {
@@ -307,22 +294,26 @@ impl ProfileBuilder {
     }
 
     pub fn has_samples(&self) -> bool {
-        self.stack_starts.len() > 1
+        !self.stacks.is_empty()
     }
 
-    pub fn finish(self) -> Profile {
+    pub fn finish(mut self) -> Profile {
+        let totals_cache = super::totals_cells(self.sample_types.len());
+        // Room reserved for records that merged into earlier stacks is given back.
+        self.stacks.shrink();
         Profile {
             strings: self.strings,
             functions: self.functions,
             frames: self.frames,
-            stack_frames: self.stack_frames,
-            stack_starts: self.stack_starts,
-            stack_labels: self.stack_labels,
+            stack_frames: self.stacks.frames,
+            stack_starts: self.stacks.starts,
+            stack_labels: self.stacks.labels,
             label_sets: self.label_sets,
-            values: self.values,
+            values: self.stacks.values,
             sample_types: self.sample_types,
             default_sample_type: self.default_sample_type,
-            raw_sample_count: self.raw_sample_count,
+            raw_sample_count: self.stacks.raw_samples,
+            refused_samples: self.stacks.refused,
             duration_nanos: self.duration_nanos,
             time_nanos: self.time_nanos,
             period: self.period,
@@ -330,7 +321,7 @@ impl ProfileBuilder {
             comments: self.comments,
             format: self.format,
             warnings: self.warnings,
-            totals_cache: OnceLock::new(),
+            totals_cache,
             name_index: OnceLock::new(),
         }
     }
@@ -338,4 +329,121 @@ impl ProfileBuilder {
 
 fn stack_hash(frames: &[FrameId], labels: LabelSetId) -> u64 {
     FxBuildHasher.hash_one((frames, labels))
+}
+
+/// The most frames the distinct stacks of one profile may hold in all (256 MiB of frame ids).
+/// Real profiles stay far below; a hostile one (inline chains multiplied by repeated
+/// locations, deep call trees sampled at every depth) is refused past it instead of exhausting
+/// memory.
+pub const MAX_FRAMES: usize = 1 << 26;
+
+/// Distinct stacks (frames leaf first, a label set) with their summed values: the part of a
+/// profile that grows with the input. Kept apart from the builder so readers can fill one per
+/// thread and merge them.
+#[derive(Debug)]
+pub struct StackTable {
+    frames: Vec<FrameId>,
+    /// Stack `i` is `frames[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    labels: Vec<LabelSetId>,
+    /// `n` values per stack.
+    values: Vec<i64>,
+    n: usize,
+    /// Stack indices by the hash of their frames and label set.
+    index: HashTable<u32>,
+    /// Samples added, before merging.
+    raw_samples: u64,
+    /// Samples refused because their stack would have taken the table past [`MAX_FRAMES`].
+    refused: u64,
+}
+
+impl StackTable {
+    /// A table for samples with `n` values each.
+    pub fn new(n: usize) -> Self {
+        StackTable {
+            frames: Vec::new(),
+            starts: vec![0],
+            labels: Vec::new(),
+            values: Vec::new(),
+            n,
+            index: HashTable::new(),
+            raw_samples: 0,
+            refused: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    fn frames_of(&self, i: usize) -> &[FrameId] {
+        &self.frames[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    fn values_of(&self, i: usize) -> &[i64] {
+        &self.values[i * self.n..(i + 1) * self.n]
+    }
+
+    fn shrink(&mut self) {
+        self.frames.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        self.labels.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.index = HashTable::new();
+    }
+
+    pub fn reserve(&mut self, stacks: usize, frames: usize) {
+        self.index.reserve(stacks, |_| 0);
+        self.starts.reserve(stacks);
+        self.labels.reserve(stacks);
+        self.frames.reserve(frames);
+        self.values.reserve(stacks * self.n);
+    }
+
+    /// Adds one recorded sample (`values` has `n` entries): a new stack, or its values added to
+    /// the identical one already here.
+    pub fn add(&mut self, frames: &[FrameId], labels: LabelSetId, values: &[i64]) {
+        self.merge(frames, labels, values, 1);
+    }
+
+    fn merge(&mut self, frames: &[FrameId], labels: LabelSetId, values: &[i64], samples: u64) {
+        debug_assert_eq!(values.len(), self.n);
+        self.raw_samples += samples;
+        let hash = stack_hash(frames, labels);
+        let (starts, all, set) = (&self.starts, &self.frames, &self.labels);
+        let same = |&i: &u32| {
+            let i = i as usize;
+            set[i] == labels && &all[starts[i] as usize..starts[i + 1] as usize] == frames
+        };
+        let index = match self.index.find(hash, same) {
+            Some(&i) => i as usize,
+            None if self.frames.len() + frames.len() > MAX_FRAMES => {
+                self.refused += samples.max(1);
+                return;
+            }
+            None => {
+                let i = self.labels.len();
+                self.frames.extend_from_slice(frames);
+                self.starts.push(self.frames.len() as u32);
+                self.labels.push(labels);
+                self.values.extend(std::iter::repeat_n(0, self.n));
+                let (starts, all, set) = (&self.starts, &self.frames, &self.labels);
+                self.index.insert_unique(hash, i as u32, |&j| {
+                    let j = j as usize;
+                    stack_hash(&all[starts[j] as usize..starts[j + 1] as usize], set[j])
+                });
+                i
+            }
+        };
+        for (slot, v) in self.values[index * self.n..(index + 1) * self.n]
+            .iter_mut()
+            .zip(values)
+        {
+            *slot = slot.saturating_add(*v);
+        }
+    }
 }

@@ -13,7 +13,7 @@ pub mod diff;
 mod query;
 pub mod units;
 
-pub use builder::ProfileBuilder;
+pub use builder::{MAX_FRAMES, ProfileBuilder, StackTable};
 pub use query::{EdgeStat, FunctionStat, LineStat, Order, Subtree};
 
 use std::collections::HashMap;
@@ -165,6 +165,9 @@ pub struct Profile {
     pub default_sample_type: usize,
     /// Samples as recorded, before identical stacks were merged.
     pub raw_sample_count: u64,
+    /// Samples left out because the stacks would have exceeded [`builder::MAX_FRAMES`];
+    /// loading reports such a profile as an error.
+    pub refused_samples: u64,
     pub duration_nanos: Option<u64>,
     pub time_nanos: Option<i64>,
     pub period: Option<i64>,
@@ -173,7 +176,7 @@ pub struct Profile {
     pub format: Format,
     /// Problems the reader skipped over (bad lines), each naming its place in the input.
     pub warnings: Vec<String>,
-    totals_cache: OnceLock<query::FunctionTotals>,
+    totals_cache: Vec<OnceLock<query::FunctionTotals>>,
     name_index: OnceLock<HashMap<Box<str>, Vec<FunctionId>>>,
 }
 
@@ -254,4 +257,9 @@ impl Profile {
         });
         index.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+/// One empty cache cell per sample type.
+fn totals_cells(n: usize) -> Vec<OnceLock<query::FunctionTotals>> {
+    (0..n).map(|_| OnceLock::new()).collect()
 }

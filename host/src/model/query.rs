@@ -10,11 +10,12 @@ use rustc_hash::FxHashMap;
 
 use super::{FunctionId, Profile};
 
-/// Per-function self and total values, for every sample type (`[type][function]`).
+/// Per-function self and total values in one sample type, computed when first asked for:
+/// memory is functions x the sample types actually queried, not x every declared type.
 #[derive(Debug)]
 pub(crate) struct FunctionTotals {
-    self_values: Vec<Vec<i64>>,
-    total_values: Vec<Vec<i64>>,
+    self_values: Vec<i64>,
+    total_values: Vec<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,29 +94,31 @@ impl Profile {
         }
     }
 
-    fn function_totals(&self) -> &FunctionTotals {
-        self.totals_cache.get_or_init(|| {
-            let n = self.sample_types.len();
+    fn function_totals(&self, t: usize) -> &FunctionTotals {
+        static EMPTY: FunctionTotals = FunctionTotals {
+            self_values: Vec::new(),
+            total_values: Vec::new(),
+        };
+        let Some(cell) = self.totals_cache.get(t) else {
+            return &EMPTY;
+        };
+        cell.get_or_init(|| {
             let f = self.functions.len();
-            let mut self_values = vec![vec![0i64; f]; n];
-            let mut total_values = vec![vec![0i64; f]; n];
+            let mut self_values = vec![0i64; f];
+            let mut total_values = vec![0i64; f];
             let mut seen = Seen::new(f);
             for i in 0..self.stack_count() {
-                let values = self.stack_values(i);
+                let value = self.stack_values(i)[t];
                 seen.next_stack();
                 let mut leaf = true;
                 for frame in self.frames_of(i) {
                     let func = frame.function as usize;
                     if leaf {
-                        for (t, v) in values.iter().enumerate() {
-                            add(&mut self_values[t][func], *v);
-                        }
+                        add(&mut self_values[func], value);
                         leaf = false;
                     }
                     if seen.first(frame.function) {
-                        for (t, v) in values.iter().enumerate() {
-                            add(&mut total_values[t][func], *v);
-                        }
+                        add(&mut total_values[func], value);
                     }
                 }
             }
@@ -128,12 +131,12 @@ impl Profile {
 
     /// Self and total of one function in sample type `t` (an index already validated).
     pub fn function_stat(&self, function: FunctionId, t: usize) -> FunctionStat {
-        let totals = self.function_totals();
+        let totals = self.function_totals(t);
         let f = function as usize;
         FunctionStat {
             function,
-            self_value: totals.self_values[t].get(f).copied().unwrap_or(0),
-            total_value: totals.total_values[t].get(f).copied().unwrap_or(0),
+            self_value: totals.self_values.get(f).copied().unwrap_or(0),
+            total_value: totals.total_values.get(f).copied().unwrap_or(0),
         }
     }
 
@@ -147,10 +150,13 @@ impl Profile {
         limit: usize,
         keep: impl Fn(FunctionId) -> bool,
     ) -> Vec<FunctionStat> {
-        let totals = self.function_totals();
+        let totals = self.function_totals(t);
+        if totals.self_values.len() != self.functions.len() {
+            return Vec::new();
+        }
         let (primary, secondary) = match order {
-            Order::BySelf => (&totals.self_values[t], &totals.total_values[t]),
-            Order::ByTotal => (&totals.total_values[t], &totals.self_values[t]),
+            Order::BySelf => (&totals.self_values, &totals.total_values),
+            Order::ByTotal => (&totals.total_values, &totals.self_values),
         };
         let mut ids: Vec<FunctionId> = (0..self.functions.len() as FunctionId)
             .filter(|&f| primary[f as usize] != 0 && keep(f))
@@ -424,6 +430,7 @@ impl Profile {
             sample_types: self.sample_types.clone(),
             default_sample_type: self.default_sample_type,
             raw_sample_count: self.raw_sample_count,
+            refused_samples: self.refused_samples,
             duration_nanos: self.duration_nanos,
             time_nanos: self.time_nanos,
             period: self.period,
@@ -431,7 +438,7 @@ impl Profile {
             comments: self.comments.clone(),
             format: self.format,
             warnings: Vec::new(),
-            totals_cache: Default::default(),
+            totals_cache: super::totals_cells(self.sample_types.len()),
             name_index: Default::default(),
         }
     }

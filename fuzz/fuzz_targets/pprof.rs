@@ -1,0 +1,9 @@
+//! Any bytes through the pprof reader; a profile that comes back goes through every query and writer.
+#![no_main]
+
+use joule::ingest::Pprof;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    joule_fuzz::read_and_exercise(&Pprof, data);
+});
