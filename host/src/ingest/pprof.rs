@@ -282,21 +282,28 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
             start_line: 0,
             module: 0,
         };
-        while let Some(g) = m.next_field()? {
-            match g.number {
-                2 => function.name = table.id(str_ref(&g, "Function.name")?, "Function.name")?,
-                3 => {
-                    function.system_name =
-                        table.id(str_ref(&g, "Function.system_name")?, "Function.system_name")?
+        loop {
+            let at = m.offset();
+            let Some(key) = m.key()? else { break };
+            let string = |index: u64, what: &str| {
+                table.id(
+                    StrRef {
+                        index: index as i64,
+                        offset: at,
+                    },
+                    what,
+                )
+            };
+            match key {
+                KEY_VARINT_2 => function.name = string(m.value_varint()?, "Function.name")?,
+                KEY_VARINT_3 => {
+                    function.system_name = string(m.value_varint()?, "Function.system_name")?
                 }
-                4 => {
-                    function.file =
-                        table.id(str_ref(&g, "Function.filename")?, "Function.filename")?
+                KEY_VARINT_4 => function.file = string(m.value_varint()?, "Function.filename")?,
+                KEY_VARINT_5 => {
+                    function.start_line = u32::try_from(m.value_varint()? as i64).unwrap_or(0)
                 }
-                5 => {
-                    function.start_line = u32::try_from(g.int("Function.start_line")?).unwrap_or(0)
-                }
-                _ => {}
+                _ => m.skip_value(key)?,
             }
         }
         builder.push_function(function);
@@ -387,29 +394,30 @@ fn decode_samples(
         labels.clear();
         let mut missing = None;
         let mut too_deep = false;
-        while let Some(g) = m.next_field()? {
-            match g.number {
-                1 => {
-                    g.repeated_varint("Sample.location_id", |id| match t.location_index.get(id) {
-                        // Inline chains times repeated locations can multiply a small record into
-                        // a huge stack; stop at the model's budget.
-                        Some((start, end))
-                            if frames.len() + (end - start) as usize > MAX_FRAMES =>
-                        {
-                            too_deep = true;
-                        }
-                        // Most locations have one line: a push beats a memmove call.
-                        Some((start, end)) => {
-                            for &frame in &t.location_frames[start as usize..end as usize] {
-                                frames.push(frame);
-                            }
-                        }
-                        None => missing = missing.or(Some(id)),
-                    })?
+        let mut push_location = |id: u64| match t.location_index.get(id) {
+            // Inline chains times repeated locations can multiply a small record into a huge
+            // stack; stop at the model's budget.
+            Some((start, end)) if frames.len() + (end - start) as usize > MAX_FRAMES => {
+                too_deep = true;
+            }
+            // Most locations have one line: a push beats a memmove call.
+            Some((start, end)) => {
+                for &frame in &t.location_frames[start as usize..end as usize] {
+                    frames.push(frame);
                 }
-                2 => g.repeated_varint("Sample.value", |v| values.push(v as i64))?,
-                3 => labels.push(decode_label(g.message("Sample.label")?, t.table)?),
-                _ => {}
+            }
+            None => missing = missing.or(Some(id)),
+        };
+        while let Some(key) = m.key()? {
+            match key {
+                KEY_LEN_1 => m.value_message(1)?.packed_varints(&mut push_location)?,
+                KEY_VARINT_1 => push_location(m.value_varint()?),
+                KEY_LEN_2 => m
+                    .value_message(2)?
+                    .packed_varints(|v| values.push(v as i64))?,
+                KEY_VARINT_2 => values.push(m.value_varint()? as i64),
+                KEY_LEN_3 => labels.push(decode_label(m.value_message(3)?, t.table)?),
+                _ => m.skip_value(key)?,
             }
         }
         if let Some(id) = missing {
@@ -517,15 +525,15 @@ fn decode_location(
     out: &mut Vec<FrameId>,
 ) -> Result<u64, Problem> {
     // Two walks over the (small) message: the mapping is needed before the lines, and writers
-    // need not put it first.
+    // need not put it first. Keys are dispatched directly (this runs once per location).
     let (mut id, mut mapping, mut address) = (0u64, 0u64, 0u64);
     let mut fields = m;
-    while let Some(f) = fields.next_field()? {
-        match f.number {
-            1 => id = f.uint("Location.id")?,
-            2 => mapping = f.uint("Location.mapping_id")?,
-            3 => address = f.uint("Location.address")?,
-            _ => {}
+    while let Some(key) = fields.key()? {
+        match key {
+            KEY_VARINT_1 => id = fields.value_varint()?,
+            KEY_VARINT_2 => mapping = fields.value_varint()?,
+            KEY_VARINT_3 => address = fields.value_varint()?,
+            _ => fields.skip_value(key)?,
         }
     }
     let module = ctx
@@ -535,22 +543,25 @@ fn decode_location(
         .unwrap_or(0);
     let start = out.len();
     let mut fields = m;
-    while let Some(f) = fields.next_field()? {
-        if f.number != 4 {
+    loop {
+        let at = fields.offset();
+        let Some(key) = fields.key()? else { break };
+        if key != KEY_LEN_4 {
+            fields.skip_value(key)?;
             continue;
         }
-        let mut line = f.message("Location.line")?;
+        let mut line = fields.value_message(4)?;
         let (mut function, mut number) = (0u64, 0i64);
-        while let Some(g) = line.next_field()? {
-            match g.number {
-                1 => function = g.uint("Line.function_id")?,
-                2 => number = g.int("Line.line")?,
-                _ => {}
+        while let Some(key) = line.key()? {
+            match key {
+                KEY_VARINT_1 => function = line.value_varint()?,
+                KEY_VARINT_2 => number = line.value_varint()? as i64,
+                _ => line.skip_value(key)?,
             }
         }
         let function = ctx.function_index.get(function).ok_or_else(|| {
             Problem::at_byte(
-                f.offset,
+                at,
                 format!(
                     "location line refers to function {function}, which the profile does not define"
                 ),
@@ -575,3 +586,14 @@ fn decode_location(
     }
     Ok(id)
 }
+
+/// Keys (`field << 3 | wire type`) the hot decoders dispatch on.
+const KEY_VARINT_1: u64 = 1 << 3;
+const KEY_VARINT_2: u64 = 2 << 3;
+const KEY_VARINT_3: u64 = 3 << 3;
+const KEY_VARINT_4: u64 = 4 << 3;
+const KEY_VARINT_5: u64 = 5 << 3;
+const KEY_LEN_1: u64 = (1 << 3) | 2;
+const KEY_LEN_2: u64 = (2 << 3) | 2;
+const KEY_LEN_3: u64 = (3 << 3) | 2;
+const KEY_LEN_4: u64 = (4 << 3) | 2;

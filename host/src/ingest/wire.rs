@@ -113,6 +113,63 @@ impl<'a> Message<'a> {
         Ok(u64::from_le_bytes(value))
     }
 
+    /// The next key (`field number << 3 | wire type`), or `None` at the end of the message.
+    /// With [`Message::value_varint`], [`Message::value_message`] and [`Message::skip_value`]
+    /// this is the fast path hot decoders use: dispatch on the key, read the value in place.
+    #[inline(always)]
+    pub fn key(&mut self) -> Result<Option<u64>, Problem> {
+        if self.pos >= self.buf.len() {
+            return Ok(None);
+        }
+        self.varint().map(Some)
+    }
+
+    /// The value of a varint field whose key was just read.
+    #[inline(always)]
+    pub fn value_varint(&mut self) -> Result<u64, Problem> {
+        self.varint()
+    }
+
+    /// The value of a length-delimited field whose key was just read, as a message.
+    #[inline(always)]
+    pub fn value_message(&mut self, number: u64) -> Result<Message<'a>, Problem> {
+        let len_at = self.offset();
+        let len = self.varint()?;
+        let remaining = self.buf.len() - self.pos;
+        if len > remaining as u64 {
+            return Err(Problem::at_byte(
+                len_at,
+                format!(
+                    "field {number} claims {len} bytes but only {remaining} remain \
+                     (the input is truncated or corrupt)"
+                ),
+            ));
+        }
+        let len = len as usize;
+        let m = Message {
+            buf: &self.buf[self.pos..self.pos + len],
+            pos: 0,
+            base: self.base + self.pos,
+        };
+        self.pos += len;
+        Ok(m)
+    }
+
+    /// Skips the value of a field whose key was just read.
+    #[inline]
+    pub fn skip_value(&mut self, key: u64) -> Result<(), Problem> {
+        match (key & 7) as u8 {
+            VARINT => self.varint().map(drop),
+            I64 => self.fixed(8).map(drop),
+            I32 => self.fixed(4).map(drop),
+            LEN => self.value_message(key >> 3).map(drop),
+            other => Err(Problem::at_byte(
+                self.offset(),
+                format!("field {} has unsupported wire type {other}", key >> 3),
+            )),
+        }
+    }
+
     /// The next field, or `None` at the end of the message.
     #[inline(always)]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, Problem> {
