@@ -4,7 +4,9 @@ CARGO        ?= cargo
 WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path
-TEST_SKILLS  := panicker spinner hog escaper probe follower explorer
+TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
+                call-spinner recursor swapper globber forger snoop flooder giant logger \
+                caller handles prober sockets filer impostor exiter shouter searcher
 # Honour CARGO_TARGET_DIR when CI points cargo at a shared build cache.
 TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 SKILL_DIR    := $(TARGET_DIR)/joule-skills
@@ -12,12 +14,13 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo test lint bench profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy test lint bench profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
 	@echo "make build     build the joule host (release) and the shipped skills"
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
+	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make bench     benchmarks: instantiation, host calls, profile top"
@@ -46,6 +49,18 @@ demo: build
 	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
 		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
 	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
+
+# The demo under policies/demo.toml (pinned to the components just built), with an audit log,
+# then the security review of the shipped skills against that policy.
+demo-policy: build
+	@mkdir -p $(TARGET_DIR)/policy
+	cp policies/demo.toml $(TARGET_DIR)/policy/demo.toml
+	$(JOULE) policy pin $(TARGET_DIR)/policy/demo.toml --skills $(SKILL_DIR)
+	$(JOULE) audit $(SKILL_DIR) --policy $(TARGET_DIR)/policy/demo.toml
+	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
+		--skills $(SKILL_DIR) --policy $(TARGET_DIR)/policy/demo.toml \
+		--audit-log $(TARGET_DIR)/policy/audit.jsonl
+	@echo "(one line per host call: $(TARGET_DIR)/policy/audit.jsonl)"
 
 test: skills test-skills
 	$(CARGO) test --workspace

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use joule::audit::{Op, Target};
 use joule::caps::bindings::joule::skill::types::{Invocation, Trigger};
 use joule::engine::{ComponentCache, Runtime, RuntimeConfig};
 use joule::inputs::{Inputs, NamedProfile};
+use joule::policy::open_grants;
 
 fn target_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -40,52 +42,104 @@ fn setup() -> (Runtime, Arc<joule::engine::LoadedSkill>, Arc<Inputs>) {
             path: fixture,
             profile,
         })],
-        trees: Vec::new(),
+        ..Inputs::default()
     });
     (runtime, skill, inputs)
 }
 
 fn bench(c: &mut Criterion) {
     let (runtime, skill, inputs) = setup();
+    // A benchmark makes more calls in one run than any limit lets a skill make.
+    let mut limits = runtime.limits().clone();
+    limits.host_calls = u64::MAX;
+    limits.host_call_bytes = u64::MAX;
+    let grants = Arc::new(open_grants("probe", limits));
 
     c.bench_function("instantiate (pooled, pre-instantiated)", |b| {
         b.iter(|| {
             let instance = runtime
-                .instantiate(&skill, inputs.clone())
+                .instantiate(&skill, inputs.clone(), grants.clone(), false)
                 .expect("instantiate");
             drop(instance);
         })
     });
 
     // One `run` making `iters` host calls: the time per iteration is the time per host call
-    // (the single guest entry is amortised away).
-    let mut instance = runtime
-        .instantiate(&skill, inputs.clone())
-        .expect("instantiate");
-    c.bench_function("host call: profile.function(0)", |b| {
-        b.iter_custom(|iters| {
-            let invocation = Invocation {
-                trigger: Trigger::Scan,
-                parameters: vec![("calls".into(), iters.to_string())],
-                input: None,
-            };
-            instance.store.set_epoch_deadline(u64::MAX / 2);
-            let started = Instant::now();
-            let found = instance
-                .skill
-                .call_run(&mut instance.store, &invocation)
-                .expect("run")
-                .expect("no skill error");
-            let elapsed = started.elapsed();
-            assert_eq!(found[0].evidence[0].value as u64, iters);
-            elapsed
-        })
-    });
+    // (the single guest entry is amortised away). Policy accounting (call count, data volume)
+    // always runs; the second variant also records every call for the audit log (the records
+    // are dropped here, where the end of a run would write them).
+    for (name, audit) in [
+        ("host call: profile.function(0)", false),
+        ("host call: profile.function(0), audit log on", true),
+    ] {
+        let mut instance = runtime
+            .instantiate(&skill, inputs.clone(), grants.clone(), audit)
+            .expect("instantiate");
+        c.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let invocation = Invocation {
+                    trigger: Trigger::Scan,
+                    parameters: vec![("calls".into(), iters.to_string())],
+                    input: None,
+                };
+                instance.store.set_epoch_deadline(u64::MAX / 2);
+                // One instance serves every sample: reset what one invocation would count.
+                let state = instance.store.data_mut();
+                state.calls = 0;
+                state.host_bytes = 0;
+                let started = Instant::now();
+                let found = instance
+                    .skill
+                    .call_run(&mut instance.store, &invocation)
+                    .expect("run")
+                    .expect("no skill error");
+                let elapsed = started.elapsed();
+                assert_eq!(found[0].evidence[0].value as u64, iters);
+                if let Some(audit) = &mut instance.store.data_mut().audit {
+                    audit.records.clear();
+                }
+                elapsed
+            })
+        });
+    }
+}
+
+/// The bookkeeping the policy adds to every host call (count, data volume, limits) and the
+/// audit record, measured alone on a store's state: compare with the host-call time above.
+fn bookkeeping(c: &mut Criterion) {
+    let (runtime, skill, inputs) = setup();
+    let mut limits = runtime.limits().clone();
+    limits.host_calls = u64::MAX;
+    limits.host_call_bytes = u64::MAX;
+    let grants = Arc::new(open_grants("probe", limits));
+
+    for (label, audit) in [
+        ("policy bookkeeping per host call", false),
+        ("policy bookkeeping + audit record per host call", true),
+    ] {
+        let mut instance = runtime
+            .instantiate(&skill, inputs.clone(), grants.clone(), audit)
+            .expect("instantiate");
+        let state = instance.store.data_mut();
+        c.bench_function(label, |b| {
+            b.iter(|| {
+                let started = state.begin(Op::Function).expect("within limits");
+                state
+                    .end(started, Op::Function, || Target::Name(0), 48, None)
+                    .expect("within limits");
+                if let Some(audit) = &mut state.audit
+                    && audit.records.len() > 1 << 16
+                {
+                    audit.records.clear();
+                }
+            })
+        });
+    }
 }
 
 criterion_group! {
     name = runtime;
     config = Criterion::default().measurement_time(Duration::from_secs(5));
-    targets = bench
+    targets = bench, bookkeeping
 }
 criterion_main!(runtime);

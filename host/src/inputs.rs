@@ -15,12 +15,16 @@ pub struct NamedProfile {
     pub profile: Profile,
 }
 
-/// The inputs shared by all invocations of one run. Read-only once built, so one copy serves
-/// every skill running concurrently.
+/// What one skill may read: the inputs of the run its grants let through. Read-only once
+/// built, so one copy serves every invocation of the skill, concurrently.
 #[derive(Debug, Default)]
 pub struct Inputs {
     pub profiles: Vec<Arc<NamedProfile>>,
     pub trees: Vec<Arc<SourceTree>>,
+    /// Names of the run's profiles this skill may not read (for denial messages).
+    pub withheld_profiles: Vec<String>,
+    /// Names of the run's trees this skill may not read.
+    pub withheld_trees: Vec<String>,
 }
 
 impl Inputs {

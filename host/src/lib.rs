@@ -14,6 +14,8 @@ pub mod model;
 pub mod source;
 
 #[cfg(feature = "runtime")]
+pub mod audit;
+#[cfg(feature = "runtime")]
 pub mod caps;
 #[cfg(feature = "runtime")]
 pub mod cli;
@@ -21,6 +23,8 @@ pub mod cli;
 pub mod engine;
 #[cfg(feature = "runtime")]
 pub mod findings;
+#[cfg(feature = "runtime")]
+pub mod policy;
 #[cfg(feature = "runtime")]
 pub mod report;
 #[cfg(feature = "runtime")]

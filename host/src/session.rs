@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::audit::AuditLog;
 use crate::engine::{LoadedSkill, Plan, RunRecord, Runtime, RuntimeConfig};
 use crate::inputs::{Inputs, NamedProfile};
+use crate::policy::{Policy, ProfileSelector, SkillGrants};
 use crate::report::{InputsRecord, ProfileRecord, Report, SourceRecord};
 use crate::source::SourceTree;
 
@@ -26,6 +28,10 @@ pub struct Request {
     pub parameters: HashMap<String, BTreeMap<String, String>>,
     pub jobs: usize,
     pub max_depth: usize,
+    /// Who may read what; `Policy::open` when the operator gave none.
+    pub policy: Option<Policy>,
+    /// Where to record every host call and load decision.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 /// The `.wasm` files a `--skills` argument names, sorted: the file itself, or the components in
@@ -74,33 +80,49 @@ pub async fn load_skills(
             })
         })
         .collect();
-    let mut skills: Vec<Arc<LoadedSkill>> = Vec::new();
+    let mut skills = Vec::new();
     let mut failures = Vec::new();
     for handle in handles {
         let Ok((file, loaded, elapsed)) = handle.await else {
             continue;
         };
-        let error = match loaded {
-            Ok(skill) => match skills
-                .iter()
-                .find(|s| s.descriptor.id == skill.descriptor.id)
-            {
-                None => {
-                    skills.push(skill);
-                    continue;
-                }
-                Some(first) => format!(
-                    "{}: skill id `{}` is already taken by {}",
-                    file.display(),
-                    skill.descriptor.id,
-                    first.path.display()
-                ),
-            },
-            Err(e) => format!("{e:#}"),
-        };
-        failures.push(RunRecord::failed_load(&file, error, elapsed));
+        match loaded {
+            Ok(skill) => skills.push(skill),
+            Err(e) => failures.push(RunRecord::failed_load(&file, format!("{e:#}"), elapsed)),
+        }
     }
     (skills, failures)
+}
+
+/// Keeps the first skill of each id and refuses the others. Under a policy, run this after
+/// the digest checks, so an impostor claiming a pinned id cannot crowd out the real skill.
+pub fn unique_ids<T>(
+    loaded: Vec<T>,
+    skill: impl Fn(&T) -> &LoadedSkill,
+) -> (Vec<T>, Vec<RunRecord>) {
+    let mut kept: Vec<T> = Vec::new();
+    let mut failures = Vec::new();
+    for item in loaded {
+        let this = skill(&item);
+        match kept
+            .iter()
+            .map(&skill)
+            .find(|s| s.descriptor.id == this.descriptor.id)
+        {
+            None => kept.push(item),
+            Some(first) => failures.push(RunRecord::failed_load(
+                &this.path,
+                format!(
+                    "{}: skill id `{}` is already taken by {}",
+                    this.path.display(),
+                    this.descriptor.id,
+                    first.path.display()
+                ),
+                Default::default(),
+            )),
+        }
+    }
+    (kept, failures)
 }
 
 /// Reads every profile concurrently; unreadable ones are recorded with their error.
@@ -195,20 +217,68 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
     {
         anyhow::bail!("--path-prefix {name}=...: no source tree is named `{name}`");
     }
-    let (skills, mut runs) = load_skills(&runtime, files).await;
+    let (loaded, mut runs) = load_skills(&runtime, files).await;
+    let policy = request
+        .policy
+        .unwrap_or_else(|| Policy::open(runtime.limits().clone()));
+    let run_inputs = Inputs {
+        profiles,
+        trees,
+        withheld_profiles: Vec::new(),
+        withheld_trees: Vec::new(),
+    };
+    let mut admitted = Vec::new();
+    for skill in loaded {
+        let path = skill.path.display().to_string();
+        match admit(&policy, &skill) {
+            Ok(grants) => admitted.push((skill, grants)),
+            Err(reason) => {
+                if let Some(audit) = &request.audit {
+                    audit.write_load(&skill.descriptor.id, &skill.digest, &path, Some(&reason));
+                }
+                let mut record = RunRecord::failed_load(
+                    &skill.path,
+                    format!("{path}: {reason}"),
+                    Default::default(),
+                );
+                record.skill = skill.descriptor.id.clone();
+                record.version = skill.descriptor.version.clone();
+                record.digest = skill.digest.clone();
+                runs.push(record);
+            }
+        }
+    }
+    let (admitted, duplicates) = unique_ids(admitted, |(skill, _)| skill);
+    runs.extend(duplicates);
+    let mut skills = Vec::new();
+    let mut access = HashMap::new();
+    let mut views = ProfileViews::default();
+    for (skill, grants) in admitted {
+        if let Some(audit) = &request.audit {
+            let path = skill.path.display().to_string();
+            audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
+        }
+        let inputs = inputs_for(&run_inputs, &grants, &mut views);
+        access.insert(
+            skill.descriptor.id.clone(),
+            (Arc::new(grants), Arc::new(inputs)),
+        );
+        skills.push(skill);
+    }
     if skills.is_empty() {
         let reasons: Vec<String> = runs.iter().filter_map(|r| r.error.clone()).collect();
         anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
     }
-    let inputs = Arc::new(Inputs { profiles, trees });
     let plan = Plan {
         skills,
-        inputs: inputs.clone(),
+        access,
+        audit: request.audit.clone(),
         parameters: request.parameters,
         jobs: request.jobs.max(1),
         max_depth: request.max_depth,
     };
     plan.validate()?;
+    let access = plan.access.clone();
     let (records, findings) = crate::engine::run(runtime, plan).await;
     runs.extend(records);
     Ok(Report::new(
@@ -218,8 +288,94 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         },
         runs,
         findings,
-        &inputs,
+        &run_inputs,
+        &access,
     ))
+}
+
+/// The grants a loaded skill runs with, or why it may not run: no policy entry, a digest that
+/// is not the pinned one, or a risky WASI import the policy does not grant.
+pub fn admit(policy: &Policy, skill: &LoadedSkill) -> Result<SkillGrants, String> {
+    let grants = policy.grants_for(&skill.descriptor.id, &skill.digest)?;
+    for import in &skill.imports {
+        if let Some((name, false)) = grants.risky_import(import) {
+            return Err(format!(
+                "imports {import}, a risky WASI interface its grants do not include; to allow it (with no preopens or sockets it still reaches nothing), {}",
+                grants.how_to_grant(&format!("wasi = [\"{name}\"]"))
+            ));
+        }
+    }
+    Ok(grants)
+}
+
+/// Profiles filtered to one label value, made once per selector and shared by every skill
+/// granted that view.
+#[derive(Default)]
+struct ProfileViews {
+    by_label: HashMap<(String, String, String), Arc<NamedProfile>>,
+}
+
+/// The part of the run's inputs a skill's grants let through.
+fn inputs_for(all: &Inputs, grants: &SkillGrants, views: &mut ProfileViews) -> Inputs {
+    let mut profiles: Vec<Arc<NamedProfile>> = Vec::new();
+    let mut withheld_profiles = Vec::new();
+    for p in &all.profiles {
+        match &grants.profiles {
+            None => profiles.push(p.clone()),
+            Some(selectors) => {
+                let mut granted = None;
+                for selector in selectors {
+                    match selector {
+                        ProfileSelector::Name(glob, _) if glob.is_match(&p.name) => {
+                            granted = Some(p.clone());
+                            break;
+                        }
+                        ProfileSelector::Label { key, value } => {
+                            let view = views
+                                .by_label
+                                .entry((p.name.clone(), key.clone(), value.clone()))
+                                .or_insert_with(|| {
+                                    let wanted = [(key.clone(), Some(value.clone()))];
+                                    Arc::new(NamedProfile {
+                                        name: p.name.clone(),
+                                        path: p.path.clone(),
+                                        profile: p.profile.retain_stacks(|i| {
+                                            p.profile.stack_has_labels(i, &wanted)
+                                        }),
+                                    })
+                                });
+                            if view.profile.stack_count() > 0 {
+                                granted = Some(view.clone());
+                                break;
+                            }
+                        }
+                        ProfileSelector::Name(..) => {}
+                    }
+                }
+                match granted {
+                    Some(g) => profiles.push(g),
+                    None => withheld_profiles.push(p.name.clone()),
+                }
+            }
+        }
+    }
+    let (trees, withheld_trees) = match &grants.sources {
+        None => (all.trees.clone(), Vec::new()),
+        Some(names) => {
+            let (granted, withheld): (Vec<_>, Vec<_>) =
+                all.trees.iter().partition(|t| names.contains(t.name()));
+            (
+                granted.into_iter().cloned().collect(),
+                withheld.iter().map(|t| t.name().to_string()).collect(),
+            )
+        }
+    };
+    Inputs {
+        profiles,
+        trees,
+        withheld_profiles,
+        withheld_trees,
+    }
 }
 
 /// A runtime configured for a session with `jobs` concurrent invocations.

@@ -1,12 +1,13 @@
 //! Given skills that panic, spin forever, hog memory and try to escape their source tree,
-//! running beside a real skill: each hostile run is reported failed with the reason, nothing
-//! escapes, and the real skill's findings are all there.
+//! running beside a real skill without a policy: each hostile run is reported failed with the
+//! reason, nothing escapes, and the real skill's findings are all there. The same attacks and
+//! many more, under a policy and with an audit log, are in sandbox.rs.
 
 use joule_tests::*;
 
 fn sandbox_tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("outside.txt"), "secret").unwrap();
+    std::fs::write(dir.path().join("outside.txt"), "OUTSIDE secret").unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("src")).unwrap();
     std::fs::write(root.join("src/lib.rs"), "fn main() {}\n").unwrap();
@@ -84,9 +85,18 @@ fn hostile_skills_fail_alone() {
             )
         })
         .collect();
-    assert_eq!(attempts.len(), 7, "{attempts:?}");
+    assert_eq!(attempts.len(), 21, "{attempts:?}");
     for (path, outcome) in &attempts {
-        assert!(!outcome.contains("READ"), "{path} was read: {outcome}");
+        // `stat` of a symlink may describe the link itself (lstat), never its target.
+        assert!(
+            !outcome.starts_with("READ")
+                && (!outcome.starts_with("STAT") || outcome.starts_with("STAT EntryKind::Symlink")),
+            "{path} was read: {outcome}"
+        );
+        assert!(
+            !outcome.contains("OUTSIDE"),
+            "{path} reached outside: {outcome}"
+        );
     }
     let outcome = |p: &str| &attempts.iter().find(|(t, _)| t == p).unwrap().1;
     assert!(outcome("../outside.txt").starts_with("denied: ../outside.txt: `..` is not allowed"));
@@ -99,15 +109,24 @@ fn hostile_skills_fail_alone() {
         "{}",
         outcome("leak")
     );
-    assert!(
-        outcome("leak-dir/outside.txt").starts_with("denied: "),
-        "{}",
-        outcome("leak-dir/outside.txt")
-    );
-    assert!(
-        outcome("std::fs /etc/passwd").starts_with("std: "),
-        "{}",
-        outcome("std::fs /etc/passwd")
-    );
+    for path in [
+        "leak-dir/outside.txt",
+        "leak-dir/root/leak",
+        "./../outside.txt",
+        "//etc/passwd",
+        "read_lines leak",
+        "list_dir ..",
+        "list_dir /",
+        "list_dir leak-dir",
+        "search under ..",
+        "search under leak-dir",
+    ] {
+        assert!(
+            outcome(path).starts_with("denied: "),
+            "{path}: {}",
+            outcome(path)
+        );
+    }
+    assert_eq!(outcome("search everywhere"), "FOUND 0: ");
     assert_eq!(outcome("std::env::vars"), "0 variables");
 }

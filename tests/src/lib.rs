@@ -158,3 +158,503 @@ pub fn run_of<'a>(report: &'a serde_json::Value, skill: &str) -> &'a serde_json:
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+// ---------------------------------------------------------------------------------------------
+// Policies, digests, sandboxed runs with an audit log (the hostile-skill suite, e2e/sandbox.rs).
+// ---------------------------------------------------------------------------------------------
+
+/// The sha256 of a component, in hex: its digest as `joule skills` prints it (`sha256:` line)
+/// and as a policy pins it (`sha256:<hex>`).
+pub fn digest_of(component: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(component)
+        .unwrap_or_else(|e| panic!("{}: cannot read: {e}", component.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A fresh directory under `<target>/tmp/joule-tests/`, unique to this process and call.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = target_dir()
+        .join("tmp/joule-tests")
+        .join(format!("{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("{}: cannot create: {e}", dir.display()));
+    dir
+}
+
+/// A policy template in `tests/policies/`.
+pub fn policy_template(name: &str) -> PathBuf {
+    root().join("tests/policies").join(name)
+}
+
+/// The placeholder digest policy templates use.
+pub const PIN: &str = "sha256:PIN";
+
+/// A copy of the policy `template` (a path, or a name in `tests/policies/`) with every
+/// `sha256:PIN` replaced by the digest of the component for its `[[skill]]`'s id: the one given
+/// in `pins`, else `<id>.wasm` among the shipped skills, else among the test skills. The copy
+/// keeps the template's file name, in a fresh scratch directory; its lines are the template's.
+pub fn pinned_policy(template: impl AsRef<Path>, pins: &[(&str, &Path)]) -> PathBuf {
+    let template = template.as_ref();
+    let template = if template.is_file() {
+        template.to_path_buf()
+    } else {
+        policy_template(&template.to_string_lossy())
+    };
+    let text = std::fs::read_to_string(&template)
+        .unwrap_or_else(|e| panic!("{}: cannot read: {e}", template.display()));
+    let pinned = pin_digests(&text, |id| {
+        if let Some((_, path)) = pins.iter().find(|(i, _)| *i == id) {
+            return digest_of(path);
+        }
+        for dir in ["joule-skills", "test-skills"] {
+            let candidate = target_dir().join(dir).join(format!("{id}.wasm"));
+            if candidate.is_file() {
+                return digest_of(&candidate);
+            }
+        }
+        panic!(
+            "{}: no component for skill {id:?} to pin (run `make skills test-skills`)",
+            template.display()
+        )
+    });
+    let out = scratch_dir("policy").join(template.file_name().expect("a file name"));
+    std::fs::write(&out, pinned).unwrap();
+    out
+}
+
+/// Replaces `sha256:PIN` on the `digest = ` line of each `[[skill]]` block of a policy with
+/// `digest(id)` (hex). Lines are kept one for one, so line numbers in the host's messages match
+/// the template's.
+pub fn pin_digests(policy: &str, mut digest: impl FnMut(&str) -> String) -> String {
+    let lines: Vec<&str> = policy.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(policy.len());
+    let mut start = 0;
+    while start < lines.len() {
+        // A block runs from a `[[skill]]` line (or the top) to the next one.
+        let end = (start + 1..lines.len())
+            .find(|&i| lines[i].trim() == "[[skill]]")
+            .unwrap_or(lines.len());
+        let block = &lines[start..end];
+        let id = block.iter().find_map(|l| {
+            let (key, value) = l.split_once('=')?;
+            (key.trim() == "id").then(|| value.trim().trim_matches('"').to_string())
+        });
+        for line in block {
+            if line.trim_start().starts_with("digest") && line.contains(PIN) {
+                let id = id
+                    .as_deref()
+                    .unwrap_or_else(|| panic!("`{}` outside a [[skill]] with an id", line.trim()));
+                out.push_str(&line.replace(PIN, &format!("sha256:{}", digest(id))));
+            } else {
+                out.push_str(line);
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// The 1-based line range of the `[[skill]]` block with this id in a policy file.
+pub fn policy_block_lines(policy: &Path, id: &str) -> std::ops::RangeInclusive<usize> {
+    let text = std::fs::read_to_string(policy).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let headers: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim() == "[[skill]]")
+        .collect();
+    for (k, &h) in headers.iter().enumerate() {
+        let end = headers.get(k + 1).copied().unwrap_or(lines.len());
+        if lines[h..end]
+            .iter()
+            .any(|l| l.replace(' ', "") == format!("id=\"{id}\""))
+        {
+            return (h + 1)..=end;
+        }
+    }
+    panic!("{}: no [[skill]] with id {id:?}", policy.display())
+}
+
+/// The audit log a run wrote: JSON lines, read lazily (a skill looping on host calls can make
+/// millions of them).
+pub struct Audit {
+    pub path: PathBuf,
+}
+
+/// The interfaces an audit line may name (docs/security.md, "The audit log").
+pub const AUDIT_INTERFACES: &[&str] = &["profiles", "source", "log", "load", "run"];
+
+impl Audit {
+    /// Calls `f` with every line, parsed; panics on a line that is not a JSON object.
+    pub fn for_each(&self, mut f: impl FnMut(&serde_json::Value)) {
+        use std::io::BufRead;
+        let file = std::fs::File::open(&self.path)
+            .unwrap_or_else(|e| panic!("the audit log {} is missing: {e}", self.path.display()));
+        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.unwrap_or_else(|e| panic!("audit line {}: {e}", n + 1));
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("audit line {} is not JSON ({e}): {line}", n + 1));
+            assert!(
+                value.is_object(),
+                "audit line {} is not an object: {line}",
+                n + 1
+            );
+            f(&value);
+        }
+    }
+
+    /// Checks every line has the fields docs/security.md lists, with the right types: `time`
+    /// (RFC 3339), `skill`, `interface` (one of [`AUDIT_INTERFACES`]), `op`, `decision`
+    /// (`allow` or `deny`, with a `reason` for denials), and numeric `bytes` and `duration_us`
+    /// when present. Returns the number of lines.
+    pub fn check_format(&self) -> usize {
+        let mut n = 0;
+        self.for_each(|e| {
+            n += 1;
+            check_audit_line(e);
+        });
+        n
+    }
+
+    /// Reads the log once: checks every line's format (see [`Audit::check_format`]) and
+    /// gathers, per skill, its load decisions, its allowed calls by `interface/op`, its first
+    /// denials, and the digests its lines name.
+    pub fn summary(&self) -> AuditSummary {
+        let mut summary = AuditSummary::default();
+        self.for_each(|e| {
+            summary.lines += 1;
+            check_audit_line(e);
+            let skill = e["skill"].as_str().unwrap_or_default().to_string();
+            let s = summary.skills.entry(skill).or_default();
+            if let Some(d) = e["digest"].as_str() {
+                s.digests.insert(d.to_string());
+            }
+            if e["interface"] == "load" {
+                s.loads.push(e.clone());
+            } else if e["decision"] == "allow" {
+                let key = format!(
+                    "{}/{}",
+                    e["interface"].as_str().unwrap_or_default(),
+                    e["op"].as_str().unwrap_or_default()
+                );
+                *s.allowed.entry(key).or_default() += 1;
+            } else {
+                s.denials += 1;
+                if s.denied.len() < AuditSummary::KEEP_DENIALS {
+                    s.denied.push(e.clone());
+                }
+            }
+        });
+        summary
+    }
+
+    /// The lines about `skill` matching `pred` (collected: keep `pred` narrow).
+    pub fn entries(
+        &self,
+        skill: &str,
+        mut pred: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        self.for_each(|e| {
+            if e["skill"] == skill && pred(e) {
+                out.push(e.clone());
+            }
+        });
+        out
+    }
+
+    /// How many lines about `skill` match `pred`.
+    pub fn count(&self, skill: &str, mut pred: impl FnMut(&serde_json::Value) -> bool) -> usize {
+        let mut n = 0;
+        self.for_each(|e| {
+            if e["skill"] == skill && pred(e) {
+                n += 1;
+            }
+        });
+        n
+    }
+
+    /// The load decisions for `skill`.
+    pub fn loads(&self, skill: &str) -> Vec<serde_json::Value> {
+        self.entries(skill, |e| e["interface"] == "load")
+    }
+
+    /// Whether any line contains `text` anywhere (the log must never hold contents).
+    pub fn contains(&self, text: &str) -> bool {
+        let raw = std::fs::read(&self.path).unwrap_or_default();
+        raw.windows(text.len().max(1)).any(|w| w == text.as_bytes())
+    }
+}
+
+/// Checks one audit line against docs/security.md (see [`Audit::check_format`]).
+fn check_audit_line(e: &serde_json::Value) {
+    let time = e["time"].as_str().unwrap_or_else(|| panic!("no time: {e}"));
+    assert!(
+        time.len() >= 20
+            && time.as_bytes()[4] == b'-'
+            && time.as_bytes()[10] == b'T'
+            && (time.ends_with('Z') || time[19..].contains(['+', '-'])),
+        "time is not RFC 3339: {e}"
+    );
+    assert!(e["skill"].is_string(), "no skill: {e}");
+    let interface = e["interface"].as_str().unwrap_or("");
+    assert!(
+        AUDIT_INTERFACES.contains(&interface),
+        "unknown interface: {e}"
+    );
+    assert!(e["op"].is_string(), "no op: {e}");
+    match e["decision"].as_str() {
+        Some("allow") => {}
+        Some("deny") => assert!(
+            e["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "a denial without a reason: {e}"
+        ),
+        _ => panic!("decision is neither allow nor deny: {e}"),
+    }
+    for key in ["bytes", "duration_us"] {
+        assert!(
+            e.get(key).is_none_or(|v| v.is_number()),
+            "{key} is not a number: {e}"
+        );
+    }
+}
+
+/// What an audit log says, per skill (see [`Audit::summary`]).
+#[derive(Debug, Default)]
+pub struct AuditSummary {
+    pub lines: usize,
+    pub skills: std::collections::BTreeMap<String, SkillAudit>,
+}
+
+/// The audit lines of one skill.
+#[derive(Debug, Default)]
+pub struct SkillAudit {
+    /// Its `load` lines.
+    pub loads: Vec<serde_json::Value>,
+    /// Allowed calls, counted by `interface/op`.
+    pub allowed: std::collections::BTreeMap<String, usize>,
+    /// Its denied calls (not loads): the number, and the first [`AuditSummary::KEEP_DENIALS`].
+    pub denials: usize,
+    pub denied: Vec<serde_json::Value>,
+    /// The `digest` values its lines carry.
+    pub digests: std::collections::BTreeSet<String>,
+}
+
+impl AuditSummary {
+    pub const KEEP_DENIALS: usize = 1000;
+
+    /// The lines of `skill`; panics, listing the skills seen, when it has none.
+    pub fn of(&self, skill: &str) -> &SkillAudit {
+        self.skills.get(skill).unwrap_or_else(|| {
+            panic!(
+                "the audit log has no line for {skill}; it has {:?}",
+                self.skills.keys().collect::<Vec<_>>()
+            )
+        })
+    }
+}
+
+impl SkillAudit {
+    /// Allowed calls on `interface` (any op).
+    pub fn allowed_on(&self, interface: &str) -> usize {
+        self.allowed
+            .iter()
+            .filter(|(k, _)| k.split('/').next() == Some(interface))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Whether a load was allowed.
+    pub fn loaded(&self) -> bool {
+        self.loads.iter().any(|e| e["decision"] == "allow")
+    }
+
+    /// The reasons of the refused loads.
+    pub fn refusals(&self) -> Vec<&str> {
+        self.loads
+            .iter()
+            .filter(|e| e["decision"] == "deny")
+            .filter_map(|e| e["reason"].as_str())
+            .collect()
+    }
+
+    /// The kept denials whose reason contains `text`.
+    pub fn denied_with(&self, text: &str) -> Vec<&serde_json::Value> {
+        self.denied
+            .iter()
+            .filter(|e| e["reason"].as_str().is_some_and(|r| r.contains(text)))
+            .collect()
+    }
+}
+
+/// One `joule run --format json --audit-log ...` done by [`run_sandboxed`]: the report, the
+/// exit code, stderr, the audit log, and the host's peak resident memory.
+pub struct Sandboxed {
+    pub report: serde_json::Value,
+    pub code: i32,
+    pub stderr: String,
+    pub audit: Audit,
+    /// Peak resident set of the `joule` process (VmHWM), in KiB, as last seen while it ran.
+    pub peak_rss_kib: u64,
+    /// The size of the JSON report, in bytes.
+    pub report_bytes: u64,
+    /// The scratch directory holding the report and the audit log (removed on drop).
+    pub dir: PathBuf,
+}
+
+impl Drop for Sandboxed {
+    fn drop(&mut self) {
+        if std::env::var_os("JOULE_KEEP_TEST_FILES").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Sandboxed {
+    /// The run record of a skill (the first one).
+    pub fn run_of(&self, skill: &str) -> &serde_json::Value {
+        run_of(&self.report, skill)
+    }
+
+    /// The findings of a skill.
+    pub fn findings_of(&self, skill: &str) -> Vec<&serde_json::Value> {
+        findings_of(&self.report, skill)
+    }
+}
+
+/// How long a sandboxed run may take before the test kills it and fails: far beyond any limit
+/// the test policies set, so only a host that enforces nothing reaches it.
+pub const SANDBOX_KILL_AFTER: std::time::Duration = std::time::Duration::from_secs(240);
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `joule run --format json --output R --audit-log A` plus `args`, with `env` added to its
+/// environment. The report goes to a file, so a huge one cannot block a pipe; the host's peak
+/// memory is sampled from /proc while it runs. Panics, with the exit code and stderr, when no
+/// JSON report was written.
+pub fn run_sandboxed(args: &[&str], env: &[(&str, &str)]) -> Sandboxed {
+    sandboxed(args, env, None)
+}
+
+/// [`run_sandboxed`], calling `during` in a tight loop for as long as `joule` runs (a test
+/// swapping files under a skill, say).
+pub fn run_sandboxed_while(
+    args: &[&str],
+    env: &[(&str, &str)],
+    during: &mut dyn FnMut(),
+) -> Sandboxed {
+    sandboxed(args, env, Some(during))
+}
+
+fn sandboxed(
+    args: &[&str],
+    env: &[(&str, &str)],
+    mut during: Option<&mut dyn FnMut()>,
+) -> Sandboxed {
+    let dir = scratch_dir("sandbox");
+    let report_path = dir.join("report.json");
+    let audit_path = dir.join("audit.jsonl");
+    let stderr_path = dir.join("stderr.txt");
+    let mut all: Vec<&str> = vec!["run", "--format", "json", "--output"];
+    all.push(path_str(&report_path));
+    all.push("--audit-log");
+    all.push(path_str(&audit_path));
+    all.extend_from_slice(args);
+    let mut command = Command::new(joule_bin());
+    command
+        .args(&all)
+        .env("JOULE_CACHE_DIR", cache_dir())
+        .env_remove("JOULE_SKILLS")
+        .current_dir(root())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("joule starts");
+    let started = std::time::Instant::now();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = vm_hwm_kib(child.id()) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("joule can be waited for") {
+            break status;
+        }
+        if started.elapsed() > SANDBOX_KILL_AFTER {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "joule {all:?} still ran after {SANDBOX_KILL_AFTER:?}: killed\nstderr:\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        // Poll every 2 ms; in between, run `during` back to back, or sleep.
+        let poll_at = std::time::Instant::now() + std::time::Duration::from_millis(2);
+        match during.as_mut() {
+            Some(f) => {
+                while std::time::Instant::now() < poll_at {
+                    f();
+                }
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(2)),
+        }
+    };
+    let code = status.code().unwrap_or(-1);
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let text = std::fs::read(&report_path).unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_slice(&text).unwrap_or_else(|e| {
+        let tail: String = {
+            let chars: Vec<char> = stderr.chars().collect();
+            chars[chars.len().saturating_sub(3000)..].iter().collect()
+        };
+        panic!(
+            "joule {all:?} wrote no JSON report ({e}); exit {code} ({status})\nstderr (end):\n{tail}"
+        )
+    });
+    assert_matches_schema(&report);
+    Sandboxed {
+        report,
+        code,
+        stderr,
+        audit: Audit { path: audit_path },
+        peak_rss_kib: peak,
+        report_bytes: text.len() as u64,
+        dir,
+    }
+}
+
+/// The findings of a report as comparable facts (id, kind, rule, title, message, share),
+/// sorted: for checking that a well-behaved skill's findings are intact beside a hostile one.
+pub fn finding_facts(findings: &[&serde_json::Value]) -> Vec<String> {
+    let mut facts: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} | {} | {}",
+                f["id"],
+                f["kind"],
+                f["rule"],
+                f["title"],
+                f["message"],
+                f["impact"]["sample_share"]
+            )
+        })
+        .collect();
+    facts.sort();
+    facts
+}

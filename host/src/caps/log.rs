@@ -3,12 +3,17 @@
 
 use super::SkillState;
 use super::bindings::joule::skill::log::{Host, Level};
+use crate::audit::{Op, Target};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LogLine {
     pub level: &'static str,
     pub message: String,
 }
+
+/// What a log line costs against the log budget on top of its bytes: a line's level and its
+/// place in the report.
+pub const LINE_COST: usize = 16;
 
 /// The lines one invocation logged, and how many were dropped past the budget.
 #[derive(Debug)]
@@ -31,12 +36,15 @@ impl LogSink {
         }
     }
 
-    pub fn push(&mut self, level: &'static str, message: String) {
-        if self.used + message.len() > self.budget {
+    /// Keeps a line if it fits the budget; returns whether it did. Each line costs its bytes
+    /// plus [`LINE_COST`], so empty lines cannot flood the report either.
+    pub fn push(&mut self, level: &'static str, message: String) -> bool {
+        let cost = message.len().saturating_add(LINE_COST);
+        if self.used.saturating_add(cost) > self.budget {
             self.dropped += 1;
-            return;
+            return false;
         }
-        self.used += message.len();
+        self.used += cost;
         match level {
             "error" => tracing::error!(skill = %self.skill, "{message}"),
             "warn" => tracing::warn!(skill = %self.skill, "{message}"),
@@ -45,12 +53,13 @@ impl LogSink {
             _ => tracing::trace!(skill = %self.skill, "{message}"),
         }
         self.lines.push(LogLine { level, message });
+        true
     }
 }
 
 impl Host for SkillState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.calls += 1;
+        let started = self.begin(Op::Log)?;
         let level = match level {
             Level::Trace => "trace",
             Level::Debug => "debug",
@@ -58,7 +67,10 @@ impl Host for SkillState {
             Level::Warn => "warn",
             Level::Error => "error",
         };
-        self.log.push(level, message);
-        Ok(())
+        let kept = self.log.push(level, message);
+        // The audit log records the level and whether the line was kept, never its text; a log
+        // call returns nothing, so it costs nothing against the host-call data limit.
+        let dropped = (!kept).then_some("the log budget is spent; the line was dropped");
+        self.end(started, Op::Log, || Target::Text(level.into()), 0, dropped)
     }
 }

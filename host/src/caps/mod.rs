@@ -20,8 +20,11 @@ pub use self::log::{LogLine, LogSink};
 pub use self::profiles::{ProfileHandle, StackCursor};
 pub use self::source::TreeHandle;
 
-use crate::engine::Limits;
+use std::time::Instant;
+
+use crate::audit::{Buffer, Op, Record, Target};
 use crate::inputs::Inputs;
+use crate::policy::SkillGrants;
 
 /// Generated bindings for the `skill` world.
 pub mod bindings {
@@ -53,12 +56,124 @@ pub struct SkillState {
     pub stderr: MemoryOutputPipe,
     pub log: LogSink,
     pub memory: MemoryCap,
-    /// Host calls made, for the run record.
+    /// What the policy lets this skill do and within which limits.
+    pub grants: Arc<SkillGrants>,
+    /// Host calls made.
     pub calls: u64,
+    /// Bytes host calls returned.
+    pub host_bytes: u64,
+    /// Resource handles the skill holds.
+    pub handles: usize,
+    /// The limit that stopped the skill, when one did.
+    pub limit_hit: Option<String>,
+    /// When the invocation must end; long host calls check it too.
+    pub deadline: Instant,
+    /// Host calls recorded for the audit log, when there is one.
+    pub audit: Option<Buffer>,
+    /// The operation of the host call in progress, for a refusal recorded by [`Self::stop`].
+    op: Op,
 }
 
 impl SkillState {
-    pub fn new(skill_id: &str, inputs: Arc<Inputs>, limits: &Limits) -> Self {
+    /// Starts a host call: counts it, and stops the skill past its host-call limit. Returns the
+    /// start time when the call is being recorded for the audit log.
+    #[inline]
+    pub fn begin(&mut self, op: Op) -> wasmtime::Result<Option<u64>> {
+        self.calls += 1;
+        self.op = op;
+        if self.calls > self.grants.limits.host_calls {
+            return Err(self.stop(format!(
+                "host-call limit exceeded: more than {} calls",
+                self.grants.limits.host_calls
+            )));
+        }
+        Ok(self.audit.as_ref().map(|_| crate::audit::now_ns()))
+    }
+
+    /// Ends a host call: charges what it returns against the host-call data limit and records
+    /// it for the audit log (`resource` is only evaluated when there is one). A call that
+    /// takes the skill past the data limit is recorded as denied, and stops the skill.
+    #[inline]
+    pub fn end(
+        &mut self,
+        started: Option<u64>,
+        op: Op,
+        resource: impl FnOnce() -> Target,
+        bytes: u64,
+        denied: Option<&str>,
+    ) -> wasmtime::Result<()> {
+        self.host_bytes = self.host_bytes.saturating_add(bytes);
+        let over = (self.host_bytes > self.grants.limits.host_call_bytes).then(|| {
+            format!(
+                "host-call data limit exceeded: host calls returned more than {} MiB",
+                self.grants.limits.host_call_bytes >> 20
+            )
+        });
+        if let (Some(audit), Some(at_ns)) = (&mut self.audit, started) {
+            audit.records.push(Record {
+                at_ns,
+                op,
+                resource: resource(),
+                bytes,
+                denied: over.as_deref().or(denied).map(Into::into),
+                duration_ns: crate::audit::now_ns().saturating_sub(at_ns),
+            });
+        }
+        match over {
+            Some(reason) => Err(self.halt(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the skill in the middle of a host call for a limit: records the refused call for
+    /// the audit log and returns the error that stops the skill.
+    pub(crate) fn stop(&mut self, reason: String) -> wasmtime::Error {
+        if let Some(audit) = &mut self.audit {
+            audit.records.push(Record {
+                at_ns: crate::audit::now_ns(),
+                op: self.op,
+                resource: Target::None,
+                bytes: 0,
+                denied: Some(reason.as_str().into()),
+                duration_ns: 0,
+            });
+        }
+        self.halt(reason)
+    }
+
+    /// Remembers the limit that stopped the skill, and makes the error that stops it.
+    fn halt(&mut self, reason: String) -> wasmtime::Error {
+        self.limit_hit.get_or_insert(reason.clone());
+        wasmtime::Error::msg(reason)
+    }
+
+    /// Puts a resource in the table, within the handle limit.
+    pub(crate) fn push_handle<T: Send + 'static>(
+        &mut self,
+        value: T,
+    ) -> wasmtime::Result<wasmtime::component::Resource<T>> {
+        if self.handles >= self.grants.limits.handles {
+            return Err(self.stop(format!(
+                "handle limit exceeded: more than {} resource handles open",
+                self.grants.limits.handles
+            )));
+        }
+        self.handles += 1;
+        Ok(self.table.push(value)?)
+    }
+
+    /// Removes a resource the skill dropped.
+    pub(crate) fn drop_handle<T: 'static>(
+        &mut self,
+        handle: wasmtime::component::Resource<T>,
+    ) -> wasmtime::Result<T> {
+        let value = self.table.delete(handle)?;
+        self.handles = self.handles.saturating_sub(1);
+        Ok(value)
+    }
+
+    pub fn new(skill_id: &str, inputs: Arc<Inputs>, grants: Arc<SkillGrants>, audit: bool) -> Self {
+        let limits = &grants.limits;
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         // Closed stdin, no arguments, no environment, no preopened directories, no sockets.
@@ -78,7 +193,14 @@ impl SkillState {
             stderr,
             log: LogSink::new(skill_id, limits.log_bytes),
             memory: MemoryCap::new(limits.memory_bytes),
+            deadline: Instant::now() + limits.deadline,
+            grants,
             calls: 0,
+            host_bytes: 0,
+            handles: 0,
+            limit_hit: None,
+            audit: audit.then(Buffer::default),
+            op: Op::Log,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `profiles`: granted profiles as resources, with queries answered natively from the canonical
 //! model. Only answers cross into the guest; results are capped so one call cannot ask the host
-//! to copy a whole large profile.
+//! to copy a whole large profile. Every call is counted, charged against the host-call data
+//! limit by the size of its answer, and recorded for the audit log.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use super::bindings::joule::skill::profiles::{
     SampleType, StackSample, Subtree, TopQuery,
 };
 use super::{CallError, ErrorCode, SkillState, call_error};
+use crate::audit::{Op, Target};
 use crate::inputs::NamedProfile;
 use crate::model::{self, FunctionId, Profile};
 
@@ -24,14 +26,105 @@ pub const MAX_BATCH: u32 = 4_096;
 /// A guest's handle on one granted profile.
 pub struct ProfileHandle {
     profile: Arc<NamedProfile>,
+    /// Its name in the audit buffer.
+    name: u32,
 }
 
 /// A position in the stacks of one profile, optionally narrowed to some functions.
 pub struct StackCursor {
     profile: Arc<NamedProfile>,
+    name: u32,
     stacks: Vec<u32>,
     next: usize,
     batch: usize,
+}
+
+/// The approximate size of an answer as it crosses into the guest, for the host-call data
+/// limit and the audit log.
+trait WireSize {
+    fn wire_size(&self) -> u64;
+}
+
+impl WireSize for Function {
+    fn wire_size(&self) -> u64 {
+        (self.name.len() + self.system_name.len() + self.file.as_ref().map_or(0, String::len))
+            as u64
+            + 16
+    }
+}
+
+impl WireSize for FunctionStat {
+    fn wire_size(&self) -> u64 {
+        self.function.wire_size() + 16
+    }
+}
+
+impl WireSize for EdgeStat {
+    fn wire_size(&self) -> u64 {
+        self.function.wire_size() + 8
+    }
+}
+
+impl WireSize for LineStat {
+    fn wire_size(&self) -> u64 {
+        self.file.as_ref().map_or(0, String::len) as u64 + 24
+    }
+}
+
+impl WireSize for StackSample {
+    fn wire_size(&self) -> u64 {
+        (self.frames.len() * 8 + self.values.len() * 8) as u64
+    }
+}
+
+impl WireSize for LabelSummary {
+    fn wire_size(&self) -> u64 {
+        (self.key.len() + self.value.len()) as u64 + 8
+    }
+}
+
+impl WireSize for FunctionDelta {
+    fn wire_size(&self) -> u64 {
+        self.name.len() as u64 + 32
+    }
+}
+
+impl WireSize for Subtree {
+    fn wire_size(&self) -> u64 {
+        16 + self.children.wire_size()
+    }
+}
+
+impl WireSize for Metadata {
+    fn wire_size(&self) -> u64 {
+        (self.name.len()
+            + self.format.len()
+            + self.sample_types.len() * 24
+            + self.totals.len() * 8
+            + self.comments.iter().map(String::len).sum::<usize>()) as u64
+            + 64
+    }
+}
+
+impl WireSize for i64 {
+    fn wire_size(&self) -> u64 {
+        8
+    }
+}
+
+impl<T: WireSize> WireSize for Vec<T> {
+    fn wire_size(&self) -> u64 {
+        self.iter().map(WireSize::wire_size).sum::<u64>() + 8
+    }
+}
+
+impl<T: WireSize> WireSize for Result<T, CallError> {
+    fn wire_size(&self) -> u64 {
+        match self {
+            Ok(v) => v.wire_size(),
+            Err(e) => e.message.len() as u64 + 8,
+        }
+    }
 }
 
 fn function_record(p: &Profile, id: FunctionId) -> Function {
@@ -102,32 +195,70 @@ fn rows(limit: u32) -> usize {
 }
 
 impl SkillState {
-    fn profile(&mut self, handle: &Resource<ProfileHandle>) -> wasmtime::Result<Arc<NamedProfile>> {
-        self.calls += 1;
-        Ok(self.table.get(handle)?.profile.clone())
+    /// Runs one query on a profile handle: counts the call, answers it, charges the answer's
+    /// size and records it.
+    fn on_profile<T: WireSize>(
+        &mut self,
+        handle: &Resource<ProfileHandle>,
+        op: Op,
+        answer: impl FnOnce(&Profile) -> T,
+    ) -> wasmtime::Result<T> {
+        let started = self.begin(op)?;
+        let h = self.table.get(handle)?;
+        let result = answer(&h.profile.profile);
+        let name = h.name;
+        self.end(started, op, || Target::Name(name), result.wire_size(), None)?;
+        Ok(result)
+    }
+
+    fn push_profile(
+        &mut self,
+        profile: Arc<NamedProfile>,
+    ) -> wasmtime::Result<Resource<ProfileHandle>> {
+        let name = self.audit.as_mut().map_or(0, |a| a.intern(&profile.name));
+        self.push_handle(ProfileHandle { profile, name })
     }
 }
 
 impl Host for SkillState {
     fn granted(&mut self) -> wasmtime::Result<Vec<Resource<ProfileHandle>>> {
-        self.calls += 1;
+        let started = self.begin(Op::ProfilesGranted)?;
         let profiles = self.inputs.profiles.clone();
-        profiles
+        let denied =
+            (profiles.is_empty() && !self.inputs.withheld_profiles.is_empty()).then(|| {
+                format!(
+                    "{} profile(s) given to the run are not granted to this skill; {}",
+                    self.inputs.withheld_profiles.len(),
+                    self.grants.how_to_grant("profiles = [\"NAME\"]")
+                )
+            });
+        let handles = profiles
             .into_iter()
-            .map(|profile| Ok(self.table.push(ProfileHandle { profile })?))
-            .collect()
+            .map(|p| self.push_profile(p))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        let bytes = handles.len() as u64 * 4;
+        self.end(
+            started,
+            Op::ProfilesGranted,
+            || Target::None,
+            bytes,
+            denied.as_deref(),
+        )?;
+        Ok(handles)
     }
 }
 
 impl HostProfile for SkillState {
     fn metadata(&mut self, handle: Resource<ProfileHandle>) -> wasmtime::Result<Metadata> {
-        let named = self.profile(&handle)?;
+        let started = self.begin(Op::Metadata)?;
+        let h = self.table.get(&handle)?;
+        let (named, name) = (h.profile.clone(), h.name);
         let p = &named.profile;
         let value_type = |t: &model::ValueType| SampleType {
             name: p.str(t.name).to_string(),
             unit: p.str(t.unit).to_string(),
         };
-        Ok(Metadata {
+        let meta = Metadata {
             name: named.name.clone(),
             format: p.format.name().to_string(),
             sample_types: p.sample_types.iter().map(value_type).collect(),
@@ -140,7 +271,15 @@ impl HostProfile for SkillState {
             period: p.period,
             period_type: p.period_type.as_ref().map(value_type),
             comments: p.comments.iter().map(|&c| p.str(c).to_string()).collect(),
-        })
+        };
+        self.end(
+            started,
+            Op::Metadata,
+            || Target::Name(name),
+            meta.wire_size(),
+            None,
+        )?;
+        Ok(meta)
     }
 
     fn function(
@@ -148,9 +287,9 @@ impl HostProfile for SkillState {
         handle: Resource<ProfileHandle>,
         id: FunctionId,
     ) -> wasmtime::Result<Result<Function, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(function_id(p, id).map(|id| function_record(p, id)))
+        self.on_profile(&handle, Op::Function, |p| {
+            function_id(p, id).map(|id| function_record(p, id))
+        })
     }
 
     fn find_functions(
@@ -160,25 +299,25 @@ impl HostProfile for SkillState {
         mode: MatchMode,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<Function>, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        let ids: Vec<FunctionId> = match mode {
-            MatchMode::Exact => p.functions_named(&pattern).to_vec(),
-            MatchMode::Substring => (0..p.functions.len() as FunctionId)
-                .filter(|&f| p.function_name(f).contains(&pattern))
-                .collect(),
-            MatchMode::Regex => match name_regex(&pattern) {
-                Ok(re) => (0..p.functions.len() as FunctionId)
-                    .filter(|&f| re.is_match(p.function_name(f)))
+        self.on_profile(&handle, Op::FindFunctions, |p| {
+            let ids: Vec<FunctionId> = match mode {
+                MatchMode::Exact => p.functions_named(&pattern).to_vec(),
+                MatchMode::Substring => (0..p.functions.len() as FunctionId)
+                    .filter(|&f| p.function_name(f).contains(&pattern))
                     .collect(),
-                Err(e) => return Ok(Err(e)),
-            },
-        };
-        Ok(Ok(ids
-            .into_iter()
-            .take(rows(limit))
-            .map(|f| function_record(p, f))
-            .collect()))
+                MatchMode::Regex => {
+                    let re = name_regex(&pattern)?;
+                    (0..p.functions.len() as FunctionId)
+                        .filter(|&f| re.is_match(p.function_name(f)))
+                        .collect()
+                }
+            };
+            Ok(ids
+                .into_iter()
+                .take(rows(limit))
+                .map(|f| function_record(p, f))
+                .collect())
+        })
     }
 
     fn top(
@@ -186,26 +325,20 @@ impl HostProfile for SkillState {
         handle: Resource<ProfileHandle>,
         query: TopQuery,
     ) -> wasmtime::Result<Result<Vec<FunctionStat>, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        let t = match sample_type(p, query.sample_type) {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
-        let filter = match query.name_filter.as_deref().map(name_regex).transpose() {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(e)),
-        };
-        let order = match query.order {
-            Order::BySelf => model::Order::BySelf,
-            Order::ByTotal => model::Order::ByTotal,
-        };
-        let top = p.top(t, order, rows(query.limit), |f| {
-            filter
-                .as_ref()
-                .is_none_or(|re| re.is_match(p.function_name(f)))
-        });
-        Ok(Ok(top.into_iter().map(|s| stat_record(p, s)).collect()))
+        self.on_profile(&handle, Op::Top, |p| {
+            let t = sample_type(p, query.sample_type)?;
+            let filter = query.name_filter.as_deref().map(name_regex).transpose()?;
+            let order = match query.order {
+                Order::BySelf => model::Order::BySelf,
+                Order::ByTotal => model::Order::ByTotal,
+            };
+            let top = p.top(t, order, rows(query.limit), |f| {
+                filter
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(p.function_name(f)))
+            });
+            Ok(top.into_iter().map(|s| stat_record(p, s)).collect())
+        })
     }
 
     fn stat(
@@ -214,12 +347,11 @@ impl HostProfile for SkillState {
         id: FunctionId,
         sample_type_index: Option<u32>,
     ) -> wasmtime::Result<Result<FunctionStat, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(sample_type(p, sample_type_index).and_then(|t| {
+        self.on_profile(&handle, Op::Stat, |p| {
+            let t = sample_type(p, sample_type_index)?;
             let id = function_id(p, id)?;
             Ok(stat_record(p, p.function_stat(id, t)))
-        }))
+        })
     }
 
     fn total_of(
@@ -228,9 +360,9 @@ impl HostProfile for SkillState {
         ids: Vec<FunctionId>,
         sample_type_index: Option<u32>,
     ) -> wasmtime::Result<Result<i64, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(sample_type(p, sample_type_index).map(|t| p.total_of(&ids, t)))
+        self.on_profile(&handle, Op::TotalOf, |p| {
+            sample_type(p, sample_type_index).map(|t| p.total_of(&ids, t))
+        })
     }
 
     fn callers(
@@ -240,7 +372,9 @@ impl HostProfile for SkillState {
         sample_type_index: Option<u32>,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<EdgeStat>, CallError>> {
-        self.neighbours(handle, id, sample_type_index, limit, true)
+        self.on_profile(&handle, Op::Callers, |p| {
+            neighbours(p, id, sample_type_index, limit, true)
+        })
     }
 
     fn callees(
@@ -250,7 +384,9 @@ impl HostProfile for SkillState {
         sample_type_index: Option<u32>,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<EdgeStat>, CallError>> {
-        self.neighbours(handle, id, sample_type_index, limit, false)
+        self.on_profile(&handle, Op::Callees, |p| {
+            neighbours(p, id, sample_type_index, limit, false)
+        })
     }
 
     fn lines(
@@ -260,9 +396,8 @@ impl HostProfile for SkillState {
         sample_type_index: Option<u32>,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<LineStat>, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(sample_type(p, sample_type_index).and_then(|t| {
+        self.on_profile(&handle, Op::Lines, |p| {
+            let t = sample_type(p, sample_type_index)?;
             let id = function_id(p, id)?;
             let file = p.functions[id as usize].file;
             let file = (file != 0).then(|| p.str(file).to_string());
@@ -275,7 +410,7 @@ impl HostProfile for SkillState {
                     total_value: l.total_value,
                 })
                 .collect())
-        }))
+        })
     }
 
     fn stacks(
@@ -283,12 +418,15 @@ impl HostProfile for SkillState {
         handle: Resource<ProfileHandle>,
         options: CursorOptions,
     ) -> wasmtime::Result<Result<Resource<StackCursor>, CallError>> {
-        let named = self.profile(&handle)?;
+        let started = self.begin(Op::Stacks)?;
+        let h = self.table.get(&handle)?;
+        let (named, name) = (h.profile.clone(), h.name);
         if let Some(&bad) = options
             .containing
             .iter()
             .find(|&&f| f as usize >= named.profile.functions.len())
         {
+            self.end(started, Op::Stacks, || Target::Name(name), 0, None)?;
             return Ok(Err(call_error(
                 ErrorCode::NotFound,
                 format!("function {bad} does not exist"),
@@ -297,11 +435,14 @@ impl HostProfile for SkillState {
         let stacks = named.profile.stacks_containing(&options.containing);
         let cursor = StackCursor {
             profile: named,
+            name,
             stacks,
             next: 0,
             batch: options.batch.clamp(1, MAX_BATCH) as usize,
         };
-        Ok(Ok(self.table.push(cursor)?))
+        let handle = self.push_handle(cursor)?;
+        self.end(started, Op::Stacks, || Target::Name(name), 4, None)?;
+        Ok(Ok(handle))
     }
 
     fn filter(
@@ -309,7 +450,9 @@ impl HostProfile for SkillState {
         handle: Resource<ProfileHandle>,
         filter: SampleFilter,
     ) -> wasmtime::Result<Result<Resource<ProfileHandle>, CallError>> {
-        let named = self.profile(&handle)?;
+        let started = self.begin(Op::Filter)?;
+        let h = self.table.get(&handle)?;
+        let (named, name) = (h.profile.clone(), h.name);
         let wanted: Vec<(String, Option<String>)> = filter
             .labels
             .into_iter()
@@ -317,12 +460,14 @@ impl HostProfile for SkillState {
             .collect();
         let p = &named.profile;
         let filtered = p.retain_stacks(|i| p.stack_has_labels(i, &wanted) != filter.exclude);
-        let profile = Arc::new(NamedProfile {
+        let view = Arc::new(NamedProfile {
             name: named.name.clone(),
             path: named.path.clone(),
             profile: filtered,
         });
-        Ok(Ok(self.table.push(ProfileHandle { profile })?))
+        let handle = self.push_profile(view)?;
+        self.end(started, Op::Filter, || Target::Name(name), 4, None)?;
+        Ok(Ok(handle))
     }
 
     fn labels(
@@ -331,15 +476,15 @@ impl HostProfile for SkillState {
         sample_type_index: Option<u32>,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<LabelSummary>, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(sample_type(p, sample_type_index).map(|t| {
-            p.label_totals(t)
-                .into_iter()
-                .take(rows(limit))
-                .map(|(key, value, total)| LabelSummary { key, value, total })
-                .collect()
-        }))
+        self.on_profile(&handle, Op::Labels, |p| {
+            sample_type(p, sample_type_index).map(|t| {
+                p.label_totals(t)
+                    .into_iter()
+                    .take(rows(limit))
+                    .map(|(key, value, total)| LabelSummary { key, value, total })
+                    .collect()
+            })
+        })
     }
 
     fn diff(
@@ -348,32 +493,28 @@ impl HostProfile for SkillState {
         base: Resource<ProfileHandle>,
         query: DiffQuery,
     ) -> wasmtime::Result<Result<Vec<FunctionDelta>, CallError>> {
-        let new = self.profile(&handle)?;
-        let base = self.profile(&base)?;
-        let (bt, nt) = match (
-            sample_type(&base.profile, query.base_sample_type),
-            sample_type(&new.profile, query.sample_type),
-        ) {
-            (Ok(b), Ok(n)) => (b, n),
-            (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
-        };
-        let order = match query.order {
-            Order::BySelf => model::diff::DiffOrder::BySelf,
-            Order::ByTotal => model::diff::DiffOrder::ByTotal,
-        };
-        let deltas = model::diff::diff(&base.profile, bt, &new.profile, nt, query.normalize, order);
-        Ok(Ok(deltas
-            .into_iter()
-            .filter(|d| d.self_delta() != 0 || d.total_delta() != 0)
-            .take(rows(query.limit))
-            .map(|d| FunctionDelta {
-                name: d.name,
-                base_self: d.base_self,
-                base_total: d.base_total,
-                new_self: d.new_self,
-                new_total: d.new_total,
-            })
-            .collect()))
+        let base = self.table.get(&base)?.profile.clone();
+        self.on_profile(&handle, Op::Diff, |new| {
+            let bt = sample_type(&base.profile, query.base_sample_type)?;
+            let nt = sample_type(new, query.sample_type)?;
+            let order = match query.order {
+                Order::BySelf => model::diff::DiffOrder::BySelf,
+                Order::ByTotal => model::diff::DiffOrder::ByTotal,
+            };
+            let deltas = model::diff::diff(&base.profile, bt, new, nt, query.normalize, order);
+            Ok(deltas
+                .into_iter()
+                .filter(|d| d.self_delta() != 0 || d.total_delta() != 0)
+                .take(rows(query.limit))
+                .map(|d| FunctionDelta {
+                    name: d.name,
+                    base_self: d.base_self,
+                    base_total: d.base_total,
+                    new_self: d.new_self,
+                    new_total: d.new_total,
+                })
+                .collect())
+        })
     }
 
     fn subtree(
@@ -383,9 +524,8 @@ impl HostProfile for SkillState {
         sample_type_index: Option<u32>,
         limit: u32,
     ) -> wasmtime::Result<Result<Subtree, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(sample_type(p, sample_type_index).and_then(|t| {
+        self.on_profile(&handle, Op::Subtree, |p| {
+            let t = sample_type(p, sample_type_index)?;
             for &f in &path {
                 function_id(p, f)?;
             }
@@ -395,40 +535,35 @@ impl HostProfile for SkillState {
                 self_value: node.self_value,
                 children: edge_records(p, node.children),
             })
-        }))
+        })
     }
 
     fn drop(&mut self, handle: Resource<ProfileHandle>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?;
-        Ok(())
+        let started = self.begin(Op::DropProfile)?;
+        let h = self.drop_handle(handle)?;
+        self.end(started, Op::DropProfile, || Target::Name(h.name), 0, None)
     }
 }
 
-impl SkillState {
-    fn neighbours(
-        &mut self,
-        handle: Resource<ProfileHandle>,
-        id: FunctionId,
-        sample_type_index: Option<u32>,
-        limit: u32,
-        callers: bool,
-    ) -> wasmtime::Result<Result<Vec<EdgeStat>, CallError>> {
-        let named = self.profile(&handle)?;
-        let p = &named.profile;
-        Ok(sample_type(p, sample_type_index).and_then(|t| {
-            let id = function_id(p, id)?;
-            Ok(edge_records(p, p.neighbours(id, t, callers, rows(limit))))
-        }))
-    }
+fn neighbours(
+    p: &Profile,
+    id: FunctionId,
+    sample_type_index: Option<u32>,
+    limit: u32,
+    callers: bool,
+) -> Result<Vec<EdgeStat>, CallError> {
+    let t = sample_type(p, sample_type_index)?;
+    let id = function_id(p, id)?;
+    Ok(edge_records(p, p.neighbours(id, t, callers, rows(limit))))
 }
 
 impl HostStackCursor for SkillState {
     fn next(&mut self, handle: Resource<StackCursor>) -> wasmtime::Result<Vec<StackSample>> {
-        self.calls += 1;
+        let started = self.begin(Op::CursorNext)?;
         let cursor = self.table.get_mut(&handle)?;
         let p = &cursor.profile.profile;
         let end = (cursor.next + cursor.batch).min(cursor.stacks.len());
-        let batch = cursor.stacks[cursor.next..end]
+        let batch: Vec<StackSample> = cursor.stacks[cursor.next..end]
             .iter()
             .map(|&i| StackSample {
                 frames: p
@@ -442,11 +577,20 @@ impl HostStackCursor for SkillState {
             })
             .collect();
         cursor.next = end;
+        let name = cursor.name;
+        self.end(
+            started,
+            Op::CursorNext,
+            || Target::Name(name),
+            batch.wire_size(),
+            None,
+        )?;
         Ok(batch)
     }
 
     fn drop(&mut self, handle: Resource<StackCursor>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?;
-        Ok(())
+        let started = self.begin(Op::DropCursor)?;
+        let c = self.drop_handle(handle)?;
+        self.end(started, Op::DropCursor, || Target::Name(c.name), 0, None)
     }
 }

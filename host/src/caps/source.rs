@@ -1,5 +1,8 @@
-//! `source`: granted source trees as resources. Every call goes through [`SourceTree`], the one
-//! path resolver; this module only translates between WIT and it.
+//! `source`: granted source trees as resources. Every path goes through [`SourceTree`], the one
+//! path resolver, and through the skill's deny rules (built-in secret patterns and the
+//! policy's `deny`), checked on the path as asked and on where it leads through symlinks.
+//! Denied files are refused with the rule and the policy line that would allow them, and are
+//! left out of listings and search results.
 
 use std::sync::Arc;
 
@@ -9,7 +12,8 @@ use super::bindings::joule::skill::source::{
     Entry, EntryKind, Host, HostTree, SearchMatch, SearchQuery,
 };
 use super::bindings::joule::skill::types::LineRange;
-use super::{CallError, SkillState};
+use super::{CallError, ErrorCode, SkillState, call_error};
+use crate::audit::{Op, Target};
 use crate::source::{self as tree, SourceTree};
 
 /// A guest's handle on one granted tree.
@@ -30,27 +34,100 @@ fn entry_record(e: tree::Entry) -> Entry {
     }
 }
 
+fn error_size(e: &CallError) -> u64 {
+    e.message.len() as u64 + 8
+}
+
 impl SkillState {
-    fn tree(&mut self, handle: &Resource<TreeHandle>) -> wasmtime::Result<Arc<SourceTree>> {
-        self.calls += 1;
+    fn tree(&self, handle: &Resource<TreeHandle>) -> wasmtime::Result<Arc<SourceTree>> {
         Ok(self.table.get(handle)?.tree.clone())
+    }
+
+    /// The deny rules' verdict on `path` in `tree`, judged as asked and as resolved.
+    fn denial(&self, tree: &SourceTree, path: &str) -> Option<String> {
+        let resolved = tree.resolved(path);
+        self.grants.deny.check(path, resolved.as_deref()).err()
+    }
+
+    /// A path operation: counted, checked against the deny rules, answered, charged and
+    /// recorded.
+    fn on_path<T>(
+        &mut self,
+        handle: &Resource<TreeHandle>,
+        op: Op,
+        path: &str,
+        answer: impl FnOnce(&SourceTree) -> Result<T, CallError>,
+        size: impl FnOnce(&T) -> u64,
+    ) -> wasmtime::Result<Result<T, CallError>> {
+        let started = self.begin(op)?;
+        let tree = self.tree(handle)?;
+        let resource = || Target::Text(format!("{}:{path}", tree.name()).into());
+        // The lexical check first: a path with `..` is refused as such, before the deny
+        // rules could read `sub/../.env` as some other path.
+        if let Err(e) = crate::source::checked_path(path) {
+            let e = CallError::from(e);
+            let denied = (e.code == ErrorCode::Denied).then_some(e.message.as_str());
+            self.end(started, op, resource, error_size(&e), denied)?;
+            return Ok(Err(e));
+        }
+        if let Some(reason) = self.denial(&tree, path) {
+            let e = call_error(ErrorCode::Denied, reason);
+            self.end(started, op, resource, error_size(&e), Some(&e.message))?;
+            return Ok(Err(e));
+        }
+        let result = answer(&tree);
+        let (bytes, denied) = match &result {
+            Ok(v) => (size(v), None),
+            Err(e) => (
+                error_size(e),
+                (e.code == ErrorCode::Denied).then_some(e.message.as_str()),
+            ),
+        };
+        self.end(started, op, resource, bytes, denied)?;
+        Ok(result)
     }
 }
 
 impl Host for SkillState {
     fn granted(&mut self) -> wasmtime::Result<Vec<Resource<TreeHandle>>> {
-        self.calls += 1;
+        let started = self.begin(Op::SourceGranted)?;
         let trees = self.inputs.trees.clone();
-        trees
+        let denied = (trees.is_empty() && !self.inputs.withheld_trees.is_empty()).then(|| {
+            format!(
+                "source trees {:?} are not granted to this skill; {}",
+                self.inputs.withheld_trees,
+                self.grants.how_to_grant("sources = [\"NAME\"]")
+            )
+        });
+        let handles = trees
             .into_iter()
-            .map(|tree| Ok(self.table.push(TreeHandle { tree })?))
-            .collect()
+            .map(|tree| self.push_handle(TreeHandle { tree }))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        let bytes = handles.len() as u64 * 4;
+        self.end(
+            started,
+            Op::SourceGranted,
+            || Target::None,
+            bytes,
+            denied.as_deref(),
+        )?;
+        Ok(handles)
     }
 }
 
 impl HostTree for SkillState {
     fn name(&mut self, handle: Resource<TreeHandle>) -> wasmtime::Result<String> {
-        Ok(self.tree(&handle)?.name().to_string())
+        let started = self.begin(Op::TreeName)?;
+        let tree = self.tree(&handle)?;
+        let name = tree.name().to_string();
+        self.end(
+            started,
+            Op::TreeName,
+            || Target::Text(name.as_str().into()),
+            name.len() as u64,
+            None,
+        )?;
+        Ok(name)
     }
 
     fn read(
@@ -58,7 +135,13 @@ impl HostTree for SkillState {
         handle: Resource<TreeHandle>,
         path: String,
     ) -> wasmtime::Result<Result<String, CallError>> {
-        Ok(self.tree(&handle)?.read(&path).map_err(CallError::from))
+        self.on_path(
+            &handle,
+            Op::Read,
+            &path,
+            |t| t.read(&path).map_err(CallError::from),
+            |text| text.len() as u64,
+        )
     }
 
     fn read_lines(
@@ -67,10 +150,16 @@ impl HostTree for SkillState {
         path: String,
         lines: LineRange,
     ) -> wasmtime::Result<Result<Vec<String>, CallError>> {
-        Ok(self
-            .tree(&handle)?
-            .read_lines(&path, lines.start, lines.end)
-            .map_err(CallError::from))
+        self.on_path(
+            &handle,
+            Op::ReadLines,
+            &path,
+            |t| {
+                t.read_lines(&path, lines.start, lines.end)
+                    .map_err(CallError::from)
+            },
+            |lines| lines.iter().map(|l| l.len() as u64 + 8).sum(),
+        )
     }
 
     fn stat(
@@ -78,11 +167,13 @@ impl HostTree for SkillState {
         handle: Resource<TreeHandle>,
         path: String,
     ) -> wasmtime::Result<Result<Entry, CallError>> {
-        Ok(self
-            .tree(&handle)?
-            .stat(&path)
-            .map(entry_record)
-            .map_err(CallError::from))
+        self.on_path(
+            &handle,
+            Op::StatPath,
+            &path,
+            |t| t.stat(&path).map(entry_record).map_err(CallError::from),
+            |e| e.path.len() as u64 + 16,
+        )
     }
 
     fn list_dir(
@@ -90,11 +181,24 @@ impl HostTree for SkillState {
         handle: Resource<TreeHandle>,
         path: String,
     ) -> wasmtime::Result<Result<Vec<Entry>, CallError>> {
-        Ok(self
-            .tree(&handle)?
-            .list(&path)
-            .map(|entries| entries.into_iter().map(entry_record).collect())
-            .map_err(CallError::from))
+        let deny = self.grants.deny.clone();
+        self.on_path(
+            &handle,
+            Op::ListDir,
+            &path,
+            |t| {
+                t.list(&path)
+                    .map(|entries| {
+                        entries
+                            .into_iter()
+                            .filter(|e| deny.visible(&e.path))
+                            .map(entry_record)
+                            .collect()
+                    })
+                    .map_err(CallError::from)
+            },
+            |entries: &Vec<Entry>| entries.iter().map(|e| e.path.len() as u64 + 16).sum(),
+        )
     }
 
     fn search(
@@ -102,6 +206,9 @@ impl HostTree for SkillState {
         handle: Resource<TreeHandle>,
         query: SearchQuery,
     ) -> wasmtime::Result<Result<Vec<SearchMatch>, CallError>> {
+        let deny = self.grants.deny.clone();
+        let deadline = self.deadline;
+        let under = query.under.clone().unwrap_or_default();
         let query = tree::SearchQuery {
             pattern: query.pattern,
             regex: query.regex,
@@ -110,22 +217,41 @@ impl HostTree for SkillState {
             under: query.under,
             limit: query.limit as usize,
         };
-        Ok(self
-            .tree(&handle)?
-            .search(&query)
-            .map(|found| {
-                found
-                    .into_iter()
-                    .map(|m| SearchMatch {
-                        path: m.path,
-                        line: m.line,
-                        column: m.column,
-                        line_offset: m.line_offset,
-                        text: m.text,
+        let result = self.on_path(
+            &handle,
+            Op::Search,
+            &under,
+            |t| {
+                t.search_filtered(&query, &|path| deny.visible(path), deadline)
+                    .map(|found| {
+                        found
+                            .into_iter()
+                            .map(|m| SearchMatch {
+                                path: m.path,
+                                line: m.line,
+                                column: m.column,
+                                line_offset: m.line_offset,
+                                text: m.text,
+                            })
+                            .collect()
                     })
-                    .collect()
-            })
-            .map_err(CallError::from))
+                    .map_err(CallError::from)
+            },
+            |found: &Vec<SearchMatch>| {
+                found
+                    .iter()
+                    .map(|m| (m.path.len() + m.text.len()) as u64 + 24)
+                    .sum()
+            },
+        )?;
+        // A search the deadline cut short ends the invocation, as the deadline would have.
+        if std::time::Instant::now() >= deadline {
+            return Err(self.stop(format!(
+                "deadline exceeded: still running after {:.1} s (in a host search)",
+                self.grants.limits.deadline.as_secs_f64()
+            )));
+        }
+        Ok(result)
     }
 
     fn locate(
@@ -133,11 +259,32 @@ impl HostTree for SkillState {
         handle: Resource<TreeHandle>,
         profile_path: String,
     ) -> wasmtime::Result<Option<String>> {
-        Ok(self.tree(&handle)?.locate(&profile_path))
+        let started = self.begin(Op::Locate)?;
+        let tree = self.tree(&handle)?;
+        let found = tree
+            .locate(&profile_path)
+            .filter(|p| self.grants.deny.visible(p));
+        let bytes = found.as_ref().map_or(0, |p| p.len() as u64);
+        let name = tree.name().to_string();
+        self.end(
+            started,
+            Op::Locate,
+            || Target::Text(format!("{name}:{profile_path}").into()),
+            bytes,
+            None,
+        )?;
+        Ok(found)
     }
 
     fn drop(&mut self, handle: Resource<TreeHandle>) -> wasmtime::Result<()> {
-        self.table.delete(handle)?;
-        Ok(())
+        let started = self.begin(Op::DropTree)?;
+        let h = self.drop_handle(handle)?;
+        self.end(
+            started,
+            Op::DropTree,
+            || Target::Text(h.tree.name().into()),
+            0,
+            None,
+        )
     }
 }

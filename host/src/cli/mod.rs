@@ -1,5 +1,6 @@
 //! The `joule` command line: flags in, library calls, output and an exit code out.
 
+mod audit;
 mod flamegraph;
 mod profile;
 mod run;
@@ -59,6 +60,12 @@ enum Command {
     /// Work with a profile directly, natively in the host: top, convert, diff.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// What each component imports, declares and is granted, and the gaps between them.
+    #[command(after_help = EXIT_CODES)]
+    Audit(audit::AuditArgs),
+    /// Policy files: pin component digests, or start a policy for some skills.
+    #[command(subcommand)]
+    Policy(audit::PolicyCommand),
     /// Render a flame graph (SVG) of a profile, or the differential one of two.
     #[command(after_help = EXIT_CODES)]
     Flamegraph(flamegraph::FlamegraphArgs),
@@ -154,6 +161,8 @@ pub fn main() -> ExitCode {
         Command::Skills(args) => skills::skills(args),
         Command::Profile(command) => profile::profile(command),
         Command::Flamegraph(args) => flamegraph::flamegraph(args),
+        Command::Audit(args) => audit::audit(args),
+        Command::Policy(command) => audit::policy(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -186,5 +195,8 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Skills run on the blocking pool; a thread needs room for a full Wasm stack
+        // (`engine::MAX_WASM_STACK`) plus the host's own frames around and under it.
+        .thread_stack_size(crate::engine::THREAD_STACK)
         .build()?)
 }

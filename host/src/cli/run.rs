@@ -41,6 +41,14 @@ pub struct RunArgs {
     /// Rounds of finding-triggered skills after the scan.
     #[arg(long, value_name = "N", default_value_t = 4)]
     max_depth: usize,
+    /// The policy: which skill (pinned by digest) may read what, within which limits. Without
+    /// one, every skill may read every input given here (secrets still denied). See
+    /// docs/security.md.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Append one JSON line per host call and load decision to this file.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
 }
 
 fn parse_params(raw: &[String]) -> anyhow::Result<HashMap<String, BTreeMap<String, String>>> {
@@ -73,7 +81,7 @@ fn parse_source(raw: &str) -> (String, PathBuf) {
 
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let jobs = args.jobs.unwrap_or_else(crate::engine::default_jobs).max(1);
-    let request = Request {
+    let mut request = Request {
         profiles: args.profiles,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
         path_prefixes: args
@@ -89,8 +97,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         parameters: parse_params(&args.params)?,
         jobs,
         max_depth: args.max_depth,
+        policy: None,
+        audit: None,
     };
-    let config = args.engine.config()?;
+    let mut config = args.engine.config()?;
+    let policy = args
+        .policy
+        .as_deref()
+        .map(|path| crate::policy::Policy::load(path, config.limits.clone()))
+        .transpose()?;
+    if let Some(policy) = &policy {
+        // The pool's memory slots must fit the most generous grant.
+        config.limits.memory_bytes = config.limits.memory_bytes.max(policy.max_memory());
+    }
+    request.policy = policy;
+    request.audit = args
+        .audit_log
+        .as_deref()
+        .map(crate::audit::AuditLog::create)
+        .transpose()?;
     let tokio = super::tokio_runtime()?;
     let report = tokio.block_on(async {
         let runtime = session::runtime(config, jobs)?;

@@ -20,7 +20,10 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
     let tokio = super::tokio_runtime()?;
     let (skills, failures) = tokio.block_on(async {
         let runtime = session::runtime(config, crate::engine::default_jobs())?;
-        anyhow::Ok(session::load_skills(&runtime, files).await)
+        let (loaded, mut failed) = session::load_skills(&runtime, files).await;
+        let (skills, duplicates) = session::unique_ids(loaded, |s| s);
+        failed.extend(duplicates);
+        anyhow::Ok((skills, failed))
     })?;
     if args.json {
         let list: Vec<_> = skills

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
 
-use super::{LoadedSkill, Runtime};
+use super::{Limits, LoadedSkill, Runtime};
+use crate::audit::AuditLog;
 use crate::caps::bindings::{Skill, joule::skill::types as wit};
 use crate::caps::{LogLine, SkillState};
 use crate::inputs::Inputs;
+use crate::policy::{SkillGrants, open_grants};
 
 /// Why an invocation did not return findings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,17 +54,20 @@ pub struct Instance<'a> {
 }
 
 impl Runtime {
-    /// Instantiates a skill in a fresh store with the runtime's limits.
+    /// Instantiates a skill in a fresh store with the limits of its grants.
     pub fn instantiate(
         &self,
         skill: &LoadedSkill,
         inputs: Arc<Inputs>,
+        grants: Arc<SkillGrants>,
+        audit: bool,
     ) -> wasmtime::Result<Instance<'_>> {
         let slot = self.slots.acquire();
-        let state = SkillState::new(&skill.descriptor.id, inputs, &self.limits);
+        let ticks = deadline_ticks(grants.limits.deadline);
+        let state = SkillState::new(&skill.descriptor.id, inputs, grants, audit);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(self.deadline_ticks());
+        store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         let instance = skill.pre.instantiate(&mut store)?;
         Ok(Instance {
@@ -72,13 +77,11 @@ impl Runtime {
         })
     }
 
-    pub(crate) fn describe(
-        &self,
-        skill: &LoadedSkill,
-        inputs: Arc<Inputs>,
-    ) -> Result<wit::Descriptor, Failure> {
+    /// Calls `describe` with nothing granted and the runtime's default limits.
+    pub(crate) fn describe(&self, skill: &LoadedSkill) -> Result<wit::Descriptor, Failure> {
+        let grants = Arc::new(open_grants(&skill.descriptor.id, self.limits.clone()));
         let mut instance = self
-            .instantiate(skill, inputs)
+            .instantiate(skill, Arc::new(Inputs::default()), grants, false)
             .map_err(|e| self.explain(e, None))?;
         instance
             .skill
@@ -92,24 +95,68 @@ impl Runtime {
         &self,
         skill: &LoadedSkill,
         inputs: Arc<Inputs>,
+        grants: Arc<SkillGrants>,
         invocation: &wit::Invocation,
+        audit: Option<&AuditLog>,
     ) -> Outcome {
         let started = Instant::now();
-        let mut instance = match self.instantiate(skill, inputs) {
+        let limits = grants.limits.clone();
+        let mut instance = match self.instantiate(skill, inputs, grants, audit.is_some()) {
             Ok(i) => i,
-            Err(e) => return Outcome::failed(self.explain(e, None).reason, started.elapsed()),
+            Err(e) => {
+                let reason = self.explain(e, None).reason;
+                if let Some(log) = audit {
+                    let (id, digest) = (&skill.descriptor.id, &skill.digest);
+                    log.write_run(
+                        id,
+                        digest,
+                        "instantiate",
+                        true,
+                        Some(&reason),
+                        started.elapsed(),
+                    );
+                }
+                return Outcome::failed(reason, started.elapsed());
+            }
         };
         let called = instance.skill.call_run(&mut instance.store, invocation);
         let duration = started.elapsed();
         let state = instance.store.data();
-        let result = match called {
-            Ok(Ok(findings)) => Ok(findings),
-            Ok(Err(message)) => Err(Failure {
-                reason: format!("the skill reported an error: {message}"),
-            }),
-            Err(e) => Err(self.explain(e, Some(state))),
+        // `stopped`: the host ended the run (a trap, a deadline, a cap, a limit), as opposed to
+        // the skill returning, with findings or with its own error.
+        let (result, stopped) = match called {
+            Ok(Ok(findings)) => {
+                let within = within_limits(findings, &limits);
+                let over = within.is_err();
+                (within, over)
+            }
+            Ok(Err(message)) => (
+                Err(Failure {
+                    reason: format!("the skill reported an error: {message}"),
+                }),
+                false,
+            ),
+            Err(e) => (Err(self.explain(e, Some(state))), true),
         };
         let state = instance.store.data_mut();
+        if let Some(log) = audit {
+            if let Some(buffer) = state.audit.take() {
+                log.write_calls(&skill.descriptor.id, &skill.digest, &buffer);
+            }
+            let trigger = match &invocation.trigger {
+                wit::Trigger::Scan => "scan",
+                wit::Trigger::Finding(_) => "finding",
+            };
+            let reason = result.as_ref().err().map(|f| f.reason.as_str());
+            log.write_run(
+                &skill.descriptor.id,
+                &skill.digest,
+                trigger,
+                stopped,
+                reason,
+                duration,
+            );
+        }
         let stdout = String::from_utf8_lossy(&state.stdout.contents()).into_owned();
         let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
         // What a skill prints goes to the host log as well as into its run record.
@@ -133,6 +180,19 @@ impl Runtime {
     /// Turns a Wasmtime error into a reason: which limit was hit, the panic message, or the trap.
     fn explain(&self, error: wasmtime::Error, state: Option<&SkillState>) -> Failure {
         let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+        if let Some(reason) = state.and_then(|s| s.limit_hit.clone()) {
+            return Failure { reason };
+        }
+        if error.chain().any(|c| {
+            c.downcast_ref::<wasmtime::component::ResourceTableError>()
+                .is_some()
+        }) {
+            return Failure {
+                reason: format!(
+                    "invalid resource handle: the skill used a handle the host never gave it or had already dropped ({error})"
+                ),
+            };
+        }
         if let Some(state) = state
             && let Some(asked) = state.memory.exceeded
         {
@@ -147,7 +207,9 @@ impl Runtime {
         let reason = match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => format!(
                 "deadline exceeded: still running after {:.1} s",
-                self.limits.deadline.as_secs_f64()
+                state
+                    .map_or(self.limits.deadline, |s| s.grants.limits.deadline)
+                    .as_secs_f64()
             ),
             Some(Trap::StackOverflow) => "stack overflow".to_string(),
             Some(trap) => {
@@ -163,6 +225,63 @@ impl Runtime {
         };
         Failure { reason }
     }
+}
+
+/// Stops a run whose findings exceed its limits (count, then total size).
+fn within_limits(
+    findings: Vec<wit::Finding>,
+    limits: &Limits,
+) -> Result<Vec<wit::Finding>, Failure> {
+    if findings.len() > limits.max_findings {
+        return Err(Failure {
+            reason: format!(
+                "findings limit exceeded: {} findings, the limit is {}",
+                findings.len(),
+                limits.max_findings
+            ),
+        });
+    }
+    let bytes: usize = findings.iter().map(finding_size).sum();
+    if bytes > limits.findings_bytes {
+        return Err(Failure {
+            reason: format!(
+                "findings size limit exceeded: {bytes} bytes of findings, the limit is {} KiB",
+                limits.findings_bytes >> 10
+            ),
+        });
+    }
+    Ok(findings)
+}
+
+/// The bytes of text a finding carries.
+fn finding_size(f: &wit::Finding) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    f.rule.len()
+        + f.title.len()
+        + f.message.len()
+        + f.locations
+            .iter()
+            .map(|l| opt(&l.tree) + opt(&l.file) + opt(&l.function) + 8)
+            .sum::<usize>()
+        + f.evidence
+            .iter()
+            .map(|m| m.name.len() + m.unit.len() + 8)
+            .sum::<usize>()
+        + f.edits
+            .iter()
+            .map(|e| opt(&e.tree) + e.file.len() + e.replacement.len() + 16)
+            .sum::<usize>()
+        + opt(&f.series)
+        + opt(&f.at)
+        + f.labels
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+}
+
+/// Epoch ticks that make up `deadline` (at least one, plus one for the tick in progress).
+fn deadline_ticks(deadline: std::time::Duration) -> u64 {
+    (deadline.as_millis() / super::EPOCH_TICK.as_millis()).max(1) as u64 + 1
 }
 
 /// The message of a Rust panic as the standard library prints it to stderr:

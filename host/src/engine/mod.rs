@@ -32,8 +32,16 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Bytes of log messages kept per invocation; later lines are counted and dropped.
     pub log_bytes: usize,
-    /// Findings kept per invocation; the rest are dropped with a note in the run record.
+    /// Findings one invocation may return; more stops it.
     pub max_findings: usize,
+    /// Bytes of findings (all their text) one invocation may return; more stops it.
+    pub findings_bytes: usize,
+    /// Bytes all host calls of one invocation may return to it.
+    pub host_call_bytes: u64,
+    /// Host calls one invocation may make.
+    pub host_calls: u64,
+    /// Resource handles (profiles, trees, cursors) one invocation may hold at once.
+    pub handles: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +51,10 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             log_bytes: 64 << 10,
             max_findings: 1_000,
+            findings_bytes: 4 << 20,
+            host_call_bytes: 256 << 20,
+            host_calls: 10_000_000,
+            handles: 4_096,
         }
     }
 }
@@ -76,6 +88,14 @@ pub fn default_jobs() -> usize {
         .map(|n| n.get())
         .unwrap_or(1)
 }
+
+/// The deepest a skill's Wasm stack may grow; past it the skill traps with "stack overflow".
+pub const MAX_WASM_STACK: usize = 1 << 20;
+
+/// The native stack of a thread that runs skills: a full Wasm stack, host calls made from
+/// its deepest frame, and the host's frames under it. Threads that call [`Runtime::invoke`]
+/// need at least this much (tokio's and std's default of 2 MiB is too little).
+pub const THREAD_STACK: usize = 8 << 20;
 
 /// One engine and linker for all skills of a process.
 pub struct Runtime {
@@ -112,7 +132,7 @@ impl Runtime {
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
-            .max_wasm_stack(2 << 20)
+            .max_wasm_stack(MAX_WASM_STACK)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
             .parallel_compilation(true);
@@ -155,11 +175,6 @@ impl Runtime {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
-    }
-
-    /// Epoch ticks that make up `deadline` (at least one).
-    fn deadline_ticks(&self) -> u64 {
-        (self.limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
     }
 }
 

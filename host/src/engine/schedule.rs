@@ -11,15 +11,20 @@ use tokio::sync::Semaphore;
 
 use super::invoke::Outcome;
 use super::{LoadedSkill, Runtime, Trigger};
+use crate::audit::AuditLog;
 use crate::caps::LogLine;
 use crate::caps::bindings::joule::skill::types as wit;
 use crate::findings::Finding;
 use crate::inputs::Inputs;
+use crate::policy::SkillGrants;
 
 /// What to run, on what, with which parameters.
 pub struct Plan {
     pub skills: Vec<Arc<LoadedSkill>>,
-    pub inputs: Arc<Inputs>,
+    /// Per skill id: what its policy grants, and the inputs those grants let through.
+    pub access: HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
+    /// Where every host call is recorded, when the operator asked for it.
+    pub audit: Option<Arc<AuditLog>>,
     /// Operator-given parameter values: skill id -> name -> value.
     pub parameters: HashMap<String, BTreeMap<String, String>>,
     /// Invocations at once.
@@ -106,8 +111,6 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Findings this run contributed (before de-duplication).
     pub findings: usize,
-    #[serde(skip_serializing_if = "is_zero")]
-    pub findings_dropped: usize,
     pub host_calls: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<LogLine>,
@@ -135,7 +138,6 @@ impl RunRecord {
             duration_ms: duration.as_secs_f64() * 1e3,
             error: Some(error),
             findings: 0,
-            findings_dropped: 0,
             host_calls: 0,
             log: Vec::new(),
             log_dropped: 0,
@@ -143,10 +145,6 @@ impl RunRecord {
             stderr: String::new(),
         }
     }
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 fn is_zero_u64(n: &u64) -> bool {
@@ -194,10 +192,17 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
                     parameters: plan.parameters_for(&job.skill),
                     input: job.input.as_ref().map(Finding::to_wit),
                 };
-                let inputs = plan.inputs.clone();
                 let skill = job.skill.clone();
-                let outcome = tokio::task::spawn_blocking(move || {
-                    runtime.invoke(&skill, inputs, &invocation)
+                let access = plan.access.get(&skill.descriptor.id).cloned();
+                let audit = plan.audit.clone();
+                let outcome = tokio::task::spawn_blocking(move || match access {
+                    Some((grants, inputs)) => {
+                        runtime.invoke(&skill, inputs, grants, &invocation, audit.as_deref())
+                    }
+                    None => Outcome::failed(
+                        "the skill has no grants in this run (a host bug)".to_string(),
+                        Default::default(),
+                    ),
                 })
                 .await;
                 (job, outcome)
@@ -214,7 +219,7 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
                     Default::default(),
                 )
             });
-            let (record, produced) = record(&job, outcome, runtime.limits().max_findings);
+            let (record, produced) = record(&job, outcome);
             records.push(record);
             new_findings.extend(produced);
         }
@@ -247,9 +252,9 @@ fn matches(trigger: &Trigger, finding: &Finding) -> bool {
     }
 }
 
-fn record(job: &Job, outcome: Outcome, max_findings: usize) -> (RunRecord, Vec<Finding>) {
+fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
     let skill = &job.skill;
-    let (status, error, mut produced) = match outcome.result {
+    let (status, error, produced) = match outcome.result {
         Ok(found) => (
             RunStatus::Ok,
             None,
@@ -260,8 +265,6 @@ fn record(job: &Job, outcome: Outcome, max_findings: usize) -> (RunRecord, Vec<F
         ),
         Err(failure) => (RunStatus::Failed, Some(failure.reason), Vec::new()),
     };
-    let dropped = produced.len().saturating_sub(max_findings);
-    produced.truncate(max_findings);
     let record = RunRecord {
         skill: skill.descriptor.id.clone(),
         version: skill.descriptor.version.clone(),
@@ -272,7 +275,6 @@ fn record(job: &Job, outcome: Outcome, max_findings: usize) -> (RunRecord, Vec<F
         duration_ms: outcome.duration.as_secs_f64() * 1e3,
         error,
         findings: produced.len(),
-        findings_dropped: dropped,
         host_calls: outcome.host_calls,
         log: outcome.log,
         log_dropped: outcome.log_dropped,

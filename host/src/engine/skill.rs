@@ -13,7 +13,6 @@ use super::Runtime;
 use super::cache::{self, Origin};
 use crate::caps::bindings::{SkillPre, joule::skill::types as wit};
 use crate::findings::Kind;
-use crate::inputs::Inputs;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "on", rename_all = "kebab-case")]
@@ -181,7 +180,7 @@ impl Runtime {
             pre,
         };
         let descriptor = self
-            .describe(&skill, Arc::new(Inputs::default()))
+            .describe(&skill)
             .map_err(|f| anyhow::anyhow!("{}: `describe` failed: {}", path.display(), f.reason))?;
         let descriptor = Descriptor::from_wit(descriptor);
         if descriptor.id.is_empty() {

@@ -7,11 +7,15 @@ mod patch;
 pub use markdown::markdown;
 pub use patch::apply;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::engine::RunRecord;
 use crate::findings::{self, Edit, Finding};
 use crate::inputs::Inputs;
+use crate::policy::SkillGrants;
 
 /// The Findings JSON format version this host writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -34,11 +38,11 @@ fn combined(findings: &[Finding], inputs: &Inputs) -> String {
     for f in findings.iter().filter(|f| f.patch.is_some()) {
         let mut candidate = accepted.clone();
         candidate.extend(f.edits.iter());
-        if patch::patch(&candidate, inputs).is_ok() {
+        if patch::patch(&candidate, inputs, None).is_ok() {
             accepted = candidate;
         }
     }
-    patch::patch(&accepted, inputs)
+    patch::patch(&accepted, inputs, None)
         .ok()
         .flatten()
         .unwrap_or_default()
@@ -83,16 +87,24 @@ pub struct SourceRecord {
 
 impl Report {
     /// Ranks the findings and turns their edits into patches against the granted trees.
+    /// `inputs` are the run's; `access` the grants and inputs of each skill, so a finding's
+    /// edits are applied only to trees and files its skill was allowed to read (a skill cannot
+    /// get a secret into the report by proposing an edit to it).
     pub fn new(
         inputs_record: InputsRecord,
         runs: Vec<RunRecord>,
         findings: Vec<Finding>,
         inputs: &Inputs,
+        access: &HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
     ) -> Self {
         let mut findings = findings::rank(findings);
         for f in &mut findings {
             let edits: Vec<&Edit> = f.edits.iter().collect();
-            match patch::patch(&edits, inputs) {
+            let result = match access.get(&f.skill) {
+                Some((grants, granted)) => patch::patch(&edits, granted, Some(&grants.deny)),
+                None => Err("the skill that proposed these edits has no grants".to_string()),
+            };
+            match result {
                 Ok(p) => f.patch = p,
                 Err(e) => f.patch_error = Some(e),
             }

@@ -6,10 +6,15 @@ use std::collections::BTreeMap;
 
 use crate::findings::{Edit, Span};
 use crate::inputs::Inputs;
+use crate::policy::DenyRules;
 
 /// The unified diff of a set of edits (one finding's, or a whole report's), or why it cannot be
 /// made.
-pub fn patch(edits: &[&Edit], inputs: &Inputs) -> Result<Option<String>, String> {
+pub fn patch(
+    edits: &[&Edit],
+    inputs: &Inputs,
+    deny: Option<&DenyRules>,
+) -> Result<Option<String>, String> {
     if edits.is_empty() {
         return Ok(None);
     }
@@ -26,6 +31,10 @@ pub fn patch(edits: &[&Edit], inputs: &Inputs) -> Result<Option<String>, String>
             Some(name) => format!("edit names source tree `{name}`, which was not granted"),
             None => "edit needs a source tree and none was granted".to_string(),
         })?;
+        if let Some(deny) = deny {
+            deny.check(file, tree.resolved(file).as_deref())
+                .map_err(|reason| format!("edit denied: {reason}"))?;
+        }
         let original = tree
             .read(file)
             .map_err(|e| format!("cannot read {file}: {e}"))?;

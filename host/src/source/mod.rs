@@ -113,6 +113,16 @@ impl SourceTree {
             .find(|candidate| self.is_file(candidate))
     }
 
+    /// Where `path` leads once symlinks are resolved, relative to the root, when that differs
+    /// from the path as given (for deny rules that must also judge the target). `None` when it
+    /// does not resolve or resolves to itself.
+    pub fn resolved(&self, path: &str) -> Option<String> {
+        let rel = checked_path(path).ok()?;
+        let canonical = self.dir.canonicalize(rel).ok()?;
+        let shown = display_path(&canonical);
+        (shown != display_path(rel)).then_some(shown)
+    }
+
     fn is_file(&self, path: &str) -> bool {
         checked_path(path).is_ok_and(|p| self.dir.metadata(p).is_ok_and(|m| m.is_file()))
     }

@@ -5,6 +5,7 @@
 //! Binary files (a NUL in the first 8 KiB) and files over the size limit are skipped.
 
 use std::path::Path;
+use std::time::Instant;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -45,10 +46,24 @@ struct Walk<'a> {
     limit: usize,
     scanned: u64,
     out: &'a mut Vec<SearchMatch>,
+    visible: &'a dyn Fn(&str) -> bool,
+    deadline: Instant,
 }
 
 impl SourceTree {
     pub fn search(&self, query: &SearchQuery) -> Result<Vec<SearchMatch>, TreeError> {
+        let far = Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+        self.search_filtered(query, &|_| true, far)
+    }
+
+    /// A search that skips the paths `visible` rejects (files and whole directories) and stops
+    /// at `deadline`, returning what it found so far.
+    pub fn search_filtered(
+        &self,
+        query: &SearchQuery,
+        visible: &dyn Fn(&str) -> bool,
+        deadline: Instant,
+    ) -> Result<Vec<SearchMatch>, TreeError> {
         if query.pattern.is_empty() {
             return Err(TreeError::InvalidArgument(
                 "search pattern is empty".to_string(),
@@ -89,6 +104,8 @@ impl SourceTree {
             limit: query.limit.clamp(1, MAX_MATCHES),
             scanned: 0,
             out: &mut out,
+            visible,
+            deadline,
         };
         let start = checked_path(query.under.as_deref().unwrap_or(""))?;
         self.walk_dir(start, &mut walk)?;
@@ -126,11 +143,14 @@ impl SourceTree {
             .collect();
         children.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, file_type) in children {
-            if walk.out.len() >= walk.limit {
+            if walk.out.len() >= walk.limit || Instant::now() >= walk.deadline {
                 return Ok(());
             }
             let child = rel.join(&name);
             let path = display_path(&child);
+            if !(walk.visible)(&path) {
+                continue;
+            }
             if walk
                 .ignore
                 .matched_path_or_any_parents(&path, file_type.is_dir())

@@ -1,0 +1,405 @@
+//! `joule audit` (what each component imports, declares and is granted, and the gaps) and
+//! `joule policy` (pin digests, start a policy), for the people who sign off on skills.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::{EngineArgs, exit};
+use crate::engine::LoadedSkill;
+use crate::policy::{Policy, ProfileSelector, RISKY_WASI, SkillGrants};
+use crate::session;
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// Skill components (.wasm) or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The policy to check them against; without one, the grants of a run without a policy.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: AuditFormat,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum AuditFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Write each [[skill]]'s digest from the components given (comments and layout kept).
+    Pin(PinArgs),
+    /// Print a starting policy for the components given: pinned, granted what each declares,
+    /// no source trees yet.
+    Init(InitArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PinArgs {
+    /// The policy file to update in place.
+    policy: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// One component, as the audit reports it.
+#[derive(Debug, Serialize)]
+struct ComponentAudit {
+    path: String,
+    id: String,
+    version: String,
+    digest: String,
+    imports: Vec<ImportView>,
+    declares: Vec<String>,
+    grants: Option<GrantsView>,
+    gaps: Vec<String>,
+    /// `loads`, or why the host would refuse it.
+    verdict: String,
+}
+
+/// An interface a component imports, and what it reaches in this host.
+#[derive(Debug, Serialize)]
+struct ImportView {
+    interface: String,
+    reaches: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct GrantsView {
+    profiles: String,
+    sources: String,
+    deny: String,
+    wasi: Vec<String>,
+    limits: String,
+}
+
+fn imports(skill: &LoadedSkill, interface: &str) -> bool {
+    skill
+        .imports
+        .iter()
+        .any(|i| i.starts_with(&format!("joule:skill/{interface}@")))
+}
+
+fn grants_view(g: &SkillGrants) -> GrantsView {
+    let profiles = match &g.profiles {
+        None => "every profile given".to_string(),
+        Some(list) if list.is_empty() => "none".to_string(),
+        Some(list) => list
+            .iter()
+            .map(|s| match s {
+                ProfileSelector::Name(_, text) => text.clone(),
+                ProfileSelector::Label { key, value } => format!("label:{key}={value}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let sources = match &g.sources {
+        None => "every tree given".to_string(),
+        Some(set) if set.is_empty() => "none".to_string(),
+        Some(set) => set.iter().cloned().collect::<Vec<_>>().join(", "),
+    };
+    let l = &g.limits;
+    GrantsView {
+        profiles,
+        sources,
+        deny: g.deny.describe(),
+        wasi: g.wasi.iter().cloned().collect(),
+        limits: format!(
+            "{:.0} s, {} MiB memory, {} MiB host-call data, {} host calls, {} handles, {} findings / {} KiB, {} KiB log",
+            l.deadline.as_secs_f64(),
+            l.memory_bytes >> 20,
+            l.host_call_bytes >> 20,
+            l.host_calls,
+            l.handles,
+            l.max_findings,
+            l.findings_bytes >> 10,
+            l.log_bytes >> 10
+        ),
+    }
+}
+
+fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
+    let d = &skill.descriptor;
+    let mut gaps = Vec::new();
+    for (interface, capability) in [
+        ("profiles", "profiles"),
+        ("source", "source"),
+        ("log", "log"),
+    ] {
+        let imported = imports(skill, interface);
+        let declared = d.capabilities.iter().any(|c| c == capability);
+        if imported && !declared {
+            gaps.push(format!(
+                "imports joule:skill/{interface} but does not declare \"{capability}\""
+            ));
+        }
+        if declared && !imported {
+            gaps.push(format!(
+                "declares \"{capability}\" but never imports joule:skill/{interface}"
+            ));
+        }
+    }
+    let grants = policy.grants_for(&d.id, &skill.digest);
+    if let Ok(g) = &grants {
+        let granted_profiles = g.profiles.as_ref().is_none_or(|p| !p.is_empty());
+        let granted_sources = g.sources.as_ref().is_none_or(|s| !s.is_empty());
+        if imports(skill, "profiles") && !granted_profiles {
+            gaps.push("imports joule:skill/profiles but is granted no profile".to_string());
+        }
+        if imports(skill, "source") && !granted_sources {
+            gaps.push("imports joule:skill/source but is granted no source tree".to_string());
+        }
+        if !policy.is_open() {
+            if !imports(skill, "profiles") && granted_profiles {
+                gaps.push("is granted profiles but never imports joule:skill/profiles".to_string());
+            }
+            if !imports(skill, "source") && granted_sources {
+                gaps.push(
+                    "is granted source trees but never imports joule:skill/source".to_string(),
+                );
+            }
+        }
+        for w in &g.wasi {
+            let prefix = RISKY_WASI
+                .iter()
+                .find(|(n, _)| n == w)
+                .map_or("", |(_, p)| *p);
+            if !skill.imports.iter().any(|i| i.starts_with(prefix)) {
+                gaps.push(format!("is granted wasi \"{w}\" but never imports it"));
+            }
+        }
+    }
+    for import in &skill.imports {
+        if let Some((name, _)) = RISKY_WASI
+            .iter()
+            .find(|(_, prefix)| import.starts_with(prefix))
+        {
+            let granted = grants.as_ref().is_ok_and(|g| g.wasi.contains(*name));
+            gaps.push(format!(
+                "risky import {import}{}",
+                if granted {
+                    " (granted)"
+                } else {
+                    " (not granted: refused at load)"
+                }
+            ));
+        }
+    }
+    let verdict = match session::admit(policy, skill) {
+        Ok(_) => "loads".to_string(),
+        Err(reason) => format!("refused: {reason}"),
+    };
+    ComponentAudit {
+        path: skill.path.display().to_string(),
+        id: d.id.clone(),
+        version: d.version.clone(),
+        digest: format!("sha256:{}", skill.digest),
+        imports: skill
+            .imports
+            .iter()
+            .map(|i| ImportView {
+                interface: i.clone(),
+                reaches: crate::policy::reach(i),
+            })
+            .collect(),
+        declares: d.capabilities.clone(),
+        grants: grants.ok().map(|g| grants_view(&g)),
+        gaps,
+        verdict,
+    }
+}
+
+fn load_all(
+    engine: &EngineArgs,
+    paths: &[PathBuf],
+) -> anyhow::Result<(Vec<std::sync::Arc<LoadedSkill>>, Vec<String>)> {
+    let files = session::skill_files(paths)?;
+    let config = engine.config()?;
+    let tokio = super::tokio_runtime()?;
+    tokio.block_on(async {
+        let runtime = session::runtime(config, crate::engine::default_jobs())?;
+        let (skills, failed) = session::load_skills(&runtime, files).await;
+        anyhow::Ok((skills, failed.into_iter().filter_map(|r| r.error).collect()))
+    })
+}
+
+pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
+    let (skills, failed) = load_all(&args.engine, &args.paths)?;
+    let defaults = args.engine.config()?.limits;
+    let policy = match &args.policy {
+        Some(path) => Policy::load(path, defaults)?,
+        None => Policy::open(defaults),
+    };
+    let audits: Vec<ComponentAudit> = skills.iter().map(|s| audit_one(s, &policy)).collect();
+    let refused = audits.iter().filter(|a| a.verdict != "loads").count() + failed.len();
+    match args.format {
+        AuditFormat::Json => {
+            let out = serde_json::json!({
+                "policy": args.policy.as_ref().map(|p| p.display().to_string()),
+                "components": audits,
+                "unloadable": failed,
+            });
+            super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
+        }
+        AuditFormat::Text => super::emit(&render(&audits, &failed, &args.policy))?,
+    }
+    Ok(if refused == 0 {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    })
+}
+
+fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Policy: {}\n",
+        policy
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(
+                || "none (every skill may read every input given; secrets denied)".to_string()
+            )
+    );
+    let _ = writeln!(
+        out,
+        "{:<22} {:<8} {:<18} {:<9} {:<7} {:<4} {:<6} VERDICT",
+        "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "LOG", "RISKY"
+    );
+    for a in audits {
+        let has = |i: &str| {
+            a.imports
+                .iter()
+                .any(|x| x.interface.starts_with(&format!("joule:skill/{i}@")))
+        };
+        let risky = a
+            .imports
+            .iter()
+            .filter(|i| RISKY_WASI.iter().any(|(_, p)| i.interface.starts_with(p)))
+            .count();
+        let _ = writeln!(
+            out,
+            "{:<22} {:<8} {:<18} {:<9} {:<7} {:<4} {:<6} {}",
+            a.id,
+            a.version,
+            format!("{}…", &a.digest[..15.min(a.digest.len())]),
+            if has("profiles") { "imports" } else { "-" },
+            if has("source") { "imports" } else { "-" },
+            if has("log") { "yes" } else { "-" },
+            if risky > 0 {
+                risky.to_string()
+            } else {
+                "-".to_string()
+            },
+            if a.verdict == "loads" {
+                "loads"
+            } else {
+                "REFUSED"
+            }
+        );
+    }
+    for a in audits {
+        let _ = writeln!(out, "\n{} {} ({})", a.id, a.version, a.path);
+        let _ = writeln!(out, "  digest:   {}", a.digest);
+        let _ = writeln!(out, "  verdict:  {}", a.verdict);
+        let width = a
+            .imports
+            .iter()
+            .map(|i| i.interface.len())
+            .max()
+            .unwrap_or(0);
+        let imports: Vec<String> = a
+            .imports
+            .iter()
+            .map(|i| format!("{:width$}  {}", i.interface, i.reaches))
+            .collect();
+        let _ = writeln!(out, "  imports:  {}", imports.join("\n            "));
+        let _ = writeln!(out, "  declares: {}", a.declares.join(", "));
+        match &a.grants {
+            Some(g) => {
+                let _ = writeln!(out, "  grants:   profiles: {}", g.profiles);
+                let _ = writeln!(out, "            sources:  {}", g.sources);
+                let _ = writeln!(out, "            denied:   {}", g.deny);
+                let _ = writeln!(
+                    out,
+                    "            wasi:     {}",
+                    if g.wasi.is_empty() {
+                        "none".to_string()
+                    } else {
+                        g.wasi.join(", ")
+                    }
+                );
+                let _ = writeln!(out, "            limits:   {}", g.limits);
+            }
+            None => {
+                let _ = writeln!(out, "  grants:   none");
+            }
+        }
+        if a.gaps.is_empty() {
+            let _ = writeln!(out, "  gaps:     none");
+        } else {
+            let _ = writeln!(out, "  gaps:     {}", a.gaps.join("\n            "));
+        }
+    }
+    for f in failed {
+        let _ = writeln!(out, "\nunloadable: {f}");
+    }
+    out
+}
+
+pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
+    match command {
+        PolicyCommand::Pin(args) => {
+            let (skills, _) = load_all(&args.engine, &args.engine.skill_paths()?)?;
+            let text = std::fs::read_to_string(&args.policy)
+                .with_context(|| format!("{}: cannot read the policy", args.policy.display()))?;
+            let digests: Vec<(String, String)> = skills
+                .iter()
+                .map(|s| (s.descriptor.id.clone(), s.digest.clone()))
+                .collect();
+            let (pinned, updated) = crate::policy::pin(&text, &digests)
+                .with_context(|| args.policy.display().to_string())?;
+            std::fs::write(&args.policy, pinned)
+                .with_context(|| format!("{}: cannot write the policy", args.policy.display()))?;
+            super::emit(&format!("pinned: {}\n", updated.join(", ")))?;
+            Ok(exit::OK)
+        }
+        PolicyCommand::Init(args) => {
+            let (skills, _) = load_all(&args.engine, &args.engine.skill_paths()?)?;
+            let mut out = String::from(
+                "# Joule policy: which skill may read what. See docs/security.md.\nversion = 1\n",
+            );
+            for s in &skills {
+                let d = &s.descriptor;
+                let _ = write!(
+                    out,
+                    "\n# {} {}: {}\n[[skill]]\nid = \"{}\"\ndigest = \"sha256:{}\"\n",
+                    d.id, d.version, d.summary, d.id, s.digest
+                );
+                if imports(s, "profiles") {
+                    out.push_str("profiles = [\"*\"]\n");
+                }
+                if imports(s, "source") {
+                    out.push_str("sources = []   # names given with --source NAME=DIR\n");
+                }
+            }
+            super::emit(&out)?;
+            Ok(exit::OK)
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Operator policy: which skill, pinned by the digest of its component, may read which profiles
+//! and source trees, with which risky WASI interfaces, within which limits.
+//!
+//! Deny by default: with a policy, a skill without an entry is refused at load and a skill with
+//! one sees only what its entry grants. Every denial can name the policy line that would allow
+//! the call, so the file is read with spans. Without a policy (`Policy::open`), every skill may
+//! read every input the operator gave on the command line, and the built-in secret patterns are
+//! still denied. The format is documented in `docs/security.md`.
+
+mod deny;
+
+pub use deny::{BUILTIN_SECRETS, DenyRules};
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::engine::Limits;
+
+/// WASI interfaces a skill may import only when its policy entry names them.
+pub const RISKY_WASI: &[(&str, &str)] = &[
+    ("filesystem", "wasi:filesystem/"),
+    ("sockets", "wasi:sockets/"),
+    ("http", "wasi:http/"),
+];
+
+/// What an import reaches in this host, for security reviews (`joule audit`): the host
+/// decides it, whatever the skill hopes for.
+pub fn reach(import: &str) -> &'static str {
+    let interface = import.split('@').next().unwrap_or(import);
+    match interface {
+        "joule:skill/profiles" => "the profiles granted, read-only, queried in the host",
+        "joule:skill/source" => {
+            "the source trees granted, read-only, minus the deny rules; no path leaves a tree"
+        }
+        "joule:skill/log" => "log lines into the run record, within the log budget",
+        "joule:skill/types" => "types only",
+        "wasi:cli/environment" => "empty: no variables, no arguments, no working directory",
+        "wasi:cli/exit" => "ends the skill's own run, reported as failed",
+        "wasi:cli/stdin" => "closed",
+        "wasi:cli/stdout" | "wasi:cli/stderr" => "captured into the run record, 1 MiB each",
+        "wasi:clocks/wall-clock" | "wasi:clocks/monotonic-clock" => "the host's clocks",
+        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => {
+            "random bytes"
+        }
+        "wasi:filesystem/types" | "wasi:filesystem/preopens" => {
+            "no preopened directory: no file at all (risky: refused unless granted)"
+        }
+        "wasi:http/types" | "wasi:http/outgoing-handler" => {
+            "not provided by the host: refused at load"
+        }
+        i if i.starts_with("wasi:sockets/") => {
+            "TCP, UDP and name lookup all switched off (risky: refused unless granted)"
+        }
+        i if i.starts_with("wasi:cli/terminal-") => "no terminal",
+        i if i.starts_with("wasi:io/") => "streams and polling, for stdio",
+        _ => "not provided by the host: refused at load",
+    }
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout_seconds: Option<f64>,
+    memory_mib: Option<u64>,
+    host_call_mib: Option<u64>,
+    host_calls: Option<u64>,
+    handles: Option<u64>,
+    findings: Option<u64>,
+    findings_kib: Option<u64>,
+    log_kib: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSkill {
+    id: String,
+    digest: Spanned<String>,
+    profiles: Option<Spanned<Vec<String>>>,
+    sources: Option<Spanned<Vec<String>>>,
+    deny: Option<Spanned<Vec<String>>>,
+    allow: Option<Spanned<Vec<String>>>,
+    wasi: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    version: u32,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default, rename = "skill")]
+    skills: Vec<Spanned<RawSkill>>,
+}
+
+/// Where in the policy file something is: for messages that tell the operator what to edit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyPlace {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for PolicyPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// Which profiles a skill may read.
+#[derive(Clone, Debug)]
+pub enum ProfileSelector {
+    /// Profiles whose name matches the glob.
+    Name(globset::GlobMatcher, String),
+    /// The samples of every profile that carry this label (a filtered view).
+    Label { key: String, value: String },
+}
+
+/// What one skill may do.
+#[derive(Clone, Debug)]
+pub struct SkillGrants {
+    pub skill: String,
+    /// `None` grants every profile (open mode).
+    pub profiles: Option<Vec<ProfileSelector>>,
+    /// `None` grants every tree (open mode).
+    pub sources: Option<BTreeSet<String>>,
+    pub deny: std::sync::Arc<DenyRules>,
+    pub wasi: BTreeSet<String>,
+    pub limits: Limits,
+    /// Where to add grants for this skill, for denial messages.
+    pub place: Option<PolicyPlace>,
+    pub profiles_place: Option<PolicyPlace>,
+    pub sources_place: Option<PolicyPlace>,
+}
+
+/// One `[[skill]]` entry.
+#[derive(Clone, Debug)]
+pub struct SkillPolicy {
+    pub id: String,
+    /// Lower-case hex sha256, without the `sha256:` prefix.
+    pub digest: String,
+    pub place: PolicyPlace,
+    pub digest_place: PolicyPlace,
+    grants: SkillGrants,
+}
+
+/// A loaded policy file, or the open policy used without one.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// No policy file: every skill may read every input given.
+    open: bool,
+    pub path: Option<PathBuf>,
+    pub defaults: Limits,
+    pub skills: Vec<SkillPolicy>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn apply(limits: &mut Limits, raw: &RawLimits) {
+    if let Some(t) = raw.timeout_seconds {
+        limits.deadline = Duration::from_secs_f64(t.clamp(0.001, 86_400.0));
+    }
+    if let Some(m) = raw.memory_mib {
+        limits.memory_bytes = (m.clamp(1, 4096) as usize) << 20;
+    }
+    if let Some(m) = raw.host_call_mib {
+        limits.host_call_bytes = m.saturating_mul(1 << 20);
+    }
+    if let Some(n) = raw.host_calls {
+        limits.host_calls = n;
+    }
+    if let Some(n) = raw.handles {
+        limits.handles = n as usize;
+    }
+    if let Some(n) = raw.findings {
+        limits.max_findings = n as usize;
+    }
+    if let Some(k) = raw.findings_kib {
+        limits.findings_bytes = (k as usize).saturating_mul(1 << 10);
+    }
+    if let Some(k) = raw.log_kib {
+        limits.log_bytes = (k as usize).saturating_mul(1 << 10);
+    }
+}
+
+impl Policy {
+    /// No policy file: every skill may read every input given, with `defaults` limits; secrets
+    /// are still denied and risky WASI imports still refused.
+    pub fn open(defaults: Limits) -> Self {
+        Policy {
+            open: true,
+            path: None,
+            defaults,
+            skills: Vec::new(),
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Reads a policy file; `defaults` are the limits it starts from.
+    pub fn load(path: &Path, defaults: Limits) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the policy", path.display()))?;
+        Self::parse(&path.display().to_string(), &text, defaults).map(|mut p| {
+            p.path = Some(path.to_path_buf());
+            p
+        })
+    }
+
+    /// Parses policy text; `name` is used in messages.
+    pub fn parse(name: &str, text: &str, defaults: Limits) -> anyhow::Result<Self> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let place = e
+                .span()
+                .map(|s| format!(":{}", line_of(text, s.start)))
+                .unwrap_or_default();
+            anyhow::anyhow!("{name}{place}: {}", e.message())
+        })?;
+        if raw.version != 1 {
+            anyhow::bail!(
+                "{name}: policy version {} is not one this joule reads (it reads version 1)",
+                raw.version
+            );
+        }
+        let place = |offset: usize| PolicyPlace {
+            file: name.to_string(),
+            line: line_of(text, offset),
+        };
+        let mut limits = defaults;
+        apply(&mut limits, &raw.limits);
+        let mut skills: Vec<SkillPolicy> = Vec::new();
+        for entry in raw.skills {
+            let at = place(entry.span().start);
+            let skill = entry.into_inner();
+            if skills.iter().any(|s| s.id == skill.id) {
+                anyhow::bail!("{at}: skill `{}` has a second [[skill]] entry", skill.id);
+            }
+            let digest_place = place(skill.digest.span().start);
+            let digest = skill.digest.into_inner();
+            let hex = digest
+                .strip_prefix("sha256:")
+                .unwrap_or(&digest)
+                .to_ascii_lowercase();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                anyhow::bail!(
+                    "{digest_place}: digest of `{}` must be sha256:<64 hex digits> (got {digest:?}); `joule policy pin` fills it in",
+                    skill.id
+                );
+            }
+            let mut skill_limits = limits.clone();
+            apply(&mut skill_limits, &skill.limits);
+            let profiles = match &skill.profiles {
+                None => Some(Vec::new()),
+                Some(list) => Some(
+                    list.get_ref()
+                        .iter()
+                        .map(|s| {
+                            selector(s).with_context(|| format!("{}", place(list.span().start)))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                ),
+            };
+            let wasi: BTreeSet<String> = skill
+                .wasi
+                .as_ref()
+                .map(|w| w.get_ref().iter().cloned().collect())
+                .unwrap_or_default();
+            if let Some(bad) = wasi
+                .iter()
+                .find(|w| !RISKY_WASI.iter().any(|(n, _)| n == *w))
+            {
+                anyhow::bail!(
+                    "{}: wasi = [{bad:?}]: not one of \"filesystem\", \"sockets\", \"http\"",
+                    place(skill.wasi.as_ref().map_or(0, |w| w.span().start))
+                );
+            }
+            let list = |l: &Option<Spanned<Vec<String>>>| {
+                l.as_ref().map(|l| l.get_ref().clone()).unwrap_or_default()
+            };
+            let deny = DenyRules::new(
+                &skill.id,
+                &list(&skill.deny),
+                &list(&skill.allow),
+                Some(at.clone()),
+                skill.deny.as_ref().map(|d| place(d.span().start)),
+            )
+            .with_context(|| format!("{at}: bad deny or allow pattern"))?;
+            let grants = SkillGrants {
+                skill: skill.id.clone(),
+                profiles,
+                sources: Some(list(&skill.sources).into_iter().collect()),
+                deny: std::sync::Arc::new(deny),
+                wasi,
+                limits: skill_limits,
+                place: Some(at.clone()),
+                profiles_place: skill.profiles.as_ref().map(|p| place(p.span().start)),
+                sources_place: skill.sources.as_ref().map(|p| place(p.span().start)),
+            };
+            skills.push(SkillPolicy {
+                id: skill.id,
+                digest: hex,
+                place: at,
+                digest_place,
+                grants,
+            });
+        }
+        Ok(Policy {
+            open: false,
+            path: Some(PathBuf::from(name)),
+            defaults: limits,
+            skills,
+        })
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&SkillPolicy> {
+        self.skills.iter().find(|s| s.id == id)
+    }
+
+    /// The grants of a skill, or why it may not run at all.
+    pub fn grants_for(&self, id: &str, digest: &str) -> Result<SkillGrants, String> {
+        if self.is_open() {
+            return Ok(open_grants(id, self.defaults.clone()));
+        }
+        let file = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let Some(entry) = self.entry(id) else {
+            return Err(format!(
+                "skill `{id}` has no [[skill]] entry in the policy {file}; deny by default. To run it, add:\n  [[skill]]\n  id = \"{id}\"\n  digest = \"sha256:{digest}\""
+            ));
+        };
+        if entry.digest != digest {
+            return Err(format!(
+                "component digest sha256:{digest} does not match the policy's sha256:{} for skill `{id}` ({}); the component changed since it was pinned",
+                entry.digest, entry.digest_place
+            ));
+        }
+        Ok(entry.grants.clone())
+    }
+
+    /// The largest memory cap any skill may get (the pooling allocator is sized by it).
+    pub fn max_memory(&self) -> usize {
+        self.skills
+            .iter()
+            .map(|s| s.grants.limits.memory_bytes)
+            .chain([self.defaults.memory_bytes])
+            .max()
+            .unwrap_or(self.defaults.memory_bytes)
+    }
+}
+
+/// What a skill may do without a policy: every input given, built-in secrets denied, no risky
+/// WASI, the given limits.
+pub fn open_grants(skill: &str, limits: Limits) -> SkillGrants {
+    SkillGrants {
+        skill: skill.to_string(),
+        profiles: None,
+        sources: None,
+        deny: std::sync::Arc::new(DenyRules::builtin(skill)),
+        wasi: BTreeSet::new(),
+        limits,
+        place: None,
+        profiles_place: None,
+        sources_place: None,
+    }
+}
+
+fn selector(s: &str) -> anyhow::Result<ProfileSelector> {
+    if let Some(label) = s.strip_prefix("label:") {
+        let (key, value) = label
+            .split_once('=')
+            .with_context(|| format!("profile selector {s:?}: expected label:KEY=VALUE"))?;
+        return Ok(ProfileSelector::Label {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+    }
+    let glob = globset::Glob::new(s).with_context(|| format!("profile selector {s:?}"))?;
+    Ok(ProfileSelector::Name(glob.compile_matcher(), s.to_string()))
+}
+
+impl SkillGrants {
+    /// Whether a risky WASI interface import (`wasi:sockets/tcp@0.2.6`) is granted; `None`
+    /// when the import is not a risky one.
+    pub fn risky_import(&self, import: &str) -> Option<(&'static str, bool)> {
+        RISKY_WASI
+            .iter()
+            .find(|(_, prefix)| import.starts_with(prefix))
+            .map(|(name, _)| (*name, self.wasi.contains(*name)))
+    }
+
+    /// A sentence saying where to grant something to this skill.
+    pub fn how_to_grant(&self, what: &str) -> String {
+        match &self.place {
+            Some(place) => format!("add {what} to [[skill]] \"{}\" ({place})", self.skill),
+            None => format!("run with a policy that grants {what} (see docs/security.md)"),
+        }
+    }
+}
+
+/// Creates or updates `digest` in each `[[skill]]` of a policy file to the digest of the
+/// component with that id: `(id, hex digest)` pairs. Comments and layout are kept. Returns the
+/// ids updated.
+pub fn pin(text: &str, digests: &[(String, String)]) -> anyhow::Result<(String, Vec<String>)> {
+    let mut doc: toml_edit::DocumentMut = text.parse().context("not a valid TOML policy")?;
+    let mut updated = Vec::new();
+    if let Some(skills) = doc
+        .get_mut("skill")
+        .and_then(|s| s.as_array_of_tables_mut())
+    {
+        for table in skills.iter_mut() {
+            let Some(id) = table.get("id").and_then(|v| v.as_str()).map(str::to_string) else {
+                continue;
+            };
+            if let Some((_, digest)) = digests.iter().find(|(i, _)| *i == id) {
+                table["digest"] = toml_edit::value(format!("sha256:{digest}"));
+                updated.push(id);
+            }
+        }
+    }
+    Ok((doc.to_string(), updated))
+}
+
+#[cfg(test)]
+mod tests;
