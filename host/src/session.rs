@@ -333,7 +333,7 @@ fn inputs_for(all: &Inputs, grants: &SkillGrants, views: &mut ProfileViews) -> I
                         ProfileSelector::Label { key, value } => {
                             let view = views
                                 .by_label
-                                .entry((p.name.clone(), key.clone(), value.clone()))
+                                .entry((p.path.display().to_string(), key.clone(), value.clone()))
                                 .or_insert_with(|| {
                                     let wanted = [(key.clone(), Some(value.clone()))];
                                     Arc::new(NamedProfile {

@@ -141,14 +141,48 @@ pub struct Record {
     pub duration_ns: u64,
 }
 
+impl Target {
+    /// A path or other text, cut to [`MAX_RESOURCE_BYTES`] (on a character boundary).
+    pub fn text(mut s: String) -> Self {
+        if s.len() > MAX_RESOURCE_BYTES {
+            let mut end = MAX_RESOURCE_BYTES;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s.truncate(end);
+            s.push('…');
+        }
+        Target::Text(s.into_boxed_str())
+    }
+}
+
+/// The longest resource text a record keeps.
+pub const MAX_RESOURCE_BYTES: usize = 512;
+
+/// Records one invocation keeps; the calls past it are counted, not recorded, so a skill
+/// cannot grow the host's memory through the audit log.
+pub const MAX_RECORDS: usize = 1 << 20;
+
 /// One invocation's records, and the profile names they refer to.
 #[derive(Debug, Default)]
 pub struct Buffer {
     pub records: Vec<Record>,
     pub names: Vec<Arc<str>>,
+    /// Calls past [`MAX_RECORDS`].
+    pub dropped: u64,
 }
 
 impl Buffer {
+    /// Keeps a record, or counts it past [`MAX_RECORDS`].
+    #[inline]
+    pub fn push(&mut self, record: Record) {
+        if self.records.len() < MAX_RECORDS {
+            self.records.push(record);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
     /// The index of `name` in [`Self::names`], adding it when it is not among them.
     pub fn intern(&mut self, name: &str) -> u32 {
         let at = match self.names.iter().position(|n| **n == *name) {
@@ -234,6 +268,25 @@ impl AuditLog {
                 "decision": if r.denied.is_some() { "deny" } else { "allow" },
                 "reason": r.denied.as_deref(),
                 "duration_us": r.duration_ns / 1_000,
+            });
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        if buffer.dropped > 0 {
+            let line = serde_json::json!({
+                "time": rfc3339(SystemTime::now()),
+                "skill": skill,
+                "digest": digest,
+                "interface": "run",
+                "op": "audit-overflow",
+                "resource": "",
+                "bytes": 0,
+                "decision": "allow",
+                "reason": format!(
+                    "{} more host calls were made than the {MAX_RECORDS} this invocation's audit log keeps; they were counted, not recorded",
+                    buffer.dropped
+                ),
+                "duration_us": 0,
             });
             text.push_str(&line.to_string());
             text.push('\n');

@@ -46,6 +46,12 @@ pub use bindings::joule::skill::types::{CallError, ErrorCode};
 /// traps, and the run is reported failed with that reason.
 pub const STDIO_CAPACITY: usize = 1 << 20;
 
+/// The most random bytes one WASI call returns.
+pub const MAX_RANDOM_BYTES: u64 = 64 << 10;
+
+/// Resource-table entries beyond the handle limit, for WASI's streams and pollables.
+pub const WASI_TABLE_HEADROOM: usize = 1024;
+
 /// Everything one invocation's `Store` holds.
 pub struct SkillState {
     pub skill_id: String,
@@ -110,7 +116,7 @@ impl SkillState {
             )
         });
         if let (Some(audit), Some(at_ns)) = (&mut self.audit, started) {
-            audit.records.push(Record {
+            audit.push(Record {
                 at_ns,
                 op,
                 resource: resource(),
@@ -129,7 +135,7 @@ impl SkillState {
     /// the audit log and returns the error that stops the skill.
     pub(crate) fn stop(&mut self, reason: String) -> wasmtime::Error {
         if let Some(audit) = &mut self.audit {
-            audit.records.push(Record {
+            audit.push(Record {
                 at_ns: crate::audit::now_ns(),
                 op: self.op,
                 resource: Target::None,
@@ -183,11 +189,17 @@ impl SkillState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            // Random bytes are free to ask for; keep each answer small.
+            .max_random_size(MAX_RANDOM_BYTES)
             .build();
+        // WASI's own resources (streams, pollables) share the table with Joule's handles;
+        // the handle limit bounds Joule's, this bounds the table as a whole.
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.handles.saturating_add(WASI_TABLE_HEADROOM));
         SkillState {
             skill_id: skill_id.to_string(),
             inputs,
-            table: ResourceTable::new(),
+            table,
             wasi,
             stdout,
             stderr,

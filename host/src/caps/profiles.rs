@@ -190,6 +190,9 @@ fn name_regex(pattern: &str) -> Result<regex::Regex, CallError> {
         .map_err(|e| call_error(ErrorCode::InvalidArgument, format!("bad name regex: {e}")))
 }
 
+/// Label matchers one filter may hold.
+const MAX_LABEL_MATCHERS: usize = 64;
+
 fn rows(limit: u32) -> usize {
     limit.min(MAX_ROWS) as usize
 }
@@ -453,6 +456,17 @@ impl HostProfile for SkillState {
         let started = self.begin(Op::Filter)?;
         let h = self.table.get(&handle)?;
         let (named, name) = (h.profile.clone(), h.name);
+        if filter.labels.len() > MAX_LABEL_MATCHERS {
+            let e = call_error(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "{} label matchers; at most {MAX_LABEL_MATCHERS} are allowed",
+                    filter.labels.len()
+                ),
+            );
+            self.end(started, Op::Filter, || Target::Name(name), 0, None)?;
+            return Ok(Err(e));
+        }
         let wanted: Vec<(String, Option<String>)> = filter
             .labels
             .into_iter()
@@ -460,13 +474,16 @@ impl HostProfile for SkillState {
             .collect();
         let p = &named.profile;
         let filtered = p.retain_stacks(|i| p.stack_has_labels(i, &wanted) != filter.exclude);
+        // A view is host memory the skill made the host allocate: it is charged as if it had
+        // been returned, so filters in a loop meet the host-call data limit.
+        let cost = 4 + filtered.heap_bytes();
         let view = Arc::new(NamedProfile {
             name: named.name.clone(),
             path: named.path.clone(),
             profile: filtered,
         });
         let handle = self.push_profile(view)?;
-        self.end(started, Op::Filter, || Target::Name(name), 4, None)?;
+        self.end(started, Op::Filter, || Target::Name(name), cost, None)?;
         Ok(Ok(handle))
     }
 

@@ -14,7 +14,7 @@ use super::bindings::joule::skill::source::{
 use super::bindings::joule::skill::types::LineRange;
 use super::{CallError, ErrorCode, SkillState, call_error};
 use crate::audit::{Op, Target};
-use crate::source::{self as tree, SourceTree};
+use crate::source::{self as tree, Rebase, SourceTree};
 
 /// A guest's handle on one granted tree.
 pub struct TreeHandle {
@@ -61,7 +61,7 @@ impl SkillState {
     ) -> wasmtime::Result<Result<T, CallError>> {
         let started = self.begin(op)?;
         let tree = self.tree(handle)?;
-        let resource = || Target::Text(format!("{}:{path}", tree.name()).into());
+        let resource = || Target::text(format!("{}:{path}", tree.name()));
         // The lexical check first: a path with `..` is refused as such, before the deny
         // rules could read `sub/../.env` as some other path.
         if let Err(e) = crate::source::checked_path(path) {
@@ -123,7 +123,7 @@ impl HostTree for SkillState {
         self.end(
             started,
             Op::TreeName,
-            || Target::Text(name.as_str().into()),
+            || Target::text(name.clone()),
             name.len() as u64,
             None,
         )?;
@@ -187,11 +187,17 @@ impl HostTree for SkillState {
             Op::ListDir,
             &path,
             |t| {
+                // Entries of a directory reached through a symlink are judged where they
+                // really are too (`g -> .git` must not list `.git`'s files).
+                let rebase = Rebase::of(t, &path);
                 t.list(&path)
                     .map(|entries| {
                         entries
                             .into_iter()
-                            .filter(|e| deny.visible(&e.path))
+                            .filter(|e| {
+                                let real = rebase.as_ref().and_then(|r| r.real(&e.path));
+                                deny.check(&e.path, real.as_deref()).is_ok()
+                            })
                             .map(entry_record)
                             .collect()
                     })
@@ -222,7 +228,12 @@ impl HostTree for SkillState {
             Op::Search,
             &under,
             |t| {
-                t.search_filtered(&query, &|path| deny.visible(path), deadline)
+                let rebase = Rebase::of(t, &under);
+                let visible = |path: &str| {
+                    let real = rebase.as_ref().and_then(|r| r.real(path));
+                    deny.check(path, real.as_deref()).is_ok()
+                };
+                t.search_filtered(&query, &visible, deadline)
                     .map(|found| {
                         found
                             .into_iter()
@@ -269,7 +280,7 @@ impl HostTree for SkillState {
         self.end(
             started,
             Op::Locate,
-            || Target::Text(format!("{name}:{profile_path}").into()),
+            || Target::text(format!("{name}:{profile_path}")),
             bytes,
             None,
         )?;
@@ -282,7 +293,7 @@ impl HostTree for SkillState {
         self.end(
             started,
             Op::DropTree,
-            || Target::Text(h.tree.name().into()),
+            || Target::text(h.tree.name().to_string()),
             0,
             None,
         )

@@ -362,12 +362,31 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
     out
 }
 
+/// Refuses two components claiming one id: pinning either could pin an impostor.
+fn one_per_id(skills: &[std::sync::Arc<LoadedSkill>]) -> anyhow::Result<()> {
+    for (i, s) in skills.iter().enumerate() {
+        if let Some(other) = skills[..i]
+            .iter()
+            .find(|o| o.descriptor.id == s.descriptor.id)
+        {
+            anyhow::bail!(
+                "both {} and {} say they are skill `{}`; pin from a set of components with one per id",
+                other.path.display(),
+                s.path.display(),
+                s.descriptor.id
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
     match command {
         PolicyCommand::Pin(args) => {
             let (skills, _) = load_all(&args.engine, &args.engine.skill_paths()?)?;
             let text = std::fs::read_to_string(&args.policy)
                 .with_context(|| format!("{}: cannot read the policy", args.policy.display()))?;
+            one_per_id(&skills)?;
             let digests: Vec<(String, String)> = skills
                 .iter()
                 .map(|s| (s.descriptor.id.clone(), s.digest.clone()))
@@ -381,6 +400,7 @@ pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
         }
         PolicyCommand::Init(args) => {
             let (skills, _) = load_all(&args.engine, &args.engine.skill_paths()?)?;
+            one_per_id(&skills)?;
             let mut out = String::from(
                 "# Joule policy: which skill may read what. See docs/security.md.\nversion = 1\n",
             );

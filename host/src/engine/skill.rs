@@ -182,11 +182,43 @@ impl Runtime {
         let descriptor = self
             .describe(&skill)
             .map_err(|f| anyhow::anyhow!("{}: `describe` failed: {}", path.display(), f.reason))?;
-        let descriptor = Descriptor::from_wit(descriptor);
-        if descriptor.id.is_empty() {
-            anyhow::bail!("{}: `describe` returned an empty id", path.display());
+        let mut descriptor = Descriptor::from_wit(descriptor);
+        if let Err(why) = valid_id(&descriptor.id) {
+            anyhow::bail!(
+                "{}: `describe` returned the id {:?}, which {why}",
+                path.display(),
+                descriptor.id
+            );
+        }
+        // What a skill says of itself lands in reports, policies and terminals: no control
+        // characters (a newline in a summary must not become a line of a generated policy).
+        for text in [&mut descriptor.version, &mut descriptor.summary] {
+            if text.chars().any(char::is_control) {
+                *text = text
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+            }
         }
         skill.descriptor = descriptor;
         Ok(Arc::new(skill))
     }
+}
+
+/// Skill ids name skills in policies, reports and the audit log: 1 to 64 characters, ASCII
+/// letters, digits, `.`, `_` and `-`, starting with a letter or digit.
+pub fn valid_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() || id.len() > 64 {
+        return Err("must be 1 to 64 characters long");
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must start with a letter or a digit");
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err("may hold only ASCII letters, digits, `.`, `_` and `-`");
+    }
+    Ok(())
 }

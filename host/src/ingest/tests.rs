@@ -324,3 +324,40 @@ fn pprof_writer_round_trips_the_model() {
         assert_eq!(top(&again), top(&p), "{name}");
     }
 }
+
+#[test]
+fn a_view_of_some_stacks_holds_only_their_functions_and_strings() {
+    let p = load(&fixture("pprof/large.cpu.pb.gz")).unwrap();
+    let next = id(&p, "main.next");
+    let view = p.retain_stacks(|i| {
+        p.stack(i)
+            .iter()
+            .any(|&f| p.frames[f as usize].function == next)
+    });
+    assert!(view.stack_count() > 0 && view.stack_count() < p.stack_count());
+    // Every function and string of the view is used by a kept stack: nothing of the samples
+    // left out can be read through it.
+    let mut used = vec![false; view.functions.len()];
+    for i in 0..view.stack_count() {
+        for &f in view.stack(i) {
+            used[view.frames[f as usize].function as usize] = true;
+        }
+    }
+    assert!(
+        used.iter().all(|&u| u),
+        "the view keeps functions no kept stack uses"
+    );
+    assert!(view.functions.len() < p.functions.len());
+    assert!(view.strings.len() < p.strings.len());
+    // The same numbers for what it keeps, under its own ids.
+    let t = p.default_sample_type;
+    let in_view = id(&view, "main.next");
+    assert_eq!(
+        view.function_stat(in_view, t).total_value,
+        p.function_stat(next, t).total_value
+    );
+    assert_eq!(view.sample_type_label(t), p.sample_type_label(t));
+    // A view costs what it keeps: one stack's view is a small fraction of the profile.
+    let one = p.retain_stacks(|i| i == 0);
+    assert!(one.heap_bytes() * 100 < p.heap_bytes());
+}

@@ -12,6 +12,7 @@ mod builder;
 pub mod diff;
 mod query;
 pub mod units;
+mod view;
 
 pub use builder::{MAX_FRAMES, ProfileBuilder, StackTable};
 pub use query::{EdgeStat, FunctionStat, LineStat, Order, Subtree};
@@ -83,6 +84,11 @@ impl Strings {
         self.text.push_str(s);
         self.ends.push(self.text.len() as u32);
         (self.ends.len() - 1) as StrId
+    }
+
+    /// Bytes on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
     }
 }
 

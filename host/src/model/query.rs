@@ -403,43 +403,4 @@ impl Profile {
             })
         })
     }
-
-    /// A copy holding only the stacks `keep` accepts; functions, frames and strings are shared
-    /// by value, so ids stay the same as in `self`.
-    pub fn retain_stacks(&self, keep: impl Fn(usize) -> bool) -> Profile {
-        let n = self.sample_types.len();
-        let mut stack_frames = Vec::new();
-        let mut stack_starts = vec![0u32];
-        let mut stack_labels = Vec::new();
-        let mut values = Vec::new();
-        for i in (0..self.stack_count()).filter(|&i| keep(i)) {
-            stack_frames.extend_from_slice(self.stack(i));
-            stack_starts.push(stack_frames.len() as u32);
-            stack_labels.push(self.stack_labels.get(i).copied().unwrap_or(0));
-            values.extend_from_slice(&self.values[i * n..(i + 1) * n]);
-        }
-        Profile {
-            strings: self.strings.clone(),
-            functions: self.functions.clone(),
-            frames: self.frames.clone(),
-            stack_frames,
-            stack_starts,
-            stack_labels,
-            label_sets: self.label_sets.clone(),
-            values,
-            sample_types: self.sample_types.clone(),
-            default_sample_type: self.default_sample_type,
-            raw_sample_count: self.raw_sample_count,
-            refused_samples: self.refused_samples,
-            duration_nanos: self.duration_nanos,
-            time_nanos: self.time_nanos,
-            period: self.period,
-            period_type: self.period_type.clone(),
-            comments: self.comments.clone(),
-            format: self.format,
-            warnings: Vec::new(),
-            totals_cache: super::totals_cells(self.sample_types.len()),
-            name_index: Default::default(),
-        }
-    }
 }

@@ -19,46 +19,79 @@ pub const BUILTIN_SECRETS: &[&str] = &[
 #[derive(Clone, Debug)]
 struct Pattern {
     text: String,
-    /// Matches one path component (patterns without `/`).
+    /// Matches one path component (deny patterns without `/`).
     component: Option<GlobMatcher>,
-    /// Matches the whole path (patterns with `/`), at any depth.
-    whole: Option<GlobMatcher>,
+    /// Match the whole path (the rest). A pattern `dir/**` also matches `dir` itself, so the
+    /// directory cannot be listed or searched either.
+    whole: Vec<GlobMatcher>,
+}
+
+fn glob(p: &str) -> Result<GlobMatcher, globset::Error> {
+    GlobBuilder::new(p)
+        .case_insensitive(true)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
 }
 
 impl Pattern {
-    fn new(text: &str) -> Result<Self, globset::Error> {
-        let glob = |p: &str| {
-            GlobBuilder::new(p)
-                .case_insensitive(true)
-                .literal_separator(true)
-                .build()
-                .map(|g| g.compile_matcher())
-        };
-        let text_lower = text.trim_start_matches("./").to_string();
-        if text_lower.contains('/') {
-            let anchored = text_lower.trim_start_matches('/');
-            Ok(Pattern {
+    /// A deny pattern: without `/`, any component; with `/`, the whole path at any depth.
+    fn deny(text: &str) -> Result<Self, globset::Error> {
+        let trimmed = text.trim_start_matches("./");
+        if !trimmed.contains('/') {
+            return Ok(Pattern {
                 text: text.to_string(),
-                component: None,
-                whole: Some(glob(&format!("{{{anchored},**/{anchored}}}"))?),
-            })
-        } else {
-            Ok(Pattern {
-                text: text.to_string(),
-                component: Some(glob(&text_lower)?),
-                whole: None,
-            })
+                component: Some(glob(trimmed)?),
+                whole: Vec::new(),
+            });
         }
+        let anchored = trimmed.trim_start_matches('/');
+        let mut whole = Vec::new();
+        // Separate matchers rather than one `{a,**/a}` alternation: a comma or a brace in the
+        // pattern must not change what it means.
+        for p in Self::with_dir(anchored) {
+            whole.push(glob(&p)?);
+            whole.push(glob(&format!("**/{p}"))?);
+        }
+        Ok(Pattern {
+            text: text.to_string(),
+            component: None,
+            whole,
+        })
+    }
+
+    /// An allow pattern: the whole path from the tree root, nothing else (`.env` lets through
+    /// `.env`, not `sub/.env`).
+    fn allow(text: &str) -> Result<Self, globset::Error> {
+        let anchored = text.trim_start_matches("./").trim_start_matches('/');
+        Ok(Pattern {
+            text: text.to_string(),
+            component: None,
+            whole: Self::with_dir(anchored)
+                .iter()
+                .map(|p| glob(p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// `p`, and for `dir/**` also `dir`.
+    fn with_dir(p: &str) -> Vec<String> {
+        let mut out = vec![p.to_string()];
+        if let Some(dir) = p.strip_suffix("/**")
+            && !dir.is_empty()
+        {
+            out.push(dir.to_string());
+        }
+        out
     }
 
     fn matches(&self, normalized: &str) -> bool {
-        if let Some(whole) = &self.whole {
-            return whole.is_match(normalized);
+        if self.whole.iter().any(|g| g.is_match(normalized)) {
+            return true;
         }
-        let component = self.component.as_ref();
-        normalized
-            .split('/')
-            .any(|c| component.is_some_and(|g| g.is_match(c)))
+        self.component
+            .as_ref()
+            .is_some_and(|g| normalized.split('/').any(|c| g.is_match(c)))
     }
 }
 
@@ -99,17 +132,18 @@ impl DenyRules {
         place: Option<PolicyPlace>,
         deny_place: Option<PolicyPlace>,
     ) -> Result<Self, globset::Error> {
-        let compile = |list: &[String]| {
-            list.iter()
-                .map(|p| Pattern::new(p))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let builtin: Vec<String> = BUILTIN_SECRETS.iter().map(|s| s.to_string()).collect();
+        let builtin = BUILTIN_SECRETS.iter().map(|p| Pattern::deny(p));
         Ok(DenyRules {
             skill: skill.to_string(),
-            builtin: compile(&builtin)?,
-            extra: compile(deny)?,
-            allow: compile(allow)?,
+            builtin: builtin.collect::<Result<_, _>>()?,
+            extra: deny
+                .iter()
+                .map(|p| Pattern::deny(p))
+                .collect::<Result<_, _>>()?,
+            allow: allow
+                .iter()
+                .map(|p| Pattern::allow(p))
+                .collect::<Result<_, _>>()?,
             place,
             deny_place,
         })
@@ -121,7 +155,7 @@ impl DenyRules {
             skill: skill.to_string(),
             builtin: BUILTIN_SECRETS
                 .iter()
-                .filter_map(|p| Pattern::new(p).ok())
+                .filter_map(|p| Pattern::deny(p).ok())
                 .collect(),
             extra: Vec::new(),
             allow: Vec::new(),
@@ -138,10 +172,13 @@ impl DenyRules {
             if normalized.is_empty() {
                 continue;
             }
-            let via = if candidate == path {
-                String::new()
+            // The target of a symlink is judged but not named: a denial must not tell the skill
+            // where a link leads.
+            let through = candidate != path;
+            let via = if through {
+                " leads through a symlink to a path that"
             } else {
-                format!(" (through a symlink to {candidate})")
+                ""
             };
             if let Some(p) = self.extra.iter().find(|p| p.matches(&normalized)) {
                 let place = self
@@ -156,9 +193,14 @@ impl DenyRules {
             }
             let allowed = self.allow.iter().any(|p| p.matches(&normalized));
             if !allowed && let Some(p) = self.builtin.iter().find(|p| p.matches(&normalized)) {
+                let shown = if through {
+                    "the link's target".to_string()
+                } else {
+                    format!("\"{normalized}\"")
+                };
                 let how = match &self.place {
                     Some(place) => format!(
-                        "to read it, add \"{normalized}\" to allow in [[skill]] \"{}\" ({place})",
+                        "to read it, add {shown} to allow in [[skill]] \"{}\" ({place})",
                         self.skill
                     ),
                     None => {

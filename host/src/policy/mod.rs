@@ -163,8 +163,11 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn apply(limits: &mut Limits, raw: &RawLimits) {
+fn apply(limits: &mut Limits, raw: &RawLimits) -> anyhow::Result<()> {
     if let Some(t) = raw.timeout_seconds {
+        if !(t.is_finite() && t > 0.0) {
+            anyhow::bail!("timeout_seconds = {t}: give a number of seconds above zero");
+        }
         limits.deadline = Duration::from_secs_f64(t.clamp(0.001, 86_400.0));
     }
     if let Some(m) = raw.memory_mib {
@@ -188,6 +191,7 @@ fn apply(limits: &mut Limits, raw: &RawLimits) {
     if let Some(k) = raw.log_kib {
         limits.log_bytes = (k as usize).saturating_mul(1 << 10);
     }
+    Ok(())
 }
 
 impl Policy {
@@ -236,7 +240,7 @@ impl Policy {
             line: line_of(text, offset),
         };
         let mut limits = defaults;
-        apply(&mut limits, &raw.limits);
+        apply(&mut limits, &raw.limits).map_err(|e| anyhow::anyhow!("{name}: [limits] {e}"))?;
         let mut skills: Vec<SkillPolicy> = Vec::new();
         for entry in raw.skills {
             let at = place(entry.span().start);
@@ -257,7 +261,8 @@ impl Policy {
                 );
             }
             let mut skill_limits = limits.clone();
-            apply(&mut skill_limits, &skill.limits);
+            apply(&mut skill_limits, &skill.limits)
+                .map_err(|e| anyhow::anyhow!("{at}: [skill.limits] of `{}`: {e}", skill.id))?;
             let profiles = match &skill.profiles {
                 None => Some(Vec::new()),
                 Some(list) => Some(

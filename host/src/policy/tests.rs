@@ -132,3 +132,45 @@ fn every_import_says_what_it_reaches() {
     assert!(reach("acme:spy/exfiltrate@1.0.0").contains("refused at load"));
     assert!(reach("joule:skill/source@0.1.1").contains("no path leaves a tree"));
 }
+
+#[test]
+fn limits_that_are_not_numbers_are_refused() {
+    let text = format!(
+        "version = 1\n[limits]\ntimeout_seconds = nan\n[[skill]]\nid = \"a\"\ndigest = \"sha256:{DIGEST}\"\n"
+    );
+    let e = policy(&text).unwrap_err().to_string();
+    assert!(e.contains("timeout_seconds = NaN"), "{e}");
+    let text = format!(
+        "version = 1\n[[skill]]\nid = \"a\"\ndigest = \"sha256:{DIGEST}\"\n[skill.limits]\ntimeout_seconds = -1.0\n"
+    );
+    let e = policy(&text).unwrap_err().to_string();
+    assert!(e.contains("[skill.limits] of `a`"), "{e}");
+}
+
+#[test]
+fn allow_is_anchored_and_deny_globs_keep_commas_and_directories() {
+    let rules = DenyRules::new(
+        "s",
+        &["data/keys,old.json".into(), "private/**".into()],
+        &[".env".into()],
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(rules.check(".env", None).is_ok());
+    assert!(
+        rules.check("sub/.env", None).is_err(),
+        "allow names one path, not a pattern at any depth"
+    );
+    assert!(rules.check("data/keys,old.json", None).is_err());
+    assert!(
+        rules.check("private", None).is_err(),
+        "the denied directory itself"
+    );
+    assert!(rules.check(".git", None).is_err());
+    // A denial through a symlink does not say where the link leads.
+    let e = rules
+        .check("notes.txt", Some("private/plan.txt"))
+        .unwrap_err();
+    assert!(!e.contains("plan.txt"), "{e}");
+}

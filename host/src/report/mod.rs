@@ -105,7 +105,19 @@ impl Report {
                 None => Err("the skill that proposed these edits has no grants".to_string()),
             };
             match result {
-                Ok(p) => f.patch = p,
+                Ok(p) => {
+                    // Name the tree each edit went to, as checked against the skill's grants,
+                    // so the combined patch (built over every tree of the run) cannot send an
+                    // edit without a tree name to another skill's tree.
+                    if let Some((_, granted)) = access.get(&f.skill) {
+                        for e in &mut f.edits {
+                            if let Some(tree) = granted.tree(e.tree.as_deref()) {
+                                e.tree = Some(tree.name().to_string());
+                            }
+                        }
+                    }
+                    f.patch = p;
+                }
                 Err(e) => f.patch_error = Some(e),
             }
         }

@@ -75,7 +75,7 @@ fn byte_range(text: &str, span: &Span) -> Result<(usize, usize), String> {
     let (start, end) = match *span {
         Span::Bytes { start, end } => (start as usize, end as usize),
         Span::Lines { start, end } => {
-            if start == 0 || end + 1 < start {
+            if start == 0 || end.saturating_add(1) < start {
                 return Err(format!("line span {start}..={end} is not a range"));
             }
             let from = line_offset(text, start)
@@ -83,7 +83,7 @@ fn byte_range(text: &str, span: &Span) -> Result<(usize, usize), String> {
             let to = if end < start {
                 from
             } else {
-                line_offset(text, end + 1).unwrap_or(text.len())
+                line_offset(text, end.saturating_add(1)).unwrap_or(text.len())
             };
             (from, to)
         }

@@ -92,6 +92,11 @@ impl SourceTree {
     /// longest suffix of the path that is a file here (`/ci/build/app/src/main.rs` ->
     /// `src/main.rs`). `None` when the tree does not have it; never a path outside the tree.
     pub fn locate(&self, profile_path: &str) -> Option<String> {
+        // A frame's file name is a path: anything longer is not one, and would make the
+        // suffix search below quadratic in the skill's string.
+        if profile_path.len() > MAX_PATH_BYTES {
+            return None;
+        }
         let normalized = profile_path.replace('\\', "/");
         for prefix in &self.prefixes {
             if let Some(rest) = normalized.strip_prefix(prefix.as_str())
@@ -106,6 +111,9 @@ impl SourceTree {
             .filter(|p| !p.is_empty() && *p != ".")
             .collect();
         if parts.contains(&"..") {
+            return None;
+        }
+        if parts.len() > MAX_PATH_COMPONENTS {
             return None;
         }
         (0..parts.len())
@@ -252,8 +260,50 @@ fn display_path(rel: &Path) -> String {
     parts.join("/")
 }
 
+/// A directory as a skill named it and where it really is, once symlinks are resolved: the
+/// entries found under it are judged by the deny rules at both places.
+#[derive(Clone, Debug)]
+pub struct Rebase {
+    shown: String,
+    real: String,
+}
+
+impl Rebase {
+    /// `None` when `dir` is not reached through a symlink.
+    pub fn of(tree: &SourceTree, dir: &str) -> Option<Self> {
+        let real = tree.resolved(dir)?;
+        let shown = display_path(checked_path(dir).ok()?);
+        Some(Rebase { shown, real })
+    }
+
+    /// Where `path`, found under the directory, really is.
+    pub fn real(&self, path: &str) -> Option<String> {
+        let suffix = if self.shown.is_empty() {
+            path
+        } else {
+            path.strip_prefix(self.shown.as_str())?.strip_prefix('/')?
+        };
+        Some(if self.real.is_empty() {
+            suffix.to_string()
+        } else {
+            format!("{}/{suffix}", self.real)
+        })
+    }
+}
+
+/// The longest path a skill may give, in bytes and in components.
+pub const MAX_PATH_BYTES: usize = 4096;
+pub const MAX_PATH_COMPONENTS: usize = 256;
+
 /// The lexical check every skill-supplied path passes before `cap-std` sees it.
 pub fn checked_path(path: &str) -> Result<&Path, TreeError> {
+    if path.len() > MAX_PATH_BYTES || path.split('/').count() > MAX_PATH_COMPONENTS {
+        return Err(TreeError::InvalidArgument(format!(
+            "a path of {} bytes: paths are at most {MAX_PATH_BYTES} bytes and \
+             {MAX_PATH_COMPONENTS} components",
+            path.len()
+        )));
+    }
     if path.contains('\0') {
         return Err(TreeError::InvalidArgument(format!(
             "{path:?}: paths may not contain NUL bytes"

@@ -19,6 +19,10 @@ pub const MAX_MATCHES: usize = 10_000;
 pub const MAX_SCAN_BYTES: u64 = 512 * 1024 * 1024;
 /// Directories deeper than this are not searched (and the walk's recursion stays bounded).
 pub const MAX_DEPTH: usize = 64;
+/// The longest search pattern and the most globs one search may give; larger ones are refused
+/// before anything is compiled.
+pub const MAX_PATTERN_BYTES: usize = 64 << 10;
+pub const MAX_GLOBS: usize = 256;
 
 #[derive(Clone, Debug, Default)]
 pub struct SearchQuery {
@@ -68,6 +72,14 @@ impl SourceTree {
             return Err(TreeError::InvalidArgument(
                 "search pattern is empty".to_string(),
             ));
+        }
+        if query.pattern.len() > MAX_PATTERN_BYTES || query.globs.len() > MAX_GLOBS {
+            return Err(TreeError::InvalidArgument(format!(
+                "search patterns are at most {MAX_PATTERN_BYTES} bytes with at most {MAX_GLOBS} \
+                 globs (got {} bytes, {} globs)",
+                query.pattern.len(),
+                query.globs.len()
+            )));
         }
         let pattern = if query.regex {
             query.pattern.clone()

@@ -10,7 +10,8 @@ use joule_sdk::{Entry, SearchMatch};
 struct Globber;
 
 /// Paths read with `tree.read`. The tree the tests build holds `.env`, `.env.local`, `id_rsa`,
-/// `key.pem`, `.git/config`, `config/prod/db.toml` and `innocent.txt -> .env`.
+/// `key.pem`, `.git/config`, `config/prod/db.toml`, `innocent.txt -> .env`, `g -> .git` and
+/// `cfg -> config`.
 pub const READS: &[&str] = &[
     ".env",
     ".ENV",
@@ -34,6 +35,8 @@ pub const READS: &[&str] = &[
     "config/prod/db.toml",
     "CONFIG/Prod/db.toml",
     "config//prod/./db.toml",
+    "g/config",
+    "cfg/prod/db.toml",
 ];
 
 /// Every secret file of the test tree starts its contents with this marker.
@@ -105,7 +108,7 @@ impl Skill for Globber {
         };
         attempt(&mut findings, "stat .env".to_string(), stat);
 
-        for dir in ["", ".", ".git", "config/prod", "sub"] {
+        for dir in ["", ".", ".git", "config/prod", "sub", "g", "cfg/prod"] {
             attempt(
                 &mut findings,
                 format!("list_dir {dir:?}"),
@@ -132,6 +135,13 @@ impl Skill for Globber {
                 "search marker under config/prod",
                 Search::literal(MARKER).under("config/prod"),
             ),
+            // In-tree symlinks to denied directories: `g -> .git`, `cfg -> config`.
+            ("search marker under g", Search::literal(MARKER).under("g")),
+            (
+                "search marker under cfg",
+                Search::literal(MARKER).under("cfg"),
+            ),
+            ("search any line under cfg", Search::regex(".").under("cfg")),
             ("search regex any line", Search::regex(".").limit(10_000)),
         ];
         for (title, query) in searches {
