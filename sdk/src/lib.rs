@@ -40,6 +40,7 @@ mod describe;
 mod finding;
 pub mod log;
 mod profile;
+pub mod stats;
 mod tree;
 pub mod units;
 
