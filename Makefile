@@ -3,7 +3,8 @@
 CARGO        ?= cargo
 WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
-SKILLS       := hot-functions regex-in-hot-path
+SKILLS       := hot-functions regex-in-hot-path regression-detect regression-attribute \
+                regression-mitigate
 TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
                 call-spinner recursor swapper globber forger snoop flooder giant logger \
                 caller handles prober sockets filer impostor exiter shouter searcher

@@ -10,6 +10,7 @@
 pub mod export;
 pub mod ingest;
 pub mod inputs;
+pub mod metrics;
 pub mod model;
 pub mod source;
 
@@ -23,6 +24,8 @@ pub mod cli;
 pub mod engine;
 #[cfg(feature = "runtime")]
 pub mod findings;
+#[cfg(feature = "runtime")]
+pub mod history;
 #[cfg(feature = "runtime")]
 pub mod policy;
 #[cfg(feature = "runtime")]

@@ -9,9 +9,10 @@ use anyhow::Context;
 
 use crate::audit::AuditLog;
 use crate::engine::{LoadedSkill, Plan, RunRecord, Runtime, RuntimeConfig};
-use crate::inputs::{Inputs, NamedProfile};
+use crate::history::History;
+use crate::inputs::{Inputs, NamedMetrics, NamedProfile};
 use crate::policy::{Policy, ProfileSelector, SkillGrants};
-use crate::report::{InputsRecord, ProfileRecord, Report, SourceRecord};
+use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, SourceRecord};
 use crate::source::SourceTree;
 
 /// What the operator asked for.
@@ -22,6 +23,10 @@ pub struct Request {
     pub sources: Vec<(String, PathBuf)>,
     /// Build-path prefixes that stand for a tree's root in profiles, as (tree name, prefix).
     pub path_prefixes: Vec<(String, String)>,
+    /// Metric files (CSV, JSON lines).
+    pub metrics: Vec<PathBuf>,
+    /// Git repositories as (name, directory, deploy log).
+    pub histories: Vec<(String, PathBuf, Option<PathBuf>)>,
     /// Skill components, or directories holding them.
     pub skills: Vec<PathBuf>,
     /// skill id -> parameter -> value.
@@ -125,28 +130,36 @@ pub fn unique_ids<T>(
     (kept, failures)
 }
 
-/// Reads every profile concurrently; unreadable ones are recorded with their error.
-pub async fn load_profiles(paths: &[PathBuf]) -> (Vec<Arc<NamedProfile>>, Vec<ProfileRecord>) {
+/// Reads every file with `load` on the blocking pool, concurrently; each result comes back
+/// with its path and file name, in the order given.
+async fn read_all<T: Send + 'static, E: Send + 'static>(
+    paths: &[PathBuf],
+    load: fn(&Path) -> Result<T, E>,
+) -> Vec<(PathBuf, String, Result<T, E>)> {
     let handles: Vec<_> = paths
         .iter()
         .cloned()
-        .map(|path| {
-            tokio::task::spawn_blocking(move || {
-                let loaded = crate::ingest::load(&path);
-                (path, loaded)
-            })
-        })
+        .map(|path| tokio::task::spawn_blocking(move || (load(&path), path)))
         .collect();
-    let mut profiles = Vec::new();
-    let mut records = Vec::new();
+    let mut out = Vec::new();
     for handle in handles {
-        let Ok((path, loaded)) = handle.await else {
+        let Ok((loaded, path)) = handle.await else {
             continue;
         };
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
+        out.push((path, name, loaded));
+    }
+    out
+}
+
+/// Reads every profile concurrently; unreadable ones are recorded with their error.
+pub async fn load_profiles(paths: &[PathBuf]) -> (Vec<Arc<NamedProfile>>, Vec<ProfileRecord>) {
+    let mut profiles = Vec::new();
+    let mut records = Vec::new();
+    for (path, name, loaded) in read_all(paths, crate::ingest::load).await {
         match loaded {
             Ok(profile) => {
                 let t = profile.default_sample_type;
@@ -181,6 +194,36 @@ pub async fn load_profiles(paths: &[PathBuf]) -> (Vec<Arc<NamedProfile>>, Vec<Pr
     (profiles, records)
 }
 
+/// Reads every metric file concurrently; unreadable ones are recorded with their error.
+pub async fn load_metrics(paths: &[PathBuf]) -> (Vec<Arc<NamedMetrics>>, Vec<MetricsRecord>) {
+    let mut sets = Vec::new();
+    let mut records = Vec::new();
+    for (path, name, loaded) in read_all(paths, crate::metrics::load).await {
+        match loaded {
+            Ok(set) => {
+                records.push(MetricsRecord {
+                    path: path.display().to_string(),
+                    name: name.clone(),
+                    series: Some(set.series.len()),
+                    points: Some(set.point_count()),
+                    error: None,
+                    warnings: set.warnings.clone(),
+                });
+                sets.push(Arc::new(NamedMetrics { name, path, set }));
+            }
+            Err(e) => records.push(MetricsRecord {
+                path: path.display().to_string(),
+                name,
+                series: None,
+                points: None,
+                error: Some(e.to_string()),
+                warnings: Vec::new(),
+            }),
+        }
+    }
+    (sets, records)
+}
+
 /// The name a source tree gets when the operator does not give one: its directory's name.
 pub fn default_tree_name(dir: &Path) -> String {
     std::fs::canonicalize(dir)
@@ -194,6 +237,7 @@ pub fn default_tree_name(dir: &Path) -> String {
 pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Report> {
     let files = skill_files(&request.skills)?;
     let (profiles, profile_records) = load_profiles(&request.profiles).await;
+    let (metrics, metric_records) = load_metrics(&request.metrics).await;
     let mut trees = Vec::new();
     let mut source_records = Vec::new();
     for (name, dir) in &request.sources {
@@ -209,6 +253,17 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
             name: name.clone(),
             path: dir.display().to_string(),
         });
+    }
+    let mut histories: Vec<Arc<History>> = Vec::new();
+    for (name, dir, deploys) in &request.histories {
+        if histories.iter().any(|h| h.name() == name) {
+            anyhow::bail!("two repositories are named `{name}`; name them with NAME=DIR");
+        }
+        histories.push(Arc::new(History::open(
+            name.clone(),
+            dir,
+            deploys.as_deref(),
+        )?));
     }
     if let Some((name, _)) = request
         .path_prefixes
@@ -226,6 +281,10 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         trees,
         withheld_profiles: Vec::new(),
         withheld_trees: Vec::new(),
+        metrics,
+        withheld_metrics: Vec::new(),
+        histories,
+        withheld_histories: Vec::new(),
     };
     let mut admitted = Vec::new();
     for skill in loaded {
@@ -285,6 +344,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         InputsRecord {
             profiles: profile_records,
             sources: source_records,
+            metrics: metric_records,
         },
         runs,
         findings,
@@ -359,6 +419,30 @@ fn inputs_for(all: &Inputs, grants: &SkillGrants, views: &mut ProfileViews) -> I
             }
         }
     }
+    let (metrics, withheld_metrics) = match &grants.metrics {
+        None => (all.metrics.clone(), Vec::new()),
+        Some(globs) => {
+            let (granted, withheld): (Vec<_>, Vec<_>) = all
+                .metrics
+                .iter()
+                .partition(|m| globs.iter().any(|g| g.is_match(&m.name)));
+            (
+                granted.into_iter().cloned().collect(),
+                withheld.iter().map(|m| m.name.clone()).collect(),
+            )
+        }
+    };
+    let (histories, withheld_histories) = match &grants.history {
+        None => (all.histories.clone(), Vec::new()),
+        Some(names) => {
+            let (granted, withheld): (Vec<_>, Vec<_>) =
+                all.histories.iter().partition(|h| names.contains(h.name()));
+            (
+                granted.into_iter().cloned().collect(),
+                withheld.iter().map(|h| h.name().to_string()).collect(),
+            )
+        }
+    };
     let (trees, withheld_trees) = match &grants.sources {
         None => (all.trees.clone(), Vec::new()),
         Some(names) => {
@@ -375,6 +459,10 @@ fn inputs_for(all: &Inputs, grants: &SkillGrants, views: &mut ProfileViews) -> I
         trees,
         withheld_profiles,
         withheld_trees,
+        metrics,
+        withheld_metrics,
+        histories,
+        withheld_histories,
     }
 }
 

@@ -40,6 +40,11 @@ impl Finding {
     pub fn info(rule: &str) -> FindingBuilder {
         Self::of_kind(FindingKind::Info, rule)
     }
+
+    /// A resource use that got worse: give it `series`, `at` and `relative_change`.
+    pub fn regression(rule: &str) -> FindingBuilder {
+        Self::of_kind(FindingKind::Regression, rule)
+    }
 }
 
 impl Location {
@@ -141,6 +146,24 @@ impl FindingBuilder {
 
     pub fn edit(mut self, edit: Edit) -> Self {
         self.finding.edits.push(edit);
+        self
+    }
+
+    /// For regressions: the series the change was found in.
+    pub fn series(mut self, series: impl Into<String>) -> Self {
+        self.finding.series = Some(series.into());
+        self
+    }
+
+    /// For regressions: when the change happened, in the input's own form.
+    pub fn at(mut self, at: impl Into<String>) -> Self {
+        self.finding.at = Some(at.into());
+        self
+    }
+
+    /// For regressions: the relative change of the series (`0.012` for +1.2%).
+    pub fn relative_change(mut self, change: f64) -> Self {
+        self.finding.impact.relative_change = Some(change);
         self
     }
 

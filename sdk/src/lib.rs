@@ -38,7 +38,9 @@
 pub mod code;
 mod describe;
 mod finding;
+mod history;
 pub mod log;
+mod metrics;
 mod profile;
 pub mod stats;
 mod tree;
@@ -68,6 +70,8 @@ pub use bindings::joule::skill::types::{
 };
 pub use describe::Describe;
 pub use finding::FindingBuilder;
+pub use history::{BlameLine, ChangeKind, Commit, FileChange, Hunk, Repo};
+pub use metrics::{MetricSet, Point, SeriesInfo, TimeFormat};
 pub use profile::Profile;
 pub use tree::{Search, Tree};
 
@@ -82,8 +86,8 @@ pub mod prelude {
     pub use crate::log;
     pub use crate::{
         CallError, Describe, Descriptor, EdgeStat, Edit, Finding, FindingKind, Function,
-        FunctionStat, Invocation, LineRange, LineStat, Location, Measure, Profile, Search, Skill,
-        Span, Tree, Trigger, export_skill,
+        FunctionStat, Invocation, LineRange, LineStat, Location, Measure, MetricSet, Profile,
+        Search, Skill, Span, Tree, Trigger, export_skill,
     };
 }
 

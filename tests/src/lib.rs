@@ -288,7 +288,9 @@ pub struct Audit {
 }
 
 /// The interfaces an audit line may name (docs/security.md, "The audit log").
-pub const AUDIT_INTERFACES: &[&str] = &["profiles", "source", "log", "load", "run"];
+pub const AUDIT_INTERFACES: &[&str] = &[
+    "profiles", "source", "log", "metrics", "history", "load", "run",
+];
 
 impl Audit {
     /// Calls `f` with every line, parsed; panics on a line that is not a JSON object.

@@ -47,6 +47,26 @@ pub enum Op {
     Locate,
     DropTree,
     Log,
+    MetricsGranted,
+    MetricSetName,
+    TimeFormat,
+    Show,
+    SeriesCount,
+    ListSeries,
+    Points,
+    Values,
+    Times,
+    DropMetricSet,
+    HistoryGranted,
+    RepoName,
+    Head,
+    Commits,
+    Commit,
+    Changes,
+    CommitDiff,
+    Blame,
+    Revert,
+    DropRepo,
 }
 
 impl Op {
@@ -56,6 +76,10 @@ impl Op {
             SourceGranted | TreeName | Read | ReadLines | StatPath | ListDir | Search | Locate
             | DropTree => "source",
             Log => "log",
+            MetricsGranted | MetricSetName | TimeFormat | Show | SeriesCount | ListSeries
+            | Points | Values | Times | DropMetricSet => "metrics",
+            HistoryGranted | RepoName | Head | Commits | Commit | Changes | CommitDiff | Blame
+            | Revert | DropRepo => "history",
             _ => "profiles",
         }
     }
@@ -89,6 +113,26 @@ impl Op {
             Locate => "locate",
             DropTree => "tree.drop",
             Log => "log",
+            MetricsGranted => "granted",
+            MetricSetName => "name",
+            TimeFormat => "time-format",
+            Show => "show",
+            SeriesCount => "count",
+            ListSeries => "list",
+            Points => "points",
+            Values => "values",
+            Times => "times",
+            DropMetricSet => "metric-set.drop",
+            HistoryGranted => "granted",
+            RepoName => "name",
+            Head => "head",
+            Commits => "commits",
+            Commit => "commit",
+            Changes => "changes",
+            CommitDiff => "diff",
+            Blame => "blame",
+            Revert => "revert",
+            DropRepo => "repo.drop",
         }
     }
 }

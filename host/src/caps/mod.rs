@@ -6,7 +6,9 @@
 //! WASI preopens, no environment and no network (the WASI imports Rust's `std` brings are wired
 //! to closed or captured streams).
 
+mod history;
 mod log;
+mod metrics;
 mod profiles;
 mod source;
 
@@ -16,7 +18,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+pub use self::history::RepoHandle;
 pub use self::log::{LogLine, LogSink};
+pub use self::metrics::MetricSetHandle;
 pub use self::profiles::{ProfileHandle, StackCursor};
 pub use self::source::TreeHandle;
 
@@ -35,6 +39,8 @@ pub mod bindings {
             "joule:skill/profiles.profile": super::ProfileHandle,
             "joule:skill/profiles.stack-cursor": super::StackCursor,
             "joule:skill/source.tree": super::TreeHandle,
+            "joule:skill/metrics.metric-set": super::MetricSetHandle,
+            "joule:skill/history.repo": super::RepoHandle,
         },
         imports: { default: trappable },
     });

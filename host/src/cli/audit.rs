@@ -82,6 +82,8 @@ struct ImportView {
 struct GrantsView {
     profiles: String,
     sources: String,
+    metrics: String,
+    history: String,
     deny: String,
     wasi: Vec<String>,
     limits: String,
@@ -112,10 +114,26 @@ fn grants_view(g: &SkillGrants) -> GrantsView {
         Some(set) if set.is_empty() => "none".to_string(),
         Some(set) => set.iter().cloned().collect::<Vec<_>>().join(", "),
     };
+    let metrics = match &g.metrics {
+        None => "every metric set given".to_string(),
+        Some(list) if list.is_empty() => "none".to_string(),
+        Some(list) => list
+            .iter()
+            .map(|m| m.glob().glob().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let history = match &g.history {
+        None => "every repository given".to_string(),
+        Some(set) if set.is_empty() => "none".to_string(),
+        Some(set) => set.iter().cloned().collect::<Vec<_>>().join(", "),
+    };
     let l = &g.limits;
     GrantsView {
         profiles,
         sources,
+        metrics,
+        history,
         deny: g.deny.describe(),
         wasi: g.wasi.iter().cloned().collect(),
         limits: format!(
@@ -138,6 +156,8 @@ fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
     for (interface, capability) in [
         ("profiles", "profiles"),
         ("source", "source"),
+        ("metrics", "metrics"),
+        ("history", "history"),
         ("log", "log"),
     ] {
         let imported = imports(skill, interface);
@@ -163,9 +183,27 @@ fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
         if imports(skill, "source") && !granted_sources {
             gaps.push("imports joule:skill/source but is granted no source tree".to_string());
         }
+        let granted_history = g.history.as_ref().is_none_or(|h| !h.is_empty());
+        if imports(skill, "history") && !granted_history {
+            gaps.push("imports joule:skill/history but is granted no repository".to_string());
+        }
+        let granted_metrics = g.metrics.as_ref().is_none_or(|m| !m.is_empty());
+        if imports(skill, "metrics") && !granted_metrics {
+            gaps.push("imports joule:skill/metrics but is granted no metric set".to_string());
+        }
         if !policy.is_open() {
             if !imports(skill, "profiles") && granted_profiles {
                 gaps.push("is granted profiles but never imports joule:skill/profiles".to_string());
+            }
+            if !imports(skill, "history") && granted_history {
+                gaps.push(
+                    "is granted repositories but never imports joule:skill/history".to_string(),
+                );
+            }
+            if !imports(skill, "metrics") && granted_metrics {
+                gaps.push(
+                    "is granted metric sets but never imports joule:skill/metrics".to_string(),
+                );
             }
             if !imports(skill, "source") && granted_sources {
                 gaps.push(
@@ -278,8 +316,8 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
     );
     let _ = writeln!(
         out,
-        "{:<22} {:<8} {:<18} {:<9} {:<7} {:<4} {:<6} VERDICT",
-        "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "LOG", "RISKY"
+        "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<4} {:<6} VERDICT",
+        "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "METRICS", "LOG", "RISKY"
     );
     for a in audits {
         let has = |i: &str| {
@@ -294,12 +332,13 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
             .count();
         let _ = writeln!(
             out,
-            "{:<22} {:<8} {:<18} {:<9} {:<7} {:<4} {:<6} {}",
+            "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<4} {:<6} {}",
             a.id,
             a.version,
             format!("{}…", &a.digest[..15.min(a.digest.len())]),
             if has("profiles") { "imports" } else { "-" },
             if has("source") { "imports" } else { "-" },
+            if has("metrics") { "imports" } else { "-" },
             if has("log") { "yes" } else { "-" },
             if risky > 0 {
                 risky.to_string()
@@ -334,6 +373,8 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
             Some(g) => {
                 let _ = writeln!(out, "  grants:   profiles: {}", g.profiles);
                 let _ = writeln!(out, "            sources:  {}", g.sources);
+                let _ = writeln!(out, "            metrics:  {}", g.metrics);
+                let _ = writeln!(out, "            history:  {}", g.history);
                 let _ = writeln!(out, "            denied:   {}", g.deny);
                 let _ = writeln!(
                     out,
@@ -416,6 +457,12 @@ pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
                 }
                 if imports(s, "source") {
                     out.push_str("sources = []   # names given with --source NAME=DIR\n");
+                }
+                if imports(s, "metrics") {
+                    out.push_str("metrics = [\"*\"]\n");
+                }
+                if imports(s, "history") {
+                    out.push_str("history = []   # names given with --history NAME=DIR\n");
                 }
             }
             super::emit(&out)?;

@@ -1,4 +1,4 @@
-//! `joule run`: skills over profiles and source trees, to a ranked report.
+//! `joule run`: skills over profiles, metrics and source trees, to a ranked report.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -13,6 +13,18 @@ pub struct RunArgs {
     /// A profile to analyse (pprof, gzipped or not, or folded stacks). Repeatable.
     #[arg(long = "profile", value_name = "FILE")]
     profiles: Vec<PathBuf>,
+    /// Resource time series to analyse: CSV (`timestamp,series,value`, other columns become
+    /// labels) or JSON lines, gzipped or not. Repeatable.
+    #[arg(long = "metrics", value_name = "FILE")]
+    metrics: Vec<PathBuf>,
+    /// A git repository whose history skills may read (commits, diffs, blame, reverts), as DIR
+    /// or NAME=DIR. Repeatable.
+    #[arg(long = "history", value_name = "[NAME=]DIR")]
+    histories: Vec<String>,
+    /// When each commit reached production, as CSV lines `timestamp,commit`, for the repository
+    /// NAME (or the only one). Without it, commit times are used. Repeatable.
+    #[arg(long = "deploy-log", value_name = "[NAME=]FILE")]
+    deploy_logs: Vec<String>,
     /// A source tree skills may read, as DIR or NAME=DIR. Repeatable.
     #[arg(long = "source", value_name = "[NAME=]DIR")]
     sources: Vec<String>,
@@ -79,10 +91,44 @@ fn parse_source(raw: &str) -> (String, PathBuf) {
     }
 }
 
+/// `--history` and `--deploy-log` arguments as (name, directory, deploy log).
+fn histories(
+    repos: &[String],
+    logs: &[String],
+) -> anyhow::Result<Vec<(String, PathBuf, Option<PathBuf>)>> {
+    let mut out: Vec<(String, PathBuf, Option<PathBuf>)> = repos
+        .iter()
+        .map(|r| parse_source(r))
+        .map(|(n, d)| (n, d, None))
+        .collect();
+    for log in logs {
+        let (name, file) = match log.split_once('=') {
+            Some((name, file)) if !name.is_empty() && !name.contains('/') => {
+                (Some(name), PathBuf::from(file))
+            }
+            _ => (None, PathBuf::from(log)),
+        };
+        let target = match name {
+            Some(name) => out.iter_mut().find(|(n, _, _)| n == name),
+            None if out.len() == 1 => out.first_mut(),
+            None => None,
+        };
+        let Some(target) = target else {
+            anyhow::bail!(
+                "--deploy-log {log}: name the repository (NAME=FILE) among the --history ones"
+            );
+        };
+        target.2 = Some(file);
+    }
+    Ok(out)
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let jobs = args.jobs.unwrap_or_else(crate::engine::default_jobs).max(1);
     let mut request = Request {
         profiles: args.profiles,
+        metrics: args.metrics,
+        histories: histories(&args.histories, &args.deploy_logs)?,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
         path_prefixes: args
             .path_prefixes
@@ -135,10 +181,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         std::fs::write(path, report.combined_patch())
             .with_context(|| format!("{}: cannot write the patch", path.display()))?;
     }
-    for p in &report.inputs.profiles {
-        if let Some(e) = &p.error {
-            eprintln!("joule: warning: {e}");
-        }
+    for e in report
+        .inputs
+        .profiles
+        .iter()
+        .filter_map(|p| p.error.as_ref())
+        .chain(
+            report
+                .inputs
+                .metrics
+                .iter()
+                .filter_map(|m| m.error.as_ref()),
+        )
+    {
+        eprintln!("joule: warning: {e}");
     }
     for r in &report.runs {
         if let Some(e) = &r.error {

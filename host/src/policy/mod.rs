@@ -38,6 +38,10 @@ pub fn reach(import: &str) -> &'static str {
             "the source trees granted, read-only, minus the deny rules; no path leaves a tree"
         }
         "joule:skill/log" => "log lines into the run record, within the log budget",
+        "joule:skill/metrics" => "the metric sets granted, read-only, in batches",
+        "joule:skill/history" => {
+            "the git repositories granted, read-only: commits, diffs, blame, revert patches"
+        }
         "joule:skill/types" => "types only",
         "wasi:cli/environment" => "empty: no variables, no arguments, no working directory",
         "wasi:cli/exit" => "ends the skill's own run, reported as failed",
@@ -82,6 +86,8 @@ struct RawSkill {
     digest: Spanned<String>,
     profiles: Option<Spanned<Vec<String>>>,
     sources: Option<Spanned<Vec<String>>>,
+    metrics: Option<Spanned<Vec<String>>>,
+    history: Option<Spanned<Vec<String>>>,
     deny: Option<Spanned<Vec<String>>>,
     allow: Option<Spanned<Vec<String>>>,
     wasi: Option<Spanned<Vec<String>>>,
@@ -129,6 +135,10 @@ pub struct SkillGrants {
     pub profiles: Option<Vec<ProfileSelector>>,
     /// `None` grants every tree (open mode).
     pub sources: Option<BTreeSet<String>>,
+    /// Metric sets by name glob; `None` grants every one given (open mode).
+    pub metrics: Option<Vec<globset::GlobMatcher>>,
+    /// Repositories by the name given with `--history NAME=DIR`; `None` grants every one.
+    pub history: Option<BTreeSet<String>>,
     pub deny: std::sync::Arc<DenyRules>,
     pub wasi: BTreeSet<String>,
     pub limits: Limits,
@@ -136,6 +146,7 @@ pub struct SkillGrants {
     pub place: Option<PolicyPlace>,
     pub profiles_place: Option<PolicyPlace>,
     pub sources_place: Option<PolicyPlace>,
+    pub metrics_place: Option<PolicyPlace>,
 }
 
 /// One `[[skill]]` entry.
@@ -299,16 +310,32 @@ impl Policy {
                 skill.deny.as_ref().map(|d| place(d.span().start)),
             )
             .with_context(|| format!("{at}: bad deny or allow pattern"))?;
+            let metrics = list(&skill.metrics)
+                .iter()
+                .map(|g| {
+                    globset::Glob::new(g)
+                        .map(|g| g.compile_matcher())
+                        .with_context(|| {
+                            format!(
+                                "{}: metrics = [{g:?}]: not a glob",
+                                place(skill.metrics.as_ref().map_or(0, |m| m.span().start))
+                            )
+                        })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let grants = SkillGrants {
                 skill: skill.id.clone(),
                 profiles,
                 sources: Some(list(&skill.sources).into_iter().collect()),
+                metrics: Some(metrics),
+                history: Some(list(&skill.history).into_iter().collect()),
                 deny: std::sync::Arc::new(deny),
                 wasi,
                 limits: skill_limits,
                 place: Some(at.clone()),
                 profiles_place: skill.profiles.as_ref().map(|p| place(p.span().start)),
                 sources_place: skill.sources.as_ref().map(|p| place(p.span().start)),
+                metrics_place: skill.metrics.as_ref().map(|p| place(p.span().start)),
             };
             skills.push(SkillPolicy {
                 id: skill.id,
@@ -372,12 +399,15 @@ pub fn open_grants(skill: &str, limits: Limits) -> SkillGrants {
         skill: skill.to_string(),
         profiles: None,
         sources: None,
+        metrics: None,
+        history: None,
         deny: std::sync::Arc::new(DenyRules::builtin(skill)),
         wasi: BTreeSet::new(),
         limits,
         place: None,
         profiles_place: None,
         sources_place: None,
+        metrics_place: None,
     }
 }
 

@@ -61,6 +61,15 @@ pub fn markdown(report: &Report) -> String {
         .iter()
         .map(|s| format!("`{}`", s.name))
         .collect();
+    let metrics: Vec<String> = report
+        .inputs
+        .metrics
+        .iter()
+        .filter_map(|m| {
+            let series = m.series?;
+            Some(format!("`{}` ({series} series)", m.name))
+        })
+        .collect();
     let skills: std::collections::BTreeSet<&str> =
         report.runs.iter().map(|r| r.skill.as_str()).collect();
     let _ = writeln!(
@@ -75,10 +84,19 @@ pub fn markdown(report: &Report) -> String {
         } else {
             format!(" ({})", profiles.join(", "))
         },
-        if sources.is_empty() {
-            String::new()
-        } else {
-            format!(" and source tree {}", sources.join(", "))
+        {
+            let mut more = String::new();
+            if !metrics.is_empty() {
+                more.push_str(&format!(
+                    ", metric set{} {}",
+                    if metrics.len() == 1 { "" } else { "s" },
+                    metrics.join(", ")
+                ));
+            }
+            if !sources.is_empty() {
+                more.push_str(&format!(" and source tree {}", sources.join(", ")));
+            }
+            more
         },
         report.findings.len(),
         if report.findings.len() == 1 { "" } else { "s" },
@@ -188,6 +206,9 @@ pub fn markdown(report: &Report) -> String {
 fn trim_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
+    } else if v.abs() < 1e-3 {
+        // p-values and other small numbers keep their digits.
+        format!("{v:.2e}")
     } else {
         let s = format!("{v:.4}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()

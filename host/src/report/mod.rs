@@ -58,6 +58,8 @@ pub struct Tool {
 pub struct InputsRecord {
     pub profiles: Vec<ProfileRecord>,
     pub sources: Vec<SourceRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricsRecord>,
 }
 
 /// A profile the operator gave, read or not.
@@ -73,6 +75,21 @@ pub struct ProfileRecord {
     pub total: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A metric file the operator gave, read or not.
+#[derive(Debug, Serialize)]
+pub struct MetricsRecord {
+    pub path: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -152,11 +169,18 @@ impl Report {
             .count()
     }
 
+    /// Profiles and metric files that could not be read.
     pub fn unreadable_profiles(&self) -> usize {
         self.inputs
             .profiles
             .iter()
             .filter(|p| p.error.is_some())
             .count()
+            + self
+                .inputs
+                .metrics
+                .iter()
+                .filter(|m| m.error.is_some())
+                .count()
     }
 }

@@ -1,0 +1,51 @@
+//! Statistics for regression-detection skills: summaries, p-values, tests, change points, seasons.
+//!
+//! Pure Rust on `std` alone, so it builds for `wasm32-wasip2` like the rest of the SDK. Each
+//! submodule holds one concern; the common entry points are re-exported here:
+//!
+//! * [`basic`]: [`mean`], [`variance`], [`std_dev`], [`median`], [`quantile`], [`mad`],
+//!   [`mad_sigma`].
+//! * [`dist`]: normal, Student t, chi-square and Kolmogorov tail probabilities, and the special
+//!   functions (`erfc`, `ln Γ`, incomplete beta and gamma) they rest on.
+//! * [`hypothesis`]: [`welch_t_test`] and [`mann_whitney_u`] for "did it get slower between
+//!   these two sets of runs", [`mann_kendall`] and [`theil_sen`] for "is it drifting".
+//! * [`change`]: [`detect_mean_shift`] and [`binary_segmentation`] for "when did it change".
+//! * [`seasonal`]: [`decompose`], [`deseasonalize`] and [`dominant_period`] for periodic load.
+//!
+//! Inputs are plain `&[f64]`; nothing panics on empty, short or constant input (undefined
+//! results are `f64::NAN` or `None`). The reference tests (`reference_tests.rs`) pin every
+//! function to scipy, statsmodels and pymannkendall; `reference.py` regenerates their values.
+//!
+//! ```
+//! use joule_sdk::stats;
+//!
+//! let before = [10.1, 10.3, 9.9, 10.2, 10.0, 10.1, 10.2, 9.8];
+//! let after = [10.9, 11.2, 10.8, 11.0, 11.1, 10.7, 11.3, 11.0];
+//! let test = stats::mann_whitney_u(&after, &before);
+//! assert!(test.p_value < 0.01);
+//! let shift = (stats::median(&after) - stats::median(&before)) / stats::median(&before);
+//! assert!((shift - 0.0891).abs() < 1e-3);
+//! ```
+
+pub mod basic;
+pub mod change;
+pub mod dist;
+pub mod hypothesis;
+pub mod seasonal;
+
+#[cfg(test)]
+mod reference_tests;
+
+pub use basic::{
+    MAD_TO_SIGMA, mad, mad_sigma, mean, median, quantile, quantiles, std_dev, variance,
+};
+pub use change::{ChangePoint, binary_segmentation, detect_mean_shift};
+pub use dist::{
+    chi_square_cdf, chi_square_sf, kolmogorov_sf, normal_cdf, normal_sf, normal_two_sided_p,
+    student_t_cdf, student_t_sf, student_t_two_sided_p,
+};
+pub use hypothesis::{
+    MannKendall, MannWhitney, TheilSen, WelchTest, mann_kendall, mann_whitney_u, sen_slope,
+    theil_sen, welch_t_test,
+};
+pub use seasonal::{Decomposition, decompose, deseasonalize, dominant_period};

@@ -1,0 +1,287 @@
+//! `regression-detect`: lasting step regressions in the granted metric sets. Each series is
+//! tested for one change point (CUSUM to place it, a likelihood-ratio test with the search
+//! corrected for, see `joule_sdk::stats::detect_mean_shift`); transients, seasonality and cost
+//! that merely moved to a sibling series are filtered out, and correlated series that changed
+//! together are reported once.
+
+pub mod detect;
+
+use joule_sdk::prelude::*;
+use joule_sdk::{MetricSet, SeriesInfo};
+
+use detect::{Direction, Settings, Shift};
+
+struct RegressionDetect;
+
+impl Skill for RegressionDetect {
+    fn describe() -> Descriptor {
+        Describe::new(
+            "regression-detect",
+            env!("CARGO_PKG_VERSION"),
+            "Lasting step regressions in resource time series, each with when it happened, how \
+             large it is and how sure; transients, seasonality and cost shifts left out.",
+        )
+        .on_scan()
+        .uses("metrics")
+        .uses("log")
+        .parameter(
+            "alpha",
+            "Largest p-value reported (the split search is corrected for).",
+            Some("0.0001"),
+        )
+        .parameter(
+            "min-change",
+            "Smallest relative change reported (0.001 is 0.1%).",
+            Some("0.001"),
+        )
+        .parameter(
+            "min-segment",
+            "Points each side of a change must have; shorter excursions are transients.",
+            Some("20"),
+        )
+        .parameter(
+            "period",
+            "Seasonal period in points: 0 finds it, 1 means none.",
+            Some("0"),
+        )
+        .parameter(
+            "direction",
+            "Which way is worse: up (costs), down (throughput) or both.",
+            Some("up"),
+        )
+        .parameter(
+            "group-by",
+            "Label whose series are siblings: a rise offset by a fall in a sibling at the same \
+             time is a cost shift, not a regression.",
+            Some("group"),
+        )
+        .parameter(
+            "dedup-correlation",
+            "Series that change together and correlate at least this much are reported once.",
+            Some("0.9"),
+        )
+        .build()
+    }
+
+    fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
+        let settings = Settings {
+            alpha: invocation.param_or("alpha", 1e-4)?,
+            min_change: invocation.param_or("min-change", 0.001)?,
+            min_segment: invocation.param_or("min-segment", 20)?,
+            period: invocation.param_or("period", 0)?,
+            direction: match invocation.param("direction").unwrap_or("up") {
+                "up" => Direction::Up,
+                "down" => Direction::Down,
+                "both" => Direction::Both,
+                other => return Err(format!("direction = {other:?}: use up, down or both")),
+            },
+        };
+        let group_by = invocation.param("group-by").unwrap_or("group").to_string();
+        let dedup: f64 = invocation.param_or("dedup-correlation", 0.9)?;
+        let mut findings = Vec::new();
+        for set in MetricSet::granted() {
+            findings.extend(scan(&set, &settings, &group_by, dedup)?);
+        }
+        Ok(findings)
+    }
+}
+
+/// One series with its shift, in either direction.
+struct Detected {
+    info: SeriesInfo,
+    values: Vec<f64>,
+    times: Vec<i64>,
+    shift: Shift,
+}
+
+impl Detected {
+    fn delta(&self) -> f64 {
+        self.shift.after - self.shift.before
+    }
+
+    fn group<'a>(&'a self, key: &str) -> Option<&'a str> {
+        label(&self.info, key)
+    }
+}
+
+fn label<'a>(info: &'a SeriesInfo, key: &str) -> Option<&'a str> {
+    info.labels
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `cpu{host=a,region=eu}`.
+fn display(info: &SeriesInfo) -> String {
+    if info.labels.is_empty() {
+        return info.name.clone();
+    }
+    let labels: Vec<String> = info
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{}{{{}}}", info.name, labels.join(","))
+}
+
+fn scan(
+    set: &MetricSet,
+    settings: &Settings,
+    group_by: &str,
+    dedup: f64,
+) -> Result<Vec<Finding>, String> {
+    // Shifts both ways: falls are needed to recognise cost that moved between siblings.
+    let both = Settings {
+        direction: Direction::Both,
+        ..settings.clone()
+    };
+    let mut detected = Vec::new();
+    for info in set.series() {
+        let values = set.values(info.id)?;
+        if let Some(shift) = detect::detect(&values, &both) {
+            let times = set.times(info.id)?;
+            detected.push(Detected {
+                info,
+                values,
+                times,
+                shift,
+            });
+        }
+    }
+    let near = (settings.min_segment / 2).max(5);
+    let worse = |d: &Detected| match settings.direction {
+        Direction::Up => d.shift.relative_change > 0.0,
+        Direction::Down => d.shift.relative_change < 0.0,
+        Direction::Both => true,
+    };
+
+    let mut findings = Vec::new();
+    let mut regressions: Vec<usize> = Vec::new();
+    for (i, d) in detected.iter().enumerate().filter(|(_, d)| worse(d)) {
+        // Cost shift: siblings moved the other way at the same time, by most of this amount.
+        let offset: f64 = match d.group(group_by) {
+            None => 0.0,
+            Some(g) => detected
+                .iter()
+                .enumerate()
+                .filter(|&(j, o)| {
+                    j != i
+                        && o.group(group_by) == Some(g)
+                        && o.delta().signum() != d.delta().signum()
+                        && o.shift.index.abs_diff(d.shift.index) <= near
+                })
+                .map(|(_, o)| o.delta().abs())
+                .sum(),
+        };
+        if offset >= 0.5 * d.delta().abs() {
+            findings.push(
+                Finding::info("cost-shift")
+                    .title(format!(
+                        "{} moved {:+.2}% at {}, offset by its siblings in {group_by} {}",
+                        display(&d.info),
+                        d.shift.relative_change * 100.0,
+                        set.show(time_of(d)),
+                        d.group(group_by).unwrap_or_default()
+                    ))
+                    .message(format!(
+                        "The rise of {:.4} is matched by falls of {offset:.4} in other series of \
+                         the same {group_by} at the same time: the cost moved, the total did not \
+                         grow.",
+                        d.delta()
+                    ))
+                    .series(display(&d.info))
+                    .at(set.show(time_of(d)))
+                    .relative_change(d.shift.relative_change)
+                    .build(),
+            );
+            continue;
+        }
+        regressions.push(i);
+    }
+
+    // Correlated series that changed together: keep the strongest, name the others.
+    regressions.sort_by(|&a, &b| detected[b].shift.llr.total_cmp(&detected[a].shift.llr));
+    let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
+    for i in regressions {
+        let d = &detected[i];
+        let twin = kept.iter_mut().find(|(k, _)| {
+            let o = &detected[*k];
+            o.shift.index.abs_diff(d.shift.index) <= near
+                && detect::correlation(&o.values, &d.values) >= dedup
+        });
+        match twin {
+            Some((_, also)) => also.push(display(&d.info)),
+            None => kept.push((i, Vec::new())),
+        }
+    }
+    let shifted = detected.len();
+    for (i, also) in kept {
+        findings.push(regression(set, &detected[i], &also));
+    }
+    log::info(format!(
+        "{}: {} series scanned, {shifted} with a significant shift, {} reported",
+        set.name(),
+        set.len(),
+        findings.len()
+    ));
+    Ok(findings)
+}
+
+fn time_of(d: &Detected) -> i64 {
+    d.times.get(d.shift.index).copied().unwrap_or_default()
+}
+
+fn regression(set: &MetricSet, d: &Detected, also: &[String]) -> Finding {
+    let name = display(&d.info);
+    let s = &d.shift;
+    let at = set.show(time_of(d));
+    let mut message = format!(
+        "`{name}` went from {:.6} to {:.6} ({:+.3}%) at {at}, point {} of {}: a lasting step \
+         (p = {:.2e}, likelihood ratio {:.1}).",
+        s.before,
+        s.after,
+        s.relative_change * 100.0,
+        s.index,
+        d.values.len(),
+        s.p_value,
+        s.llr
+    );
+    if let Some(p) = s.period {
+        message.push_str(&format!(" A season of {p} points was removed first."));
+    }
+    if !also.is_empty() {
+        message.push_str(&format!(
+            " Correlated series that changed at the same time: {}.",
+            also.join(", ")
+        ));
+    }
+    let mut finding = Finding::regression("mean-shift")
+        .title(format!(
+            "{name} rose {:+.2}% at {at}",
+            s.relative_change * 100.0
+        ))
+        .message(message)
+        .series(name)
+        .at(at)
+        .relative_change(s.relative_change)
+        .value(s.after - s.before, "")
+        .confidence((1.0 - s.p_value).clamp(0.0, 1.0))
+        .evidence("before", s.before, "")
+        .evidence("after", s.after, "")
+        .evidence("p-value", s.p_value, "")
+        .evidence("likelihood-ratio", s.llr, "")
+        .evidence("index", s.index as f64, "points")
+        .label("metric-set", set.name());
+    if let Some(function) = label(&d.info, "function") {
+        finding = finding.location(Location::function(function));
+    }
+    for (k, v) in &d.info.labels {
+        finding = finding.label(k, v.clone());
+    }
+    if !also.is_empty() {
+        finding = finding.label("also", also.join(","));
+    }
+    finding.build()
+}
+
+export_skill!(RegressionDetect);

@@ -1,0 +1,395 @@
+//! Defense, end to end: metric files in, `regression-detect` over them, regressions out with
+//! their series, time and size; transients, seasonality and cost shifts left out; metric sets
+//! granted by policy and audited like every other input.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use joule_tests::*;
+
+/// xorshift64* with Box-Muller: the same noise on every run.
+struct Noise(u64);
+
+impl Noise {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+const START: i64 = 1_764_547_200; // 2025-12-01T00:00:00Z
+const STEP: i64 = 300;
+const POINTS: usize = 1000;
+
+/// A small fleet: one series with a 1.5% step at point 800, a clean one, one with a five-point
+/// spike, one with a daily season, and two siblings in group `web` where cost moved from one to
+/// the other at point 700. 1% noise throughout.
+fn fleet(dir: &Path) -> PathBuf {
+    let mut noise = Noise(42);
+    let mut csv = String::from("timestamp,series,value,group\n");
+    for name in ["step", "clean", "spike", "seasonal", "render", "compress"] {
+        let group = if matches!(name, "render" | "compress") {
+            "web"
+        } else {
+            "core"
+        };
+        for i in 0..POINTS {
+            let mut v = 100.0 + noise.normal();
+            match name {
+                "step" if i >= 800 => v *= 1.015,
+                "spike" if (500..505).contains(&i) => v *= 1.5,
+                "seasonal" => v += 4.0 * (2.0 * std::f64::consts::PI * i as f64 / 288.0).sin(),
+                "render" if i >= 700 => v += 3.0,
+                "compress" if i >= 700 => v -= 3.0,
+                _ => {}
+            }
+            let _ = writeln!(csv, "{},{name},{v:.5},{group}", START + i as i64 * STEP);
+        }
+    }
+    let path = dir.join("fleet.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn p(path: &Path) -> &str {
+    path_str(path)
+}
+
+#[test]
+fn a_step_regression_is_found_with_its_series_time_and_size() {
+    let dir = scratch_dir("defense");
+    let csv = fleet(&dir);
+    let (report, code, stderr) = joule_json(&[
+        "--metrics",
+        p(&csv),
+        "--skills",
+        p(&skill("regression-detect")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let inputs = &report["inputs"]["metrics"][0];
+    assert_eq!(inputs["series"], 6, "{inputs}");
+    assert_eq!(inputs["points"], 6 * POINTS, "{inputs}");
+
+    let findings = findings_of(&report, "regression-detect");
+    let regressions: Vec<_> = findings
+        .iter()
+        .filter(|f| f["kind"] == "regression")
+        .collect();
+    assert_eq!(
+        regressions.len(),
+        1,
+        "only the step is a regression: {findings:#?}"
+    );
+    let r = regressions[0];
+    assert_eq!(r["series"], "step{group=core}");
+    // `at` is the first point after the change, in the input's own units.
+    let at: i64 = r["at"].as_str().unwrap().parse().unwrap();
+    let index = (at - START) / STEP;
+    assert!((795..=805).contains(&index), "at point {index}");
+    let change = r["impact"]["relative_change"].as_f64().unwrap();
+    assert!((change - 0.015).abs() < 0.003, "{change}");
+    let evidence = |name: &str| {
+        r["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {r:#}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(evidence("p-value") < 1e-10);
+    assert!((evidence("before") - 100.0).abs() < 0.3);
+
+    // The siblings' cost moved; it did not grow: reported as information, not a regression.
+    let shift: Vec<_> = findings
+        .iter()
+        .filter(|f| f["rule"] == "cost-shift")
+        .collect();
+    assert_eq!(shift.len(), 1, "{findings:#?}");
+    assert_eq!(shift[0]["kind"], "info");
+    assert_eq!(shift[0]["series"], "render{group=web}");
+    for quiet in ["clean", "spike", "seasonal", "compress"] {
+        assert!(
+            !findings.iter().any(
+                |f| f["series"].as_str().is_some_and(|s| s.starts_with(quiet))
+                    && f["kind"] == "regression"
+            ),
+            "{quiet} is not a regression"
+        );
+    }
+}
+
+#[test]
+fn rfc3339_times_come_back_as_written_and_a_broken_file_does_not_sink_the_others() {
+    let dir = scratch_dir("defense-times");
+    let mut noise = Noise(7);
+    let mut jsonl = String::new();
+    for i in 0..400 {
+        let v = if i >= 300 { 52.0 } else { 50.0 } + 0.5 * noise.normal();
+        let (h, m) = (i / 60, i % 60);
+        let _ = writeln!(
+            jsonl,
+            r#"{{"timestamp": "2026-11-01T{h:02}:{m:02}:00Z", "series": "latency_ms", "value": {v:.4}, "labels": {{"route": "/search"}}}}"#
+        );
+    }
+    let good = dir.join("latency.jsonl");
+    std::fs::write(&good, jsonl).unwrap();
+    let broken = dir.join("broken.csv");
+    std::fs::write(&broken, "timestamp,series\n1,a\n").unwrap();
+    let (report, code, _) = joule_json(&[
+        "--metrics",
+        p(&good),
+        "--metrics",
+        p(&broken),
+        "--skills",
+        p(&skill("regression-detect")),
+    ]);
+    assert_eq!(code, 3, "an unreadable input makes the run partial");
+    let records = report["inputs"]["metrics"].as_array().unwrap();
+    let bad = records.iter().find(|m| m["name"] == "broken.csv").unwrap();
+    let error = bad["error"].as_str().unwrap();
+    assert!(
+        error.contains("broken.csv") && error.contains("value"),
+        "{error}"
+    );
+    let r = findings_of(&report, "regression-detect")
+        .into_iter()
+        .find(|f| f["kind"] == "regression")
+        .expect("the latency step");
+    assert_eq!(r["series"], "latency_ms{route=/search}");
+    assert_eq!(r["at"], "2026-11-01T05:00:00Z");
+}
+
+#[test]
+fn metric_sets_are_granted_by_policy_and_audited() {
+    let dir = scratch_dir("defense-policy");
+    let csv = fleet(&dir);
+    let digest = digest_of(&skill("regression-detect"));
+    let run = |grant: &str| {
+        let policy = dir.join(format!("policy-{}.toml", grant.len()));
+        std::fs::write(
+            &policy,
+            format!(
+                "version = 1\n\n[[skill]]\nid = \"regression-detect\"\ndigest = \"sha256:{digest}\"\n{grant}\n"
+            ),
+        )
+        .unwrap();
+        let audit = dir.join(format!("audit-{}.jsonl", grant.len()));
+        let (report, code, stderr) = joule_json(&[
+            "--metrics",
+            p(&csv),
+            "--skills",
+            p(&skill("regression-detect")),
+            "--policy",
+            p(&policy),
+            "--audit-log",
+            p(&audit),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        (report, std::fs::read_to_string(audit).unwrap())
+    };
+
+    // No grant: the skill sees no metric set, and the audit log says which line would grant it.
+    let (report, audit) = run("");
+    assert!(findings_of(&report, "regression-detect").is_empty());
+    let denied = audit
+        .lines()
+        .find(|l| l.contains("\"interface\":\"metrics\"") && l.contains("\"deny\""))
+        .unwrap_or_else(|| panic!("no denial in {audit}"));
+    assert!(denied.contains("metrics = [\\\"NAME\\\"]"), "{denied}");
+
+    // Granted by name: the findings, and every read in the audit log, without values.
+    let (report, audit) = run("metrics = [\"fleet*\"]");
+    assert!(
+        findings_of(&report, "regression-detect")
+            .iter()
+            .any(|f| f["kind"] == "regression")
+    );
+    let reads = audit
+        .lines()
+        .filter(|l| l.contains("\"op\":\"values\"") && l.contains("\"resource\":\"fleet.csv\""))
+        .count();
+    assert_eq!(reads, 6, "one values call per series:\n{audit}");
+    assert!(!audit.contains("100.0"), "the audit log holds values");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chain: regression -> root cause -> mitigation, on a real git repository.
+// ---------------------------------------------------------------------------------------------
+
+fn git(dir: &Path, args: &[&str], time: Option<i64>) -> String {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com");
+    if let Some(t) = time {
+        cmd.env("GIT_AUTHOR_DATE", format!("{t} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("{t} +0000"));
+    }
+    let out = cmd.output().expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+const PARSE_V1: &str = "pub fn parse_line(line: &str) -> usize {\n    line.split(' ').count()\n}\n";
+const PARSE_V2: &str = "pub fn parse_line(line: &str) -> usize {\n    let re = regex::Regex::new(r\"\\s+\").unwrap();\n    re.split(line).count()\n}\n";
+const RENDER_V1: &str = "pub fn render(n: usize) -> String {\n    n.to_string()\n}\n";
+const RENDER_V2: &str = "pub fn render(n: usize) -> String {\n    format!(\"{n} fields\")\n}\n";
+
+/// A repository whose third commit (deployed just before point 800 of the fleet series) makes
+/// `parse_line` compile a regex per call; the commits around it touch other functions.
+fn regressing_repo(dir: &Path) -> (PathBuf, String) {
+    let repo = dir.join("app");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], None);
+    let commit = |file: &str, text: &str, message: &str, at: i64| {
+        std::fs::write(repo.join(file), text).unwrap();
+        git(&repo, &["add", file], None);
+        git(&repo, &["commit", "-q", "-m", message], Some(at));
+        git(&repo, &["rev-parse", "HEAD"], None)
+    };
+    let t = |point: i64| START + point * STEP;
+    commit(
+        "src/parse.rs",
+        PARSE_V1,
+        "Parse lines by splitting on spaces",
+        t(100),
+    );
+    commit("src/render.rs", RENDER_V1, "Render counts", t(200));
+    commit("src/render.rs", RENDER_V2, "Say what is counted", t(780));
+    let culprit = commit(
+        "src/parse.rs",
+        PARSE_V2,
+        "Split lines on any whitespace",
+        t(795),
+    );
+    commit("README.md", "# app\n", "Add a readme", t(900));
+    (repo, culprit)
+}
+
+/// `self:parse_line` steps up 2% at point 800; `self:render` stays flat.
+fn function_series(dir: &Path) -> PathBuf {
+    let mut noise = Noise(3);
+    let mut csv = String::from("timestamp,series,value,function\n");
+    for (name, function) in [("self:parse_line", "parse_line"), ("self:render", "render")] {
+        for i in 0..POINTS {
+            let mut v = 0.20 * (1.0 + 0.01 * noise.normal());
+            if name == "self:parse_line" && i >= 800 {
+                v *= 1.02;
+            }
+            let _ = writeln!(csv, "{},{name},{v:.6},{function}", START + i as i64 * STEP);
+        }
+    }
+    let path = dir.join("functions.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn a_regression_is_traced_to_its_commit_and_reverted() {
+    let dir = scratch_dir("defense-chain");
+    let (repo, culprit) = regressing_repo(&dir);
+    let csv = function_series(&dir);
+    let history = format!("app={}", repo.display());
+    let (report, code, stderr) = joule_json(&[
+        "--metrics",
+        p(&csv),
+        "--history",
+        &history,
+        "--skills",
+        p(&skill("regression-detect")),
+        "--skills",
+        p(&skill("regression-attribute")),
+        "--skills",
+        p(&skill("regression-mitigate")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let regression = findings_of(&report, "regression-detect")
+        .into_iter()
+        .find(|f| f["kind"] == "regression")
+        .expect("the regression");
+    assert_eq!(regression["series"], "self:parse_line{function=parse_line}");
+
+    let cause = findings_of(&report, "regression-attribute");
+    assert_eq!(cause.len(), 1, "{cause:#?}");
+    let cause = cause[0];
+    assert_eq!(cause["kind"], "root-cause");
+    assert_eq!(cause["at"], culprit.as_str(), "{}", cause["message"]);
+    let message = cause["message"].as_str().unwrap();
+    assert!(message.contains("changes `parse_line` itself"), "{message}");
+    // The other commits in the window are ranked below it, with their reasons.
+    assert!(
+        message.contains("2. `") && message.contains("Say what is counted"),
+        "{message}"
+    );
+
+    let mitigation = findings_of(&report, "regression-mitigate");
+    assert_eq!(mitigation.len(), 1, "{mitigation:#?}");
+    let m = mitigation[0];
+    assert_eq!(m["kind"], "mitigation");
+    assert_eq!(m["rule"], "revert");
+    let patch = m["labels"]["revert-patch"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no revert patch: {m:#}"))
+        .to_string();
+    assert!(patch.contains("-    let re = regex::Regex::new"), "{patch}");
+    let file = dir.join("revert.patch");
+    std::fs::write(&file, &patch).unwrap();
+    git(&repo, &["apply", "--check", p(&file)], None);
+}
+
+#[test]
+fn a_commit_that_no_longer_reverts_cleanly_is_explained() {
+    let dir = scratch_dir("defense-conflict");
+    let (repo, culprit) = regressing_repo(&dir);
+    // A later commit rewrites the culprit's lines.
+    std::fs::write(
+        repo.join("src/parse.rs"),
+        PARSE_V2.replace("re.split(line).count()", "re.split(line.trim()).count()"),
+    )
+    .unwrap();
+    git(
+        &repo,
+        &["commit", "-qam", "Trim first"],
+        Some(START + 950 * STEP),
+    );
+    let csv = function_series(&dir);
+    let history = format!("app={}", repo.display());
+    let (report, code, stderr) = joule_json(&[
+        "--metrics",
+        p(&csv),
+        "--history",
+        &history,
+        "--skills",
+        p(&skill("regression-detect")),
+        "--skills",
+        p(&skill("regression-attribute")),
+        "--skills",
+        p(&skill("regression-mitigate")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let m = findings_of(&report, "regression-mitigate");
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert_eq!(m[0]["rule"], "revert-blocked");
+    assert_eq!(m[0]["at"], culprit.as_str());
+    let message = m[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("src/parse.rs") && message.contains("does not revert cleanly"),
+        "{message}"
+    );
+}
