@@ -15,13 +15,14 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy test lint bench profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy test eval-defense lint bench profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
 	@echo "make build     build the joule host (release) and the shipped skills"
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
 	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
+	@echo "make eval-defense  regression detection on labelled synthetic fleets, beside Apache Otava"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make bench     benchmarks: instantiation, host calls, profile top"
@@ -50,6 +51,19 @@ demo: build
 	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
 		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
 	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
+
+# Detection quality and speed on labelled synthetic fleets (tests/eval/defense.py), with Apache
+# Otava (PyPI apache-otava, in its own venv under the target directory) on the same series.
+EVAL_VENV := $(TARGET_DIR)/eval-venv
+EVAL_SCALE ?= 1
+
+$(EVAL_VENV)/bin/python:
+	python3 -m venv $(EVAL_VENV)
+	$(EVAL_VENV)/bin/pip install --quiet apache-otava==0.8.0
+
+eval-defense: build $(EVAL_VENV)/bin/python
+	python3 tests/eval/defense.py $(JOULE) $(SKILL_DIR) --otava $(EVAL_VENV)/bin/python \
+		--scale $(EVAL_SCALE) --out $(TARGET_DIR)/eval-defense
 
 # The demo under policies/demo.toml (pinned to the components just built), with an audit log,
 # then the security review of the shipped skills against that policy.

@@ -13,8 +13,9 @@
 //! * [`seasonal`]: [`decompose`], [`deseasonalize`] and [`dominant_period`] for periodic load.
 //!
 //! Inputs are plain `&[f64]`; nothing panics on empty, short or constant input (undefined
-//! results are `f64::NAN` or `None`). The reference tests (`reference_tests.rs`) pin every
-//! function to scipy, statsmodels and pymannkendall; `reference.py` regenerates their values.
+//! results are `f64::NAN` or `None`). The reference tests (`reference_tests.rs`) pin the
+//! summaries, distributions, tests and decomposition to scipy, statsmodels and pymannkendall
+//! (`reference.py` regenerates their values); change points and periods have property tests.
 //!
 //! ```
 //! use joule_sdk::stats;

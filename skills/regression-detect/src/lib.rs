@@ -1,6 +1,7 @@
 //! `regression-detect`: lasting step regressions in the granted metric sets. Each series is
-//! tested for one change point (CUSUM to place it, a likelihood-ratio test with the search
-//! corrected for, see `joule_sdk::stats::detect_mean_shift`); transients, seasonality and cost
+//! tested for one change point (the split that maximises the likelihood, judged by the
+//! maximally selected two-sample statistic with Siegmund's tail approximation, see
+//! `detect::max_shift_p_value`); transients, seasonality and cost
 //! that merely moved to a sibling series are filtered out, and correlated series that changed
 //! together are reported once.
 
@@ -12,6 +13,9 @@ use joule_sdk::{MetricSet, SeriesInfo};
 use detect::{Direction, Settings, Shift};
 
 struct RegressionDetect;
+
+/// Points each side of a change over which correlated series are compared.
+const DEDUP_WINDOW: usize = 100;
 
 impl Skill for RegressionDetect {
     fn describe() -> Descriptor {
@@ -26,8 +30,8 @@ impl Skill for RegressionDetect {
         .uses("log")
         .parameter(
             "alpha",
-            "Largest p-value reported (the split search is corrected for).",
-            Some("0.0001"),
+            "Largest p-value reported (the split search is corrected for; two-sided).",
+            Some("0.002"),
         )
         .parameter(
             "min-change",
@@ -37,7 +41,7 @@ impl Skill for RegressionDetect {
         .parameter(
             "min-segment",
             "Points each side of a change must have; shorter excursions are transients.",
-            Some("20"),
+            Some("50"),
         )
         .parameter(
             "period",
@@ -65,9 +69,9 @@ impl Skill for RegressionDetect {
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         let settings = Settings {
-            alpha: invocation.param_or("alpha", 1e-4)?,
+            alpha: invocation.param_or("alpha", 2e-3)?,
             min_change: invocation.param_or("min-change", 0.001)?,
-            min_segment: invocation.param_or("min-segment", 20)?,
+            min_segment: invocation.param_or("min-segment", 50)?,
             period: invocation.param_or("period", 0)?,
             direction: match invocation.param("direction").unwrap_or("up") {
                 "up" => Direction::Up,
@@ -75,6 +79,7 @@ impl Skill for RegressionDetect {
                 "both" => Direction::Both,
                 other => return Err(format!("direction = {other:?}: use up, down or both")),
             },
+            calendar: Vec::new(),
         };
         let group_by = invocation.param("group-by").unwrap_or("group").to_string();
         let dedup: f64 = invocation.param_or("dedup-correlation", 0.9)?;
@@ -135,8 +140,15 @@ fn scan(
         direction: Direction::Both,
         ..settings.clone()
     };
+    // The calendar's periods at the spacing of the set's first series (sets are usually on
+    // one grid): a day and a week, in points.
+    let mut both = both;
+    let series_list = set.series();
+    if let Some(first) = series_list.first() {
+        both.calendar = calendar_periods(&set.times(first.id)?, set.time_format());
+    }
     let mut detected = Vec::new();
-    for info in set.series() {
+    for info in series_list {
         let values = set.values(info.id)?;
         if let Some(shift) = detect::detect(&values, &both) {
             let times = set.times(info.id)?;
@@ -204,10 +216,17 @@ fn scan(
     let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
     for i in regressions {
         let d = &detected[i];
+        // Correlation over the stretch around the change (where a shared cause shows), which
+        // also keeps the comparison cheap when many series changed at once.
+        let (from, to) = (
+            d.shift.index.saturating_sub(DEDUP_WINDOW),
+            (d.shift.index + DEDUP_WINDOW).min(d.values.len()),
+        );
         let twin = kept.iter_mut().find(|(k, _)| {
             let o = &detected[*k];
             o.shift.index.abs_diff(d.shift.index) <= near
-                && detect::correlation(&o.values, &d.values) >= dedup
+                && o.values.len() >= to
+                && detect::correlation(&o.values[from..to], &d.values[from..to]) >= dedup
         });
         match twin {
             Some((_, also)) => also.push(display(&d.info)),
@@ -225,6 +244,28 @@ fn scan(
         findings.len()
     ));
     Ok(findings)
+}
+
+/// A day and a week in points, when the times are Unix seconds on a regular grid that divides
+/// them.
+fn calendar_periods(times: &[i64], format: joule_sdk::TimeFormat) -> Vec<usize> {
+    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    if gaps.is_empty() {
+        return Vec::new();
+    }
+    gaps.sort_unstable();
+    let spacing = gaps[gaps.len() / 2];
+    // Integer times could be an index rather than seconds; only a plausible spacing counts.
+    let seconds = matches!(format, joule_sdk::TimeFormat::Rfc3339) || times[0] > 1_000_000_000;
+    if spacing <= 0 || !seconds {
+        return Vec::new();
+    }
+    [86_400, 7 * 86_400]
+        .into_iter()
+        .filter(|period| period % spacing == 0)
+        .map(|period| (period / spacing) as usize)
+        .filter(|&p| p >= 2)
+        .collect()
 }
 
 fn time_of(d: &Detected) -> i64 {
