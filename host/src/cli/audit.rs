@@ -316,8 +316,8 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
     );
     let _ = writeln!(
         out,
-        "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<4} {:<6} VERDICT",
-        "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "METRICS", "LOG", "RISKY"
+        "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} VERDICT",
+        "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "METRICS", "HISTORY", "LOG", "RISKY"
     );
     for a in audits {
         let has = |i: &str| {
@@ -332,13 +332,14 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
             .count();
         let _ = writeln!(
             out,
-            "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<4} {:<6} {}",
+            "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} {}",
             a.id,
             a.version,
             format!("{}…", &a.digest[..15.min(a.digest.len())]),
             if has("profiles") { "imports" } else { "-" },
             if has("source") { "imports" } else { "-" },
             if has("metrics") { "imports" } else { "-" },
+            if has("history") { "imports" } else { "-" },
             if has("log") { "yes" } else { "-" },
             if risky > 0 {
                 risky.to_string()
