@@ -272,6 +272,9 @@ fn regressing_repo(dir: &Path) -> (PathBuf, String) {
     );
     commit("src/render.rs", RENDER_V1, "Render counts", t(200));
     commit("src/render.rs", RENDER_V2, "Say what is counted", t(780));
+    // The culprit also commits a secret: the skills' deny rules keep it out of every answer.
+    std::fs::write(repo.join(".env"), "API_TOKEN=hunter2-secret\n").unwrap();
+    git(&repo, &["add", ".env"], None);
     let culprit = commit(
         "src/parse.rs",
         PARSE_V2,
@@ -351,6 +354,12 @@ fn a_regression_is_traced_to_its_commit_and_reverted() {
     let file = dir.join("revert.patch");
     std::fs::write(&file, &patch).unwrap();
     git(&repo, &["apply", "--check", p(&file)], None);
+    // The secret the culprit committed is in no finding and no patch.
+    assert!(!patch.contains(".env"), "{patch}");
+    assert!(
+        !report.to_string().contains("hunter2"),
+        "a committed secret reached the report"
+    );
 }
 
 #[test]

@@ -25,6 +25,7 @@ fn error(e: HistoryError) -> CallError {
         HistoryError::InvalidArgument(_) => ErrorCode::InvalidArgument,
         HistoryError::Conflict(_) => ErrorCode::Unsupported,
         HistoryError::Io(_) => ErrorCode::Io,
+        HistoryError::Denied(_) => ErrorCode::Denied,
     };
     call_error(code, e.to_string())
 }
@@ -193,13 +194,23 @@ impl HostRepo for SkillState {
         handle: Resource<RepoHandle>,
         id: String,
     ) -> wasmtime::Result<Result<Vec<FileChange>, CallError>> {
+        // Secrets committed to the repository are as secret as in a tree: the skill's deny
+        // rules leave them out of changes, diffs, reverts and blame.
+        let deny = self.grants.deny.clone();
         self.on_repo(
             &handle,
             Op::Changes,
             &id,
             |h| {
-                h.changes(&id)
-                    .map(|list| list.into_iter().map(change_record).collect())
+                h.changes(&id).map(|list| {
+                    list.into_iter()
+                        .filter(|c| {
+                            deny.visible(&c.path)
+                                && c.old_path.as_deref().is_none_or(|p| deny.visible(p))
+                        })
+                        .map(change_record)
+                        .collect()
+                })
             },
             |list: &Vec<FileChange>| list.iter().map(change_size).sum(),
         )
@@ -210,11 +221,13 @@ impl HostRepo for SkillState {
         handle: Resource<RepoHandle>,
         id: String,
     ) -> wasmtime::Result<Result<String, CallError>> {
+        let deny = self.grants.deny.clone();
+        let visible = move |p: &str| deny.visible(p);
         self.on_repo(
             &handle,
             Op::CommitDiff,
             &id,
-            |h| h.diff(&id),
+            |h| h.diff(&id, &visible),
             |s| s.len() as u64,
         )
     }
@@ -226,11 +239,15 @@ impl HostRepo for SkillState {
         start: u32,
         end: u32,
     ) -> wasmtime::Result<Result<Vec<BlameLine>, CallError>> {
+        let deny = self.grants.deny.clone();
         self.on_repo(
             &handle,
             Op::Blame,
             &path,
             |h| {
+                if let Err(reason) = deny.check(&path, None) {
+                    return Err(HistoryError::Denied(reason));
+                }
                 h.blame(&path, start, end).map(|lines| {
                     lines
                         .into_iter()
@@ -257,11 +274,13 @@ impl HostRepo for SkillState {
         handle: Resource<RepoHandle>,
         id: String,
     ) -> wasmtime::Result<Result<String, CallError>> {
+        let deny = self.grants.deny.clone();
+        let visible = move |p: &str| deny.visible(p);
         self.on_repo(
             &handle,
             Op::Revert,
             &id,
-            |h| h.revert(&id),
+            |h| h.revert(&id, &visible),
             |s| s.len() as u64,
         )
     }

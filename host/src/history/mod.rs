@@ -23,6 +23,8 @@ pub enum HistoryError {
     InvalidArgument(String),
     /// The commit does not revert cleanly on HEAD.
     Conflict(String),
+    /// The skill's deny rules cover the path.
+    Denied(String),
     Io(String),
 }
 
@@ -32,6 +34,7 @@ impl std::fmt::Display for HistoryError {
             HistoryError::NotFound(m)
             | HistoryError::InvalidArgument(m)
             | HistoryError::Conflict(m)
+            | HistoryError::Denied(m)
             | HistoryError::Io(m) => f.write_str(m),
         }
     }
@@ -320,12 +323,13 @@ impl History {
         Ok(out)
     }
 
-    /// The commit's change as a unified diff (three lines of context).
-    pub fn diff(&self, id: &str) -> Result<String, HistoryError> {
+    /// The commit's change as a unified diff (three lines of context), with only the files
+    /// `visible` accepts.
+    pub fn diff(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
         let repo = self.repo();
         let c = Self::find(&repo, id)?;
         let diff = Self::commit_diff(&repo, &c, 3)?;
-        patch_text(&diff)
+        patch_text(&diff, visible)
     }
 
     /// Who last changed lines `start..=end` of `path` at HEAD.
@@ -363,7 +367,7 @@ impl History {
 
     /// A unified diff that undoes commit `id` on top of HEAD, computed by libgit2's revert (a
     /// three-way merge); an error naming the conflicting files when it does not apply cleanly.
-    pub fn revert(&self, id: &str) -> Result<String, HistoryError> {
+    pub fn revert(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
         let repo = self.repo();
         let c = Self::find(&repo, id)?;
         let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(io)?;
@@ -398,7 +402,7 @@ impl History {
         let diff = repo
             .diff_tree_to_tree(Some(&head_tree), Some(&tree), None)
             .map_err(io)?;
-        let text = patch_text(&diff)?;
+        let text = patch_text(&diff, visible)?;
         if text.is_empty() {
             return Err(HistoryError::Conflict(format!(
                 "reverting commit {id} changes nothing on HEAD: it was undone already"
@@ -408,10 +412,21 @@ impl History {
     }
 }
 
-/// A diff as the text `git diff` prints (and `git apply` takes).
-fn patch_text(diff: &git2::Diff<'_>) -> Result<String, HistoryError> {
+/// A diff as the text `git diff` prints (and `git apply` takes), leaving out the files
+/// `visible` refuses (by either of their paths).
+fn patch_text(
+    diff: &git2::Diff<'_>,
+    visible: &dyn Fn(&str) -> bool,
+) -> Result<String, HistoryError> {
     let mut out = Vec::new();
-    diff.print(DiffFormat::Patch, |_, _, line| {
+    diff.print(DiffFormat::Patch, |delta, _, line| {
+        let shown = [delta.old_file().path(), delta.new_file().path()]
+            .into_iter()
+            .flatten()
+            .all(|p| visible(&p.to_string_lossy()));
+        if !shown {
+            return true;
+        }
         if matches!(line.origin(), '+' | '-' | ' ') {
             out.push(line.origin() as u8);
         }

@@ -122,7 +122,7 @@ fn changes_name_the_functions_their_hunks_touch() {
         .flat_map(|h| h.functions.clone())
         .collect();
     assert_eq!(touched, ["render"]);
-    let diff = h.diff(&b).unwrap();
+    let diff = h.diff(&b, &|_| true).unwrap();
     assert!(diff.contains("+    let re = regex::Regex::new"), "{diff}");
     assert!(matches!(
         h.changes("0123456789abcdef"),
@@ -148,7 +148,7 @@ fn blame_names_the_commit_of_each_line() {
 fn a_revert_applies_on_head_and_a_conflicting_one_says_why() {
     let (dir, [_, b, c]) = repo();
     let h = History::open("app".into(), dir.path(), None).unwrap();
-    let patch = h.revert(&b).unwrap();
+    let patch = h.revert(&b, &|_| true).unwrap();
     assert!(patch.contains("-    let re = regex::Regex::new"), "{patch}");
     let file = dir.path().join("revert.patch");
     std::fs::write(&file, &patch).unwrap();
@@ -165,10 +165,10 @@ fn a_revert_applies_on_head_and_a_conflicting_one_says_why() {
         "Double it",
         4_000,
     );
-    match h.revert(&b) {
+    match h.revert(&b, &|_| true) {
         Err(HistoryError::Conflict(why)) => assert!(why.contains("lib.rs"), "{why}"),
         other => panic!("{other:?}"),
     }
     // The unrelated change to `render` still reverts cleanly beside it.
-    assert!(h.revert(&c).unwrap().contains("-    format!"));
+    assert!(h.revert(&c, &|_| true).unwrap().contains("-    format!"));
 }
