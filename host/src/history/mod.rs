@@ -218,15 +218,16 @@ impl History {
         walk.set_sorting(Sort::TIME).map_err(io)?;
         walk.push_head().map_err(io)?;
         let mut out = Vec::new();
+        let limit = limit.min(MAX_COMMITS);
         for oid in walk {
+            if out.len() >= limit {
+                break;
+            }
             let oid = oid.map_err(io)?;
             let c = repo.find_commit(oid).map_err(io)?;
             let info = self.info(&c);
             if (since..=until).contains(&info.deployed) {
                 out.push(info);
-            }
-            if out.len() >= limit.min(MAX_COMMITS) {
-                break;
             }
         }
         out.sort_by(|a, b| b.deployed.cmp(&a.deployed).then(b.time.cmp(&a.time)));

@@ -227,7 +227,7 @@ fn root_cause(
     best: &Candidate,
 ) -> Finding {
     let series = regression.series.clone().unwrap_or_default();
-    let short_id = &best.commit.id[..best.commit.id.len().min(12)];
+    let short_id: String = best.commit.id.chars().take(12).collect();
     let mut message = format!(
         "Commits deployed before the regression of `{series}` at {}, most likely first:\n\n",
         regression.at.clone().unwrap_or_default()
@@ -236,7 +236,7 @@ fn root_cause(
         message.push_str(&format!(
             "{}. `{}` {} (score {:.2}): {}\n",
             i + 1,
-            &c.commit.id[..c.commit.id.len().min(12)],
+            c.commit.id.chars().take(12).collect::<String>(),
             c.commit.summary,
             c.score,
             if c.reasons.is_empty() {

@@ -41,7 +41,7 @@ impl Skill for RegressionMitigate {
             .or(repos.first())
             .ok_or("no repository is granted")?;
         let summary = repo.commit(&commit)?.summary;
-        let short = &commit[..commit.len().min(12)];
+        let short: String = commit.chars().take(12).collect();
         let series = cause.series.clone().unwrap_or_default();
         let head = repo.head()?;
         let finding = match repo.revert(&commit) {
@@ -53,7 +53,7 @@ impl Skill for RegressionMitigate {
                     "This patch undoes {short} on the current head ({}); `git apply --check` \
                      accepts it there. Review it, run the benchmarks, and ship it or fix \
                      forward.\n\n```diff\n{patch}```\n",
-                    &head[..head.len().min(12)]
+                    head.chars().take(12).collect::<String>()
                 ))
                 .series(series)
                 .at(commit.clone())
