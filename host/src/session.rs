@@ -25,6 +25,8 @@ pub struct Request {
     pub path_prefixes: Vec<(String, String)>,
     /// Metric files (CSV, JSON lines).
     pub metrics: Vec<PathBuf>,
+    /// Profiles taken over time, turned into one metric set of per-function shares.
+    pub profile_series: Vec<PathBuf>,
     /// Git repositories as (name, directory, deploy log).
     pub histories: Vec<(String, PathBuf, Option<PathBuf>)>,
     /// Skill components, or directories holding them.
@@ -224,6 +226,62 @@ pub async fn load_metrics(paths: &[PathBuf]) -> (Vec<Arc<NamedMetrics>>, Vec<Met
     (sets, records)
 }
 
+/// The name of the metric set made from `--profile-series` profiles.
+pub const PROFILE_SERIES: &str = "profile-series";
+
+/// Smallest share of a profile (self or total) a function must reach in some profile of a
+/// series to get a time series of its own.
+pub const PROFILE_SERIES_MIN_SHARE: f64 = 0.001;
+
+/// Profiles taken over time as one metric set: per function, its self and total share of
+/// each profile (`self:NAME`, `total:NAME`, label `function`), at the profile's time (its own,
+/// or a date or Unix time in its file name). A profile that cannot be read or dated is named in
+/// the record's warnings and left out; none left is an error.
+pub async fn profile_series(paths: &[PathBuf]) -> (Option<Arc<NamedMetrics>>, MetricsRecord) {
+    let mut dated = Vec::new();
+    let mut warnings = Vec::new();
+    for (path, name, loaded) in read_all(paths, crate::ingest::load).await {
+        match loaded {
+            Ok(profile) => match crate::metrics::profile_time(&path, &profile) {
+                Some(t) => dated.push((t, profile)),
+                None => warnings.push(format!(
+                    "{name}: no time in the profile or its file name (e.g. cpu-2026-11-01T12:00:00Z.pb.gz); left out"
+                )),
+            },
+            Err(e) => warnings.push(format!("{e}; left out")),
+        }
+    }
+    dated.sort_by_key(|(t, _)| *t);
+    let refs: Vec<(i64, &crate::model::Profile)> = dated.iter().map(|(t, p)| (*t, p)).collect();
+    let mut set = crate::metrics::from_profiles(&refs, None, PROFILE_SERIES_MIN_SHARE);
+    set.time_format = crate::metrics::TimeFormat::Rfc3339;
+    set.source = PROFILE_SERIES.to_string();
+    warnings.append(&mut set.warnings);
+    let path = paths.first().cloned().unwrap_or_default();
+    let error = dated.is_empty().then(|| {
+        format!(
+            "{PROFILE_SERIES}: none of the {} profiles could be read and dated",
+            paths.len()
+        )
+    });
+    let record = MetricsRecord {
+        path: path.display().to_string(),
+        name: PROFILE_SERIES.to_string(),
+        series: error.is_none().then_some(set.series.len()),
+        points: error.is_none().then_some(set.point_count()),
+        error: error.clone(),
+        warnings,
+    };
+    let named = error.is_none().then(|| {
+        Arc::new(NamedMetrics {
+            name: PROFILE_SERIES.to_string(),
+            path,
+            set,
+        })
+    });
+    (named, record)
+}
+
 /// The name a source tree gets when the operator does not give one: its directory's name.
 pub fn default_tree_name(dir: &Path) -> String {
     std::fs::canonicalize(dir)
@@ -237,7 +295,12 @@ pub fn default_tree_name(dir: &Path) -> String {
 pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Report> {
     let files = skill_files(&request.skills)?;
     let (profiles, profile_records) = load_profiles(&request.profiles).await;
-    let (metrics, metric_records) = load_metrics(&request.metrics).await;
+    let (mut metrics, mut metric_records) = load_metrics(&request.metrics).await;
+    if !request.profile_series.is_empty() {
+        let (set, record) = profile_series(&request.profile_series).await;
+        metrics.extend(set);
+        metric_records.push(record);
+    }
     let mut trees = Vec::new();
     let mut source_records = Vec::new();
     for (name, dir) in &request.sources {

@@ -402,3 +402,43 @@ fn a_commit_that_no_longer_reverts_cleanly_is_explained() {
         "{message}"
     );
 }
+
+#[test]
+fn profiles_over_time_become_per_function_series() {
+    let dir = scratch_dir("defense-profile-series");
+    // Folded stacks carry no time of their own (a pprof file's own time would win over the
+    // file name's): the example's capture, as three dated copies and one undated.
+    let profile = root().join("example/profiles/logscan.folded");
+    let mut args: Vec<String> = Vec::new();
+    for hour in 0..3 {
+        let dated = dir.join(format!("cpu-2026-11-01T{hour:02}:00:00Z.folded"));
+        std::fs::copy(&profile, &dated).unwrap();
+        args.extend(["--profile-series".to_string(), dated.display().to_string()]);
+    }
+    let undated = dir.join("cpu.folded");
+    std::fs::copy(&profile, &undated).unwrap();
+    args.extend([
+        "--profile-series".to_string(),
+        undated.display().to_string(),
+    ]);
+    args.extend([
+        "--skills".to_string(),
+        skill("regression-detect").display().to_string(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (report, code, stderr) = joule_json(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let set = &report["inputs"]["metrics"][0];
+    assert_eq!(set["name"], "profile-series", "{set:#}");
+    let series = set["series"].as_u64().unwrap();
+    // Each function above 0.1% gets a self and a total series, one point per dated profile.
+    assert!(series >= 10 && series % 2 == 0, "{set:#}");
+    assert_eq!(set["points"].as_u64().unwrap(), series * 3, "{set:#}");
+    let warnings = set["warnings"].to_string();
+    assert!(
+        warnings.contains("cpu.folded") && warnings.contains("no time"),
+        "{warnings}"
+    );
+    // Three points are too few to claim a change.
+    assert!(findings_of(&report, "regression-detect").is_empty());
+}

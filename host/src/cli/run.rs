@@ -17,6 +17,11 @@ pub struct RunArgs {
     /// labels) or JSON lines, gzipped or not. Repeatable.
     #[arg(long = "metrics", value_name = "FILE")]
     metrics: Vec<PathBuf>,
+    /// A profile taken at one time, to be read with the others given this way as one metric
+    /// set `profile-series` of per-function shares (`self:NAME`, `total:NAME`); its time is the
+    /// profile's own or a date or Unix time in its file name. Repeatable.
+    #[arg(long = "profile-series", value_name = "FILE")]
+    profile_series: Vec<PathBuf>,
     /// A git repository whose history skills may read (commits, diffs, blame, reverts), as DIR
     /// or NAME=DIR. Repeatable.
     #[arg(long = "history", value_name = "[NAME=]DIR")]
@@ -128,6 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut request = Request {
         profiles: args.profiles,
         metrics: args.metrics,
+        profile_series: args.profile_series,
         histories: histories(&args.histories, &args.deploy_logs)?,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
         path_prefixes: args
