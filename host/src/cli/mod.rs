@@ -52,7 +52,7 @@ pub struct Cli {
 enum Command {
     /// Run skills over profiles and source trees, and report their findings ranked.
     #[command(after_help = EXIT_CODES)]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Load skills and show what each one describes: id, version, triggers, capabilities,
     /// parameters, imports and digest.
     #[command(after_help = EXIT_CODES)]
@@ -157,7 +157,7 @@ pub fn main() -> ExitCode {
     };
     init_tracing(cli.verbose);
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Skills(args) => skills::skills(args),
         Command::Profile(command) => profile::profile(command),
         Command::Flamegraph(args) => flamegraph::flamegraph(args),
