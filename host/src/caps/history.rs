@@ -12,6 +12,7 @@ use super::bindings::joule::skill::history::{
 use super::{CallError, ErrorCode, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::history::{self, History, HistoryError};
+use crate::policy::DenyRules;
 
 /// A guest's handle on one granted repository.
 pub struct RepoHandle {
@@ -82,20 +83,22 @@ fn change_size(f: &FileChange) -> u64 {
 }
 
 impl SkillState {
-    /// One call on a repository handle: counted, answered, charged by `size`, recorded with
-    /// `what` (a commit id or a path) as its resource.
+    /// One call on a repository handle: counted, answered (with the skill's deny rules),
+    /// charged by `size`, recorded with `what` (a commit id or a path) as its resource.
     fn on_repo<T>(
         &mut self,
         handle: &Resource<RepoHandle>,
         op: Op,
         what: &str,
-        answer: impl FnOnce(&History) -> Result<T, HistoryError>,
+        answer: impl FnOnce(&History, &DenyRules) -> Result<T, HistoryError>,
         size: impl FnOnce(&T) -> u64,
     ) -> wasmtime::Result<Result<T, CallError>> {
         let started = self.begin(op)?;
         let h = self.table.get(handle)?;
         let history = h.history.clone();
-        let result = answer(&history).map_err(error);
+        // Secrets committed to the repository are as secret as in a tree: the skill's deny
+        // rules go with every answer that can carry file contents or paths.
+        let result = answer(&history, &self.grants.deny).map_err(error);
         let bytes = match &result {
             Ok(v) => size(v),
             Err(e) => e.message.len() as u64 + 8,
@@ -153,7 +156,13 @@ impl HostRepo for SkillState {
         &mut self,
         handle: Resource<RepoHandle>,
     ) -> wasmtime::Result<Result<String, CallError>> {
-        self.on_repo(&handle, Op::Head, "HEAD", |h| h.head(), |s| s.len() as u64)
+        self.on_repo(
+            &handle,
+            Op::Head,
+            "HEAD",
+            |h, _| h.head(),
+            |s| s.len() as u64,
+        )
     }
 
     fn commits(
@@ -167,7 +176,7 @@ impl HostRepo for SkillState {
             &handle,
             Op::Commits,
             &format!("{since}..={until}"),
-            |h| {
+            |h, _| {
                 h.commits(since, until, limit as usize)
                     .map(|list| list.into_iter().map(commit_record).collect())
             },
@@ -184,7 +193,7 @@ impl HostRepo for SkillState {
             &handle,
             Op::Commit,
             &id,
-            |h| h.commit(&id).map(commit_record),
+            |h, _| h.commit(&id).map(commit_record),
             commit_size,
         )
     }
@@ -194,14 +203,11 @@ impl HostRepo for SkillState {
         handle: Resource<RepoHandle>,
         id: String,
     ) -> wasmtime::Result<Result<Vec<FileChange>, CallError>> {
-        // Secrets committed to the repository are as secret as in a tree: the skill's deny
-        // rules leave them out of changes, diffs, reverts and blame.
-        let deny = self.grants.deny.clone();
         self.on_repo(
             &handle,
             Op::Changes,
             &id,
-            |h| {
+            |h, deny| {
                 h.changes(&id).map(|list| {
                     list.into_iter()
                         .filter(|c| {
@@ -221,13 +227,11 @@ impl HostRepo for SkillState {
         handle: Resource<RepoHandle>,
         id: String,
     ) -> wasmtime::Result<Result<String, CallError>> {
-        let deny = self.grants.deny.clone();
-        let visible = move |p: &str| deny.visible(p);
         self.on_repo(
             &handle,
             Op::CommitDiff,
             &id,
-            |h| h.diff(&id, &visible),
+            |h, deny| h.diff(&id, &|p| deny.visible(p)),
             |s| s.len() as u64,
         )
     }
@@ -239,12 +243,11 @@ impl HostRepo for SkillState {
         start: u32,
         end: u32,
     ) -> wasmtime::Result<Result<Vec<BlameLine>, CallError>> {
-        let deny = self.grants.deny.clone();
         self.on_repo(
             &handle,
             Op::Blame,
             &path,
-            |h| {
+            |h, deny| {
                 if let Err(reason) = deny.check(&path, None) {
                     return Err(HistoryError::Denied(reason));
                 }
@@ -274,13 +277,11 @@ impl HostRepo for SkillState {
         handle: Resource<RepoHandle>,
         id: String,
     ) -> wasmtime::Result<Result<String, CallError>> {
-        let deny = self.grants.deny.clone();
-        let visible = move |p: &str| deny.visible(p);
         self.on_repo(
             &handle,
             Op::Revert,
             &id,
-            |h| h.revert(&id, &visible),
+            |h, deny| h.revert(&id, &|p| deny.visible(p)),
             |s| s.len() as u64,
         )
     }
