@@ -99,12 +99,15 @@ impl SkillState {
         // Secrets committed to the repository are as secret as in a tree: the skill's deny
         // rules go with every answer that can carry file contents or paths.
         let result = answer(&history, &self.grants.deny).map_err(error);
-        let bytes = match &result {
-            Ok(v) => size(v),
-            Err(e) => e.message.len() as u64 + 8,
+        let (bytes, denied) = match &result {
+            Ok(v) => (size(v), None),
+            Err(e) => (
+                e.message.len() as u64 + 8,
+                (e.code == ErrorCode::Denied).then_some(e.message.as_str()),
+            ),
         };
         let resource = || Target::text(format!("{}:{what}", history.name()));
-        self.end(started, op, resource, bytes, None)?;
+        self.end(started, op, resource, bytes, denied)?;
         Ok(result)
     }
 }
