@@ -5,24 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use joule_sdk::stats::noise::Gaussian;
 use joule_tests::*;
-
-/// xorshift64* with Box-Muller: the same noise on every run.
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
 
 const START: i64 = 1_764_547_200; // 2025-12-01T00:00:00Z
 const STEP: i64 = 300;
@@ -32,7 +16,7 @@ const POINTS: usize = 1000;
 /// spike, one with a daily season, and two siblings in group `web` where cost moved from one to
 /// the other at point 700. 1% noise throughout.
 fn fleet(dir: &Path) -> PathBuf {
-    let mut noise = Noise(42);
+    let mut noise = Gaussian(42);
     let mut csv = String::from("timestamp,series,value,group\n");
     for name in ["step", "clean", "spike", "seasonal", "render", "compress"] {
         let group = if matches!(name, "render" | "compress") {
@@ -130,7 +114,7 @@ fn a_step_regression_is_found_with_its_series_time_and_size() {
 #[test]
 fn rfc3339_times_come_back_as_written_and_a_broken_file_does_not_sink_the_others() {
     let dir = scratch_dir("defense-times");
-    let mut noise = Noise(7);
+    let mut noise = Gaussian(7);
     let mut jsonl = String::new();
     for i in 0..400 {
         let v = if i >= 300 { 52.0 } else { 50.0 } + 0.5 * noise.normal();
@@ -287,7 +271,7 @@ fn regressing_repo(dir: &Path) -> (PathBuf, String) {
 
 /// `self:parse_line` steps up 2% at point 800; `self:render` stays flat.
 fn function_series(dir: &Path) -> PathBuf {
-    let mut noise = Noise(3);
+    let mut noise = Gaussian(3);
     let mut csv = String::from("timestamp,series,value,function\n");
     for (name, function) in [("self:parse_line", "parse_line"), ("self:render", "render")] {
         for i in 0..POINTS {
@@ -303,15 +287,13 @@ fn function_series(dir: &Path) -> PathBuf {
     path
 }
 
-#[test]
-fn a_regression_is_traced_to_its_commit_and_reverted() {
-    let dir = scratch_dir("defense-chain");
-    let (repo, culprit) = regressing_repo(&dir);
-    let csv = function_series(&dir);
+/// The three defense skills over `csv`, with `repo` granted as history `app`; the report of a
+/// run that must succeed.
+fn run_chain(csv: &Path, repo: &Path) -> serde_json::Value {
     let history = format!("app={}", repo.display());
     let (report, code, stderr) = joule_json(&[
         "--metrics",
-        p(&csv),
+        p(csv),
         "--history",
         &history,
         "--skills",
@@ -322,6 +304,15 @@ fn a_regression_is_traced_to_its_commit_and_reverted() {
         p(&skill("regression-mitigate")),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    report
+}
+
+#[test]
+fn a_regression_is_traced_to_its_commit_and_reverted() {
+    let dir = scratch_dir("defense-chain");
+    let (repo, culprit) = regressing_repo(&dir);
+    let csv = function_series(&dir);
+    let report = run_chain(&csv, &repo);
     let regression = findings_of(&report, "regression-detect")
         .into_iter()
         .find(|f| f["kind"] == "regression")
@@ -378,20 +369,7 @@ fn a_commit_that_no_longer_reverts_cleanly_is_explained() {
         Some(START + 950 * STEP),
     );
     let csv = function_series(&dir);
-    let history = format!("app={}", repo.display());
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&csv),
-        "--history",
-        &history,
-        "--skills",
-        p(&skill("regression-detect")),
-        "--skills",
-        p(&skill("regression-attribute")),
-        "--skills",
-        p(&skill("regression-mitigate")),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let report = run_chain(&csv, &repo);
     let m = findings_of(&report, "regression-mitigate");
     assert_eq!(m.len(), 1, "{m:#?}");
     assert_eq!(m[0]["rule"], "revert-blocked");

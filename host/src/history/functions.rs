@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn names_the_rust_function_a_change_sits_in() {
-        let text = "use x;\n\npub fn parse_line(l: &str) -> bool {\n    let re = 1;\n    re == 1\n}\n\nimpl A {\n    pub(crate) async fn is_bot(&self) {\n        todo!()\n    }\n}\n";
+        let text = "use x;\n\npub fn parse_line(l: &str) -> bool {\n    let re = 1;\n    re == 1\n}\n\nimpl A {\n    pub(crate) async fn is_bot(&self) -> bool {\n        self.0 > 1\n    }\n}\n";
         assert_eq!(
             enclosing_functions("src/parse.rs", text, 4, 1),
             ["parse_line"]

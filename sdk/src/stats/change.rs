@@ -213,33 +213,21 @@ pub fn binary_segmentation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::noise::Gaussian;
 
-    /// xorshift64* with Box–Muller: deterministic standard normal noise.
-    struct Noise(u64);
+    /// Series of deterministic Gaussian noise.
+    struct Noise(Gaussian);
 
     impl Noise {
-        fn uniform(&mut self) -> f64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11;
-            (bits as f64 + 0.5) / (1u64 << 53) as f64
-        }
-
-        fn normal(&mut self) -> f64 {
-            let (u, v) = (self.uniform(), self.uniform());
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
-
         /// `n` values around `level` with standard deviation `sd`.
         fn series(&mut self, n: usize, level: f64, sd: f64) -> Vec<f64> {
-            (0..n).map(|_| level + sd * self.normal()).collect()
+            (0..n).map(|_| level + sd * self.0.normal()).collect()
         }
     }
 
     #[test]
     fn finds_a_two_percent_step_in_one_percent_noise() {
-        let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+        let mut noise = Noise(Gaussian(0x9e37_79b9_7f4a_7c15));
         let mut x = noise.series(800, 100.0, 1.0);
         x.extend(noise.series(200, 102.0, 1.0));
         let cp = detect_mean_shift(&x, 10).expect("a change point");
@@ -251,7 +239,7 @@ mod tests {
 
     #[test]
     fn flat_noise_is_not_a_change() {
-        let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+        let mut noise = Noise(Gaussian(0x9e37_79b9_7f4a_7c15));
         let x = noise.series(1000, 100.0, 1.0);
         let cp = detect_mean_shift(&x, 10).expect("a candidate split");
         assert!(cp.p_value > 0.01, "{cp:?}");
@@ -262,7 +250,7 @@ mod tests {
     fn false_positive_rate_is_at_most_nominal() {
         // 400 null series per length; the p-value must not reject more often than alpha
         // (up to Monte Carlo error: 3 standard errors of a binomial at 5% is about 3.3%).
-        let mut noise = Noise(12345);
+        let mut noise = Noise(Gaussian(12345));
         for n in [8, 20, 60, 300] {
             let runs = 400;
             let rejections = (0..runs)
@@ -290,7 +278,7 @@ mod tests {
 
     #[test]
     fn min_segment_is_respected() {
-        let mut noise = Noise(7);
+        let mut noise = Noise(Gaussian(7));
         let mut x = noise.series(995, 100.0, 1.0);
         x.extend([200.0; 5]);
         for min_segment in [0, 1, 10, 50, 400] {
@@ -326,7 +314,7 @@ mod tests {
 
     #[test]
     fn binary_segmentation_finds_two_steps_in_order() {
-        let mut noise = Noise(42);
+        let mut noise = Noise(Gaussian(42));
         let mut x = noise.series(300, 100.0, 1.0);
         x.extend(noise.series(400, 103.0, 1.0));
         x.extend(noise.series(300, 101.0, 1.0));

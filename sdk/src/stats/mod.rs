@@ -32,6 +32,7 @@ pub mod basic;
 pub mod change;
 pub mod dist;
 pub mod hypothesis;
+pub mod noise;
 pub mod seasonal;
 
 #[cfg(test)]

@@ -2,20 +2,12 @@
 //! calibrate -p regression-detect`): 20,000 clean series, 2,000 with a 0.4% step and 1,000
 //! with a daily season, 1% noise.
 
+use joule_sdk::stats::noise::Gaussian;
 use regression_detect::detect::{Settings, detect};
 
 fn main() {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut normal = move || {
-        let mut u = || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        let (a, b) = (u(), u());
-        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
-    };
+    let mut noise = Gaussian(0x2545_f491_4f6c_dd1d);
+    let mut normal = move || noise.normal();
     let mut series = |step: f64| -> Vec<f64> {
         (0..1000)
             .map(|i| 100.0 * (1.0 + if i >= 800 { step } else { 0.0 }) + normal())

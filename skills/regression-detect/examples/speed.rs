@@ -3,20 +3,12 @@
 
 use std::time::Instant;
 
+use joule_sdk::stats::noise::Gaussian;
 use regression_detect::detect::{Settings, detect};
 
 fn main() {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut normal = move || {
-        let mut u = || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        let (a, b) = (u(), u());
-        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
-    };
+    let mut noise = Gaussian(0x9e37_79b9_7f4a_7c15);
+    let mut normal = move || noise.normal();
     let clean: Vec<Vec<f64>> = (0..2000)
         .map(|_| (0..1000).map(|_| 100.0 + normal()).collect())
         .collect();

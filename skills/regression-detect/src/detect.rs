@@ -61,10 +61,11 @@ pub struct Shift {
 /// The most significant lasting shift of `values`, if it passes `settings`.
 ///
 /// Steps: remove a daily (or any) season when one is found ([`season`], then
-/// `stats::deseasonalize`); clip transient spikes ([`clip_spikes`]); locate and test the shift (`stats::detect_mean_shift`); then keep it
-/// only if the new level holds over the last stretch of the series (its final quarter, at least
-/// `min_segment` points, must be beyond the midpoint between the two levels): a spike or a
-/// change that went away again is not a regression. Levels are reported on the original
+/// [`remove_season`]); clip transient spikes ([`clip_spikes`]); place the shift at the split
+/// that maximises the likelihood ([`best_split`]) and test it with the maximally selected
+/// statistic ([`max_shift_p_value`]); then drop it if it went away again (the tail of the new
+/// regime back on the old side of the midpoint): a spike or a passing bump is not a
+/// regression. Levels are reported on the original
 /// (seasonal) values.
 pub fn detect(values: &[f64], settings: &Settings) -> Option<Shift> {
     let n = values.len();
@@ -273,17 +274,8 @@ fn shift_in(
     if p_value > settings.alpha {
         return None;
     }
-    let cp = stats::ChangePoint {
-        index: split,
-        before_mean: 0.0,
-        after_mean: 0.0,
-        relative_change: 0.0,
-        llr,
-        t: z,
-        p_value,
-    };
-    let before = stats::mean(&values[..cp.index]);
-    let after = stats::mean(&values[cp.index..]);
+    let before = stats::mean(&values[..split]);
+    let after = stats::mean(&values[split..]);
     if before == 0.0 || !before.is_finite() {
         return None;
     }
@@ -297,22 +289,19 @@ fn shift_in(
         return None;
     }
     // The change must last: the tail of the new regime sits on its side of the midpoint.
-    let tail = ((n - cp.index) / 4).max(min_segment).min(n - cp.index);
+    let tail = ((n - split) / 4).max(min_segment).min(n - split);
     let tail_mean = median_in_place(&mut series[n - tail..].to_vec());
-    let series_before = stats::mean(&series[..cp.index]);
-    let series_after = stats::mean(&series[cp.index..]);
+    let series_before = stats::mean(&series[..split]);
+    let series_after = stats::mean(&series[split..]);
     let midpoint = (series_before + series_after) / 2.0;
     // It went away when the tail is back on the old side of the midpoint by more than the
     // tail's own noise (two standard errors of a median), so noise in a short tail does not
-    // discard small lasting shifts.
-    // The noise from neighbouring differences, which structure (a bump that came and went)
-    // does not inflate.
-    let mut diffs: Vec<f64> = series.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    let sigma = median_in_place(&mut diffs) / (0.674_489_75 * std::f64::consts::SQRT_2);
-    let noise = 2.0 * 1.2533 * sigma / (tail as f64).sqrt();
+    // discard small lasting shifts. The noise comes from neighbouring differences, which
+    // structure (a bump that came and went) does not inflate.
+    let noise = 2.0 * 1.2533 * difference_sigma(series) / (tail as f64).sqrt();
     // Or when it sits on the old side and the new regime is not one level: its first stretch
     // is clearly further from the old level than its last (a bump that came and went).
-    let head = median_in_place(&mut series[cp.index..cp.index + tail].to_vec());
+    let head = median_in_place(&mut series[split..split + tail].to_vec());
     let went_away = if series_after > series_before {
         tail_mean < midpoint - noise || (tail_mean < midpoint && head - tail_mean > 2.0 * noise)
     } else {
@@ -322,12 +311,12 @@ fn shift_in(
         return None;
     }
     Some(Shift {
-        index: cp.index,
+        index: split,
         before,
         after,
         relative_change,
-        p_value: cp.p_value,
-        llr: cp.llr,
+        p_value,
+        llr,
         period,
     })
 }
@@ -346,9 +335,7 @@ pub fn clip_spikes(x: &[f64], window: usize) -> Vec<f64> {
     if n < 3 {
         return out;
     }
-    let mut diffs: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    // For Gaussian noise, median |x[i+1] - x[i]| = 0.6745 * sqrt(2) * sigma.
-    let sigma = median_in_place(&mut diffs) / (0.674_489_75 * std::f64::consts::SQRT_2);
+    let sigma = difference_sigma(x);
     if sigma.is_nan() || sigma <= 0.0 {
         return out;
     }
@@ -374,6 +361,14 @@ pub fn clip_spikes(x: &[f64], window: usize) -> Vec<f64> {
         }
     }
     out
+}
+
+/// The noise's standard deviation from neighbouring differences: for Gaussian noise,
+/// median |x[i+1] - x[i]| = 0.6745 * sqrt(2) * sigma, and neither a step nor a few spikes move
+/// that median.
+fn difference_sigma(x: &[f64]) -> f64 {
+    let mut diffs: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    median_in_place(&mut diffs) / (0.674_489_75 * std::f64::consts::SQRT_2)
 }
 
 /// The median of `v`, reordering it (linear time).
@@ -496,23 +491,12 @@ pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use joule_sdk::stats::noise::Gaussian;
 
-    /// xorshift64* with Box-Muller: deterministic Gaussian noise.
-    struct Noise(u64);
+    /// Series of deterministic Gaussian noise.
+    struct Noise(Gaussian);
 
     impl Noise {
-        fn uniform(&mut self) -> f64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        }
-
-        fn normal(&mut self) -> f64 {
-            let (u, v) = (self.uniform(), self.uniform());
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
-
         /// 1,000 points around 100 with 1% noise, stepped by `step` (relative) at 800.
         fn series(&mut self, step: f64) -> Vec<f64> {
             (0..1000)
@@ -522,7 +506,7 @@ mod tests {
                     } else {
                         100.0
                     };
-                    level + self.normal()
+                    level + self.0.normal()
                 })
                 .collect()
         }
@@ -530,7 +514,7 @@ mod tests {
 
     #[test]
     fn finds_a_half_percent_step_where_it_is() {
-        let mut noise = Noise(7);
+        let mut noise = Noise(Gaussian(7));
         let mut errors = Vec::new();
         for _ in 0..50 {
             if let Some(s) = detect(&noise.series(0.005), &Settings::default()) {
@@ -556,7 +540,7 @@ mod tests {
 
     #[test]
     fn clean_series_raise_no_alarm() {
-        let mut noise = Noise(11);
+        let mut noise = Noise(Gaussian(11));
         let alarms = (0..500)
             .filter(|_| detect(&noise.series(0.0), &Settings::default()).is_some())
             .count();
@@ -567,7 +551,7 @@ mod tests {
     fn the_p_value_of_the_maximal_shift_holds_on_noise() {
         // Under white noise, the share of series whose p-value is below alpha stays near
         // alpha (at most twice it, allowing for 2,000 draws).
-        let mut noise = Noise(23);
+        let mut noise = Noise(Gaussian(23));
         let mut below = [0usize; 3];
         for _ in 0..2000 {
             let x = noise.series(0.0);
@@ -589,7 +573,7 @@ mod tests {
 
     #[test]
     fn steps_of_four_tenths_of_a_percent_are_found_nine_times_in_ten() {
-        let mut noise = Noise(29);
+        let mut noise = Noise(Gaussian(29));
         let found = (0..200)
             .filter(|_| detect(&noise.series(0.004), &Settings::default()).is_some())
             .count();
@@ -598,7 +582,7 @@ mod tests {
 
     #[test]
     fn spikes_that_go_away_are_not_regressions() {
-        let mut noise = Noise(13);
+        let mut noise = Noise(Gaussian(13));
         for at in [100, 500, 900, 990] {
             let mut x = noise.series(0.0);
             for v in &mut x[at..(at + 5).min(1000)] {
@@ -616,7 +600,7 @@ mod tests {
 
     #[test]
     fn daily_seasonality_is_not_a_regression_but_a_step_on_top_is() {
-        let mut noise = Noise(17);
+        let mut noise = Noise(Gaussian(17));
         let season = |i: usize| 5.0 * (2.0 * std::f64::consts::PI * i as f64 / 48.0).sin();
         let mut alarms = 0;
         for _ in 0..100 {
@@ -642,7 +626,7 @@ mod tests {
 
     #[test]
     fn improvements_are_not_regressions_of_costs() {
-        let mut noise = Noise(19);
+        let mut noise = Noise(Gaussian(19));
         assert_eq!(detect(&noise.series(-0.02), &Settings::default()), None);
         let down = Settings {
             direction: Direction::Down,
