@@ -3,6 +3,12 @@
 //! flat/cumulative per function and the top 10).
 //!
 //! Reproduce: `cargo bench -p joule --bench profiles`.
+//!
+//! The allocator is told to keep freed memory (glibc's trim threshold raised to 256 MiB, its
+//! mmap threshold to 32 MiB, for every benchmark here alike): otherwise glibc gives the model's pages back to
+//! the system after each iteration and the next one pays for fresh pages (about 2 µs each on
+//! this VM), which made the decode figure swing between 1.9 and 7.4 ms from run to run. Each
+//! iteration's output is dropped inside its timing (freeing it is counted as reading).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -11,7 +17,18 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use joule::model::Order;
 
+/// Keeps freed memory in the process (see the module comment).
+fn keep_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only sets allocator parameters; called before any timing.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    keep_freed_memory();
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pprof/large.cpu.pb.gz");
     let gz = std::fs::read(&path).expect("fixture");

@@ -6,7 +6,11 @@
 //! into the stack tree. A location with several lines is an inlined call chain: `line[0]` is the
 //! innermost function, the last line the function it was inlined into.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+use std::sync::{Barrier, Mutex, OnceLock};
+
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::wire::{LEN, Message, VARINT};
 use super::{Problem, ReadOptions, Reader};
@@ -140,75 +144,224 @@ impl IdIndex {
     }
 }
 
-struct RawFunction<'a> {
-    id: u64,
-    message: Message<'a>,
-}
+/// Inputs this large are read on two threads; below it a second thread costs more than it
+/// saves.
+const PARALLEL_BYTES: usize = 512 * 1024;
 
 fn decode(data: &[u8]) -> Result<Profile, Problem> {
+    decode_on(data, data.len() >= PARALLEL_BYTES)
+}
+
+/// [`decode`], on two threads or one.
+pub(super) fn decode_on(data: &[u8], two_threads: bool) -> Result<Profile, Problem> {
+    // Samples are read with their location ids left as written (identical stacks merged by
+    // their bytes), so reading them needs none of the other tables; the stacks are decoded into
+    // frames once the locations are known. A large input has its strings, functions and
+    // locations read on a second thread while this one reads the samples, and then each
+    // thread decodes half of the stacks.
+    let (tables, samples, frames) = if two_threads {
+        read_in_parallel(data)
+    } else {
+        let tables = read_tables(data);
+        let samples = read_samples(RawSamples::new(data));
+        let frames = match (&tables, &samples) {
+            (Ok(tables), Ok(samples)) => samples.decode_stacks(
+                0..samples.len(),
+                &tables.locations,
+                StackFrames::with_capacity(samples.frame_room(), samples.len()),
+            ),
+            _ => Ok(StackFrames::default()),
+        };
+        (tables, samples, frames)
+    };
+    let Tables {
+        mut builder,
+        table,
+        locations: _,
+    } = tables?;
+    let samples = samples?;
+    let frames = frames?;
+
+    let mut sets = Vec::with_capacity(samples.label_sets.len());
+    for raw in &samples.label_sets {
+        let mut set = Vec::with_capacity(raw.len());
+        for &(label, offset) in raw {
+            set.push(label.resolve(offset, &table)?);
+        }
+        sets.push(set);
+    }
+    if samples.empty > 0 {
+        builder.warn(format!(
+            "{} samples have no locations and were left out",
+            samples.empty
+        ));
+    }
+    let stacks = StackTable::from_parts(
+        samples.n,
+        frames.frames,
+        frames.starts,
+        samples.labels,
+        samples.values,
+        samples.raw_samples,
+    );
+    builder.absorb(stacks, &sets);
+    Ok(builder.finish())
+}
+
+type Read<'a> = (
+    Result<Tables, Problem>,
+    Result<RawSamples<'a>, Problem>,
+    Result<StackFrames, Problem>,
+);
+
+/// [`decode`] on two threads: the samples here and the tables there, then half the stacks
+/// decoded on each.
+fn read_in_parallel(data: &[u8]) -> Read<'_> {
+    let tables: OnceLock<Result<Tables, Problem>> = OnceLock::new();
+    let samples: OnceLock<Result<RawSamples<'_>, Problem>> = OnceLock::new();
+    // The frames of every stack, allocated on this thread (a short-lived thread's memory goes
+    // back to the system when freed, and fresh pages cost more than decoding into them) with
+    // room for all: the other thread decodes the first half into it, this one the second half,
+    // which is appended.
+    let frames: Mutex<Option<StackFrames>> = Mutex::new(None);
+    let both_read = Barrier::new(2);
+    let decode_range = |first: bool, out: StackFrames| {
+        let (Some(Ok(t)), Some(Ok(samples))) = (tables.get(), samples.get()) else {
+            return Ok(StackFrames::default());
+        };
+        let half = samples.half();
+        let range = if first { 0..half } else { half..samples.len() };
+        samples.decode_stacks(range, &t.locations, out)
+    };
+    let take_frames = || {
+        frames
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_default()
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("pprof-tables".to_string())
+            .spawn_scoped(scope, || {
+                let _ = tables.set(unpanicked(|| read_tables(data)));
+                both_read.wait();
+                unpanicked(|| decode_range(true, take_frames()))
+            });
+        let read = unpanicked(|| read_samples(RawSamples::new(data)));
+        if let (Ok(read), Ok(mut slot)) = (&read, frames.lock()) {
+            *slot = Some(StackFrames::with_capacity(read.frame_room(), read.len()));
+        }
+        let _ = samples.set(read);
+        match spawned {
+            Ok(thread) => {
+                both_read.wait();
+                let second = unpanicked(|| decode_range(false, StackFrames::default()));
+                let first = thread.join().unwrap_or_else(|_| Err(failed()));
+                (first, second)
+            }
+            // No second thread to be had: everything on this one.
+            Err(_) => {
+                let _ = tables.set(read_tables(data));
+                (
+                    decode_range(true, take_frames()),
+                    decode_range(false, StackFrames::default()),
+                )
+            }
+        }
+    });
+    let frames = first.and_then(|mut first| {
+        let second = second?;
+        first.append(second);
+        Ok(first)
+    });
+    (
+        tables.into_inner().unwrap_or_else(|| Err(failed())),
+        samples.into_inner().unwrap_or_else(|| Err(failed())),
+        frames,
+    )
+}
+
+/// `read` with a panic (a bug, not an input) turned into an error, so the other thread never
+/// waits for one that is gone.
+fn unpanicked<T>(read: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| Err(failed()))
+}
+
+fn failed() -> Problem {
+    Problem::whole("reading the profile failed unexpectedly (an internal error)")
+}
+
+/// Everything in a profile but its samples.
+struct Tables {
+    builder: ProfileBuilder,
+    table: Table,
+    locations: Locations,
+}
+
+fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
     let mut string_spans: Vec<(usize, usize)> = Vec::new();
-    let mut string_bytes = 0usize;
     let mut sample_types: Vec<(StrRef, StrRef)> = Vec::new();
-    let mut functions: Vec<RawFunction<'_>> = Vec::new();
-    let mut locations: Vec<Message<'_>> = Vec::new();
+    let mut functions = RawFunctions::default();
+    let mut locations = RawLocations::default();
     let mut mappings: Vec<(u64, StrRef)> = Vec::new();
     let mut comments: Vec<StrRef> = Vec::new();
     let mut default_sample_type = StrRef::default();
     let mut period_type: Option<(StrRef, StrRef)> = None;
     let (mut period, mut time_nanos, mut duration_nanos) = (0i64, 0i64, 0i64);
-    let mut samples: Vec<(usize, Message<'_>)> = Vec::new();
 
-    // Pass 1: everything but the samples, which need the tables first.
+    // One walk over the message: strings, functions and locations are read as they come, with
+    // the ids they refer to checked afterwards (the format allows any order).
     let mut top = Message::new(data);
-    while let Some(f) = top.next_field()? {
-        match f.number {
-            1 => sample_types.push(value_type(f.message("sample_type")?)?),
-            2 => {
-                samples.push((f.offset, f.message("sample")?));
-            }
-            3 => {
-                let mut m = f.message("mapping")?;
-                let (mut id, mut file) = (0, StrRef::default());
-                while let Some(g) = m.next_field()? {
-                    match g.number {
-                        1 => id = g.uint("Mapping.id")?,
-                        5 => file = str_ref(&g, "Mapping.filename")?,
-                        _ => {}
-                    }
-                }
-                mappings.push((id, file));
-            }
-            4 => locations.push(f.message("location")?),
-            5 => {
-                let message = f.message("function")?;
-                let mut m = message;
-                let mut id = 0;
-                while let Some(g) = m.next_field()? {
-                    if g.number == 1 {
-                        id = g.uint("Function.id")?;
-                        break;
-                    }
-                }
-                functions.push(RawFunction { id, message });
-            }
-            6 => {
-                let s = f.message("string_table")?;
+    loop {
+        let before = top;
+        let Some(key) = top.key()? else { break };
+        match key {
+            // Samples are read by `read_samples`.
+            KEY_LEN_2 => drop(top.value_message(2)?),
+            KEY_LEN_4 => locations.read(top.value_message(4)?)?,
+            KEY_LEN_5 => functions.read(top.value_message(5)?)?,
+            KEY_LEN_6 => {
+                let s = top.value_message(6)?;
                 let start = s.offset();
                 string_spans.push((start, start + s.as_slice().len()));
-                string_bytes += s.as_slice().len();
             }
-            9 => time_nanos = f.int("time_nanos")?,
-            10 => duration_nanos = f.int("duration_nanos")?,
-            11 => period_type = Some(value_type(f.message("period_type")?)?),
-            12 => period = f.int("period")?,
-            13 => f.repeated_varint("comment", |v| {
-                comments.push(StrRef {
-                    index: v as i64,
-                    offset: f.offset,
-                })
-            })?,
-            14 => default_sample_type = str_ref(&f, "default_sample_type")?,
-            _ => {}
+            _ => {
+                // The rest, one of each or a few: read as fields, their wire types checked.
+                top = before;
+                let Some(f) = top.next_field()? else { break };
+                match f.number {
+                    1 => sample_types.push(value_type(f.message("sample_type")?)?),
+                    2 => drop(f.message("sample")?),
+                    3 => {
+                        let mut m = f.message("mapping")?;
+                        let (mut id, mut file) = (0, StrRef::default());
+                        while let Some(g) = m.next_field()? {
+                            match g.number {
+                                1 => id = g.uint("Mapping.id")?,
+                                5 => file = str_ref(&g, "Mapping.filename")?,
+                                _ => {}
+                            }
+                        }
+                        mappings.push((id, file));
+                    }
+                    4 => drop(f.message("location")?),
+                    5 => drop(f.message("function")?),
+                    6 => drop(f.message("string_table")?),
+                    9 => time_nanos = f.int("time_nanos")?,
+                    10 => duration_nanos = f.int("duration_nanos")?,
+                    11 => period_type = Some(value_type(f.message("period_type")?)?),
+                    12 => period = f.int("period")?,
+                    13 => f.repeated_varint("comment", |v| {
+                        comments.push(StrRef {
+                            index: v as i64,
+                            offset: f.offset,
+                        })
+                    })?,
+                    14 => default_sample_type = str_ref(&f, "default_sample_type")?,
+                    _ => {}
+                }
+            }
         }
     }
     if string_spans.first().is_some_and(|&(a, b)| a != b) {
@@ -224,16 +377,7 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
     }
 
     // The string table becomes the model's, ids unchanged: no hashing of every string.
-    let mut strings = Strings::with_capacity(string_spans.len().max(1), string_bytes);
-    if string_spans.is_empty() {
-        strings.push("");
-    }
-    for &(start, end) in &string_spans {
-        match std::str::from_utf8(&data[start..end]) {
-            Ok(s) => strings.push(s),
-            Err(_) => strings.push(&String::from_utf8_lossy(&data[start..end])),
-        };
-    }
+    let strings = string_table(data, &string_spans);
     let table = Table { len: strings.len() };
     let mut builder = ProfileBuilder::with_strings(Format::Pprof, strings);
 
@@ -272,41 +416,13 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
     }
 
     // Functions, in table order; pprof writers keep them distinct, so no deduplication.
-    let function_index = IdIndex::new(functions.iter().map(|f| f.id), functions.len());
-    for raw in &functions {
-        let mut m = raw.message;
-        let mut function = Function {
-            name: 0,
-            system_name: 0,
-            file: 0,
-            start_line: 0,
-            module: 0,
-        };
-        loop {
-            let at = m.offset();
-            let Some(key) = m.key()? else { break };
-            let string = |index: u64, what: &str| {
-                table.id(
-                    StrRef {
-                        index: index as i64,
-                        offset: at,
-                    },
-                    what,
-                )
-            };
-            match key {
-                KEY_VARINT_2 => function.name = string(m.value_varint()?, "Function.name")?,
-                KEY_VARINT_3 => {
-                    function.system_name = string(m.value_varint()?, "Function.system_name")?
-                }
-                KEY_VARINT_4 => function.file = string(m.value_varint()?, "Function.filename")?,
-                KEY_VARINT_5 => {
-                    function.start_line = u32::try_from(m.value_varint()? as i64).unwrap_or(0)
-                }
-                _ => m.skip_value(key)?,
-            }
+    let function_index = IdIndex::new(functions.ids.iter().copied(), functions.ids.len());
+    for (i, function) in functions.functions.iter().enumerate() {
+        let strings = [function.name, function.system_name, function.file];
+        if strings.iter().any(|&s| s as usize >= table.len) {
+            return Err(functions.string_error(data, i, &table));
         }
-        builder.push_function(function);
+        builder.push_function(function.clone());
     }
     let mapping_index = IdIndex::new(mappings.iter().map(|m| m.0), mappings.len());
     let mut mapping_files: Vec<StrId> = Vec::with_capacity(mappings.len());
@@ -315,176 +431,713 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
     }
 
     // Location id -> its frames (leaf first) as a range of `location_frames`.
-    let mut location_frames: Vec<FrameId> = Vec::new();
-    let mut ranges: Vec<(u64, u32, u32)> = Vec::with_capacity(locations.len());
-    let ctx = LocationContext {
-        function_index: &function_index,
-        mapping_index: &mapping_index,
-        mapping_files: &mapping_files,
-    };
-    for m in &locations {
+    let mut location_frames: Vec<FrameId> = Vec::with_capacity(locations.lines.len());
+    let mut ranges: Vec<(u64, u32, u32)> = Vec::with_capacity(locations.locations.len());
+    for location in &locations.locations {
+        let module = mapping_index
+            .get(location.mapping)
+            .map(|i| mapping_files[i as usize])
+            .unwrap_or(0);
         let start = location_frames.len() as u32;
-        let id = decode_location(*m, &ctx, &mut builder, &mut location_frames)?;
-        ranges.push((id, start, location_frames.len() as u32));
+        for line in &locations.lines[location.lines.0 as usize..location.lines.1 as usize] {
+            let function = function_index.get(line.function).ok_or_else(|| {
+                Problem::at_byte(
+                    line.offset,
+                    format!(
+                        "location line refers to function {}, which the profile does not define",
+                        line.function
+                    ),
+                )
+            })?;
+            if module != 0 {
+                builder.set_function_module(function, module);
+            }
+            location_frames.push(builder.push_frame(function, line.line));
+        }
+        if location.lines.0 == location.lines.1 {
+            // Unsymbolized: name the frame by its address, as pprof does, with the binary it
+            // is in.
+            let object = builder.string(module).to_string();
+            let base = object.rsplit('/').next().unwrap_or("");
+            let address = location.address;
+            let name = if base.is_empty() {
+                format!("0x{address:x}")
+            } else {
+                format!("{base} 0x{address:x}")
+            };
+            let function = builder.function_in(&name, &name, "", 0, &object);
+            location_frames.push(builder.frame(function, 0));
+        }
+        ranges.push((location.id, start, location_frames.len() as u32));
     }
-    let location_index = LocationIndex::new(&ranges);
 
-    let tables = SampleTables {
-        location_frames: &location_frames,
-        location_index: &location_index,
-        table: &table,
-        n: builder.sample_type_count(),
-    };
-    // (Decoding the samples in two halves on two threads was measured slower on large.cpu:
-    // the merge and the second thread's fresh memory cost more than the half it saved.)
-    let chunks = [decode_samples(&samples, &tables)];
-    let mut empty_stacks = 0usize;
-    for chunk in chunks {
-        let chunk = chunk?;
-        empty_stacks += chunk.empty;
-        builder.absorb(chunk.stacks, &chunk.label_sets);
-    }
-    if empty_stacks > 0 {
-        builder.warn(format!(
-            "{empty_stacks} samples have no locations and were left out"
-        ));
-    }
-    Ok(builder.finish())
+    Ok(Tables {
+        builder,
+        table,
+        locations: Locations::new(LocationIndex::new(&ranges), location_frames),
+    })
 }
 
-/// What decoding samples needs from the rest of the profile.
-struct SampleTables<'a> {
-    location_frames: &'a [FrameId],
-    location_index: &'a LocationIndex,
-    table: &'a Table,
+/// The string table: read in one piece when its strings sit together and are valid UTF-8 (as
+/// writers make them), else string by string, invalid bytes replaced.
+fn string_table(data: &[u8], spans: &[(usize, usize)]) -> Strings {
+    if let (Some(&(first, _)), Some(&(_, last))) = (spans.first(), spans.last())
+        && first <= last
+        && last - first <= u32::MAX as usize
+        && let Ok(text) = std::str::from_utf8(&data[first..last])
+    {
+        let relative = spans
+            .iter()
+            .map(|&(start, end)| {
+                (
+                    start.wrapping_sub(first) as u32,
+                    end.wrapping_sub(first) as u32,
+                )
+            })
+            .collect();
+        if let Some(strings) = Strings::from_ranges(text.to_string(), relative) {
+            return strings;
+        }
+    }
+    let bytes = spans.iter().map(|&(start, end)| end - start).sum();
+    let mut strings = Strings::with_capacity(spans.len().max(1), bytes);
+    if spans.is_empty() {
+        strings.push("");
+    }
+    for &(start, end) in spans {
+        strings.push(&String::from_utf8_lossy(&data[start..end]));
+    }
+    strings
+}
+
+/// Functions as read: string indices not yet checked against the table (an index that cannot
+/// be one is `StrId::MAX`).
+#[derive(Default)]
+struct RawFunctions {
+    ids: Vec<u64>,
+    functions: Vec<Function>,
+    /// Where each function's message is, to name the place of a bad index.
+    spans: Vec<(usize, usize)>,
+}
+
+impl RawFunctions {
+    fn read(&mut self, message: Message<'_>) -> Result<(), Problem> {
+        let mut m = message;
+        let mut id = 0;
+        let mut function = Function {
+            name: 0,
+            system_name: 0,
+            file: 0,
+            start_line: 0,
+            module: 0,
+        };
+        let index = |v: u64| StrId::try_from(v).unwrap_or(StrId::MAX);
+        while let Some(key) = m.key()? {
+            match key {
+                KEY_VARINT_1 => id = m.value_varint()?,
+                KEY_VARINT_2 => function.name = index(m.value_varint()?),
+                KEY_VARINT_3 => function.system_name = index(m.value_varint()?),
+                KEY_VARINT_4 => function.file = index(m.value_varint()?),
+                KEY_VARINT_5 => {
+                    function.start_line = u32::try_from(m.value_varint()? as i64).unwrap_or(0)
+                }
+                _ => m.skip_value(key)?,
+            }
+        }
+        self.ids.push(id);
+        self.functions.push(function);
+        let start = message.offset();
+        self.spans.push((start, start + message.as_slice().len()));
+        Ok(())
+    }
+
+    /// The error for function `i`, one of whose string indices is not in the table.
+    #[cold]
+    fn string_error(&self, data: &[u8], i: usize, table: &Table) -> Problem {
+        let (start, end) = self.spans[i];
+        let mut m = Message::within(data, start, end);
+        loop {
+            let at = m.offset();
+            let Ok(Some(key)) = m.key() else { break };
+            let what = match key {
+                KEY_VARINT_2 => "Function.name",
+                KEY_VARINT_3 => "Function.system_name",
+                KEY_VARINT_4 => "Function.filename",
+                _ => {
+                    if m.skip_value(key).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Ok(index) = m.value_varint() else { break };
+            if let Err(problem) = table.id(
+                StrRef {
+                    index: index as i64,
+                    offset: at,
+                },
+                what,
+            ) {
+                return problem;
+            }
+        }
+        Problem::at_byte(start, "function refers to a string the table does not have")
+    }
+}
+
+/// Locations as read, with their lines; function and mapping ids not yet resolved.
+#[derive(Default)]
+struct RawLocations {
+    locations: Vec<RawLocation>,
+    lines: Vec<RawLine>,
+}
+
+struct RawLocation {
+    id: u64,
+    mapping: u64,
+    address: u64,
+    /// `lines[0]..lines[1]` of [`RawLocations::lines`].
+    lines: (u32, u32),
+}
+
+struct RawLine {
+    function: u64,
+    line: u32,
+    /// Where the line is, for the error when its function is not defined.
+    offset: usize,
+}
+
+impl RawLocations {
+    fn read(&mut self, mut m: Message<'_>) -> Result<(), Problem> {
+        let mut location = RawLocation {
+            id: 0,
+            mapping: 0,
+            address: 0,
+            lines: (self.lines.len() as u32, 0),
+        };
+        loop {
+            let at = m.offset();
+            let Some(key) = m.key()? else { break };
+            match key {
+                KEY_VARINT_1 => location.id = m.value_varint()?,
+                KEY_VARINT_2 => location.mapping = m.value_varint()?,
+                KEY_VARINT_3 => location.address = m.value_varint()?,
+                KEY_LEN_4 => {
+                    let mut line = m.value_message(4)?;
+                    let (mut function, mut number) = (0u64, 0i64);
+                    while let Some(key) = line.key()? {
+                        match key {
+                            KEY_VARINT_1 => function = line.value_varint()?,
+                            KEY_VARINT_2 => number = line.value_varint()? as i64,
+                            _ => line.skip_value(key)?,
+                        }
+                    }
+                    self.lines.push(RawLine {
+                        function,
+                        line: u32::try_from(number).unwrap_or(0),
+                        offset: at,
+                    });
+                }
+                _ => m.skip_value(key)?,
+            }
+        }
+        location.lines.1 = self.lines.len() as u32;
+        self.locations.push(location);
+        Ok(())
+    }
+}
+
+/// Samples as read: each distinct stack's packed location ids as written (decoded into frames
+/// by [`RawSamples::decode_stacks`]), its label set with strings not yet checked, and its
+/// summed values.
+struct RawSamples<'a> {
+    data: &'a [u8],
+    /// Values per sample.
     n: usize,
-}
-
-/// Decoded samples: a table of distinct stacks with the label sets its ids refer to, merged
-/// into the builder's afterwards (a move when, as here, it is the only one).
-struct SampleChunk {
-    stacks: StackTable,
-    label_sets: Vec<Vec<Label>>,
+    /// Stack `i`'s location ids, packed varints, are `data[spans[i].0..spans[i].1]`, or, when
+    /// the start has [`JOINED`] set, that range of `joined` (ids written in several fields).
+    spans: Vec<(usize, usize)>,
+    joined: Vec<u8>,
+    /// The bytes of all stacks' ids, and the ids in them.
+    id_bytes: usize,
+    id_count: usize,
+    /// Where stack `i` was first read, for errors found when it is decoded.
+    offsets: Vec<usize>,
+    labels: Vec<LabelSetId>,
+    values: Vec<i64>,
+    /// Stack indices by the hash of their ids and label set.
+    index: HashTable<u32>,
+    raw_samples: u64,
+    /// Each set sorted, with the offset of each label for errors; set 0 is empty.
+    label_sets: Vec<Vec<(RawLabel, usize)>>,
+    /// Samples without locations.
     empty: usize,
 }
 
-fn decode_samples(
-    samples: &[(usize, Message<'_>)],
-    t: &SampleTables<'_>,
-) -> Result<SampleChunk, Problem> {
-    let bytes: usize = samples.iter().map(|(_, m)| m.as_slice().len()).sum();
-    let mut chunk = SampleChunk {
-        stacks: StackTable::new(t.n),
-        label_sets: vec![Vec::new()],
-        empty: 0,
-    };
-    // Room for the common case (writers merge identical stacks, so records are mostly
-    // distinct), capped so a file of repeated records does not reserve what it will not use.
-    chunk
-        .stacks
-        .reserve(samples.len().min(1 << 16), bytes.min(1 << 20));
-    let mut set_ids: FxHashMap<Vec<Label>, LabelSetId> = FxHashMap::default();
-    let mut frames: Vec<FrameId> = Vec::new();
-    let mut values: Vec<i64> = Vec::with_capacity(t.n);
-    let mut labels: Vec<Label> = Vec::new();
-    for &(offset, message) in samples {
-        let mut m = message;
-        frames.clear();
+/// Marks a span of [`RawSamples::joined`].
+const JOINED: usize = 1 << (usize::BITS - 1);
+
+/// A stack's ids: a range of the input, or (the start marked [`JOINED`]) of `joined`.
+fn span_ids<'b>(data: &'b [u8], joined: &'b [u8], (start, end): (usize, usize)) -> &'b [u8] {
+    if start & JOINED == 0 {
+        &data[start..end]
+    } else {
+        &joined[start & !JOINED..end]
+    }
+}
+
+impl<'a> RawSamples<'a> {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn stack_ids(&self, i: usize) -> &[u8] {
+        span_ids(self.data, &self.joined, self.spans[i])
+    }
+
+    /// Adds a sample whose ids are `span` (see [`RawSamples::spans`]): a new stack, or its
+    /// values added to the identical one's.
+    /// Returns whether the stack is new.
+    fn add(
+        &mut self,
+        span: (usize, usize),
+        labels: LabelSetId,
+        values: &[i64],
+        offset: usize,
+    ) -> bool {
+        self.raw_samples += 1;
+        let (data, joined) = (self.data, &self.joined);
+        let ids = span_ids(data, joined, span);
+        let hash = FxBuildHasher.hash_one((ids, labels));
+        let (spans, sets) = (&self.spans, &self.labels);
+        let same = |&i: &u32| {
+            let i = i as usize;
+            sets[i] == labels && span_ids(data, joined, spans[i]) == ids
+        };
+        let (i, new) = match self.index.find(hash, same) {
+            Some(&i) => (i as usize, false),
+            None => {
+                let i = self.labels.len();
+                self.id_bytes += ids.len();
+                // Bytes with the top bit clear end an id.
+                self.id_count +=
+                    ids.len() - ids.iter().map(|&b| usize::from(b >> 7)).sum::<usize>();
+                self.spans.push(span);
+                self.offsets.push(offset);
+                self.labels.push(labels);
+                self.values.extend(std::iter::repeat_n(0, self.n));
+                let (spans, sets) = (&self.spans, &self.labels);
+                self.index.insert_unique(hash, i as u32, |&j| {
+                    let j = j as usize;
+                    FxBuildHasher.hash_one((span_ids(data, joined, spans[j]), sets[j]))
+                });
+                (i, true)
+            }
+        };
+        for (slot, v) in self.values[i * self.n..(i + 1) * self.n]
+            .iter_mut()
+            .zip(values)
+        {
+            *slot = slot.saturating_add(*v);
+        }
+        new
+    }
+
+    /// Room for the decoded frames: one per id, and a little for inlined calls (past it the
+    /// frames grow as they must).
+    fn frame_room(&self) -> usize {
+        self.id_count + self.id_count / 64 + 64
+    }
+
+    /// Where to split the stacks so each part holds about half the location ids.
+    fn half(&self) -> usize {
+        let mut bytes = 0;
+        for (i, &(start, end)) in self.spans.iter().enumerate() {
+            bytes += end - (start & !JOINED);
+            if 2 * bytes >= self.id_bytes {
+                return i + 1;
+            }
+        }
+        self.len()
+    }
+
+    /// Decodes stacks `range` into frames, leaf first, appended to `out`.
+    fn decode_stacks(
+        &self,
+        range: std::ops::Range<usize>,
+        locations: &Locations,
+        mut out: StackFrames,
+    ) -> Result<StackFrames, Problem> {
+        if out.starts.is_empty() {
+            out.starts.push(0);
+        }
+        for i in range {
+            if let Err(missing) = locations.decode(self.stack_ids(i), &mut out.frames) {
+                return Err(sample_error(self.data, self.offsets[i], missing));
+            }
+            if out.frames.len() > MAX_FRAMES {
+                return Err(too_many_frames());
+            }
+            out.starts.push(out.frames.len() as u32);
+        }
+        Ok(out)
+    }
+}
+
+/// Decoded stacks: stack `i` is `frames[starts[i]..starts[i + 1]]`.
+#[derive(Default)]
+struct StackFrames {
+    frames: Vec<FrameId>,
+    starts: Vec<u32>,
+}
+
+impl StackFrames {
+    fn with_capacity(frames: usize, stacks: usize) -> Self {
+        StackFrames {
+            frames: Vec::with_capacity(frames),
+            starts: Vec::with_capacity(stacks + 1),
+        }
+    }
+
+    /// `next`'s stacks after these.
+    fn append(&mut self, next: StackFrames) {
+        if self.starts.is_empty() {
+            *self = next;
+            return;
+        }
+        let base = self.frames.len() as u32;
+        self.frames.extend_from_slice(&next.frames);
+        self.starts
+            .extend(next.starts.iter().skip(1).map(|&start| base + start));
+    }
+}
+
+fn too_many_frames() -> Problem {
+    Problem::whole(format!(
+        "the samples' locations expand to more than {MAX_FRAMES} frames; refusing the profile as hostile"
+    ))
+}
+
+impl<'a> RawSamples<'a> {
+    /// Empty, with room for the common case (writers merge identical stacks, so records are
+    /// mostly distinct), capped so a file of repeated records does not take what it will not
+    /// use.
+    fn new(data: &'a [u8]) -> Self {
+        let stacks = (data.len() / 64).min(1 << 16);
+        let mut index = HashTable::new();
+        index.reserve(stacks, |_| 0);
+        RawSamples {
+            data,
+            n: 0,
+            spans: Vec::with_capacity(stacks),
+            joined: Vec::new(),
+            id_bytes: 0,
+            id_count: 0,
+            offsets: Vec::with_capacity(stacks),
+            labels: Vec::with_capacity(stacks),
+            values: Vec::with_capacity(2 * stacks),
+            index,
+            raw_samples: 0,
+            label_sets: vec![Vec::new()],
+            empty: 0,
+        }
+    }
+}
+
+/// Reads the samples of `out`'s input into it.
+fn read_samples(mut out: RawSamples<'_>) -> Result<RawSamples<'_>, Problem> {
+    let data = out.data;
+    let mut set_ids: FxHashMap<Vec<RawLabel>, LabelSetId> = FxHashMap::default();
+    // A sample's ids when they come in more than one field, packed together here.
+    let mut joined: Vec<u8> = Vec::new();
+    let mut values: Vec<i64> = Vec::with_capacity(4);
+    let mut labels: Vec<(RawLabel, usize)> = Vec::new();
+    let mut set_key: Vec<RawLabel> = Vec::new();
+    // Sample types declared, and the value counts of the first sample and the first that
+    // differs from it, checked against the declaration at the end (it may come later).
+    let mut declared = 0usize;
+    let mut first: Option<(usize, usize)> = None;
+    let mut differing: Option<(usize, usize)> = None;
+    let mut top = Message::new(data);
+    loop {
+        let offset = top.offset();
+        let Some(key) = top.key()? else { break };
+        if key != KEY_LEN_2 {
+            declared += usize::from(key == KEY_LEN_1);
+            top.skip_value(key)?;
+            continue;
+        }
+        let mut m = top.value_message(2)?;
+        let mut ids: &[u8] = &[];
+        let mut ids_at = 0;
+        let mut runs = 0;
+        joined.clear();
         values.clear();
         labels.clear();
-        let mut missing = None;
-        let mut too_deep = false;
-        let mut push_location = |id: u64| match t.location_index.get(id) {
-            // Inline chains times repeated locations can multiply a small record into a huge
-            // stack; stop at the model's budget.
-            Some((start, end)) if frames.len() + (end - start) as usize > MAX_FRAMES => {
-                too_deep = true;
-            }
-            // Most locations have one line: a push beats a memmove call.
-            Some((start, end)) => {
-                for &frame in &t.location_frames[start as usize..end as usize] {
-                    frames.push(frame);
-                }
-            }
-            None => missing = missing.or(Some(id)),
-        };
-        while let Some(key) = m.key()? {
+        loop {
+            let at = m.offset();
+            let Some(key) = m.key()? else { break };
             match key {
-                KEY_LEN_1 => m.value_message(1)?.packed_varints(&mut push_location)?,
-                KEY_VARINT_1 => push_location(m.value_varint()?),
+                KEY_LEN_1 => {
+                    let run = m.value_message(1)?;
+                    let run_at = run.offset();
+                    let run = run.as_slice();
+                    // The last byte must end a varint; the rest is checked when decoded.
+                    if run.last().is_some_and(|&b| b >= 0x80) {
+                        return Err(Problem::at_byte(
+                            at,
+                            "truncated varint: the sample's location ids end inside a number",
+                        ));
+                    }
+                    if runs > 0 {
+                        joined.extend_from_slice(ids);
+                        joined.extend_from_slice(run);
+                        ids = &[];
+                    } else {
+                        ids = run;
+                        ids_at = run_at;
+                    }
+                    runs += 1;
+                }
+                KEY_VARINT_1 => {
+                    let id = m.value_varint()?;
+                    joined.extend_from_slice(ids);
+                    ids = &[];
+                    push_varint(&mut joined, id);
+                    runs += 1;
+                }
                 KEY_LEN_2 => m
                     .value_message(2)?
                     .packed_varints(|v| values.push(v as i64))?,
                 KEY_VARINT_2 => values.push(m.value_varint()? as i64),
-                KEY_LEN_3 => labels.push(decode_label(m.value_message(3)?, t.table)?),
+                KEY_LEN_3 => labels.push((RawLabel::read(m.value_message(3)?)?, at)),
                 _ => m.skip_value(key)?,
             }
         }
-        if let Some(id) = missing {
-            return Err(Problem::at_byte(
-                offset,
-                format!("sample refers to location {id}, which the profile does not define"),
-            ));
+        // The ids as a span of the input, or of the joined ids kept for the stack if it is new.
+        let span = if joined.is_empty() {
+            (ids_at, ids_at + ids.len())
+        } else {
+            let start = out.joined.len();
+            out.joined.extend_from_slice(&joined);
+            (start | JOINED, out.joined.len())
+        };
+        let ids_len = span.1 - (span.0 & !JOINED);
+        let n = match first {
+            Some((_, n)) => n,
+            None => {
+                first = Some((offset, values.len()));
+                out.n = values.len();
+                values.len()
+            }
+        };
+        if values.len() != n {
+            differing = differing.or(Some((offset, values.len())));
+            continue;
         }
-        if too_deep {
-            return Err(Problem::at_byte(
-                offset,
-                format!(
-                    "sample's locations expand to more than {MAX_FRAMES} frames; refusing it as hostile"
-                ),
-            ));
-        }
-        if values.len() != t.n {
-            return Err(Problem::at_byte(
-                offset,
-                format!(
-                    "sample has {} values but the profile declares {} sample types",
-                    values.len(),
-                    t.n
-                ),
-            ));
-        }
-        if frames.is_empty() {
-            chunk.empty += 1;
+        if ids_len == 0 {
+            out.empty += 1;
             continue;
         }
         let set = if labels.is_empty() {
             0
         } else {
-            labels.sort();
-            *set_ids.entry(labels.clone()).or_insert_with(|| {
-                chunk.label_sets.push(labels.clone());
-                (chunk.label_sets.len() - 1) as LabelSetId
-            })
+            labels.sort_unstable();
+            set_key.clear();
+            set_key.extend(labels.iter().map(|&(label, _)| label));
+            match set_ids.get(&set_key) {
+                Some(&id) => id,
+                None => {
+                    let id = out.label_sets.len() as LabelSetId;
+                    out.label_sets.push(labels.clone());
+                    set_ids.insert(set_key.clone(), id);
+                    id
+                }
+            }
         };
-        chunk.stacks.add(&frames, set, &values);
-    }
-    Ok(chunk)
-}
-
-fn decode_label(mut m: Message<'_>, table: &Table) -> Result<Label, Problem> {
-    let (mut key, mut text, mut num, mut unit) = (0, None, 0i64, 0);
-    while let Some(g) = m.next_field()? {
-        match g.number {
-            1 => key = table.id(str_ref(&g, "Label.key")?, "Label.key")?,
-            2 => text = Some(table.id(str_ref(&g, "Label.str")?, "Label.str")?),
-            3 => num = g.int("Label.num")?,
-            4 => unit = table.id(str_ref(&g, "Label.num_unit")?, "Label.num_unit")?,
-            _ => {}
+        if !out.add(span, set, &values, offset) && span.0 & JOINED != 0 {
+            // Joined ids are kept only for a new stack.
+            out.joined.truncate(span.0 & !JOINED);
         }
     }
-    // pprof: a label has either a string or a number; an empty string means a number.
-    let value = match text {
-        Some(s) if s != 0 => LabelValue::Str(s),
-        _ => LabelValue::Num { value: num, unit },
+    let wrong_count = |(offset, n): (usize, usize)| {
+        Problem::at_byte(
+            offset,
+            format!("sample has {n} values but the profile declares {declared} sample types"),
+        )
     };
-    Ok(Label { key, value })
+    if let Some(first) = first.filter(|&(_, n)| n != declared) {
+        return Err(wrong_count(first));
+    }
+    if let Some(differing) = differing {
+        return Err(wrong_count(differing));
+    }
+    Ok(out)
 }
 
-struct LocationContext<'a> {
-    function_index: &'a IdIndex,
-    mapping_index: &'a IdIndex,
-    mapping_files: &'a [StrId],
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A sample label as written: string indices not yet checked against the table.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct RawLabel {
+    key: i64,
+    text: i64,
+    num: i64,
+    unit: i64,
+}
+
+impl RawLabel {
+    fn read(mut m: Message<'_>) -> Result<RawLabel, Problem> {
+        let mut label = RawLabel {
+            key: 0,
+            text: 0,
+            num: 0,
+            unit: 0,
+        };
+        while let Some(g) = m.next_field()? {
+            match g.number {
+                1 => label.key = g.int("Label.key")?,
+                2 => label.text = g.int("Label.str")?,
+                3 => label.num = g.int("Label.num")?,
+                4 => label.unit = g.int("Label.num_unit")?,
+                _ => {}
+            }
+        }
+        Ok(label)
+    }
+
+    /// The label, its strings checked; `offset` is where it was read.
+    fn resolve(self, offset: usize, table: &Table) -> Result<Label, Problem> {
+        let string = |index: i64, what: &str| table.id(StrRef { index, offset }, what);
+        let key = string(self.key, "Label.key")?;
+        let text = string(self.text, "Label.str")?;
+        let unit = string(self.unit, "Label.num_unit")?;
+        // pprof: a label has either a string or a number; an empty string means a number.
+        let value = if text != 0 {
+            LabelValue::Str(text)
+        } else {
+            LabelValue::Num {
+                value: self.num,
+                unit,
+            }
+        };
+        Ok(Label { key, value })
+    }
+}
+
+/// Every location's frames (leaf first): location id -> a range of `frames`.
+struct Locations {
+    index: LocationIndex,
+    frames: Vec<FrameId>,
+    /// For ids numbered densely (the common case), per id: its frame when it has exactly
+    /// one, else [`SEVERAL`] or [`UNDEFINED`]. Empty for sparse ids.
+    direct: Vec<FrameId>,
+}
+
+const SEVERAL: FrameId = FrameId::MAX - 1;
+const UNDEFINED: FrameId = FrameId::MAX;
+
+impl Locations {
+    fn new(index: LocationIndex, frames: Vec<FrameId>) -> Self {
+        let direct = match &index {
+            LocationIndex::Dense(ranges) => ranges
+                .iter()
+                .map(|&(start, end)| {
+                    if (start, end) == LocationIndex::MISSING {
+                        UNDEFINED
+                    } else if end == start + 1 && frames[start as usize] < SEVERAL {
+                        frames[start as usize]
+                    } else {
+                        SEVERAL
+                    }
+                })
+                .collect(),
+            LocationIndex::Sparse(_) => Vec::new(),
+        };
+        Locations {
+            index,
+            frames,
+            direct,
+        }
+    }
+
+    /// Appends the frames of packed location ids `ids` to `out`. Fails with the id that is not
+    /// defined, or `None` for a malformed varint.
+    #[inline]
+    fn decode(&self, ids: &[u8], out: &mut Vec<FrameId>) -> Result<(), Option<u64>> {
+        let mut i = 0;
+        while i < ids.len() {
+            // Ids of up to three bytes (below 2,097,152) on the short path.
+            let (id, len) = match ids[i..] {
+                [b0, ..] if b0 < 0x80 => (u64::from(b0), 1),
+                [b0, b1, ..] if b1 < 0x80 => (u64::from(b0 & 0x7f) | (u64::from(b1) << 7), 2),
+                [b0, b1, b2, ..] if b2 < 0x80 => (
+                    u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(b2) << 14),
+                    3,
+                ),
+                _ => long_varint(&ids[i..]).ok_or(None)?,
+            };
+            i += len;
+            match self.direct.get(id as usize) {
+                Some(&frame) if frame < SEVERAL => out.push(frame),
+                _ => match self.index.get(id) {
+                    Some((start, end)) => {
+                        out.extend_from_slice(&self.frames[start as usize..end as usize])
+                    }
+                    None => return Err(Some(id)),
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A varint at the start of `bytes` and its length, or `None` if it is malformed.
+#[cold]
+fn long_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The error for the sample at `offset`, which refers to location `missing` that the profile
+/// does not define, or (`None`) holds a malformed location id.
+#[cold]
+fn sample_error(data: &[u8], offset: usize, missing: Option<u64>) -> Problem {
+    if let Some(id) = missing {
+        return Problem::at_byte(
+            offset,
+            format!("sample refers to location {id}, which the profile does not define"),
+        );
+    }
+    // Read the sample again, strictly, to name the place of the malformed id.
+    let mut top = Message::within(data, offset, data.len());
+    let mut strict = || -> Result<(), Problem> {
+        let Some(key) = top.key()? else { return Ok(()) };
+        let mut m = top.value_message(key >> 3)?;
+        while let Some(key) = m.key()? {
+            match key {
+                KEY_LEN_1 => m.value_message(1)?.packed_varints(drop)?,
+                _ => m.skip_value(key)?,
+            }
+        }
+        Ok(())
+    };
+    match strict() {
+        Err(problem) => problem,
+        Ok(()) => Problem::at_byte(offset, "sample holds a malformed location id"),
+    }
 }
 
 /// Location id -> range of frames. Writers number locations 1..n, so a dense table is the
@@ -518,75 +1171,6 @@ impl LocationIndex {
     }
 }
 
-fn decode_location(
-    m: Message<'_>,
-    ctx: &LocationContext<'_>,
-    builder: &mut ProfileBuilder,
-    out: &mut Vec<FrameId>,
-) -> Result<u64, Problem> {
-    // Two walks over the (small) message: the mapping is needed before the lines, and writers
-    // need not put it first. Keys are dispatched directly (this runs once per location).
-    let (mut id, mut mapping, mut address) = (0u64, 0u64, 0u64);
-    let mut fields = m;
-    while let Some(key) = fields.key()? {
-        match key {
-            KEY_VARINT_1 => id = fields.value_varint()?,
-            KEY_VARINT_2 => mapping = fields.value_varint()?,
-            KEY_VARINT_3 => address = fields.value_varint()?,
-            _ => fields.skip_value(key)?,
-        }
-    }
-    let module = ctx
-        .mapping_index
-        .get(mapping)
-        .map(|i| ctx.mapping_files[i as usize])
-        .unwrap_or(0);
-    let start = out.len();
-    let mut fields = m;
-    loop {
-        let at = fields.offset();
-        let Some(key) = fields.key()? else { break };
-        if key != KEY_LEN_4 {
-            fields.skip_value(key)?;
-            continue;
-        }
-        let mut line = fields.value_message(4)?;
-        let (mut function, mut number) = (0u64, 0i64);
-        while let Some(key) = line.key()? {
-            match key {
-                KEY_VARINT_1 => function = line.value_varint()?,
-                KEY_VARINT_2 => number = line.value_varint()? as i64,
-                _ => line.skip_value(key)?,
-            }
-        }
-        let function = ctx.function_index.get(function).ok_or_else(|| {
-            Problem::at_byte(
-                at,
-                format!(
-                    "location line refers to function {function}, which the profile does not define"
-                ),
-            )
-        })?;
-        if module != 0 {
-            builder.set_function_module(function, module);
-        }
-        out.push(builder.push_frame(function, u32::try_from(number).unwrap_or(0)));
-    }
-    if out.len() == start {
-        // Unsymbolized: name the frame by its address, as pprof does, with the binary it is in.
-        let object = builder.string(module).to_string();
-        let base = object.rsplit('/').next().unwrap_or("");
-        let name = if base.is_empty() {
-            format!("0x{address:x}")
-        } else {
-            format!("{base} 0x{address:x}")
-        };
-        let function = builder.function_in(&name, &name, "", 0, &object);
-        out.push(builder.frame(function, 0));
-    }
-    Ok(id)
-}
-
 /// Keys (`field << 3 | wire type`) the hot decoders dispatch on.
 const KEY_VARINT_1: u64 = 1 << 3;
 const KEY_VARINT_2: u64 = 2 << 3;
@@ -597,3 +1181,5 @@ const KEY_LEN_1: u64 = (1 << 3) | 2;
 const KEY_LEN_2: u64 = (2 << 3) | 2;
 const KEY_LEN_3: u64 = (3 << 3) | 2;
 const KEY_LEN_4: u64 = (4 << 3) | 2;
+const KEY_LEN_5: u64 = (5 << 3) | 2;
+const KEY_LEN_6: u64 = (6 << 3) | 2;

@@ -361,3 +361,190 @@ fn a_view_of_some_stacks_holds_only_their_functions_and_strings() {
     let one = p.retain_stacks(|i| i == 0);
     assert!(one.heap_bytes() * 100 < p.heap_bytes());
 }
+
+/// A stack as compared: frames (function and line), labels, values.
+type StackSeen = (Vec<(String, u32)>, Vec<String>, Vec<i64>);
+
+/// Everything a reader puts in the model that the two ways of reading pprof must agree on:
+/// every stack's frames, labels and values, in order.
+fn model_of(p: &Profile) -> Vec<StackSeen> {
+    (0..p.stack_count())
+        .map(|i| {
+            let frames = p
+                .frames_of(i)
+                .map(|f| (p.function_name(f.function).to_string(), f.line))
+                .collect();
+            let labels = p
+                .labels_of(i)
+                .iter()
+                .map(|l| format!("{}={:?}", p.str(l.key), l.value))
+                .collect();
+            (frames, labels, p.stack_values(i).to_vec())
+        })
+        .collect()
+}
+
+fn inflated(rel: &str) -> Vec<u8> {
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&std::fs::read(fixture(rel)).unwrap()[..]),
+        &mut raw,
+    )
+    .unwrap();
+    raw
+}
+
+#[test]
+fn pprof_on_two_threads_reads_what_one_thread_reads() {
+    // Go's large.cpu: 20,430 samples, a dozen locations with inlined calls.
+    let data = inflated("pprof/large.cpu.pb.gz");
+    let one = super::pprof::decode_on(&data, false).unwrap();
+    let two = super::pprof::decode_on(&data, true).unwrap();
+    assert_eq!(one.stack_count(), two.stack_count());
+    assert!(one.stack_count() > 10_000);
+    assert_eq!(model_of(&one), model_of(&two));
+    assert_eq!(one.totals(), [24029, 240_290_000_000]);
+    assert_eq!(one.raw_sample_count, two.raw_sample_count);
+    // Some stacks hold an inlined location's frames: more frames than location ids.
+    let ids: usize = 499_745;
+    assert!(one.stack_frames.len() > ids, "{}", one.stack_frames.len());
+}
+
+/// A pprof of `samples` samples over `locations` locations, every tenth an inlined pair, with
+/// labels on some samples, location ids written unpacked in others, ids starting at `first_id`
+/// (large ones make the id table sparse).
+fn synthetic_pprof(samples: usize, locations: u64, first_id: u64) -> Vec<u8> {
+    let mut p = Pb::default();
+    p.msg(1, Pb::default().int(1, 1).int(2, 2));
+    p.msg(1, Pb::default().int(1, 3).int(2, 4));
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for s in 0..samples {
+        let depth = 5 + next(30);
+        let ids: Vec<u64> = (0..depth).map(|_| first_id + next(locations)).collect();
+        let mut sample = Pb::default();
+        if s % 7 == 3 {
+            for &id in &ids {
+                sample.int(1, id);
+            }
+        } else {
+            let mut packed = Pb::default();
+            for &id in &ids {
+                packed.varint(id);
+            }
+            sample.msg(1, &packed);
+        }
+        let mut values = Pb::default();
+        values.varint(1).varint(10_000_000);
+        sample.msg(2, &values);
+        if s % 5 == 0 {
+            sample.msg(3, Pb::default().int(1, 5).int(2, 6 + (s % 3) as u64));
+        }
+        p.msg(2, &sample);
+    }
+    for l in 0..locations {
+        let mut location = Pb::default();
+        location.int(1, first_id + l);
+        location.msg(4, Pb::default().int(1, l + 1).int(2, 10 + l));
+        if l % 10 == 0 {
+            location.msg(4, Pb::default().int(1, ((l + 1) % locations) + 1).int(2, 7));
+        }
+        p.msg(4, &location);
+    }
+    for f in 0..locations {
+        p.msg(5, Pb::default().int(1, f + 1).int(2, 9 + f));
+    }
+    for s in [
+        "",
+        "samples",
+        "count",
+        "cpu",
+        "nanoseconds",
+        "thread",
+        "a",
+        "b",
+        "c",
+    ] {
+        p.bytes(6, s.as_bytes());
+    }
+    for f in 0..locations {
+        p.bytes(6, format!("f{f}").as_bytes());
+    }
+    p.0
+}
+
+#[test]
+fn pprof_on_two_threads_agrees_on_inlined_unpacked_labelled_and_sparse_ids() {
+    for first_id in [1, 1 << 40] {
+        let data = synthetic_pprof(20_000, 3_000, first_id);
+        assert!(data.len() > 512 * 1024, "{}", data.len());
+        let one = super::pprof::decode_on(&data, false).unwrap();
+        let two = super::pprof::decode_on(&data, true).unwrap();
+        assert_eq!(model_of(&one), model_of(&two));
+        assert_eq!(one.raw_sample_count, 20_000);
+        assert_eq!(one.totals(), [20_000, 200_000_000_000]);
+        let labelled = (0..one.stack_count())
+            .filter(|&i| !one.labels_of(i).is_empty())
+            .count();
+        assert!(labelled >= 3_000, "{labelled}");
+        let load = load_bytes("synthetic.pb", &data).unwrap();
+        assert_eq!(model_of(&load), model_of(&one));
+    }
+}
+
+#[test]
+fn pprof_errors_name_the_sample_on_either_thread() {
+    let mut data = synthetic_pprof(20_000, 3_000, 1);
+    // A last sample referring to a location no one defines, appended after everything.
+    let offset = data.len();
+    let mut packed = Pb::default();
+    packed.varint(1).varint(99_999);
+    let mut values = Pb::default();
+    values.varint(1).varint(1);
+    let mut sample = Pb::default();
+    sample.msg(1, &packed).msg(2, &values);
+    let mut tail = Pb::default();
+    tail.msg(2, &sample);
+    data.extend_from_slice(&tail.0);
+    let expected = format!(
+        "t.pb: byte {offset}: sample refers to location 99999, which the profile does not define"
+    );
+    for two in [false, true] {
+        let e = super::pprof::decode_on(&data, two).unwrap_err();
+        assert_eq!(
+            e.in_file("t.pb").to_string(),
+            expected,
+            "two threads: {two}"
+        );
+    }
+
+    // An id of eleven bytes in the middle of a packed run: malformed, named where it starts.
+    let mut data = synthetic_pprof(20_000, 3_000, 1);
+    let offset = data.len();
+    let mut packed = Pb::default();
+    packed.varint(1);
+    packed.0.extend_from_slice(&[0xff; 10]);
+    packed.varint(2);
+    let mut sample = Pb::default();
+    sample.msg(1, &packed).msg(2, &values);
+    let mut tail = Pb::default();
+    tail.msg(2, &sample);
+    data.extend_from_slice(&tail.0);
+    for two in [false, true] {
+        let e = super::pprof::decode_on(&data, two).unwrap_err();
+        // The tag, the sample's length, the ids' tag and length, then the first id.
+        assert_eq!(
+            e.in_file("t.pb").to_string(),
+            format!(
+                "t.pb: byte {}: malformed varint: longer than 10 bytes",
+                offset + 2 + 2 + 1
+            ),
+            "two threads: {two}"
+        );
+    }
+}

@@ -40,6 +40,15 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// The message at `start..end` of the input `data` (a message found earlier, read again).
+    pub fn within(data: &'a [u8], start: usize, end: usize) -> Self {
+        Message {
+            buf: data.get(start..end).unwrap_or(&[]),
+            pos: 0,
+            base: start,
+        }
+    }
+
     pub fn offset(&self) -> usize {
         self.base + self.pos
     }
@@ -48,8 +57,8 @@ impl<'a> Message<'a> {
         self.buf
     }
 
-    /// A varint. One- and two-byte values (tags, lengths, ids up to 16383) take the short
-    /// path; longer ones are assembled a byte at a time.
+    /// A varint. Values of up to three bytes (tags, lengths, ids up to 2,097,151) take the
+    /// short path; longer ones are assembled a byte at a time.
     #[inline(always)]
     fn varint(&mut self) -> Result<u64, Problem> {
         let rest = &self.buf[self.pos.min(self.buf.len())..];
@@ -61,6 +70,10 @@ impl<'a> Message<'a> {
             [b0, b1, ..] if *b1 < 0x80 => {
                 self.pos += 2;
                 Ok(u64::from(b0 & 0x7f) | (u64::from(*b1) << 7))
+            }
+            [b0, b1, b2, ..] if *b2 < 0x80 => {
+                self.pos += 3;
+                Ok(u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(*b2) << 14))
             }
             _ => self.varint_long(),
         }

@@ -299,7 +299,6 @@ impl ProfileBuilder {
 
     pub fn finish(mut self) -> Profile {
         let totals_cache = super::totals_cells(self.sample_types.len());
-        // Room reserved for records that merged into earlier stacks is given back.
         self.stacks.shrink();
         Profile {
             strings: self.strings,
@@ -388,11 +387,19 @@ impl StackTable {
         &self.values[i * self.n..(i + 1) * self.n]
     }
 
+    /// Gives back room reserved for records that merged into earlier stacks, when it is more
+    /// than an eighth (a little is kept rather than copied: an allocation that keeps its size
+    /// is reused by the next profile without fresh pages).
     fn shrink(&mut self) {
-        self.frames.shrink_to_fit();
-        self.starts.shrink_to_fit();
-        self.labels.shrink_to_fit();
-        self.values.shrink_to_fit();
+        fn shrink<T>(v: &mut Vec<T>) {
+            if v.capacity() - v.len() > v.len() / 8 {
+                v.shrink_to_fit();
+            }
+        }
+        shrink(&mut self.frames);
+        shrink(&mut self.starts);
+        shrink(&mut self.labels);
+        shrink(&mut self.values);
         self.index = HashTable::new();
     }
 
@@ -410,8 +417,55 @@ impl StackTable {
         self.merge(frames, labels, values, 1);
     }
 
+    /// A table from stacks decoded elsewhere: stack `i` is `frames[starts[i]..starts[i + 1]]`
+    /// (`starts[0]` is 0) with label set `labels[i]` and values `values[i * n..(i + 1) * n]`.
+    /// Stacks that look alike stay apart (queries sum them the same); the index is built if
+    /// more samples are added.
+    pub fn from_parts(
+        n: usize,
+        frames: Vec<FrameId>,
+        mut starts: Vec<u32>,
+        labels: Vec<LabelSetId>,
+        values: Vec<i64>,
+        raw_samples: u64,
+    ) -> Self {
+        let mut table = StackTable::new(n);
+        if starts.is_empty() {
+            starts.push(0);
+        }
+        let stacks = (starts.len() - 1)
+            .min(labels.len())
+            .min(values.len() / n.max(1));
+        starts.truncate(stacks + 1);
+        table.frames = frames;
+        table.frames.truncate(starts[stacks] as usize);
+        table.starts = starts;
+        table.labels = labels;
+        table.labels.truncate(stacks);
+        table.values = values;
+        table.values.truncate(stacks * n);
+        table.raw_samples = raw_samples;
+        table
+    }
+
+    /// The index by stack, built when a table made by [`StackTable::from_parts`] gets more
+    /// samples.
+    fn reindex(&mut self) {
+        let (starts, all, set) = (&self.starts, &self.frames, &self.labels);
+        let hash_of =
+            |j: usize| stack_hash(&all[starts[j] as usize..starts[j + 1] as usize], set[j]);
+        let mut index = HashTable::with_capacity(self.len());
+        for i in 0..self.len() {
+            index.insert_unique(hash_of(i), i as u32, |&j| hash_of(j as usize));
+        }
+        self.index = index;
+    }
+
     fn merge(&mut self, frames: &[FrameId], labels: LabelSetId, values: &[i64], samples: u64) {
         debug_assert_eq!(values.len(), self.n);
+        if self.index.len() != self.len() {
+            self.reindex();
+        }
         self.raw_samples += samples;
         let hash = stack_hash(frames, labels);
         let (starts, all, set) = (&self.starts, &self.frames, &self.labels);

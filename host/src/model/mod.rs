@@ -45,50 +45,62 @@ pub struct Label {
     pub value: LabelValue,
 }
 
-/// Interned strings, stored end to end in one buffer: one allocation for all of them, and
-/// `&str` views by id.
+/// Interned strings, stored in one buffer: one allocation for all of them, and `&str` views
+/// by id.
 #[derive(Clone, Debug, Default)]
 pub struct Strings {
     text: String,
-    /// String `i` is `text[ends[i - 1]..ends[i]]` (`0..ends[0]` for the first).
-    ends: Vec<u32>,
+    /// String `i` is `text[spans[i].0..spans[i].1]`.
+    spans: Vec<(u32, u32)>,
 }
 
 impl Strings {
     pub fn with_capacity(strings: usize, bytes: usize) -> Self {
         Strings {
             text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(strings),
+            spans: Vec::with_capacity(strings),
         }
     }
 
-    pub fn get(&self, id: StrId) -> &str {
-        let i = id as usize;
-        let Some(&end) = self.ends.get(i) else {
-            return "";
+    /// Strings that are ranges of one text, taken over without copying each (a file format's
+    /// string table read in one piece, the bytes between its strings included). `None` unless
+    /// every range lies in the text on character boundaries.
+    pub fn from_ranges(text: String, spans: Vec<(u32, u32)>) -> Option<Self> {
+        let fits = |&(start, end): &(u32, u32)| {
+            start <= end
+                && (end as usize) <= text.len()
+                && text.is_char_boundary(start as usize)
+                && text.is_char_boundary(end as usize)
         };
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start as usize..end as usize]
+        spans.iter().all(fits).then_some(Strings { text, spans })
+    }
+
+    pub fn get(&self, id: StrId) -> &str {
+        match self.spans.get(id as usize) {
+            Some(&(start, end)) => self.text.get(start as usize..end as usize).unwrap_or(""),
+            None => "",
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// Appends a string without looking for an equal one; its id is its position.
     pub fn push(&mut self, s: &str) -> StrId {
+        let start = self.text.len() as u32;
         self.text.push_str(s);
-        self.ends.push(self.text.len() as u32);
-        (self.ends.len() - 1) as StrId
+        self.spans.push((start, self.text.len() as u32));
+        (self.spans.len() - 1) as StrId
     }
 
     /// Bytes on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * 4
+        self.text.capacity() + self.spans.capacity() * 8
     }
 }
 
