@@ -29,9 +29,15 @@ help:
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make fuzz      run each fuzz target for FUZZ_SECONDS (60) seconds (needs cargo-fuzz)"
 
+# Prometheus and promtool (Debian package) for the tests that read series from a real server.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 setup:
 	rustup target add $(WASM_TARGET)
 	$(CARGO) fetch
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+		{ $(SUDO) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
 
 build: skills
 	$(CARGO) build --release -p joule

@@ -27,6 +27,8 @@ pub struct Request {
     pub metrics: Vec<PathBuf>,
     /// Profiles taken over time, turned into one metric set of per-function shares.
     pub profile_series: Vec<PathBuf>,
+    /// Prometheus range queries, each a metric set.
+    pub prometheus: Vec<crate::metrics::prometheus::RangeQuery>,
     /// Git repositories as (name, directory, deploy log).
     pub histories: Vec<(String, PathBuf, Option<PathBuf>)>,
     /// Skill components, or directories holding them.
@@ -196,32 +198,46 @@ pub async fn load_profiles(paths: &[PathBuf]) -> (Vec<Arc<NamedProfile>>, Vec<Pr
     (profiles, records)
 }
 
-/// Reads every metric file concurrently; unreadable ones are recorded with their error.
-pub async fn load_metrics(paths: &[PathBuf]) -> (Vec<Arc<NamedMetrics>>, Vec<MetricsRecord>) {
-    let mut sets = Vec::new();
-    let mut records = Vec::new();
-    for (path, name, loaded) in read_all(paths, crate::metrics::load).await {
-        match loaded {
-            Ok(set) => {
-                records.push(MetricsRecord {
-                    path: path.display().to_string(),
-                    name: name.clone(),
-                    series: Some(set.series.len()),
-                    points: Some(set.point_count()),
-                    error: None,
-                    warnings: set.warnings.clone(),
-                });
-                sets.push(Arc::new(NamedMetrics { name, path, set }));
-            }
-            Err(e) => records.push(MetricsRecord {
+/// A metric set as read, and its record for the report: an unreadable one has only the record.
+fn named_metrics(
+    path: PathBuf,
+    name: String,
+    loaded: Result<crate::metrics::MetricSet, crate::metrics::MetricsError>,
+) -> (Option<Arc<NamedMetrics>>, MetricsRecord) {
+    match loaded {
+        Ok(set) => {
+            let record = MetricsRecord {
+                path: path.display().to_string(),
+                name: name.clone(),
+                series: Some(set.series.len()),
+                points: Some(set.point_count()),
+                error: None,
+                warnings: set.warnings.clone(),
+            };
+            (Some(Arc::new(NamedMetrics { name, path, set })), record)
+        }
+        Err(e) => (
+            None,
+            MetricsRecord {
                 path: path.display().to_string(),
                 name,
                 series: None,
                 points: None,
                 error: Some(e.to_string()),
                 warnings: Vec::new(),
-            }),
-        }
+            },
+        ),
+    }
+}
+
+/// Reads every metric file concurrently; unreadable ones are recorded with their error.
+pub async fn load_metrics(paths: &[PathBuf]) -> (Vec<Arc<NamedMetrics>>, Vec<MetricsRecord>) {
+    let mut sets = Vec::new();
+    let mut records = Vec::new();
+    for (path, name, loaded) in read_all(paths, crate::metrics::load).await {
+        let (set, record) = named_metrics(path, name, loaded);
+        sets.extend(set);
+        records.push(record);
     }
     (sets, records)
 }
@@ -282,6 +298,25 @@ pub async fn profile_series(paths: &[PathBuf]) -> (Option<Arc<NamedMetrics>>, Me
     (named, record)
 }
 
+/// One Prometheus range query as a metric set; a failed one is recorded with its error.
+pub async fn prometheus_set(
+    query: crate::metrics::prometheus::RangeQuery,
+) -> (Option<Arc<NamedMetrics>>, MetricsRecord) {
+    let path = PathBuf::from(format!("{} {}", query.server, query.promql));
+    let name = query.name.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::metrics::prometheus::query_range(&query))
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::metrics::MetricsError {
+                    file: name.clone(),
+                    place: None,
+                    message: format!("the Prometheus query failed: {e}"),
+                })
+            });
+    named_metrics(path, name, loaded)
+}
+
 /// The name a source tree gets when the operator does not give one: its directory's name.
 pub fn default_tree_name(dir: &Path) -> String {
     std::fs::canonicalize(dir)
@@ -298,6 +333,11 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
     let (mut metrics, mut metric_records) = load_metrics(&request.metrics).await;
     if !request.profile_series.is_empty() {
         let (set, record) = profile_series(&request.profile_series).await;
+        metrics.extend(set);
+        metric_records.push(record);
+    }
+    for query in &request.prometheus {
+        let (set, record) = prometheus_set(query.clone()).await;
         metrics.extend(set);
         metric_records.push(record);
     }

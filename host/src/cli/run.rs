@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{EngineArgs, Format, exit};
+use crate::metrics::prometheus::{self, RangeQuery};
 use crate::session::{self, Request};
 
 #[derive(clap::Args, Debug)]
@@ -22,6 +23,23 @@ pub struct RunArgs {
     /// profile's own or a date or Unix time in its file name. Repeatable.
     #[arg(long = "profile-series", value_name = "FILE")]
     profile_series: Vec<PathBuf>,
+    /// A Prometheus server (its base URL, http or https) to read series from with --promql.
+    #[arg(long, value_name = "URL")]
+    prometheus: Option<String>,
+    /// A PromQL expression whose values over --from..--to become a metric set, as
+    /// [NAME=]QUERY (default names: prometheus, prometheus-2, ...). Repeatable.
+    #[arg(long = "promql", value_name = "[NAME=]QUERY", requires = "prometheus")]
+    promql: Vec<String>,
+    /// Start of the Prometheus range: RFC 3339 or Unix seconds (default: 7 days before --to).
+    #[arg(long, value_name = "TIME", requires = "promql")]
+    from: Option<String>,
+    /// End of the Prometheus range: RFC 3339 or Unix seconds (default: now).
+    #[arg(long, value_name = "TIME", requires = "promql")]
+    to: Option<String>,
+    /// Time between points of the Prometheus range: 60, 30s, 5m, 1h (default: the range over
+    /// 1,000, at least 1 s).
+    #[arg(long, value_name = "DURATION", requires = "promql")]
+    step: Option<String>,
     /// A git repository whose history skills may read (commits, diffs, blame, reverts), as DIR
     /// or NAME=DIR. Repeatable.
     #[arg(long = "history", value_name = "[NAME=]DIR")]
@@ -128,12 +146,72 @@ fn histories(
     Ok(out)
 }
 
+/// `--prometheus`, `--promql`, `--from`, `--to` and `--step` as range queries.
+fn prometheus_queries(args: &RunArgs) -> anyhow::Result<Vec<RangeQuery>> {
+    let Some(server) = &args.prometheus else {
+        return Ok(Vec::new());
+    };
+    if args.promql.is_empty() {
+        anyhow::bail!("--prometheus {server}: give the series to read with --promql QUERY");
+    }
+    let time = |flag: &str, text: &str| {
+        crate::metrics::parse_timestamp(text)
+            .map(|(_, t)| t)
+            .with_context(|| {
+                format!("--{flag} {text}: expected an RFC 3339 date-time or Unix seconds")
+            })
+    };
+    let end = match &args.to {
+        Some(text) => time("to", text)?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    let start = match &args.from {
+        Some(text) => time("from", text)?,
+        None => end - 7 * 86_400,
+    };
+    if end < start {
+        anyhow::bail!("--from {start} is after --to {end}");
+    }
+    let step = match &args.step {
+        Some(text) => prometheus::parse_duration(text).with_context(|| {
+            format!("--step {text}: expected a duration such as 60, 30s, 5m, 1h")
+        })?,
+        None => ((end - start) / 1_000).max(1),
+    };
+    let mut queries: Vec<RangeQuery> = Vec::new();
+    for (i, raw) in args.promql.iter().enumerate() {
+        let (name, promql) = prometheus::split_named(raw);
+        let name = match name {
+            Some(name) => name.to_string(),
+            None if i == 0 => "prometheus".to_string(),
+            None => format!("prometheus-{}", i + 1),
+        };
+        if queries.iter().any(|q| q.name == name) {
+            anyhow::bail!(
+                "--promql {raw}: two metric sets are named `{name}`; name them NAME=QUERY"
+            );
+        }
+        queries.push(RangeQuery {
+            name,
+            server: server.clone(),
+            promql: promql.to_string(),
+            start,
+            end,
+            step,
+        });
+    }
+    Ok(queries)
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let jobs = args.jobs.unwrap_or_else(crate::engine::default_jobs).max(1);
     let mut request = Request {
-        profiles: args.profiles,
-        metrics: args.metrics,
-        profile_series: args.profile_series,
+        profiles: args.profiles.clone(),
+        metrics: args.metrics.clone(),
+        prometheus: prometheus_queries(&args)?,
+        profile_series: args.profile_series.clone(),
         histories: histories(&args.histories, &args.deploy_logs)?,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
         path_prefixes: args

@@ -2,13 +2,16 @@
 //!
 //! Two file formats, told apart by content after gzip has been undone: CSV with a header
 //! (`csv.rs`) and JSON lines (`jsonl.rs`). A third source is a run of profiles taken over time,
-//! turned into per-function share series by [`from_profiles`]. Like the profile readers, errors
+//! turned into per-function share series by [`from_profiles`]; a fourth a Prometheus server's
+//! range queries (`prometheus.rs`). Like the profile readers, errors
 //! and warnings name the file and the place in it (a line, and the field when there is one); a
 //! bad row is a warning and is skipped, and only a file with no usable row at all is an error.
 
 mod csv;
 mod jsonl;
 mod profiles;
+#[cfg(feature = "runtime")]
+pub mod prometheus;
 
 #[cfg(test)]
 mod tests;
