@@ -6,8 +6,9 @@ step regressions from 0.05% to 5%, clean series, transient spikes of up to 5 poi
 seasonality, and cost shifts between sibling functions. Runs `joule run` with the
 `regression-detect` skill over them and prints precision, recall and F1 by step size and
 false alarms per 1,000 clean series. Runs Apache Otava (PyPI `apache-otava`) on the same series
-in the same run and prints its figures beside ours. (Attribution accuracy, on a generated git
-repository whose commits touch the regressing functions, is still to come.)
+in the same run and prints its figures beside ours. Then attribution (`attribution.py`): a
+generated git repository with a deploy log and a profile, one regression per deploy, and the
+top-1 and top-3 accuracy of `regression-attribute` naming the culprit commit.
 
 Usage: defense.py JOULE SKILLS_DIR [--otava PYTHON] [--seed N] [--scale K] [--out DIR]
 Deterministic for a given seed. Only the standard library is needed here; Otava runs in its own
@@ -23,6 +24,8 @@ import random
 import subprocess
 import sys
 import time
+
+import attribution
 
 POINTS, CHANGE = 1000, 800
 START, STEP = 1_764_547_200, 300  # 2025-12-01T00:00:00Z, five-minute points
@@ -105,7 +108,8 @@ host_calls = 100000000
 
 def run_joule(joule, skills, args):
     t0 = time.monotonic()
-    out = subprocess.run([joule, "run", "--format", "json", *args, "--skills", *skills],
+    skill_args = [a for s in skills for a in ("--skills", s)]
+    out = subprocess.run([joule, "run", "--format", "json", *args, *skill_args],
                          capture_output=True, text=True)
     took = time.monotonic() - t0
     if out.returncode not in (0, 3):
@@ -236,6 +240,15 @@ def main():
     print(f"  seasonality: {false['seasonal']} false alarms {'met' if false['seasonal'] == 0 else 'NOT met'}")
     print(f"  100,000 series in under 60 s: {per_series * 100_000:.0f} s "
           f"{'met' if per_series * 100_000 < 60 else 'NOT met'}")
+
+    top1, top3, n, detected, batch, took = attribution.evaluate(
+        run_joule, args.joule, args.skills, os.path.join(args.out, "attribution"), args.seed)
+    print(f"\nattribution: {n} regressions, one a deploy of {batch:.1f} commits on average; "
+          f"regression-detect and regression-attribute in {took:.1f} s")
+    print(f"  detected {detected}/{n}; culprit first {top1} ({top1 / n:.1%}), "
+          f"in the top three {top3} ({top3 / n:.1%})")
+    print(f"  attribution top-1 >= 80%: {top1 / n:.1%} {'met' if top1 >= 0.8 * n else 'NOT met'}")
+    print(f"  attribution top-3 >= 95%: {top3 / n:.1%} {'met' if top3 >= 0.95 * n else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-//! `regression-attribute`: for each regression, the commits deployed in the window before it,
-//! ranked by how much of the regressed function's cost runs through the functions each commit
-//! changed (from the granted profiles), then by whether the commit names the function or its
-//! file; the top three with their scores and reasons.
+//! `regression-attribute`: for each regression, the commits deployed in the window before it
+//! (and a little after, for the uncertainty of the change point), ranked by how much of the
+//! regressed function's cost runs through the functions each commit changed (from the granted
+//! profiles), discounted by how much of the whole profile runs through them, then by whether the
+//! commit names the function or its file; the top three with their scores and reasons.
 
 use joule_sdk::prelude::*;
 use joule_sdk::units::parse_time;
@@ -26,6 +27,12 @@ impl Skill for RegressionAttribute {
             Some("72"),
         )
         .parameter(
+            "after-minutes",
+            "How far after the regression's estimated time to still take commits: a change \
+             point is placed to within a few points, and a deploy takes a while to land.",
+            Some("30"),
+        )
+        .parameter(
             "candidates",
             "How many ranked commits to report.",
             Some("3"),
@@ -45,13 +52,15 @@ impl Skill for RegressionAttribute {
             ));
         };
         let lookback: f64 = invocation.param_or("lookback-hours", 72.0)?;
+        let after: f64 = invocation.param_or("after-minutes", 30.0)?;
         let keep: usize = invocation.param_or("candidates", 3)?;
         let target = regressed_function(regression);
         let profiles = Profile::granted();
         let mut findings = Vec::new();
         for repo in Repo::granted() {
             let since = at - (lookback * 3600.0) as i64;
-            let commits = repo.commits(since, at, 500)?;
+            let until = at + (after * 60.0) as i64;
+            let commits = repo.commits(since, until, 500)?;
             let mut ranked = Vec::new();
             for commit in commits {
                 let changed = repo.functions_changed(&commit.id)?;
@@ -124,18 +133,31 @@ fn score(
     let short_target = target.map(short);
     let exact = short_target.is_some_and(|t| changed.iter().any(|f| f == t));
     // Profile evidence: the share of the regressed function's stacks that also run through a
-    // function this commit changed.
-    let through = match target {
+    // function this commit changed, discounted by how much of the whole profile runs through
+    // those functions (a change to `main` is under every stack, which says nothing).
+    let (through, spread) = match target {
         Some(t) if !changed.is_empty() => profiles
             .iter()
             .filter_map(|p| share_through(p, t, changed))
-            .fold(f64::NAN, f64::max),
-        _ => f64::NAN,
+            .fold((f64::NAN, 0.0), |best, (through, spread)| {
+                if best.0.is_nan() || through * (1.0 - spread) > best.0 * (1.0 - best.1) {
+                    (through, spread)
+                } else {
+                    best
+                }
+            }),
+        _ => (f64::NAN, 0.0),
     };
     let through = if through.is_nan() {
         if exact { 1.0 } else { 0.0 }
     } else {
         through
+    };
+    // A change to the function itself is the most direct evidence, however hot the function.
+    let specific = if exact {
+        through
+    } else {
+        through * (1.0 - spread)
     };
     if exact {
         reasons.push(format!(
@@ -147,6 +169,12 @@ fn score(
             "{:.0}% of the regressed function's samples run through functions it changed ({})",
             through * 100.0,
             changed.join(", ")
+        ));
+    }
+    if through > 0.0 && spread >= 0.25 {
+        reasons.push(format!(
+            "but {:.0}% of all samples run through them, so that says little",
+            spread * 100.0
         ));
     } else if !changed.is_empty() {
         reasons.push(format!("changes {}", changed.join(", ")));
@@ -166,7 +194,7 @@ fn score(
     // Nearer the regression is slightly more likely, as a tie-breaker (at most 0.05).
     let age_hours = (at - commit.deployed).max(0) as f64 / 3600.0;
     let recency = 0.05 / (1.0 + age_hours);
-    let score = 0.75 * through
+    let score = 0.75 * specific
         + 0.15 * f64::from(u8::from(text))
         + 0.05 * f64::from(u8::from(file_hint))
         + recency;
@@ -179,8 +207,9 @@ fn score(
 }
 
 /// Of the stacks through `target` in `profile`, the share (by value) that also pass through a
-/// function named in `changed`; `None` when the profile does not have `target`.
-fn share_through(profile: &Profile, target: &str, changed: &[String]) -> Option<f64> {
+/// function named in `changed`, and the share of the whole profile that runs through those
+/// functions; `None` when the profile does not have `target`.
+fn share_through(profile: &Profile, target: &str, changed: &[String]) -> Option<(f64, f64)> {
     let t = short(target);
     let ids = |name: &str| -> Vec<u32> {
         profile
@@ -206,7 +235,8 @@ fn share_through(profile: &Profile, target: &str, changed: &[String]) -> Option<
             through += value;
         }
     }
-    (all > 0).then(|| through as f64 / all as f64)
+    let spread = profile.share(profile.total_of(&changed_ids).unwrap_or(0));
+    (all > 0).then(|| (through as f64 / all as f64, spread))
 }
 
 fn regex_escape(s: &str) -> String {

@@ -222,9 +222,12 @@ fn scan(
             d.shift.index.saturating_sub(DEDUP_WINDOW),
             (d.shift.index + DEDUP_WINDOW).min(d.values.len()),
         );
+        // Only series measured at the same times are compared: the same point index in series
+        // of different times is not the same moment.
         let twin = kept.iter_mut().find(|(k, _)| {
             let o = &detected[*k];
             o.shift.index.abs_diff(d.shift.index) <= near
+                && o.times.get(from..to) == d.times.get(from..to)
                 && o.values.len() >= to
                 && detect::correlation(&o.values[from..to], &d.values[from..to]) >= dedup
         });
