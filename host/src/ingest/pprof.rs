@@ -7,6 +7,7 @@
 //! innermost function, the last line the function it was inlined into.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, OnceLock};
 
 use hashbrown::HashTable;
@@ -169,6 +170,7 @@ pub(super) fn decode_on(data: &[u8], two_threads: bool) -> Result<Profile, Probl
                 0..samples.len(),
                 &tables.locations,
                 StackFrames::with_capacity(samples.frame_room(), samples.len()),
+                &AtomicUsize::new(0),
             ),
             _ => Ok(StackFrames::default()),
         };
@@ -225,13 +227,14 @@ fn read_in_parallel(data: &[u8]) -> Read<'_> {
     // which is appended.
     let frames: Mutex<Option<StackFrames>> = Mutex::new(None);
     let both_read = Barrier::new(2);
+    let used = AtomicUsize::new(0);
     let decode_range = |first: bool, out: StackFrames| {
         let (Some(Ok(t)), Some(Ok(samples))) = (tables.get(), samples.get()) else {
             return Ok(StackFrames::default());
         };
         let half = samples.half();
         let range = if first { 0..half } else { half..samples.len() };
-        samples.decode_stacks(range, &t.locations, out)
+        samples.decode_stacks(range, &t.locations, out, &used)
     };
     let take_frames = || {
         frames
@@ -532,9 +535,17 @@ impl RawFunctions {
             module: 0,
         };
         let index = |v: u64| StrId::try_from(v).unwrap_or(StrId::MAX);
-        while let Some(key) = m.key()? {
+        loop {
+            let at = m.offset();
+            let Some(key) = m.key()? else { break };
             match key {
                 KEY_VARINT_1 => id = m.value_varint()?,
+                k if k >> 3 == 1 => {
+                    return Err(Problem::at_byte(
+                        at,
+                        format!("field 1 (Function.id) has wire type {}, expected 0", k & 7),
+                    ));
+                }
                 KEY_VARINT_2 => function.name = index(m.value_varint()?),
                 KEY_VARINT_3 => function.system_name = index(m.value_varint()?),
                 KEY_VARINT_4 => function.file = index(m.value_varint()?),
@@ -761,25 +772,48 @@ impl<'a> RawSamples<'a> {
         self.len()
     }
 
-    /// Decodes stacks `range` into frames, leaf first, appended to `out`.
+    /// Decodes stacks `range` into frames, leaf first, appended to `out`. `used` counts the
+    /// frames decoded so far by every thread, which may not pass [`MAX_FRAMES`] together.
     fn decode_stacks(
         &self,
         range: std::ops::Range<usize>,
         locations: &Locations,
         mut out: StackFrames,
+        used: &AtomicUsize,
     ) -> Result<StackFrames, Problem> {
         if out.starts.is_empty() {
             out.starts.push(0);
         }
-        for i in range {
-            if let Err(missing) = locations.decode(self.stack_ids(i), &mut out.frames) {
-                return Err(sample_error(self.data, self.offsets[i], missing));
+        // Frames are counted here and added to `used` in batches (a shared counter updated per
+        // stack costs more than decoding it); the other thread's unflushed batch is the most
+        // either can overshoot by before one of them sees the total pass the budget.
+        const BATCH: usize = 1 << 16;
+        let mut pending = 0usize;
+        let flush = |pending: &mut usize| {
+            let seen = used.fetch_add(*pending, Ordering::Relaxed) + *pending;
+            *pending = 0;
+            if seen > MAX_FRAMES {
+                Err(too_many_frames())
+            } else {
+                Ok(seen)
             }
-            if out.frames.len() > MAX_FRAMES {
-                return Err(too_many_frames());
+        };
+        let mut room = MAX_FRAMES.saturating_sub(used.load(Ordering::Relaxed));
+        for i in range {
+            let before = out.frames.len();
+            let decoded = locations.decode(self.stack_ids(i), &mut out.frames, before + room);
+            if let Err(bad) = decoded {
+                return Err(sample_error(self.data, self.offsets[i], bad));
+            }
+            let added = out.frames.len() - before;
+            pending += added;
+            room -= added;
+            if pending >= BATCH {
+                room = MAX_FRAMES.saturating_sub(flush(&mut pending)?);
             }
             out.starts.push(out.frames.len() as u32);
         }
+        flush(&mut pending)?;
         Ok(out)
     }
 }
@@ -812,6 +846,8 @@ impl StackFrames {
     }
 }
 
+/// The error for a profile whose stacks would pass [`MAX_FRAMES`] (for the file as a whole:
+/// which sample crosses the line depends on how the stacks were shared between threads).
 fn too_many_frames() -> Problem {
     Problem::whole(format!(
         "the samples' locations expand to more than {MAX_FRAMES} frames; refusing the profile as hostile"
@@ -882,12 +918,11 @@ fn read_samples(mut out: RawSamples<'_>) -> Result<RawSamples<'_>, Problem> {
                     let run = m.value_message(1)?;
                     let run_at = run.offset();
                     let run = run.as_slice();
-                    // The last byte must end a varint; the rest is checked when decoded.
+                    // The last byte must end a varint (the rest is checked when decoded):
+                    // else reading the run strictly names where the cut-off number starts.
                     if run.last().is_some_and(|&b| b >= 0x80) {
-                        return Err(Problem::at_byte(
-                            at,
-                            "truncated varint: the sample's location ids end inside a number",
-                        ));
+                        let strict = Message::within(data, run_at, run_at + run.len());
+                        strict.packed_varints(drop)?;
                     }
                     if runs > 0 {
                         joined.extend_from_slice(ids);
@@ -935,10 +970,6 @@ fn read_samples(mut out: RawSamples<'_>) -> Result<RawSamples<'_>, Problem> {
             differing = differing.or(Some((offset, values.len())));
             continue;
         }
-        if ids_len == 0 {
-            out.empty += 1;
-            continue;
-        }
         let set = if labels.is_empty() {
             0
         } else {
@@ -955,6 +986,11 @@ fn read_samples(mut out: RawSamples<'_>) -> Result<RawSamples<'_>, Problem> {
                 }
             }
         };
+        // (Its labels were still read, so their strings are checked like every other's.)
+        if ids_len == 0 {
+            out.empty += 1;
+            continue;
+        }
         if !out.add(span, set, &values, offset) && span.0 & JOINED != 0 {
             // Joined ids are kept only for a new stack.
             out.joined.truncate(span.0 & !JOINED);
@@ -1067,10 +1103,10 @@ impl Locations {
         }
     }
 
-    /// Appends the frames of packed location ids `ids` to `out`. Fails with the id that is not
-    /// defined, or `None` for a malformed varint.
+    /// Appends the frames of packed location ids `ids` to `out`, which may hold no more than
+    /// `limit` frames (inlined chains can make a small record a huge stack).
     #[inline]
-    fn decode(&self, ids: &[u8], out: &mut Vec<FrameId>) -> Result<(), Option<u64>> {
+    fn decode(&self, ids: &[u8], out: &mut Vec<FrameId>, limit: usize) -> Result<(), BadStack> {
         let mut i = 0;
         while i < ids.len() {
             // Ids of up to three bytes (below 2,097,152) on the short path.
@@ -1081,21 +1117,32 @@ impl Locations {
                     u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(b2) << 14),
                     3,
                 ),
-                _ => long_varint(&ids[i..]).ok_or(None)?,
+                _ => long_varint(&ids[i..]).ok_or(BadStack::Malformed)?,
             };
             i += len;
             match self.direct.get(id as usize) {
-                Some(&frame) if frame < SEVERAL => out.push(frame),
+                Some(&frame) if frame < SEVERAL && out.len() < limit => out.push(frame),
                 _ => match self.index.get(id) {
-                    Some((start, end)) => {
+                    Some((start, end)) if out.len() + (end - start) as usize <= limit => {
                         out.extend_from_slice(&self.frames[start as usize..end as usize])
                     }
-                    None => return Err(Some(id)),
+                    Some(_) => return Err(BadStack::TooMany),
+                    None => return Err(BadStack::Undefined(id)),
                 },
             }
         }
         Ok(())
     }
+}
+
+/// Why a stack's location ids could not be decoded.
+enum BadStack {
+    /// A location the profile does not define.
+    Undefined(u64),
+    /// An id that is not a varint.
+    Malformed,
+    /// The frames would pass [`MAX_FRAMES`].
+    TooMany,
 }
 
 /// A varint at the start of `bytes` and its length, or `None` if it is malformed.
@@ -1111,15 +1158,18 @@ fn long_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
-/// The error for the sample at `offset`, which refers to location `missing` that the profile
-/// does not define, or (`None`) holds a malformed location id.
+/// The error for the sample at `offset`, whose location ids could not be decoded.
 #[cold]
-fn sample_error(data: &[u8], offset: usize, missing: Option<u64>) -> Problem {
-    if let Some(id) = missing {
-        return Problem::at_byte(
-            offset,
-            format!("sample refers to location {id}, which the profile does not define"),
-        );
+fn sample_error(data: &[u8], offset: usize, bad: BadStack) -> Problem {
+    match bad {
+        BadStack::Undefined(id) => {
+            return Problem::at_byte(
+                offset,
+                format!("sample refers to location {id}, which the profile does not define"),
+            );
+        }
+        BadStack::TooMany => return too_many_frames(),
+        BadStack::Malformed => {}
     }
     // Read the sample again, strictly, to name the place of the malformed id.
     let mut top = Message::within(data, offset, data.len());

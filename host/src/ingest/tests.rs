@@ -548,3 +548,59 @@ fn pprof_errors_name_the_sample_on_either_thread() {
         );
     }
 }
+
+/// A pprof whose location 1 is an inline chain of `lines` frames, with `stacks` samples, each
+/// location 1 `repeats` times and then a distinct location (2..), padded past the two-thread
+/// size when `pad`: `stacks * repeats * lines` frames from a small file.
+fn amplifying_pprof(lines: u64, stacks: u64, repeats: usize, pad: bool) -> Vec<u8> {
+    let mut p = Pb::default();
+    p.msg(1, Pb::default().int(1, 1).int(2, 2));
+    let mut chain = Pb::default();
+    chain.int(1, 1);
+    for _ in 0..lines {
+        chain.msg(4, Pb::default().int(1, 1).int(2, 1));
+    }
+    p.msg(4, &chain);
+    for s in 0..stacks {
+        p.msg(
+            4,
+            Pb::default().int(1, s + 2).msg(4, Pb::default().int(1, 1)),
+        );
+        let mut ids = Pb::default();
+        for _ in 0..repeats {
+            ids.varint(1);
+        }
+        ids.varint(s + 2);
+        p.msg(2, Pb::default().msg(1, &ids).int(2, 1));
+    }
+    p.msg(5, Pb::default().int(1, 1).int(2, 3));
+    for s in ["", "samples", "count", "f"] {
+        p.bytes(6, s.as_bytes());
+    }
+    if pad {
+        // An unknown field the readers skip.
+        p.bytes(99, &vec![b'x'; 600 * 1024]);
+    }
+    p.0
+}
+
+/// Inline chains times repeated locations: refused past the frame budget, at the sample that
+/// crosses it, by both readers, without building the stacks first (the old reader's bound).
+#[test]
+fn pprof_inline_amplification_is_refused_on_either_thread() {
+    // One sample of 40,000 x 2,000 = 80 million frames.
+    let one = amplifying_pprof(2_000, 1, 40_000, false);
+    // 2,000 samples of 50 x 1,000 frames: 100 million in all, 50,000 a stack; more than half
+    // of them on each thread.
+    let many = amplifying_pprof(1_000, 2_000, 50, true);
+    for (name, data) in [("one", &one), ("many", &many)] {
+        for two in [false, true] {
+            let e = super::pprof::decode_on(data, two).unwrap_err();
+            let e = e.in_file("t.pb").to_string();
+            assert!(
+                e.contains("expand to more than 67108864 frames; refusing the profile as hostile"),
+                "{name}, two threads {two}: {e}"
+            );
+        }
+    }
+}
