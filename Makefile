@@ -15,7 +15,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy test eval-defense lint bench profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy test eval-defense lint bench profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make bench     benchmarks: instantiation, host calls, profile top"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
+	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
 	@echo "make fuzz      run each fuzz target for FUZZ_SECONDS (60) seconds (needs cargo-fuzz)"
 
 # Prometheus and promtool (Debian package) for the tests that read series from a real server.
@@ -53,10 +54,24 @@ test-skills:
 	@mkdir -p $(TEST_SKILL_DIR)
 	@for s in $(TEST_SKILLS); do cp $(WASM_OUT)/$$(echo $$s | tr - _).wasm $(TEST_SKILL_DIR)/$$s.wasm; done
 
+# Offense on the example's profile and source; defense on its history (example/history): the
+# git repository from the bundle, when each commit was deployed, and profiles taken over time,
+# of which the service's own functions' cumulative shares are watched.
+DEMO_HISTORY := $(TARGET_DIR)/demo/logscan
+
 demo: build
+	@rm -rf $(DEMO_HISTORY)
+	git -c init.defaultBranch=main clone -q example/history/logscan.bundle $(DEMO_HISTORY)
 	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
+		--history logscan=$(DEMO_HISTORY) --deploy-log logscan=example/history/deploys.csv \
+		--profile-series example/history/profiles \
+		--param regression-detect.series=total:logscan:: --param regression-detect.min-segment=20 \
 		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
 	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
+
+# Re-captures the history's profiles (example/history/capture): every commit built and profiled.
+history-profiles:
+	example/history/capture
 
 # Detection quality and speed on labelled synthetic fleets (tests/eval/defense.py), with Apache
 # Otava (PyPI apache-otava, in its own venv under the target directory) on the same series.

@@ -43,19 +43,25 @@ pub struct Request {
     pub audit: Option<Arc<AuditLog>>,
 }
 
+/// The files in directory `dir` that `keep` takes, sorted.
+pub fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list the directory", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && keep(p))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// The `.wasm` files a `--skills` argument names, sorted: the file itself, or the components in
 /// a directory.
 pub fn skill_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("{}: cannot list skills", path.display()))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-                .collect();
-            found.sort();
+            let found = files_in(path, |p| p.extension().is_some_and(|e| e == "wasm"))?;
             if found.is_empty() {
                 anyhow::bail!(
                     "{}: no .wasm skill components in this directory",

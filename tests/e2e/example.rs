@@ -244,3 +244,103 @@ fn the_markdown_report_ranks_and_shows_the_patch() {
     assert!(md.contains("```diff\n--- a/src/parse.rs\n+++ b/src/parse.rs\n"));
     assert!(md.contains("| `hot-functions` | 0.1.0 | scan | ok |"));
 }
+
+/// The example's history (example/history): five real commits of logscan, the fourth making
+/// `parse_line` compile a regex per line, deployed a day apart, with real profiles of each
+/// build. Watching the service's own functions, `regression-detect` finds `parse_line`'s
+/// cumulative share jump at that deploy, `regression-attribute` names that commit first, and
+/// `regression-mitigate` writes a revert that applies to the current head and builds.
+#[test]
+fn the_example_history_regression_is_traced_to_its_commit_and_reverted() {
+    let dir = scratch_dir("example-history");
+    let repo = dir.join("logscan");
+    let out = Command::new("git")
+        .args(["-c", "init.defaultBranch=main", "clone", "-q"])
+        .arg(root().join("example/history/logscan.bundle"))
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = format!("logscan={}", repo.display());
+    let deploys = format!(
+        "logscan={}",
+        root().join("example/history/deploys.csv").display()
+    );
+    let profiles = root().join("example/history/profiles");
+    let (report, code, stderr) = joule_json(&[
+        "--history",
+        &history,
+        "--deploy-log",
+        &deploys,
+        "--profile-series",
+        path_str(&profiles),
+        "--param",
+        "regression-detect.series=total:logscan::",
+        "--param",
+        "regression-detect.min-segment=20",
+        "--skills",
+        path_str(&skill("regression-detect")),
+        "--skills",
+        path_str(&skill("regression-attribute")),
+        "--skills",
+        path_str(&skill("regression-mitigate")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let regressions: Vec<_> = findings_of(&report, "regression-detect")
+        .into_iter()
+        .filter(|f| f["kind"] == "regression")
+        .collect();
+    assert_eq!(regressions.len(), 1, "{regressions:#?}");
+    let r = regressions[0];
+    assert!(
+        r["series"]
+            .as_str()
+            .unwrap()
+            .starts_with("total:logscan::parse::parse_line"),
+        "{r:#}"
+    );
+    // The regressing commit reached production at 06:00 on 25 November.
+    assert_eq!(r["at"], "2026-11-25T06:00:00Z");
+
+    let culprit = String::from_utf8(
+        Command::new("git")
+            .args(["log", "--format=%H", "--grep", "one regex"])
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let cause = findings_of(&report, "regression-attribute");
+    assert_eq!(cause.len(), 1, "{cause:#?}");
+    assert_eq!(cause[0]["at"], culprit.as_str(), "{}", cause[0]["message"]);
+
+    let mitigation = findings_of(&report, "regression-mitigate");
+    assert_eq!(mitigation.len(), 1, "{mitigation:#?}");
+    let patch = mitigation[0]["labels"]["revert-patch"].as_str().unwrap();
+    assert!(patch.contains("-    let re = Regex::new("), "{patch}");
+    let file = dir.join("revert.patch");
+    std::fs::write(&file, patch).unwrap();
+    let applied = Command::new("git")
+        .args(["apply"])
+        .arg(&file)
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let parse = std::fs::read_to_string(repo.join("src/parse.rs")).unwrap();
+    assert!(
+        parse.contains("line.splitn(4, ' ')"),
+        "the split parser is back"
+    );
+}

@@ -38,11 +38,13 @@ impl Capture {
         })
     }
 
-    /// Stops sampling and writes the requested files; returns the number of samples taken.
+    /// Stops sampling and writes the requested files, the pprof one stamped as taken at Unix
+    /// time `time` when given; returns the number of samples taken.
     pub fn finish(
         self,
         pprof: Option<&Path>,
         folded: Option<&Path>,
+        time: Option<i64>,
     ) -> Result<isize, Box<dyn Error>> {
         let cpu_at_end = cpu_time_ns();
         let report = self.guard.report().build()?;
@@ -55,7 +57,11 @@ impl Capture {
                 _ => 1_000_000_000 / i64::from(FREQUENCY_HZ),
             };
             let mut gz = GzEncoder::new(File::create(path)?, Compression::default());
-            gz.write_all(&PprofBuilder::build(&report, period).encode_to_vec())?;
+            let mut profile = PprofBuilder::build(&report, period);
+            if let Some(t) = time {
+                profile.time_nanos = t.saturating_mul(1_000_000_000);
+            }
+            gz.write_all(&profile.encode_to_vec())?;
             gz.finish()?;
         }
         if let Some(path) = folded {

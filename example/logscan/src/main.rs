@@ -20,7 +20,9 @@ const USAGE: &str =
   --lines N        scan N lines of a generated, deterministic log (default 20000)
   --input FILE     scan FILE (combined log format, optional trailing request time) instead
   --pprof OUT      write a gzipped pprof CPU profile of the scan (needs --features capture)
-  --folded OUT     write the same profile as folded stacks (needs --features capture)";
+  --folded OUT     write the same profile as folded stacks (needs --features capture)
+  --profile-time T stamp the pprof profile as taken at Unix time T (replaying a history on a
+                   simulated clock) instead of now";
 
 const DEFAULT_LINES: usize = 20_000;
 const SEED: u64 = 0x10C5_CA4E;
@@ -30,6 +32,7 @@ struct Options {
     input: Option<PathBuf>,
     pprof: Option<PathBuf>,
     folded: Option<PathBuf>,
+    profile_time: Option<i64>,
 }
 
 /// `Ok(None)` means help was asked for.
@@ -39,6 +42,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         input: None,
         pprof: None,
         folded: None,
+        profile_time: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -49,6 +53,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--input" => options.input = Some(value()?.into()),
             "--pprof" => options.pprof = Some(value()?.into()),
             "--folded" => options.folded = Some(value()?.into()),
+            "--profile-time" => {
+                let t = value()?
+                    .parse()
+                    .map_err(|e| format!("--profile-time: {e}"))?;
+                options.profile_time = Some(t);
+            }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unexpected argument `{other}`\n{USAGE}")),
         }
@@ -82,7 +92,11 @@ fn run() -> Result<(), Box<dyn Error>> {
     let elapsed = started.elapsed();
     #[cfg(feature = "capture")]
     if let Some(profiler) = profiler {
-        let samples = profiler.finish(options.pprof.as_deref(), options.folded.as_deref())?;
+        let samples = profiler.finish(
+            options.pprof.as_deref(),
+            options.folded.as_deref(),
+            options.profile_time,
+        )?;
         eprintln!("logscan: profile has {samples} samples");
     }
 

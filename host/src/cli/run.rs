@@ -18,10 +18,11 @@ pub struct RunArgs {
     /// labels) or JSON lines, gzipped or not. Repeatable.
     #[arg(long = "metrics", value_name = "FILE")]
     metrics: Vec<PathBuf>,
-    /// A profile taken at one time, to be read with the others given this way as one metric
-    /// set `profile-series` of per-function shares (`self:NAME`, `total:NAME`); its time is the
-    /// profile's own or a date or Unix time in its file name. Repeatable.
-    #[arg(long = "profile-series", value_name = "FILE")]
+    /// Profiles taken at different times, read together as one metric set `profile-series` of
+    /// per-function shares (`self:NAME`, `total:NAME`); each one's time is its own or a date or
+    /// Unix time in its file name. Files, or directories of them; several may follow the flag,
+    /// and it may be repeated.
+    #[arg(long = "profile-series", value_name = "FILE|DIR", num_args = 1..)]
     profile_series: Vec<PathBuf>,
     /// A Prometheus server (its base URL, http or https) to read series from with --promql.
     #[arg(long, value_name = "URL")]
@@ -146,6 +147,19 @@ fn histories(
     Ok(out)
 }
 
+/// Paths with each directory replaced by the files in it, sorted.
+fn files_in(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            out.extend(session::files_in(path, |_| true)?);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// `--prometheus`, `--promql`, `--from`, `--to` and `--step` as range queries.
 fn prometheus_queries(args: &RunArgs) -> anyhow::Result<Vec<RangeQuery>> {
     let Some(server) = &args.prometheus else {
@@ -211,7 +225,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         profiles: args.profiles.clone(),
         metrics: args.metrics.clone(),
         prometheus: prometheus_queries(&args)?,
-        profile_series: args.profile_series.clone(),
+        profile_series: files_in(&args.profile_series)?,
         histories: histories(&args.histories, &args.deploy_logs)?,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
         path_prefixes: args

@@ -60,6 +60,12 @@ impl Skill for RegressionDetect {
             Some("group"),
         )
         .parameter(
+            "series",
+            "Only series whose name contains this text (e.g. `total:myservice::` for a service's \
+             own functions in a profile series); empty for all.",
+            Some(""),
+        )
+        .parameter(
             "dedup-correlation",
             "Series that change together and correlate at least this much are reported once.",
             Some("0.9"),
@@ -83,9 +89,10 @@ impl Skill for RegressionDetect {
         };
         let group_by = invocation.param("group-by").unwrap_or("group").to_string();
         let dedup: f64 = invocation.param_or("dedup-correlation", 0.9)?;
+        let only = invocation.param("series").filter(|s| !s.is_empty());
         let mut findings = Vec::new();
         for set in MetricSet::granted() {
-            findings.extend(scan(&set, &settings, &group_by, dedup)?);
+            findings.extend(scan(&set, only, &settings, &group_by, dedup)?);
         }
         Ok(findings)
     }
@@ -131,6 +138,7 @@ fn display(info: &SeriesInfo) -> String {
 
 fn scan(
     set: &MetricSet,
+    only: Option<&str>,
     settings: &Settings,
     group_by: &str,
     dedup: f64,
@@ -143,7 +151,7 @@ fn scan(
     // The calendar's periods at the spacing of the set's first series (sets are usually on
     // one grid): a day and a week, in points.
     let mut both = both;
-    let series_list = set.series();
+    let series_list = set.matching(only);
     if let Some(first) = series_list.first() {
         both.calendar = calendar_periods(&set.times(first.id)?, set.time_format());
     }
