@@ -230,12 +230,18 @@ fn scan(
             d.shift.index.saturating_sub(DEDUP_WINDOW),
             (d.shift.index + DEDUP_WINDOW).min(d.values.len()),
         );
-        // Only series measured at the same times are compared: the same point index in series
-        // of different times is not the same moment.
+        // Only series measured at the same times are compared (the same point index in series
+        // of different times is not the same moment): the stretch must start and end at the
+        // same times in both.
+        let same_times = |o: &Detected| {
+            to > from
+                && o.times.get(from) == d.times.get(from)
+                && o.times.get(to - 1) == d.times.get(to - 1)
+        };
         let twin = kept.iter_mut().find(|(k, _)| {
             let o = &detected[*k];
             o.shift.index.abs_diff(d.shift.index) <= near
-                && o.times.get(from..to) == d.times.get(from..to)
+                && same_times(o)
                 && o.values.len() >= to
                 && detect::correlation(&o.values[from..to], &d.values[from..to]) >= dedup
         });
