@@ -183,7 +183,7 @@ fn prometheus_queries(args: &RunArgs) -> anyhow::Result<Vec<RangeQuery>> {
     };
     let start = match &args.from {
         Some(text) => time("from", text)?,
-        None => end - 7 * 86_400,
+        None => end.saturating_sub(7 * 86_400),
     };
     if end < start {
         anyhow::bail!("--from {start} is after --to {end}");
@@ -192,7 +192,7 @@ fn prometheus_queries(args: &RunArgs) -> anyhow::Result<Vec<RangeQuery>> {
         Some(text) => prometheus::parse_duration(text).with_context(|| {
             format!("--step {text}: expected a duration such as 60, 30s, 5m, 1h")
         })?,
-        None => ((end - start) / 1_000).max(1),
+        None => (end.saturating_sub(start) / 1_000).max(1),
     };
     let mut queries: Vec<RangeQuery> = Vec::new();
     for (i, raw) in args.promql.iter().enumerate() {

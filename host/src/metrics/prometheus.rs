@@ -33,6 +33,9 @@ type SeriesKey = (String, Vec<(String, String)>);
 /// Points per request; Prometheus refuses more than 11,000 per series.
 const POINTS_PER_REQUEST: i64 = 10_000;
 
+/// The most points a series may have over the whole range (a thousand requests).
+const MAX_POINTS: i64 = 10_000_000;
+
 /// The most one answer may hold (the whole answer is parsed in memory).
 const MAX_ANSWER_BYTES: u64 = 1 << 30;
 
@@ -86,6 +89,16 @@ pub fn query_range(query: &RangeQuery) -> Result<MetricSet, MetricsError> {
             TimeFormat::Rfc3339.show(query.start)
         )));
     }
+    let points = (query.end.saturating_sub(query.start) / query.step).saturating_add(1);
+    if points > MAX_POINTS {
+        return Err(fail(format!(
+            "{points} points a series between {} and {} at a {} s step: at most {MAX_POINTS} are \
+             read; use a larger step",
+            TimeFormat::Rfc3339.show(query.start),
+            TimeFormat::Rfc3339.show(query.end),
+            query.step
+        )));
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(REQUEST_TIMEOUT))
         .http_status_as_error(false)
@@ -99,7 +112,7 @@ pub fn query_range(query: &RangeQuery) -> Result<MetricSet, MetricsError> {
     while from <= query.end {
         let to = query
             .end
-            .min(from.saturating_add(query.step * (POINTS_PER_REQUEST - 1)));
+            .min(from.saturating_add(query.step.saturating_mul(POINTS_PER_REQUEST - 1)));
         let answer = ask(&agent, &url, query, from, to).map_err(&fail)?;
         for w in answer.warnings {
             warnings.push(format!("{}: Prometheus warns: {w}", query.name));
@@ -126,6 +139,9 @@ pub fn query_range(query: &RangeQuery) -> Result<MetricSet, MetricsError> {
                     _ => not_finite += 1,
                 }
             }
+        }
+        if to == i64::MAX {
+            break;
         }
         from = to.saturating_add(query.step);
     }
@@ -255,6 +271,20 @@ mod tests {
         assert_eq!(split_named(r#"up{job="api"}"#), (None, r#"up{job="api"}"#));
         assert_eq!(split_named("a==b"), (None, "a==b"));
         assert_eq!(split_named("x"), (None, "x"));
+    }
+
+    #[test]
+    fn a_range_too_fine_is_refused_before_asking() {
+        let query = RangeQuery {
+            name: "cpu".to_string(),
+            server: "http://127.0.0.1:1".to_string(),
+            promql: "up".to_string(),
+            start: 0,
+            end: i64::MAX,
+            step: 1,
+        };
+        let e = query_range(&query).unwrap_err();
+        assert!(e.message.contains("use a larger step"), "{e}");
     }
 
     #[test]
