@@ -365,6 +365,8 @@ fn a_regression_is_traced_to_its_commit_and_reverted() {
     assert_eq!(cause["at"], culprit.as_str(), "{}", cause["message"]);
     let message = cause["message"].as_str().unwrap();
     assert!(message.contains("changes `parse_line` itself"), "{message}");
+    // Each reason once: a commit to the function itself is not also "changes parse_line".
+    assert!(!message.contains("itself; changes"), "{message}");
     // The other commits in the window are ranked below it, with their reasons.
     assert!(
         message.contains("2. `") && message.contains("Say what is counted"),

@@ -170,12 +170,12 @@ fn score(
             through * 100.0,
             changed.join(", ")
         ));
-    }
-    if through > 0.0 && spread >= 0.25 {
-        reasons.push(format!(
-            "but {:.0}% of all samples run through them, so that says little",
-            spread * 100.0
-        ));
+        if spread >= 0.25 {
+            reasons.push(format!(
+                "but {:.0}% of all samples run through them, so that says little",
+                spread * 100.0
+            ));
+        }
     } else if !changed.is_empty() {
         reasons.push(format!("changes {}", changed.join(", ")));
     }
