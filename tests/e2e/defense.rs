@@ -248,27 +248,6 @@ fn metric_sets_are_granted_by_policy_and_audited() {
 // The chain: regression -> root cause -> mitigation, on a real git repository.
 // ---------------------------------------------------------------------------------------------
 
-fn git(dir: &Path, args: &[&str], time: Option<i64>) -> String {
-    let mut cmd = std::process::Command::new("git");
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com");
-    if let Some(t) = time {
-        cmd.env("GIT_AUTHOR_DATE", format!("{t} +0000"))
-            .env("GIT_COMMITTER_DATE", format!("{t} +0000"));
-    }
-    let out = cmd.output().expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 const PARSE_V1: &str = "pub fn parse_line(line: &str) -> usize {\n    line.split(' ').count()\n}\n";
 const PARSE_V2: &str = "pub fn parse_line(line: &str) -> usize {\n    let re = regex::Regex::new(r\"\\s+\").unwrap();\n    re.split(line).count()\n}\n";
 const RENDER_V1: &str = "pub fn render(n: usize) -> String {\n    n.to_string()\n}\n";

@@ -254,16 +254,18 @@ fn the_markdown_report_ranks_and_shows_the_patch() {
 fn the_example_history_regression_is_traced_to_its_commit_and_reverted() {
     let dir = scratch_dir("example-history");
     let repo = dir.join("logscan");
-    let out = Command::new("git")
-        .args(["-c", "init.defaultBranch=main", "clone", "-q"])
-        .arg(root().join("example/history/logscan.bundle"))
-        .arg(&repo)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let bundle = root().join("example/history/logscan.bundle");
+    git(
+        &dir,
+        &[
+            "-c",
+            "init.defaultBranch=main",
+            "clone",
+            "-q",
+            path_str(&bundle),
+            "logscan",
+        ],
+        None,
     );
     let history = format!("logscan={}", repo.display());
     let deploys = format!(
@@ -306,17 +308,7 @@ fn the_example_history_regression_is_traced_to_its_commit_and_reverted() {
     // The regressing commit reached production at 06:00 on 25 November.
     assert_eq!(r["at"], "2026-11-25T06:00:00Z");
 
-    let culprit = String::from_utf8(
-        Command::new("git")
-            .args(["log", "--format=%H", "--grep", "one regex"])
-            .current_dir(&repo)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let culprit = git(&repo, &["log", "--format=%H", "--grep", "one regex"], None);
     let cause = findings_of(&report, "regression-attribute");
     assert_eq!(cause.len(), 1, "{cause:#?}");
     assert_eq!(cause[0]["at"], culprit.as_str(), "{}", cause[0]["message"]);
@@ -327,17 +319,7 @@ fn the_example_history_regression_is_traced_to_its_commit_and_reverted() {
     assert!(patch.contains("-    let re = Regex::new("), "{patch}");
     let file = dir.join("revert.patch");
     std::fs::write(&file, patch).unwrap();
-    let applied = Command::new("git")
-        .args(["apply"])
-        .arg(&file)
-        .current_dir(&repo)
-        .output()
-        .unwrap();
-    assert!(
-        applied.status.success(),
-        "{}",
-        String::from_utf8_lossy(&applied.stderr)
-    );
+    git(&repo, &["apply", path_str(&file)], None);
     let parse = std::fs::read_to_string(repo.join("src/parse.rs")).unwrap();
     assert!(
         parse.contains("line.splitn(4, ' ')"),

@@ -660,3 +660,26 @@ pub fn finding_facts(findings: &[&serde_json::Value]) -> Vec<String> {
     facts.sort();
     facts
 }
+
+/// Runs `git ARGS` in `dir` as a fixed author (and at Unix time `time`, when given, for the
+/// commit dates); panics with git's message if it fails; returns its trimmed output.
+pub fn git(dir: &Path, args: &[&str], time: Option<i64>) -> String {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com");
+    if let Some(t) = time {
+        cmd.env("GIT_AUTHOR_DATE", format!("{t} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("{t} +0000"));
+    }
+    let out = cmd.output().expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

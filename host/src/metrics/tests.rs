@@ -34,6 +34,17 @@ fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A series as compared: name, labels, points.
+type Seen<'a> = (&'a str, Vec<(String, String)>, Vec<Point>);
+
+/// Every series of `set`.
+fn summary(set: &MetricSet) -> Vec<Seen<'_>> {
+    set.series
+        .iter()
+        .map(|s| (s.name.as_str(), s.labels.clone(), s.points.clone()))
+        .collect()
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(data).unwrap();
@@ -46,11 +57,7 @@ fn csv_with_integer_times_groups_sorts_and_labels() {
     assert!(set.source.ends_with("cpu-hosts.csv"), "{}", set.source);
     assert_eq!(set.time_format, TimeFormat::Integer);
     assert_eq!(set.warnings, Vec::<String>::new());
-    let summary: Vec<_> = set
-        .series
-        .iter()
-        .map(|s| (s.name.as_str(), s.labels.clone(), s.points.clone()))
-        .collect();
+    let summary = summary(&set);
     assert_eq!(
         summary,
         [
@@ -197,11 +204,7 @@ fn json_lines_read_labels_from_the_object_and_top_level_strings() {
     let set = read_fixture("cpu.jsonl").unwrap();
     assert_eq!(set.time_format, TimeFormat::Integer);
     assert_eq!(set.warnings, Vec::<String>::new());
-    let summary: Vec<_> = set
-        .series
-        .iter()
-        .map(|s| (s.name.as_str(), s.labels.clone(), s.points.clone()))
-        .collect();
+    let summary = summary(&set);
     assert_eq!(
         summary,
         [
