@@ -419,6 +419,10 @@ fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
     }
 
     // Functions, in table order; pprof writers keep them distinct, so no deduplication.
+    builder.reserve_tables(
+        functions.functions.len(),
+        locations.lines.len() + locations.locations.len() / 8,
+    );
     let function_index = IdIndex::new(functions.ids.iter().copied(), functions.ids.len());
     for (i, function) in functions.functions.iter().enumerate() {
         let strings = [function.name, function.system_name, function.file];
@@ -900,7 +904,12 @@ fn read_samples(mut out: RawSamples<'_>) -> Result<RawSamples<'_>, Problem> {
         let Some(key) = top.key()? else { break };
         if key != KEY_LEN_2 {
             declared += usize::from(key == KEY_LEN_1);
-            top.skip_value(key)?;
+            if key & 7 == u64::from(super::wire::LEN) {
+                // Locations, functions and strings, mostly: skipped on the short path.
+                top.value_message(key >> 3)?;
+            } else {
+                top.skip_value(key)?;
+            }
             continue;
         }
         let mut m = top.value_message(2)?;

@@ -81,6 +81,12 @@ impl ProfileBuilder {
         (self.functions.len() - 1) as FunctionId
     }
 
+    /// Expects about `functions` more functions and `frames` more frames.
+    pub fn reserve_tables(&mut self, functions: usize, frames: usize) {
+        self.functions.reserve(functions);
+        self.frames.reserve(frames);
+    }
+
     /// Sets the module of a function added with [`ProfileBuilder::push_function`].
     pub fn set_function_module(&mut self, function: FunctionId, module: StrId) {
         if let Some(f) = self.functions.get_mut(function as usize) {
