@@ -13,6 +13,11 @@ pub struct Settings {
     pub min_change: f64,
     /// Points each side of a change must have: transients shorter than this cannot make one.
     pub min_segment: usize,
+    /// Share of the window that must come before a change (0.5: only the recent half is
+    /// searched, against at least the older half). A change needs history to be judged
+    /// against, and a scan that moves on with time searched the older part before; each split
+    /// not searched makes the test more sensitive at the same false-alarm rate.
+    pub min_baseline: f64,
     /// Seasonal period in points; 0 looks for one, 1 means none.
     pub period: usize,
     /// Which way is worse: `Up` for costs (CPU, latency), `Down` for throughput.
@@ -28,6 +33,7 @@ impl Default for Settings {
             alpha: 2e-3,
             min_change: 0.001,
             min_segment: 50,
+            min_baseline: 0.5,
             period: 0,
             direction: Direction::Up,
             calendar: Vec::new(),
@@ -103,38 +109,48 @@ pub const SEASON_HARMONICS: usize = 3;
 /// far less noise than per-phase means (a classical decomposition with three cycles adds a
 /// periodic error of 60% of the noise, which looks like shifts).
 pub fn remove_season(x: &[f64], period: usize) -> Vec<f64> {
-    let k = 1 + 2 * SEASON_HARMONICS;
-    let basis = |i: usize, j: usize| -> f64 {
-        if j == 0 {
-            return 1.0;
+    const K: usize = 1 + 2 * SEASON_HARMONICS;
+    if period == 0 {
+        return x.to_vec();
+    }
+    // One cycle of the cosine and sine, looked up by phase: harmonic h at point i is the
+    // period's (h * i mod period)-th entry (a trigonometric call per basis value made the
+    // seasonal series the slowest part of a fleet scan).
+    let cycle: Vec<(f64, f64)> = (0..period)
+        .map(|p| {
+            let angle = 2.0 * std::f64::consts::PI * p as f64 / period as f64;
+            (angle.cos(), angle.sin())
+        })
+        .collect();
+    let basis = |i: usize| -> [f64; K] {
+        let mut row = [1.0; K];
+        for h in 1..=SEASON_HARMONICS {
+            let (cos, sin) = cycle[(h * i) % period];
+            row[2 * h - 1] = cos;
+            row[2 * h] = sin;
         }
-        let h = j.div_ceil(2) as f64;
-        let angle = 2.0 * std::f64::consts::PI * h * i as f64 / period as f64;
-        if j % 2 == 1 { angle.cos() } else { angle.sin() }
+        row
     };
     // Normal equations A^T A c = A^T x, solved by Gaussian elimination with partial pivoting.
-    let mut m = vec![vec![0.0; k + 1]; k];
-    let mut row = vec![0.0; k];
+    let mut m = [[0.0; K + 1]; K];
     for (i, &v) in x.iter().enumerate() {
-        for (j, r) in row.iter_mut().enumerate() {
-            *r = basis(i, j);
-        }
-        for a in 0..k {
-            for b in 0..k {
-                m[a][b] += row[a] * row[b];
+        let row = basis(i);
+        for (sums, ra) in m.iter_mut().zip(&row) {
+            for (sum, rb) in sums[..K].iter_mut().zip(&row) {
+                *sum += ra * rb;
             }
-            m[a][k] += row[a] * v;
+            sums[K] += ra * v;
         }
     }
-    for col in 0..k {
-        let pivot = (col..k)
+    for col in 0..K {
+        let pivot = (col..K)
             .max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))
             .unwrap_or(col);
         m.swap(col, pivot);
         if m[col][col].abs() < 1e-12 {
             return x.to_vec();
         }
-        let pivot_row = m[col].clone();
+        let pivot_row = m[col];
         for (r, row) in m.iter_mut().enumerate() {
             if r != col {
                 let f = row[col] / pivot_row[col];
@@ -144,10 +160,13 @@ pub fn remove_season(x: &[f64], period: usize) -> Vec<f64> {
             }
         }
     }
-    let coef: Vec<f64> = (0..k).map(|j| m[j][k] / m[j][j]).collect();
+    let coef: [f64; K] = std::array::from_fn(|j| m[j][K] / m[j][j]);
     x.iter()
         .enumerate()
-        .map(|(i, v)| v - (1..k).map(|j| coef[j] * basis(i, j)).sum::<f64>())
+        .map(|(i, v)| {
+            let row = basis(i);
+            v - (1..K).map(|j| coef[j] * row[j]).sum::<f64>()
+        })
         .collect()
 }
 
@@ -172,7 +191,7 @@ pub fn calendar_season(x: &[f64], candidates: &[usize]) -> Option<usize> {
     let n = x.len();
     let e = detrended(x)?;
     let denominator: f64 = e.iter().map(|v| v * v).sum();
-    let r = |k: usize| e.iter().zip(&e[k..]).map(|(a, b)| a * b).sum::<f64>() / denominator;
+    let r = |k: usize| dot(&e, &e[k..]) / denominator;
     candidates.iter().copied().find(|&c| {
         if c < 4 || 2 * c > n || r(c / 2) >= 0.0 {
             return false;
@@ -180,6 +199,28 @@ pub fn calendar_season(x: &[f64], candidates: &[usize]) -> Option<usize> {
         let high = (c + c / 10).min(n / 2);
         (c - c / 10..=high).any(|k| r(k) >= 0.2)
     })
+}
+
+/// The sum of `a[i] * b[i]` over the shorter length, in four running sums so that each
+/// addition need not wait for the one before (autocorrelations over dozens of lags are the
+/// detector's inner loop).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut sums = [0.0; 4];
+    let (chunks_a, chunks_b) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for lane in 0..4 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
 /// `x` minus its least-squares line; `None` when nothing is left (a constant or a line).
@@ -217,7 +258,7 @@ pub fn season(x: &[f64], max_period: usize) -> Option<usize> {
     }
     let e = detrended(x)?;
     let denominator: f64 = e.iter().map(|v| v * v).sum();
-    let r = |k: usize| e.iter().zip(&e[k..]).map(|(a, b)| a * b).sum::<f64>() / denominator;
+    let r = |k: usize| dot(&e, &e[k..]) / denominator;
     let first_negative = (1..=max_lag).find(|&k| r(k) < 0.0)?;
     let (lag, best) = (first_negative..=max_lag)
         .map(|k| (k, r(k)))
@@ -263,14 +304,15 @@ fn shift_in(
     let series = &clipped[..];
     // The split that maximises the likelihood of one mean shift, and its standardised
     // two-sample statistic; its p-value accounts for every split having been tried.
-    let split = best_split(series, min_segment)?;
+    let min_before = baseline_points(n, settings.min_baseline).max(min_segment);
+    let split = best_split(series, min_before, min_segment)?;
     let (z, llr) = standardised_shift(series, split)?;
     // Below |z| = 3 the p-value is above 0.05 for any length worth testing: no need to
     // integrate (most series stop here).
     if settings.alpha <= 0.01 && z.abs() < 3.0 {
         return None;
     }
-    let p_value = max_shift_p_value(z.abs(), n, min_segment);
+    let p_value = max_shift_p_value(z.abs(), n, min_before, min_segment);
     if p_value > settings.alpha {
         return None;
     }
@@ -386,21 +428,31 @@ fn median_in_place(v: &mut [f64]) -> f64 {
     }
 }
 
-/// The split `k` (each side at least `min_segment` long) that maximises the likelihood of one
-/// mean shift: `k (n - k) (mean(x[..k]) - mean(x[k..]))^2`.
-pub fn best_split(x: &[f64], min_segment: usize) -> Option<usize> {
+/// Points of `n` that `share` of them makes, rounded up (a share outside 0..1 is clamped).
+pub fn baseline_points(n: usize, share: f64) -> usize {
+    let share = if share.is_nan() {
+        0.0
+    } else {
+        share.clamp(0.0, 1.0)
+    };
+    (share * n as f64).ceil() as usize
+}
+
+/// The split `k` (at least `min_before` points before it and `min_after` from it on) that
+/// maximises the likelihood of one mean shift: `k (n - k) (mean(x[..k]) - mean(x[k..]))^2`.
+pub fn best_split(x: &[f64], min_before: usize, min_after: usize) -> Option<usize> {
     let n = x.len();
-    let min_segment = min_segment.max(1);
-    if n < 2 * min_segment {
+    let (min_before, min_after) = (min_before.max(1), min_after.max(1));
+    if n < min_before + min_after {
         return None;
     }
     let total: f64 = x.iter().sum();
     let mut prefix = 0.0;
     let mut best: Option<(usize, f64)> = None;
-    for (i, v) in x[..n - min_segment].iter().enumerate() {
+    for (i, v) in x[..n - min_after].iter().enumerate() {
         prefix += v;
         let k = i + 1;
-        if k < min_segment {
+        if k < min_before {
             continue;
         }
         let (a, b) = (k as f64, (n - k) as f64);
@@ -437,17 +489,22 @@ pub fn standardised_shift(x: &[f64], split: usize) -> Option<(f64, f64)> {
 }
 
 /// The chance that white noise of `n` points gives a maximal standardised shift statistic
-/// `max |z_k|` over the splits `m <= k <= n - m` of at least `b`: Siegmund's approximation for
+/// `max |z_k|` over the splits `min_before <= k <= n - min_after` of at least `b`: Siegmund's
+/// approximation for
 /// the maximally selected two-sample statistic (James, James and Siegmund 1987),
 /// `P = b phi(b) * integral over t of nu(b / sqrt(n t (1 - t))) / (t (1 - t)) dt` for `t` from
-/// `m/n` to `1 - m/n`, where `nu` corrects for the statistic moving in discrete steps. The tests
-/// check the false-alarm rate it gives on simulated noise.
-pub fn max_shift_p_value(b: f64, n: usize, m: usize) -> f64 {
-    if n < 2 * m.max(1) || b.is_nan() {
+/// `min_before / n` to `1 - min_after / n`, where `nu` corrects for the statistic moving in
+/// discrete steps. The tests check the false-alarm rate it gives on simulated noise.
+pub fn max_shift_p_value(b: f64, n: usize, min_before: usize, min_after: usize) -> f64 {
+    let (min_before, min_after) = (min_before.max(1), min_after.max(1));
+    if n < min_before + min_after || b.is_nan() {
         return 1.0;
     }
-    let (nf, t0) = (n as f64, m.max(1) as f64 / n as f64);
-    let t1 = 1.0 - t0;
+    let nf = n as f64;
+    let (t0, t1) = (min_before as f64 / nf, 1.0 - min_after as f64 / nf);
+    if t0 >= t1 {
+        return 1.0;
+    }
     let nu = |x: f64| -> f64 {
         if x <= 0.0 {
             return 1.0;
@@ -469,6 +526,63 @@ pub fn max_shift_p_value(b: f64, n: usize, m: usize) -> f64 {
         })
         .sum();
     (b * stats::dist::normal_pdf(b) * integral).min(1.0)
+}
+
+/// A series prepared for many correlations over stretches of it: its values less the first
+/// (so sums of squares keep their precision) and running sums of those and of their squares,
+/// so a correlation costs one pass over the stretch instead of three.
+pub struct Windowed {
+    shifted: Vec<f64>,
+    /// `sums[i]` and `squares[i]`: of the first `i` shifted values.
+    sums: Vec<f64>,
+    squares: Vec<f64>,
+}
+
+impl Windowed {
+    pub fn new(values: &[f64]) -> Self {
+        let reference = values.first().copied().unwrap_or(0.0);
+        let shifted: Vec<f64> = values.iter().map(|v| v - reference).collect();
+        let (mut sums, mut squares) = (vec![0.0], vec![0.0]);
+        let (mut sum, mut square) = (0.0, 0.0);
+        for v in &shifted {
+            sum += v;
+            square += v * v;
+            sums.push(sum);
+            squares.push(square);
+        }
+        Windowed {
+            shifted,
+            sums,
+            squares,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.shifted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shifted.is_empty()
+    }
+
+    /// Pearson correlation of this series and `other` over points `from..to` (`NaN` when one
+    /// is constant there or the stretch is not in both).
+    pub fn correlation(&self, other: &Windowed, from: usize, to: usize) -> f64 {
+        if to > self.len() || to > other.len() || to < from + 2 {
+            return f64::NAN;
+        }
+        let n = (to - from) as f64;
+        let (sa, sb) = (
+            self.sums[to] - self.sums[from],
+            other.sums[to] - other.sums[from],
+        );
+        let (saa, sbb) = (
+            self.squares[to] - self.squares[from] - sa * sa / n,
+            other.squares[to] - other.squares[from] - sb * sb / n,
+        );
+        let sab = dot(&self.shifted[from..to], &other.shifted[from..to]) - sa * sb / n;
+        sab / (saa * sbb).sqrt()
+    }
 }
 
 /// Pearson correlation of two equally long series (`NaN` when one is constant).
@@ -510,6 +624,27 @@ mod tests {
                 })
                 .collect()
         }
+    }
+
+    #[test]
+    fn windowed_correlation_is_pearson_over_the_stretch() {
+        let mut noise = Noise(Gaussian(5));
+        let (a, b) = (noise.series(0.02), noise.series(0.02));
+        // b partly a's noise: a correlation well inside (0, 1).
+        let mixed: Vec<f64> = a.iter().zip(&b).map(|(x, y)| 0.6 * x + 0.4 * y).collect();
+        let (wa, wm) = (Windowed::new(&a), Windowed::new(&mixed));
+        for (from, to) in [(700, 900), (0, 1000), (798, 802), (0, 2)] {
+            let expected = correlation(&a[from..to], &mixed[from..to]);
+            let got = wa.correlation(&wm, from, to);
+            assert!(
+                (got - expected).abs() < 1e-9,
+                "{from}..{to}: {got} vs {expected}"
+            );
+        }
+        assert!(wa.correlation(&wm, 900, 1001).is_nan(), "past the end");
+        assert!(wa.correlation(&wm, 10, 11).is_nan(), "one point");
+        let constant = Windowed::new(&[3.0; 10]);
+        assert!(constant.correlation(&constant, 0, 10).is_nan());
     }
 
     #[test]
@@ -555,9 +690,9 @@ mod tests {
         let mut below = [0usize; 3];
         for _ in 0..2000 {
             let x = noise.series(0.0);
-            let split = best_split(&x, 20).unwrap();
+            let split = best_split(&x, 20, 20).unwrap();
             let (z, _) = standardised_shift(&x, split).unwrap();
-            let p = max_shift_p_value(z.abs(), x.len(), 20);
+            let p = max_shift_p_value(z.abs(), x.len(), 20, 20);
             for (i, alpha) in [0.1, 0.05, 0.01].iter().enumerate() {
                 below[i] += usize::from(p <= *alpha);
             }

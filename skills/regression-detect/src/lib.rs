@@ -7,6 +7,8 @@
 
 pub mod detect;
 
+use std::collections::HashMap;
+
 use joule_sdk::prelude::*;
 use joule_sdk::{MetricSet, SeriesInfo};
 
@@ -44,6 +46,14 @@ impl Skill for RegressionDetect {
             Some("50"),
         )
         .parameter(
+            "min-baseline",
+            "Share of each series that must come before a change: 0.5 looks for changes in the \
+             recent half, judged against at least the older half (a scan that moves on with \
+             time searched the older part before). Lower it for a one-off look at older \
+             changes; every split searched costs sensitivity.",
+            Some("0.5"),
+        )
+        .parameter(
             "period",
             "Seasonal period in points: 0 finds it, 1 means none.",
             Some("0"),
@@ -78,6 +88,7 @@ impl Skill for RegressionDetect {
             alpha: invocation.param_or("alpha", 2e-3)?,
             min_change: invocation.param_or("min-change", 0.001)?,
             min_segment: invocation.param_or("min-segment", 50)?,
+            min_baseline: invocation.param_or("min-baseline", 0.5)?,
             period: invocation.param_or("period", 0)?,
             direction: match invocation.param("direction").unwrap_or("up") {
                 "up" => Direction::Up,
@@ -175,18 +186,25 @@ fn scan(
         Direction::Both => true,
     };
 
+    // The shifted series of each group, so siblings are found without a pass over all of them
+    // per series (thousands shift in a fleet scan).
+    let mut siblings: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, d) in detected.iter().enumerate() {
+        if let Some(g) = d.group(group_by) {
+            siblings.entry(g).or_default().push(i);
+        }
+    }
     let mut findings = Vec::new();
     let mut regressions: Vec<usize> = Vec::new();
     for (i, d) in detected.iter().enumerate().filter(|(_, d)| worse(d)) {
         // Cost shift: siblings moved the other way at the same time, by most of this amount.
-        let offset: f64 = match d.group(group_by) {
+        let offset: f64 = match d.group(group_by).and_then(|g| siblings.get(g)) {
             None => 0.0,
-            Some(g) => detected
+            Some(group) => group
                 .iter()
-                .enumerate()
+                .map(|&j| (j, &detected[j]))
                 .filter(|&(j, o)| {
                     j != i
-                        && o.group(group_by) == Some(g)
                         && o.delta().signum() != d.delta().signum()
                         && o.shift.index.abs_diff(d.shift.index) <= near
                 })
@@ -221,6 +239,12 @@ fn scan(
 
     // Correlated series that changed together: keep the strongest, name the others.
     regressions.sort_by(|&a, &b| detected[b].shift.llr.total_cmp(&detected[a].shift.llr));
+    // Every regression may be compared with every one kept before it (thousands when a deploy
+    // moves many series), so each is prepared once for cheap correlations.
+    let windowed: HashMap<usize, detect::Windowed> = regressions
+        .iter()
+        .map(|&i| (i, detect::Windowed::new(&detected[i].values)))
+        .collect();
     let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
     for i in regressions {
         let d = &detected[i];
@@ -242,8 +266,7 @@ fn scan(
             let o = &detected[*k];
             o.shift.index.abs_diff(d.shift.index) <= near
                 && same_times(o)
-                && o.values.len() >= to
-                && detect::correlation(&o.values[from..to], &d.values[from..to]) >= dedup
+                && windowed[k].correlation(&windowed[&i], from, to) >= dedup
         });
         match twin {
             Some((_, also)) => also.push(display(&d.info)),
