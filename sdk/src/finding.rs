@@ -123,6 +123,13 @@ impl FindingBuilder {
         self
     }
 
+    /// The fraction (0..1) of the profile the fix is expected to remove, when it is less than
+    /// [`FindingBuilder::share`] (a fix that keeps part of the cost). The host turns it into
+    /// cores and watts for the operator's fleet; without it, the share is used.
+    pub fn saving(self, share: f64) -> Self {
+        self.evidence("saving", share, "share")
+    }
+
     /// The absolute amount, in `unit` (e.g. nanoseconds of CPU).
     pub fn value(mut self, value: f64, unit: &str) -> Self {
         self.finding.impact.value = Some(value);

@@ -39,6 +39,7 @@ pub mod code;
 mod describe;
 mod finding;
 mod history;
+pub mod hotspot;
 pub mod log;
 mod metrics;
 mod profile;
@@ -63,7 +64,9 @@ pub use bindings::joule::skill::profiles::{
     LabelSummary, LineStat, MatchMode, Metadata, Order, SampleFilter, SampleType, StackSample,
     Subtree, TopQuery,
 };
-pub use bindings::joule::skill::source::{Entry, EntryKind, SearchMatch, SearchQuery};
+pub use bindings::joule::skill::source::{
+    Entry, EntryKind, Language, SearchMatch, SearchQuery, SyntaxCapture, SyntaxMatch, SyntaxQuery,
+};
 pub use bindings::joule::skill::types::{
     ByteRange, CallError, Descriptor, Edit, ErrorCode, Finding, FindingFilter, FindingKind, Impact,
     Invocation, LineRange, Location, Measure, Parameter, Span, Trigger,
@@ -73,7 +76,7 @@ pub use finding::FindingBuilder;
 pub use history::{BlameLine, ChangeKind, Commit, FileChange, Hunk, Repo};
 pub use metrics::{MetricSet, Point, SeriesInfo, TimeFormat};
 pub use profile::Profile;
-pub use tree::{Search, Tree};
+pub use tree::{Query, Search, Tree};
 
 /// What a skill implements. `describe` must not call the host; `run` does the work.
 pub trait Skill {
@@ -86,8 +89,8 @@ pub mod prelude {
     pub use crate::log;
     pub use crate::{
         CallError, Describe, Descriptor, EdgeStat, Edit, Finding, FindingKind, Function,
-        FunctionStat, Invocation, LineRange, LineStat, Location, Measure, MetricSet, Profile,
-        Search, Skill, Span, Tree, Trigger, export_skill,
+        FunctionStat, Invocation, Language, LineRange, LineStat, Location, Measure, MetricSet,
+        Profile, Query, Search, Skill, Span, SyntaxMatch, Tree, Trigger, export_skill,
     };
 }
 

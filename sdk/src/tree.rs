@@ -1,8 +1,11 @@
-//! A granted source tree: reads and host-side searches, and mapping a profile's file paths
-//! (usually absolute build paths) onto the tree.
+//! A granted source tree: reads, host-side text searches and syntax queries, and mapping a
+//! profile's file paths (usually absolute build paths) onto the tree.
 
 use crate::bindings::joule::skill::source::{self as wit, granted};
-use crate::{CallError, Entry, EntryKind, LineRange, SearchMatch, SearchQuery};
+use crate::{
+    CallError, Entry, EntryKind, Language, LineRange, SearchMatch, SearchQuery, SyntaxCapture,
+    SyntaxMatch, SyntaxQuery,
+};
 
 /// One granted source tree. Paths are relative to its root, `/`-separated.
 pub struct Tree {
@@ -57,6 +60,74 @@ impl Search {
     }
 }
 
+/// A syntax query, built fluently: `Query::new(Language::Rust, "(call_expression) @call")`.
+/// The host parses the files with tree-sitter and sends back only the matches.
+#[derive(Clone, Debug)]
+pub struct Query {
+    query: SyntaxQuery,
+}
+
+impl Query {
+    pub fn new(language: Language, query: &str) -> Self {
+        Query {
+            query: SyntaxQuery {
+                language,
+                query: query.to_string(),
+                globs: Vec::new(),
+                under: None,
+                limit: 1000,
+            },
+        }
+    }
+
+    /// Only files matching `glob` (by default, every file with the language's extensions).
+    pub fn glob(mut self, glob: &str) -> Self {
+        self.query.globs.push(glob.to_string());
+        self
+    }
+
+    pub fn under(mut self, dir: &str) -> Self {
+        self.query.under = Some(dir.to_string());
+        self
+    }
+
+    pub fn limit(mut self, n: u32) -> Self {
+        self.query.limit = n;
+        self
+    }
+}
+
+impl SyntaxMatch {
+    /// The capture named `name` (without `@`), if the match has it.
+    pub fn capture(&self, name: &str) -> Option<&SyntaxCapture> {
+        self.captures.iter().find(|c| c.name == name)
+    }
+
+    /// The text of capture `name`, or `""`.
+    pub fn text(&self, name: &str) -> &str {
+        self.capture(name).map_or("", |c| c.text.as_str())
+    }
+}
+
+impl Language {
+    /// The language of a file, by its extension (`.h` counts as C).
+    pub fn of_path(path: &str) -> Option<Language> {
+        let extension = path.rsplit_once('.')?.1;
+        Some(match extension {
+            "rs" => Language::Rust,
+            "c" | "h" => Language::C,
+            "cc" | "cpp" | "cxx" | "c++" | "hh" | "hpp" | "hxx" | "ipp" => Language::Cpp,
+            "go" => Language::Go,
+            "py" | "pyi" => Language::Python,
+            "java" => Language::Java,
+            "js" | "mjs" | "cjs" | "jsx" => Language::Javascript,
+            "ts" | "mts" | "cts" => Language::Typescript,
+            "tsx" => Language::Tsx,
+            _ => return None,
+        })
+    }
+}
+
 impl Tree {
     /// The trees this invocation may read.
     pub fn granted() -> Vec<Tree> {
@@ -101,6 +172,11 @@ impl Tree {
 
     pub fn search(&self, search: &Search) -> Result<Vec<SearchMatch>, CallError> {
         self.raw.search(&search.query)
+    }
+
+    /// Runs a tree-sitter query over the tree's files of its language, in the host.
+    pub fn query(&self, query: &Query) -> Result<Vec<SyntaxMatch>, CallError> {
+        self.raw.query(&query.query)
     }
 
     /// The path inside this tree of a file a profile names, if the tree has it: under a build

@@ -44,6 +44,7 @@ pub enum Op {
     StatPath,
     ListDir,
     Search,
+    Query,
     Locate,
     DropTree,
     Log,
@@ -73,8 +74,8 @@ impl Op {
     pub fn interface(self) -> &'static str {
         use Op::*;
         match self {
-            SourceGranted | TreeName | Read | ReadLines | StatPath | ListDir | Search | Locate
-            | DropTree => "source",
+            SourceGranted | TreeName | Read | ReadLines | StatPath | ListDir | Search | Query
+            | Locate | DropTree => "source",
             Log => "log",
             MetricsGranted | MetricSetName | TimeFormat | Show | SeriesCount | ListSeries
             | Points | Values | Times | DropMetricSet => "metrics",
@@ -110,6 +111,7 @@ impl Op {
             ReadLines => "read-lines",
             ListDir => "list-dir",
             Search => "search",
+            Query => "query",
             Locate => "locate",
             DropTree => "tree.drop",
             Log => "log",

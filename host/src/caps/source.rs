@@ -5,16 +5,19 @@
 //! left out of listings and search results.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::Resource;
 
 use super::bindings::joule::skill::source::{
-    Entry, EntryKind, Host, HostTree, SearchMatch, SearchQuery,
+    Entry, EntryKind, Host, HostTree, Language, SearchMatch, SearchQuery, SyntaxCapture,
+    SyntaxMatch, SyntaxQuery,
 };
-use super::bindings::joule::skill::types::LineRange;
+use super::bindings::joule::skill::types::{ByteRange, LineRange};
 use super::{CallError, ErrorCode, SkillState, call_error};
 use crate::audit::{Op, Target};
-use crate::source::{self as tree, Rebase, SourceTree};
+use crate::source::syntax;
+use crate::source::{self as tree, Rebase, SourceTree, TreeError};
 
 /// A guest's handle on one granted tree.
 pub struct TreeHandle {
@@ -85,6 +88,88 @@ impl SkillState {
         };
         self.end(started, op, resource, bytes, denied)?;
         Ok(result)
+    }
+}
+
+impl SkillState {
+    /// A host-side walk of the files under `under` (a search, a syntax query): counted and
+    /// checked like a path, the deny rules applied to every file it visits (as asked and as
+    /// resolved), stopped at the deadline, which then ends the invocation as it would have.
+    fn on_walk<T>(
+        &mut self,
+        handle: &Resource<TreeHandle>,
+        op: Op,
+        under: &str,
+        what: &str,
+        walk: impl FnOnce(&SourceTree, &dyn Fn(&str) -> bool, Instant) -> Result<T, TreeError>,
+        size: impl FnOnce(&T) -> u64,
+    ) -> wasmtime::Result<Result<T, CallError>> {
+        let deny = self.grants.deny.clone();
+        let deadline = self.deadline;
+        let result = self.on_path(
+            handle,
+            op,
+            under,
+            |t| {
+                let rebase = Rebase::of(t, under);
+                let visible = |path: &str| {
+                    let real = rebase.as_ref().and_then(|r| r.real(path));
+                    deny.check(path, real.as_deref()).is_ok()
+                };
+                walk(t, &visible, deadline).map_err(CallError::from)
+            },
+            size,
+        )?;
+        if Instant::now() >= deadline {
+            return Err(self.stop(format!(
+                "deadline exceeded: still running after {:.1} s (in {what})",
+                self.grants.limits.deadline.as_secs_f64()
+            )));
+        }
+        Ok(result)
+    }
+}
+
+fn language(l: Language) -> syntax::Language {
+    match l {
+        Language::Rust => syntax::Language::Rust,
+        Language::C => syntax::Language::C,
+        Language::Cpp => syntax::Language::Cpp,
+        Language::Go => syntax::Language::Go,
+        Language::Python => syntax::Language::Python,
+        Language::Java => syntax::Language::Java,
+        Language::Javascript => syntax::Language::JavaScript,
+        Language::Typescript => syntax::Language::TypeScript,
+        Language::Tsx => syntax::Language::Tsx,
+    }
+}
+
+fn syntax_match(m: syntax::SyntaxMatch) -> SyntaxMatch {
+    SyntaxMatch {
+        path: m.path,
+        pattern: m.pattern,
+        captures: m
+            .captures
+            .into_iter()
+            .map(|c| SyntaxCapture {
+                name: c.name,
+                kind: c.kind,
+                bytes: ByteRange {
+                    start: c.start_byte,
+                    end: c.end_byte,
+                },
+                lines: LineRange {
+                    start: c.start_line,
+                    end: c.end_line,
+                },
+                text: c.text,
+            })
+            .collect(),
+        function: m.function,
+        function_lines: m
+            .function_lines
+            .map(|(start, end)| LineRange { start, end }),
+        loop_depth: m.loop_depth,
     }
 }
 
@@ -212,8 +297,6 @@ impl HostTree for SkillState {
         handle: Resource<TreeHandle>,
         query: SearchQuery,
     ) -> wasmtime::Result<Result<Vec<SearchMatch>, CallError>> {
-        let deny = self.grants.deny.clone();
-        let deadline = self.deadline;
         let under = query.under.clone().unwrap_or_default();
         let query = tree::SearchQuery {
             pattern: query.pattern,
@@ -223,30 +306,24 @@ impl HostTree for SkillState {
             under: query.under,
             limit: query.limit as usize,
         };
-        let result = self.on_path(
+        self.on_walk(
             &handle,
             Op::Search,
             &under,
-            |t| {
-                let rebase = Rebase::of(t, &under);
-                let visible = |path: &str| {
-                    let real = rebase.as_ref().and_then(|r| r.real(path));
-                    deny.check(path, real.as_deref()).is_ok()
-                };
-                t.search_filtered(&query, &visible, deadline)
-                    .map(|found| {
-                        found
-                            .into_iter()
-                            .map(|m| SearchMatch {
-                                path: m.path,
-                                line: m.line,
-                                column: m.column,
-                                line_offset: m.line_offset,
-                                text: m.text,
-                            })
-                            .collect()
-                    })
-                    .map_err(CallError::from)
+            "a host search",
+            |t, visible, deadline| {
+                t.search_filtered(&query, visible, deadline).map(|found| {
+                    found
+                        .into_iter()
+                        .map(|m| SearchMatch {
+                            path: m.path,
+                            line: m.line,
+                            column: m.column,
+                            line_offset: m.line_offset,
+                            text: m.text,
+                        })
+                        .collect()
+                })
             },
             |found: &Vec<SearchMatch>| {
                 found
@@ -254,15 +331,47 @@ impl HostTree for SkillState {
                     .map(|m| (m.path.len() + m.text.len()) as u64 + 24)
                     .sum()
             },
-        )?;
-        // A search the deadline cut short ends the invocation, as the deadline would have.
-        if std::time::Instant::now() >= deadline {
-            return Err(self.stop(format!(
-                "deadline exceeded: still running after {:.1} s (in a host search)",
-                self.grants.limits.deadline.as_secs_f64()
-            )));
-        }
-        Ok(result)
+        )
+    }
+
+    fn query(
+        &mut self,
+        handle: Resource<TreeHandle>,
+        query: SyntaxQuery,
+    ) -> wasmtime::Result<Result<Vec<SyntaxMatch>, CallError>> {
+        let under = query.under.clone().unwrap_or_default();
+        let query = syntax::SyntaxQuery {
+            language: language(query.language),
+            query: query.query,
+            globs: query.globs,
+            under: query.under,
+            limit: query.limit as usize,
+        };
+        self.on_walk(
+            &handle,
+            Op::Query,
+            &under,
+            "a syntax query",
+            |t, visible, deadline| {
+                t.query_syntax(&query, visible, deadline)
+                    .map(|found| found.into_iter().map(syntax_match).collect())
+            },
+            |found: &Vec<SyntaxMatch>| {
+                found
+                    .iter()
+                    .map(|m| {
+                        let captures: usize = m
+                            .captures
+                            .iter()
+                            .map(|c| c.name.len() + c.kind.len() + c.text.len() + 32)
+                            .sum();
+                        (m.path.len() + m.function.as_ref().map_or(0, String::len) + captures)
+                            as u64
+                            + 24
+                    })
+                    .sum()
+            },
+        )
     }
 
     fn locate(

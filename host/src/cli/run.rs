@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{EngineArgs, Format, exit};
+use crate::findings::Fleet;
 use crate::metrics::prometheus::{self, RangeQuery};
 use crate::session::{self, Request};
 
@@ -85,6 +86,21 @@ pub struct RunArgs {
     /// Append one JSON line per host call and load decision to this file.
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    /// Cores that run the profiled programs across the fleet, for the savings opportunities
+    /// are worth (a finding's share of the profile is that share of these cores).
+    #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CORES, value_parser = positive)]
+    fleet_cores: f64,
+    /// Watts a core draws, cooling included, for the savings in power.
+    #[arg(long, value_name = "W", default_value_t = Fleet::DEFAULT_WATTS_PER_CORE, value_parser = positive)]
+    watts_per_core: f64,
+}
+
+/// A finite number above zero.
+fn positive(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("expected a number above zero, got {text:?}")),
+    }
 }
 
 fn parse_params(raw: &[String]) -> anyhow::Result<HashMap<String, BTreeMap<String, String>>> {
@@ -265,6 +281,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         let runtime = session::runtime(config, jobs)?;
         session::analyse(runtime, request).await
     })?;
+    let report = report.with_fleet(Fleet {
+        cores: args.fleet_cores,
+        watts_per_core: args.watts_per_core,
+    });
 
     let text = match args.format {
         Format::Json => report.json(),

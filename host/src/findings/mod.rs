@@ -5,8 +5,10 @@
 //! changing a field name is a format change.
 
 mod rank;
+mod saving;
 
 pub use rank::rank;
+pub use saving::{Fleet, SAVING_MEASURE, Saving};
 
 use std::collections::BTreeMap;
 
@@ -142,6 +144,9 @@ pub struct Finding {
     pub at: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub labels: BTreeMap<String, String>,
+    /// For opportunities: what the fix saves across the operator's fleet.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub saving: Option<Saving>,
 }
 
 fn finite(x: f64) -> f64 {
@@ -199,6 +204,7 @@ impl Finding {
             series: f.series,
             at: f.at,
             labels: f.labels.into_iter().collect(),
+            saving: None,
         };
         finding.id = finding.fingerprint();
         finding

@@ -35,7 +35,8 @@ pub fn reach(import: &str) -> &'static str {
     match interface {
         "joule:skill/profiles" => "the profiles granted, read-only, queried in the host",
         "joule:skill/source" => {
-            "the source trees granted, read-only, minus the deny rules; no path leaves a tree"
+            "the source trees granted, read-only, minus the deny rules; no path leaves a tree; \
+             text searches and syntax queries run in the host"
         }
         "joule:skill/log" => "log lines into the run record, within the log budget",
         "joule:skill/metrics" => "the metric sets granted, read-only, in batches",

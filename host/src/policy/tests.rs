@@ -130,7 +130,7 @@ fn every_import_says_what_it_reaches() {
     assert!(reach("wasi:filesystem/preopens@0.2.0").contains("no preopened directory"));
     assert!(reach("wasi:http/outgoing-handler@0.2.0").contains("refused at load"));
     assert!(reach("acme:spy/exfiltrate@1.0.0").contains("refused at load"));
-    assert!(reach("joule:skill/source@0.1.2").contains("no path leaves a tree"));
+    assert!(reach("joule:skill/source@0.1.3").contains("no path leaves a tree"));
 }
 
 #[test]

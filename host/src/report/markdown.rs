@@ -15,6 +15,28 @@ fn share(f: &Finding) -> String {
         .unwrap_or_else(|| "–".to_string())
 }
 
+/// `12.3 cores, 74 W`: what fixing an opportunity saves across the fleet.
+fn saving(f: &Finding) -> String {
+    match &f.saving {
+        Some(s) => format!("{} cores, {} W", significant(s.cores), significant(s.watts)),
+        None => "–".to_string(),
+    }
+}
+
+/// Three significant digits, without trailing zeros (`12.3`, `0.0421`, `1250`).
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".to_string();
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// Table cells may not contain `|` or newlines.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -109,18 +131,28 @@ pub fn markdown(report: &Report) -> String {
     if !report.findings.is_empty() {
         let _ = writeln!(
             out,
-            "| # | Finding | Kind | Share | Confidence | Skill |\n|---:|---|---|---:|---:|---|"
+            "| # | Finding | Kind | Share | Saving | Confidence | Skill |\n|---:|---|---|---:|---:|---:|---|"
         );
         for (i, f) in report.findings.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.2} | `{}` |",
+                "| {} | {} | {} | {} | {} | {:.2} | `{}` |",
                 i + 1,
                 cell(&f.title),
                 f.kind.name(),
                 share(f),
+                saving(f),
                 f.confidence,
                 f.skill
+            );
+        }
+        if let Some(fleet) = &report.fleet {
+            let _ = writeln!(
+                out,
+                "\nSavings are for a fleet of {} cores running the profiled programs at {} W a \
+                 core (`--fleet-cores`, `--watts-per-core`).",
+                significant(fleet.cores),
+                significant(fleet.watts_per_core)
             );
         }
         out.push('\n');
@@ -140,6 +172,14 @@ pub fn markdown(report: &Report) -> String {
         );
         if let Some(place) = location(f) {
             let _ = writeln!(out, "Location: {place}\n");
+        }
+        if let Some(s) = &f.saving {
+            let _ = writeln!(
+                out,
+                "Estimated saving: {} ({:.2}% of the profile)\n",
+                saving(f),
+                s.share * 100.0
+            );
         }
         if !f.message.is_empty() {
             let _ = writeln!(out, "{}\n", f.message.trim_end());

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::engine::RunRecord;
-use crate::findings::{self, Edit, Finding};
+use crate::findings::{self, Edit, Finding, Fleet};
 use crate::inputs::Inputs;
 use crate::policy::SkillGrants;
 
@@ -27,6 +27,9 @@ pub struct Report {
     pub inputs: InputsRecord,
     pub runs: Vec<RunRecord>,
     pub findings: Vec<Finding>,
+    /// The fleet the opportunities' savings are estimated for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Fleet>,
     #[serde(skip)]
     combined_patch: String,
 }
@@ -103,6 +106,15 @@ pub struct SourceRecord {
 }
 
 impl Report {
+    /// Estimates each opportunity's saving for `fleet`, and records the fleet.
+    pub fn with_fleet(mut self, fleet: Fleet) -> Self {
+        for f in &mut self.findings {
+            f.saving = fleet.saving(f);
+        }
+        self.fleet = Some(fleet);
+        self
+    }
+
     /// Ranks the findings and turns their edits into patches against the granted trees.
     /// `inputs` are the run's; `access` the grants and inputs of each skill, so a finding's
     /// edits are applied only to trees and files its skill was allowed to read (a skill cannot
@@ -148,6 +160,7 @@ impl Report {
             inputs: inputs_record,
             runs,
             findings,
+            fleet: None,
             combined_patch,
         }
     }

@@ -6,6 +6,9 @@
 //! resolution, symlinks included, that would leave the root. Nothing is read before both agree.
 
 mod search;
+#[cfg(feature = "syntax")]
+pub mod syntax;
+pub mod walk;
 
 pub use search::{SearchMatch, SearchQuery};
 

@@ -13,8 +13,7 @@
 
 mod rust;
 
-use std::collections::{HashMap, HashSet};
-
+use joule_sdk::hotspot::{Attribution, CallerCost};
 use joule_sdk::prelude::*;
 use joule_sdk::units::{format_value, percent};
 
@@ -38,21 +37,6 @@ const COMPILE: &str = concat!(
 
 /// Frames that belong to a regex library (compile or match), so the caller is above them.
 const LIBRARY: &str = r"^<?(regex|regex_automata|regex_syntax|aho_corasick|fancy_regex|onig)::|^regexp(/syntax)?\.|^java\.util\.regex\.|^(re|sre_compile|sre_parse|re\._compiler|re\._parser)\.";
-
-/// Frames that only pass a call along (closure shims, trait glue) and are skipped when
-/// looking for the function that asked for the regex.
-fn is_glue(name: &str) -> bool {
-    let name = name.trim_start_matches('<');
-    [
-        "core::",
-        "alloc::",
-        "std::panicking::",
-        "std::panic::",
-        "__rust",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
-}
 
 /// Frames that mean the compilation runs once, in a lazy initialiser.
 /// (`core::ops::function::FnOnce::call_once` is a closure call, not a `Once`.)
@@ -92,106 +76,31 @@ impl Skill for RegexInHotPath {
     }
 }
 
-/// Compilation cost attributed to one calling function.
-struct Caller {
-    function: u32,
-    value: i64,
-    stacks: usize,
-}
-
-/// Looks up function names by id, asking the host once per id.
-struct Names<'a> {
-    profile: &'a Profile,
-    known: HashMap<u32, Function>,
-}
-
-impl Names<'_> {
-    fn get(&mut self, id: u32) -> Result<&Function, CallError> {
-        if !self.known.contains_key(&id) {
-            let f = self.profile.function(id)?;
-            self.known.insert(id, f);
-        }
-        Ok(&self.known[&id])
-    }
-}
-
-/// The ids of the functions whose names match `pattern`, matched by the host.
-fn ids(profile: &Profile, pattern: &str) -> Result<HashSet<u32>, CallError> {
-    Ok(profile.find(pattern)?.into_iter().map(|f| f.id).collect())
-}
-
 fn scan_profile(profile: &Profile, trees: &[Tree], min_share: f64) -> Result<Vec<Finding>, String> {
-    let compile_fns: Vec<u32> = profile.find(COMPILE)?.iter().map(|f| f.id).collect();
-    if compile_fns.is_empty() {
+    let costs = Attribution::new(COMPILE, LIBRARY)
+        .exempt(LAZY)
+        .run(profile)?;
+    if costs.total == 0 {
         log::debug(format!(
             "{}: no regex compilation in the profile",
             profile.name()
         ));
         return Ok(Vec::new());
     }
-    let (library, lazy) = (ids(profile, LIBRARY)?, ids(profile, LAZY)?);
-    let default_type = profile.metadata().default_sample_type as usize;
-    let mut names = Names {
-        profile,
-        known: HashMap::new(),
-    };
-    let mut callers: HashMap<u32, Caller> = HashMap::new();
-    let mut per_call_value = 0i64;
-    let mut lazy_value = 0i64;
-    for stack in profile.stacks(&compile_fns)? {
-        let value = stack.values.get(default_type).copied().unwrap_or(0);
-        // Frames are leaf first; from the root down, the first library frame is where the
-        // program entered the regex library. Its caller is just above it.
-        let mut entry = None;
-        for (i, frame) in stack.frames.iter().enumerate().rev() {
-            if library.contains(&frame.function) {
-                entry = Some(i);
-                break;
-            }
-        }
-        let Some(entry) = entry else { continue };
-        let mut caller = None;
-        let mut is_lazy = false;
-        for frame in stack.frames[entry + 1..].iter() {
-            if lazy.contains(&frame.function) {
-                is_lazy = true;
-                break;
-            }
-            if caller.is_none() && !is_glue(&names.get(frame.function)?.name) {
-                caller = Some(frame.function);
-            }
-        }
-        if is_lazy {
-            lazy_value += value;
-            continue;
-        }
-        let Some(caller) = caller else { continue };
-        per_call_value += value;
-        let c = callers.entry(caller).or_insert(Caller {
-            function: caller,
-            value: 0,
-            stacks: 0,
-        });
-        c.value += value;
-        c.stacks += 1;
-    }
     log::info(format!(
         "{}: regex compilation is {} of the profile ({} on every call, {} in lazy initialisers)",
         profile.name(),
-        percent(profile.share(profile.total_of(&compile_fns)?)),
-        percent(profile.share(per_call_value)),
-        percent(profile.share(lazy_value)),
+        percent(profile.share(costs.total)),
+        percent(profile.share(costs.charged)),
+        percent(profile.share(costs.exempt)),
     ));
-
-    let mut ranked: Vec<Caller> = callers
-        .into_values()
-        .filter(|c| profile.share(c.value) >= min_share)
-        .collect();
-    ranked.sort_by(|a, b| b.value.cmp(&a.value).then(a.function.cmp(&b.function)));
     let mut findings = Vec::new();
-    for c in ranked {
-        let function = names.get(c.function)?.clone();
-        findings.extend(caller_findings(profile, trees, &function, &c)?);
+    for caller in costs
+        .callers
+        .iter()
+        .filter(|c| profile.share(c.value) >= min_share)
+    {
+        findings.extend(caller_findings(profile, trees, caller)?);
     }
     Ok(findings)
 }
@@ -201,9 +110,9 @@ fn scan_profile(profile: &Profile, trees: &[Tree], min_share: f64) -> Result<Vec
 fn caller_findings(
     profile: &Profile,
     trees: &[Tree],
-    function: &Function,
-    caller: &Caller,
+    caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
+    let function = &caller.function;
     let share = profile.share(caller.value);
     let unit = profile.unit();
     let total_share = profile.share(profile.stat(function.id)?.total_value);
@@ -343,7 +252,5 @@ mod tests {
         assert!(lazy.is_match("std::sys::sync::once::futex::Once::call"));
         assert!(!lazy.is_match("core::ops::function::FnOnce::call_once"));
         assert!(!lazy.is_match("std::rt::lang_start_internal::{closure#0}"));
-        assert!(is_glue("core::ops::function::FnOnce::call_once"));
-        assert!(!is_glue("logscan::parse::is_bot"));
     }
 }

@@ -1,0 +1,662 @@
+//! Syntax-aware queries over a source tree, answered in the host: files parsed with tree-sitter
+//! grammars, matched against a tree-sitter query a skill sends as text, each match returned
+//! with its captures' byte and line ranges and the function and loops around it.
+//!
+//! Skills need no parser of their own, and nothing but the matches crosses into the guest.
+//! Every call is bounded: the query's size, the bytes parsed (the walk's limit), the matches
+//! returned, the matches in progress inside tree-sitter, and a deadline checked while parsing
+//! and matching.
+
+use std::time::Instant;
+
+use tree_sitter::{Node, Parser, Query, QueryCursor, QueryCursorOptions, StreamingIterator};
+
+use super::walk::{Flow, Walk, glob_set};
+use super::{SourceTree, TreeError};
+
+/// The most matches one query returns, whatever the caller asks for.
+pub const MAX_MATCHES: usize = 10_000;
+/// The longest query text.
+pub const MAX_QUERY_BYTES: usize = 64 << 10;
+/// A capture's text is cut to this many bytes (its ranges still say where all of it is).
+pub const MAX_CAPTURE_TEXT: usize = 4096;
+/// Matches tree-sitter may hold in progress at once (it drops the oldest past this).
+const MATCHES_IN_PROGRESS: u32 = 1024;
+
+/// A language the host has a grammar for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    Rust,
+    C,
+    Cpp,
+    Go,
+    Python,
+    Java,
+    JavaScript,
+    TypeScript,
+    Tsx,
+}
+
+impl Language {
+    pub const ALL: [Language; 9] = [
+        Language::Rust,
+        Language::C,
+        Language::Cpp,
+        Language::Go,
+        Language::Python,
+        Language::Java,
+        Language::JavaScript,
+        Language::TypeScript,
+        Language::Tsx,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::C => "c",
+            Language::Cpp => "cpp",
+            Language::Go => "go",
+            Language::Python => "python",
+            Language::Java => "java",
+            Language::JavaScript => "javascript",
+            Language::TypeScript => "typescript",
+            Language::Tsx => "tsx",
+        }
+    }
+
+    /// File name endings a file of this language has (`.h` counts for C and C++ alike).
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Language::Rust => &["rs"],
+            Language::C => &["c", "h"],
+            Language::Cpp => &["cc", "cpp", "cxx", "c++", "hh", "hpp", "hxx", "h", "ipp"],
+            Language::Go => &["go"],
+            Language::Python => &["py", "pyi"],
+            Language::Java => &["java"],
+            Language::JavaScript => &["js", "mjs", "cjs", "jsx"],
+            Language::TypeScript => &["ts", "mts", "cts"],
+            Language::Tsx => &["tsx"],
+        }
+    }
+
+    /// The language of a path, by its extension (`.h` is taken as C).
+    pub fn of_path(path: &str) -> Option<Language> {
+        let extension = path.rsplit_once('.')?.1;
+        Language::ALL
+            .into_iter()
+            .find(|l| l.extensions().contains(&extension))
+    }
+
+    fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Language::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Language::C => tree_sitter_c::LANGUAGE.into(),
+            Language::Cpp => tree_sitter_cpp::LANGUAGE.into(),
+            Language::Go => tree_sitter_go::LANGUAGE.into(),
+            Language::Python => tree_sitter_python::LANGUAGE.into(),
+            Language::Java => tree_sitter_java::LANGUAGE.into(),
+            Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+        }
+    }
+
+    /// Node kinds that are loops (comprehensions included: they run their body per item).
+    fn is_loop(self, kind: &str) -> bool {
+        match self {
+            Language::Rust => matches!(
+                kind,
+                "for_expression" | "while_expression" | "loop_expression"
+            ),
+            Language::C | Language::Cpp | Language::Java => matches!(
+                kind,
+                "for_statement"
+                    | "for_range_loop"
+                    | "enhanced_for_statement"
+                    | "while_statement"
+                    | "do_statement"
+            ),
+            Language::Go => kind == "for_statement",
+            Language::Python => matches!(
+                kind,
+                "for_statement"
+                    | "while_statement"
+                    | "list_comprehension"
+                    | "set_comprehension"
+                    | "dictionary_comprehension"
+                    | "generator_expression"
+            ),
+            Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
+                kind,
+                "for_statement" | "for_in_statement" | "while_statement" | "do_statement"
+            ),
+        }
+    }
+
+    /// The name of a named function or method node (closures and lambdas have none).
+    fn function_name(self, node: Node<'_>, text: &[u8]) -> Option<String> {
+        let named = match self {
+            Language::Rust => node.kind() == "function_item",
+            Language::C | Language::Cpp => node.kind() == "function_definition",
+            Language::Go => matches!(node.kind(), "function_declaration" | "method_declaration"),
+            Language::Python => node.kind() == "function_definition",
+            Language::Java => matches!(
+                node.kind(),
+                "method_declaration" | "constructor_declaration"
+            ),
+            Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
+                node.kind(),
+                "function_declaration" | "generator_function_declaration" | "method_definition"
+            ),
+        };
+        if !named {
+            return None;
+        }
+        if matches!(self, Language::C | Language::Cpp) {
+            // The name sits under the declarator chain: `*f(int)`, `Class::f() const`.
+            let mut declarator = node.child_by_field_name("declarator")?;
+            for _ in 0..16 {
+                if matches!(
+                    declarator.kind(),
+                    "identifier"
+                        | "field_identifier"
+                        | "qualified_identifier"
+                        | "destructor_name"
+                        | "operator_name"
+                ) {
+                    return declarator.utf8_text(text).ok().map(str::to_string);
+                }
+                declarator = declarator.child_by_field_name("declarator")?;
+            }
+            return None;
+        }
+        let name = node.child_by_field_name("name")?.utf8_text(text).ok()?;
+        if node.kind() == "method_declaration"
+            && self == Language::Go
+            && let Some(receiver) = node
+                .child_by_field_name("receiver")
+                .and_then(|r| first_of_kind(r, "type_identifier", 8))
+                .and_then(|t| t.utf8_text(text).ok())
+        {
+            return Some(format!("{receiver}.{name}"));
+        }
+        Some(name.to_string())
+    }
+
+    /// The type a function is defined in, when `node` is that type's definition: an `impl`, a
+    /// class, a struct; for a Go method, its receiver's type.
+    fn container<'t>(self, node: Node<'t>, text: &'t [u8]) -> Option<&'t str> {
+        let field = match (self, node.kind()) {
+            (Language::Rust, "impl_item") => "type",
+            (Language::Cpp, "class_specifier" | "struct_specifier") => "name",
+            (Language::Python, "class_definition") => "name",
+            (Language::Java, "class_declaration" | "enum_declaration" | "record_declaration") => {
+                "name"
+            }
+            (Language::JavaScript | Language::TypeScript | Language::Tsx, "class_declaration") => {
+                "name"
+            }
+            _ => return None,
+        };
+        node.child_by_field_name(field)?.utf8_text(text).ok()
+    }
+
+    /// How the language joins a type and a method in the names profiles show.
+    fn separator(self) -> &'static str {
+        match self {
+            Language::Rust | Language::C | Language::Cpp => "::",
+            _ => ".",
+        }
+    }
+}
+
+/// A query over the files of one language.
+#[derive(Clone, Debug)]
+pub struct SyntaxQuery {
+    pub language: Language,
+    /// A tree-sitter query: S-expression patterns with `@captures` and `#eq?`, `#match?`,
+    /// `#any-of?` predicates.
+    pub query: String,
+    /// Only files matching these globs; all files of the language when empty.
+    pub globs: Vec<String>,
+    pub under: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxCapture {
+    pub name: String,
+    /// The node's kind (`call_expression`).
+    pub kind: String,
+    pub start_byte: u64,
+    pub end_byte: u64,
+    /// Counted from 1, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    /// The node's text, cut at [`MAX_CAPTURE_TEXT`] bytes.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxMatch {
+    pub path: String,
+    /// Which pattern of the query matched, counted from 0.
+    pub pattern: u32,
+    pub captures: Vec<SyntaxCapture>,
+    /// The named function the match is in (`Type::method` where it is a method), and its
+    /// lines.
+    pub function: Option<String>,
+    pub function_lines: Option<(u32, u32)>,
+    /// Loops around the match inside that function (0: not in a loop).
+    pub loop_depth: u32,
+}
+
+impl SyntaxQuery {
+    /// The query compiled for its language, or where and why it does not compile.
+    fn compile(&self) -> Result<Query, TreeError> {
+        if self.query.trim().is_empty() {
+            return Err(TreeError::InvalidArgument("the query is empty".to_string()));
+        }
+        if self.query.len() > MAX_QUERY_BYTES {
+            return Err(TreeError::InvalidArgument(format!(
+                "queries are at most {MAX_QUERY_BYTES} bytes (got {})",
+                self.query.len()
+            )));
+        }
+        Query::new(&self.language.grammar(), &self.query).map_err(|e| {
+            TreeError::InvalidArgument(format!(
+                "{} query, line {} column {} (byte {}): {:?} error{}",
+                self.language.name(),
+                e.row + 1,
+                e.column + 1,
+                e.offset,
+                e.kind,
+                if e.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", e.message.trim())
+                }
+            ))
+        })
+    }
+}
+
+impl SourceTree {
+    /// Runs `query` over the tree's files of its language (or those its globs name), skipping
+    /// the paths `visible` rejects, stopping at `deadline` with what it found so far.
+    pub fn query_syntax(
+        &self,
+        query: &SyntaxQuery,
+        visible: &dyn Fn(&str) -> bool,
+        deadline: Instant,
+    ) -> Result<Vec<SyntaxMatch>, TreeError> {
+        let compiled = query.compile()?;
+        let globs = if query.globs.is_empty() {
+            query
+                .language
+                .extensions()
+                .iter()
+                .map(|e| format!("**/*.{e}"))
+                .collect()
+        } else {
+            query.globs.clone()
+        };
+        let walk = Walk {
+            globs: glob_set(&globs)?,
+            visible,
+            deadline,
+            what: "query",
+        };
+        let limit = query.limit.clamp(1, MAX_MATCHES);
+        let mut parser = Parser::new();
+        parser
+            .set_language(&query.language.grammar())
+            .map_err(|e| TreeError::Unsupported(format!("grammar: {e}")))?;
+        let mut cursor = QueryCursor::new();
+        cursor.set_match_limit(MATCHES_IN_PROGRESS);
+        let mut out = Vec::new();
+        self.walk_files(query.under.as_deref(), &walk, &mut |path, bytes| {
+            query_file(
+                query.language,
+                &compiled,
+                (&mut parser, &mut cursor),
+                &path,
+                bytes,
+                (limit, deadline),
+                &mut out,
+            );
+            Ok(if out.len() >= limit || Instant::now() >= deadline {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
+        })?;
+        Ok(out)
+    }
+}
+
+/// The matches of `query` in one file, appended to `out` up to `limit`. A file the parser
+/// gives up on (the deadline) adds nothing; syntax errors do not stop it (tree-sitter parses
+/// around them).
+fn query_file(
+    language: Language,
+    query: &Query,
+    (parser, cursor): (&mut Parser, &mut QueryCursor),
+    path: &str,
+    bytes: &[u8],
+    (limit, deadline): (usize, Instant),
+    out: &mut Vec<SyntaxMatch>,
+) {
+    let len = bytes.len();
+    let mut past_deadline = |_: &tree_sitter::ParseState| Instant::now() >= deadline;
+    let Some(tree) = parser.parse_with_options(
+        &mut |i, _| if i < len { &bytes[i..] } else { &[] },
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut past_deadline)),
+    ) else {
+        return;
+    };
+    let names = query.capture_names();
+    let mut stop = |_: &tree_sitter::QueryCursorState| Instant::now() >= deadline;
+    let mut matches = cursor.matches_with_options(
+        query,
+        tree.root_node(),
+        bytes,
+        QueryCursorOptions::new().progress_callback(&mut stop),
+    );
+    while let Some(m) = matches.next() {
+        if out.len() >= limit {
+            break;
+        }
+        let captures: Vec<SyntaxCapture> = m
+            .captures
+            .iter()
+            .map(|c| capture(names[c.index as usize], c.node, bytes))
+            .collect();
+        let Some(first) = m
+            .captures
+            .iter()
+            .map(|c| c.node)
+            .min_by_key(|n| n.start_byte())
+        else {
+            continue;
+        };
+        let (function, function_lines, loop_depth) = surroundings(language, first, bytes);
+        out.push(SyntaxMatch {
+            path: path.to_string(),
+            pattern: m.pattern_index as u32,
+            captures,
+            function,
+            function_lines,
+            loop_depth,
+        });
+    }
+}
+
+/// The first node of `kind` at or under `node`, looking at most `depth` levels down.
+fn first_of_kind<'t>(node: Node<'t>, kind: &str, depth: usize) -> Option<Node<'t>> {
+    if node.kind() == kind {
+        return Some(node);
+    }
+    if depth == 0 {
+        return None;
+    }
+    let mut walker = node.walk();
+    let children: Vec<Node<'t>> = node.named_children(&mut walker).collect();
+    children
+        .into_iter()
+        .find_map(|child| first_of_kind(child, kind, depth - 1))
+}
+
+fn capture(name: &str, node: Node<'_>, bytes: &[u8]) -> SyntaxCapture {
+    let (start, end) = (node.start_byte(), node.end_byte());
+    let mut cut = end.min(start + MAX_CAPTURE_TEXT);
+    let text = loop {
+        match std::str::from_utf8(&bytes[start..cut]) {
+            Ok(text) => break text.to_string(),
+            // Cut inside a character: back to its start (at most three bytes).
+            Err(e) if e.error_len().is_none() && cut > start => cut = start + e.valid_up_to(),
+            Err(_) => break String::from_utf8_lossy(&bytes[start..cut]).into_owned(),
+        }
+    };
+    SyntaxCapture {
+        name: name.to_string(),
+        kind: node.kind().to_string(),
+        start_byte: start as u64,
+        end_byte: end as u64,
+        start_line: node.start_position().row as u32 + 1,
+        end_line: node.end_position().row as u32 + 1,
+        text,
+    }
+}
+
+/// The named function around `node` (with the type it is a method of), its lines, and the
+/// loops between the two.
+fn surroundings(
+    language: Language,
+    node: Node<'_>,
+    bytes: &[u8],
+) -> (Option<String>, Option<(u32, u32)>, u32) {
+    let mut loops = 0;
+    let mut at = node.parent();
+    while let Some(n) = at {
+        if language.is_loop(n.kind()) && n.id() != node.id() {
+            loops += 1;
+        }
+        if let Some(name) = language.function_name(n, bytes) {
+            let lines = (
+                n.start_position().row as u32 + 1,
+                n.end_position().row as u32 + 1,
+            );
+            let mut outer = n.parent();
+            let mut container = None;
+            while let Some(o) = outer {
+                if let Some(c) = language.container(o, bytes) {
+                    container = Some(c);
+                    break;
+                }
+                if language.function_name(o, bytes).is_some() {
+                    break;
+                }
+                outer = o.parent();
+            }
+            let name = match container {
+                Some(c) if !name.contains("::") && !name.contains('.') => {
+                    format!("{c}{}{name}", language.separator())
+                }
+                _ => name,
+            };
+            return (Some(name), Some(lines), loops);
+        }
+        at = n.parent();
+    }
+    (None, None, loops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn far() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(3600)
+    }
+
+    fn tree_with(files: &[(&str, &str)]) -> (tempfile::TempDir, SourceTree) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let tree = SourceTree::open("t", dir.path()).unwrap();
+        (dir, tree)
+    }
+
+    fn run(tree: &SourceTree, language: Language, query: &str) -> Vec<SyntaxMatch> {
+        tree.query_syntax(
+            &SyntaxQuery {
+                language,
+                query: query.to_string(),
+                globs: Vec::new(),
+                under: None,
+                limit: 100,
+            },
+            &|_| true,
+            far(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rust_calls_in_loops_with_their_function() {
+        let (_dir, tree) = tree_with(&[(
+            "src/parse.rs",
+            "struct P;\nimpl P {\n    fn parse_line(&self, lines: &[&str]) {\n        for l in lines {\n            let re = Regex::new(\"a+\").unwrap();\n        }\n    }\n}\nfn top() { Regex::new(\"b\"); }\n",
+        )]);
+        let found = run(
+            &tree,
+            Language::Rust,
+            r#"(call_expression function: (scoped_identifier path: (identifier) @type name: (identifier) @fn) (#eq? @type "Regex") (#eq? @fn "new")) @call"#,
+        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        let first = &found[0];
+        assert_eq!(first.path, "src/parse.rs");
+        assert_eq!(first.function.as_deref(), Some("P::parse_line"));
+        assert_eq!(first.function_lines, Some((3, 7)));
+        assert_eq!(first.loop_depth, 1);
+        let call = first.captures.iter().find(|c| c.name == "call").unwrap();
+        assert_eq!(call.text, "Regex::new(\"a+\")");
+        assert_eq!((call.start_line, call.end_line), (5, 5));
+        assert_eq!(call.kind, "call_expression");
+        let text = std::fs::read_to_string(tree.root().join("src/parse.rs")).unwrap();
+        assert_eq!(
+            &text[call.start_byte as usize..call.end_byte as usize],
+            call.text
+        );
+        assert_eq!(found[1].function.as_deref(), Some("top"));
+        assert_eq!(found[1].loop_depth, 0);
+    }
+
+    #[test]
+    fn every_grammar_parses_and_names_functions() {
+        let (_dir, tree) = tree_with(&[
+            (
+                "a.c",
+                "int sum(int *v, int n) { int s = 0; for (int i = 0; i < n; i++) { s += strlen(\"x\"); } return s; }\n",
+            ),
+            (
+                "b.cc",
+                "class K { public: int f() { while (true) { g(); } } };\nint K2::h() { return g(); }\n",
+            ),
+            (
+                "c.go",
+                "package p\ntype T struct{}\nfunc (t *T) Run(xs []int) { for _, x := range xs { g(x) } }\n",
+            ),
+            (
+                "d.py",
+                "class C:\n    def m(self, xs):\n        return [g(x) for x in xs]\n",
+            ),
+            (
+                "E.java",
+                "class E { void m(int[] xs) { for (int x : xs) { g(x); } } }\n",
+            ),
+            (
+                "f.js",
+                "function run(xs) { for (const x of xs) { g(x); } }\n",
+            ),
+            (
+                "g.ts",
+                "class S { m(xs: number[]) { do { g(1); } while (false); } }\n",
+            ),
+            (
+                "h.tsx",
+                "function View() { while (true) { g(); } return <div/>; }\n",
+            ),
+        ]);
+        let cases = [
+            (Language::C, "(call_expression) @c", "sum", 1),
+            (Language::Cpp, "(call_expression) @c", "K::f", 1),
+            (Language::Go, "(call_expression) @c", "T.Run", 1),
+            (Language::Python, "(call) @c", "C.m", 1),
+            (Language::Java, "(method_invocation) @c", "E.m", 1),
+            (Language::JavaScript, "(call_expression) @c", "run", 1),
+            (Language::TypeScript, "(call_expression) @c", "S.m", 1),
+            (Language::Tsx, "(call_expression) @c", "View", 1),
+        ];
+        for (language, query, function, loops) in cases {
+            let found = run(&tree, language, query);
+            assert!(!found.is_empty(), "{language:?}: nothing found");
+            assert_eq!(found[0].function.as_deref(), Some(function), "{language:?}");
+            assert_eq!(found[0].loop_depth, loops, "{language:?}");
+        }
+        // An out-of-line C++ definition keeps its qualified name.
+        let cpp = run(&tree, Language::Cpp, "(call_expression) @c");
+        assert_eq!(cpp.last().unwrap().function.as_deref(), Some("K2::h"));
+    }
+
+    #[test]
+    fn a_bad_query_is_refused_with_its_place() {
+        let (_dir, tree) = tree_with(&[("a.rs", "fn f() {}\n")]);
+        let q = |query: &str| SyntaxQuery {
+            language: Language::Rust,
+            query: query.to_string(),
+            globs: Vec::new(),
+            under: None,
+            limit: 10,
+        };
+        let err = tree
+            .query_syntax(&q("(call_expression\n  (no_such_node))"), &|_| true, far())
+            .unwrap_err();
+        let TreeError::InvalidArgument(message) = err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains("line 2 column 4"), "{message}");
+        assert!(message.contains("NodeType"), "{message}");
+        assert!(matches!(
+            tree.query_syntax(&q("  "), &|_| true, far()),
+            Err(TreeError::InvalidArgument(_))
+        ));
+        let huge = "(identifier) ".repeat(MAX_QUERY_BYTES / 10);
+        assert!(matches!(
+            tree.query_syntax(&q(&huge), &|_| true, far()),
+            Err(TreeError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn bounded_by_limit_visibility_and_deadline() {
+        let many: String = (0..50).map(|i| format!("fn f{i}() {{ g(); }}\n")).collect();
+        let (_dir, tree) = tree_with(&[("a.rs", &many), ("secret/b.rs", "fn s() { g(); }\n")]);
+        let mut query = SyntaxQuery {
+            language: Language::Rust,
+            query: "(call_expression) @c".to_string(),
+            globs: Vec::new(),
+            under: None,
+            limit: 7,
+        };
+        assert_eq!(
+            tree.query_syntax(&query, &|_| true, far()).unwrap().len(),
+            7
+        );
+        query.limit = 1000;
+        let visible = tree
+            .query_syntax(&query, &|p| !p.starts_with("secret"), far())
+            .unwrap();
+        assert_eq!(visible.len(), 50);
+        assert!(visible.iter().all(|m| m.path == "a.rs"));
+        let past = tree
+            .query_syntax(&query, &|_| true, Instant::now())
+            .unwrap();
+        assert!(past.is_empty());
+    }
+
+    #[test]
+    fn long_captures_are_cut_on_a_character_boundary() {
+        let body = format!("fn f() {{ let s = \"{}\"; }}\n", "é".repeat(3000));
+        let (_dir, tree) = tree_with(&[("a.rs", &body)]);
+        let found = run(&tree, Language::Rust, "(string_literal) @s");
+        let s = &found[0].captures[0];
+        assert!(s.text.len() <= MAX_CAPTURE_TEXT && s.text.len() > MAX_CAPTURE_TEXT - 4);
+        assert_eq!(s.end_byte - s.start_byte, 6002);
+    }
+}
