@@ -4,7 +4,8 @@ CARGO        ?= cargo
 WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path regression-detect regression-attribute \
-                regression-mitigate
+                regression-mitigate sort-key-recomputed \
+                map-key-allocation
 TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
                 call-spinner recursor swapper globber forger snoop flooder giant logger \
                 caller handles prober sockets filer impostor exiter shouter searcher
@@ -15,7 +16,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy test eval-defense lint bench profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy test eval-defense eval-offense lint bench profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -23,10 +24,12 @@ help:
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
 	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
 	@echo "make eval-defense  regression detection on labelled synthetic fleets, beside Apache Otava"
+	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make bench     benchmarks: instantiation, host calls, profile top"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
+	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
 	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
 	@echo "make fuzz      run each fuzz target for FUZZ_SECONDS (60) seconds (needs cargo-fuzz)"
 
@@ -86,6 +89,11 @@ eval-defense: build $(EVAL_VENV)/bin/python
 	python3 tests/eval/defense.py $(JOULE) $(SKILL_DIR) --otava $(EVAL_VENV)/bin/python \
 		--scale $(EVAL_SCALE) --out $(TARGET_DIR)/eval-defense
 
+# Offense skills on tests/offense/: per-skill precision and recall over the corpus and the clean
+# code, and for each Rust case the patch applied to a copy, its tests run, and the speed-up.
+eval-offense: build
+	python3 tests/eval/offense.py $(JOULE) $(SKILL_DIR) --out $(TARGET_DIR)/eval-offense
+
 # The demo under policies/demo.toml (pinned to the components just built), with an audit log,
 # then the security review of the shipped skills against that policy.
 demo-policy: build
@@ -113,6 +121,18 @@ bench: skills test-skills
 profiles:
 	$(CARGO) run --profile profiling -p logscan --features capture -- --lines 50000 \
 		--pprof example/profiles/logscan.pb.gz --folded example/profiles/logscan.folded
+
+# Re-capture the offense corpus' profiles (pprof-rs in the program, see docs/offense.md): each
+# case's workload, run long enough for a few hundred samples.
+OFFENSE_CAPTURES := corpus/sortkeys:corpus-sortkeys:10 corpus/wordcount:corpus-wordcount:25 \
+                    corpus/emails:corpus-emails:3 clean/joule-profiles:clean-joule-profiles:60
+offense-profiles:
+	@for c in $(OFFENSE_CAPTURES); do \
+		dir=$${c%%:*}; rest=$${c#*:}; pkg=$${rest%%:*}; n=$${rest#*:}; \
+		$(CARGO) build --profile profiling -p $$pkg --features capture && \
+		$(TARGET_DIR)/profiling/$$pkg --iterations $$n --pprof tests/offense/$$dir/profile.pb.gz \
+			|| exit 1; \
+	done
 
 # Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13).
 # cargo fuzz needs nightly flags (sanitizers); RUSTC_BOOTSTRAP=1 lets the stable toolchain take

@@ -21,6 +21,22 @@ impl Describe {
         }
     }
 
+    /// An offense skill: runs on scan over profiles and source (and logs), and takes
+    /// `min-share`, the smallest share of a profile a finding must account for (`default`, as
+    /// the operator would write it).
+    pub fn offense(id: &str, version: &str, summary: &str, min_share: &str) -> Self {
+        Self::new(id, version, summary)
+            .on_scan()
+            .uses("profiles")
+            .uses("source")
+            .uses("log")
+            .parameter(
+                "min-share",
+                "Report only what accounts for at least this fraction of the profile.",
+                Some(min_share),
+            )
+    }
+
     /// Run once over the granted inputs.
     pub fn on_scan(mut self) -> Self {
         self.descriptor.triggers.push(Trigger::Scan);

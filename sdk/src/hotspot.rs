@@ -12,13 +12,14 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use crate::{CallError, Function, Profile};
+use crate::{CallError, Finding, Function, Profile};
 
 /// What to attribute: stacks through `cost` functions, charged to the caller of the outermost
 /// `library` frame.
 #[derive(Clone, Debug)]
 pub struct Attribution {
     cost: String,
+    not_cost: Option<String>,
     library: String,
     exempt: Option<String>,
     glue: Vec<String>,
@@ -62,6 +63,7 @@ impl Attribution {
     pub fn new(cost: &str, library: &str) -> Self {
         Attribution {
             cost: cost.to_string(),
+            not_cost: None,
             library: library.to_string(),
             exempt: None,
             glue: GLUE.iter().map(|g| g.to_string()).collect(),
@@ -72,6 +74,13 @@ impl Attribution {
     /// counted apart and charged to no one.
     pub fn exempt(mut self, exempt: &str) -> Self {
         self.exempt = Some(exempt.to_string());
+        self
+    }
+
+    /// Functions matching `cost` that also match `pattern` are not cost (the host's regexes have
+    /// no look-around, so exclusions are their own pattern).
+    pub fn not_cost(mut self, pattern: &str) -> Self {
+        self.not_cost = Some(pattern.to_string());
         self
     }
 
@@ -86,14 +95,56 @@ impl Attribution {
         self.glue.iter().any(|g| name.starts_with(g.as_str()))
     }
 
-    pub fn run(&self, profile: &Profile) -> Result<Costs, CallError> {
-        let cost: Vec<u32> = profile.find(&self.cost)?.iter().map(|f| f.id).collect();
-        if cost.is_empty() {
-            return Ok(Costs::default());
+    /// The findings of an offense skill's scan: on every granted profile, the attribution,
+    /// a log line with the share of `what`, and `report`'s findings for each caller whose cost
+    /// is at least `min_share` of its profile, largest first.
+    pub fn findings(
+        &self,
+        what: &str,
+        min_share: f64,
+        mut report: impl FnMut(&Profile, &CallerCost) -> Result<Vec<Finding>, String>,
+    ) -> Result<Vec<Finding>, String> {
+        let mut findings = Vec::new();
+        for profile in Profile::granted() {
+            let costs = self.run(&profile)?;
+            let exempt = if costs.exempt > 0 {
+                format!(
+                    " ({} more in one-time initialisers, left out)",
+                    crate::units::percent(profile.share(costs.exempt))
+                )
+            } else {
+                String::new()
+            };
+            crate::log::info(format!(
+                "{}: {what}: {} of the profile{exempt}",
+                profile.name(),
+                crate::units::percent(profile.share(costs.charged)),
+            ));
+            for caller in costs
+                .callers
+                .iter()
+                .filter(|c| profile.share(c.value) >= min_share)
+            {
+                findings.extend(report(&profile, caller)?);
+            }
         }
+        Ok(findings)
+    }
+
+    pub fn run(&self, profile: &Profile) -> Result<Costs, CallError> {
         let ids = |pattern: &str| -> Result<HashSet<u32>, CallError> {
             Ok(profile.find(pattern)?.into_iter().map(|f| f.id).collect())
         };
+        let mut cost_set = ids(&self.cost)?;
+        if let Some(pattern) = &self.not_cost {
+            let excluded = ids(pattern)?;
+            cost_set.retain(|id| !excluded.contains(id));
+        }
+        let mut cost: Vec<u32> = cost_set.iter().copied().collect();
+        cost.sort_unstable();
+        if cost.is_empty() {
+            return Ok(Costs::default());
+        }
         let library = ids(&self.library)?;
         let exempt = match &self.exempt {
             Some(pattern) => ids(pattern)?,
@@ -117,6 +168,14 @@ impl Attribution {
             else {
                 continue;
             };
+            // The cost must be spent inside the library call (at or below its entry), not in
+            // code that merely called it earlier on the stack.
+            if !stack.frames[..=entry]
+                .iter()
+                .any(|f| cost_set.contains(&f.function))
+            {
+                continue;
+            }
             let mut caller = None;
             let mut is_exempt = false;
             for frame in &stack.frames[entry + 1..] {
@@ -158,5 +217,114 @@ impl Attribution {
             })
             .collect();
         Ok(costs)
+    }
+}
+
+/// Whether `profile_name` (as a profile spells it: `crate::module::Type::method`, maybe with
+/// generic arguments or closure suffixes) is the function `source_name` (as a syntax query
+/// reports it: `method`, `Type::method`, `Type.method`).
+pub fn same_function(profile_name: &str, source_name: &str) -> bool {
+    let profile = plain_name(profile_name);
+    let source = source_name.replace('.', "::");
+    profile == source || profile.ends_with(&format!("::{source}"))
+}
+
+/// A profile's function name without generic arguments, closure suffixes or `<T as Trait>`
+/// wrapping: `<a::B<T> as c::D>::f::{{closure}}` -> `a::B::f`.
+pub fn plain_name(name: &str) -> String {
+    // Drop `{{closure}}` / `{closure#0}` suffixes first.
+    let mut name = name.trim();
+    loop {
+        let trimmed = name.strip_suffix("::{{closure}}").or_else(|| {
+            name.rfind("::{closure#")
+                .filter(|_| name.ends_with('}'))
+                .map(|i| &name[..i])
+        });
+        match trimmed {
+            Some(t) => name = t,
+            None => break,
+        }
+    }
+    // `<X as Y>::f` -> `X::f`.
+    let mut out = String::with_capacity(name.len());
+    let unwrapped = if let Some(rest) = name.strip_prefix('<') {
+        match rest.find(" as ") {
+            Some(i) => {
+                let after = rest[i..]
+                    .find(">::")
+                    .map(|j| &rest[i + j + 1..])
+                    .unwrap_or("");
+                format!("{}{after}", &rest[..i])
+            }
+            None => name.to_string(),
+        }
+    } else {
+        name.to_string()
+    };
+    // Generic arguments out: `B<T>::f` -> `B::f`.
+    let mut depth = 0usize;
+    for c in unwrapped.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The places in the granted `trees` where `query` matches inside `function` (a profile's
+/// function): the query runs over the file the profile names when a tree has it, else over the
+/// whole tree, and keeps the matches whose enclosing function is this one.
+pub fn sites_in(
+    trees: &[crate::Tree],
+    function: &Function,
+    query: &crate::Query,
+) -> Result<Vec<(String, crate::SyntaxMatch)>, CallError> {
+    let mut out = Vec::new();
+    for tree in trees {
+        let located = function.file.as_deref().and_then(|f| tree.locate(f));
+        let query = match &located {
+            Some(path) => query.clone().glob(path),
+            None => query.clone(),
+        };
+        for m in tree.query(&query)? {
+            if m.function
+                .as_deref()
+                .is_some_and(|name| same_function(&function.name, name))
+            {
+                out.push((tree.name().to_string(), m));
+            }
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_meet_source_names() {
+        assert_eq!(
+            plain_name("logscan::report::path_stats::{{closure}}"),
+            "logscan::report::path_stats"
+        );
+        assert_eq!(plain_name("a::B<T>::f::{closure#0}"), "a::B::f");
+        assert_eq!(plain_name("<a::B<u8> as c::D>::f"), "a::B::f");
+        assert!(same_function(
+            "corpus_sortkeys::sort_listing",
+            "sort_listing"
+        ));
+        assert!(same_function(
+            "app::Parser<R>::parse_line",
+            "Parser::parse_line"
+        ));
+        assert!(!same_function("corpus::resort_listing", "sort_listing"));
+        assert!(!same_function("corpus::sort_listing", "listing"));
     }
 }

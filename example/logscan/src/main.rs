@@ -3,8 +3,6 @@
 //! This is Joule's bundled example program: it works, but it carries the kind of inefficiencies
 //! a performance engineer would flag (see `example/README.md`).
 
-#[cfg(feature = "capture")]
-mod capture;
 mod parse;
 mod report;
 mod synth;
@@ -86,7 +84,7 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     // Only the scan is profiled, not generating or reading the input.
     #[cfg(feature = "capture")]
-    let profiler = profiling.then(capture::Capture::start).transpose()?;
+    let profiler = profiling.then(joule_capture::Capture::start).transpose()?;
     let started = Instant::now();
     let summary = report::scan(&text);
     let elapsed = started.elapsed();

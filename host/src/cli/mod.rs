@@ -3,6 +3,7 @@
 mod audit;
 mod flamegraph;
 mod profile;
+mod query;
 mod run;
 mod skills;
 
@@ -69,6 +70,10 @@ enum Command {
     /// Render a flame graph (SVG) of a profile, or the differential one of two.
     #[command(after_help = EXIT_CODES)]
     Flamegraph(flamegraph::FlamegraphArgs),
+    /// Run a tree-sitter query over a source tree, as a skill's `tree.query` would: for trying
+    /// a query out while writing a skill.
+    #[command(after_help = EXIT_CODES)]
+    Query(query::QueryArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -161,6 +166,7 @@ pub fn main() -> ExitCode {
         Command::Skills(args) => skills::skills(args),
         Command::Profile(command) => profile::profile(command),
         Command::Flamegraph(args) => flamegraph::flamegraph(args),
+        Command::Query(args) => query::query(args),
         Command::Audit(args) => audit::audit(args),
         Command::Policy(command) => audit::policy(command),
     };

@@ -46,21 +46,12 @@ struct RegexInHotPath;
 
 impl Skill for RegexInHotPath {
     fn describe() -> Descriptor {
-        Describe::new(
+        Describe::offense(
             "regex-in-hot-path",
             env!("CARGO_PKG_VERSION"),
             "Regular expressions compiled on every call of a hot function; proposes hoisting \
              them into a lazily initialised static.",
-        )
-        .on_scan()
-        .uses("profiles")
-        .uses("source")
-        .uses("log")
-        .parameter(
-            "min-share",
-            "Report a caller only when the compilation it causes is at least this fraction of \
-             the profile.",
-            Some("0.005"),
+            "0.005",
         )
         .build()
     }
@@ -68,41 +59,12 @@ impl Skill for RegexInHotPath {
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         let min_share: f64 = invocation.param_or("min-share", 0.005)?;
         let trees = Tree::granted();
-        let mut findings = Vec::new();
-        for profile in Profile::granted() {
-            findings.extend(scan_profile(&profile, &trees, min_share)?);
-        }
-        Ok(findings)
+        Attribution::new(COMPILE, LIBRARY).exempt(LAZY).findings(
+            "regex compilation on every call",
+            min_share,
+            |profile, caller| caller_findings(profile, &trees, caller),
+        )
     }
-}
-
-fn scan_profile(profile: &Profile, trees: &[Tree], min_share: f64) -> Result<Vec<Finding>, String> {
-    let costs = Attribution::new(COMPILE, LIBRARY)
-        .exempt(LAZY)
-        .run(profile)?;
-    if costs.total == 0 {
-        log::debug(format!(
-            "{}: no regex compilation in the profile",
-            profile.name()
-        ));
-        return Ok(Vec::new());
-    }
-    log::info(format!(
-        "{}: regex compilation is {} of the profile ({} on every call, {} in lazy initialisers)",
-        profile.name(),
-        percent(profile.share(costs.total)),
-        percent(profile.share(costs.charged)),
-        percent(profile.share(costs.exempt)),
-    ));
-    let mut findings = Vec::new();
-    for caller in costs
-        .callers
-        .iter()
-        .filter(|c| profile.share(c.value) >= min_share)
-    {
-        findings.extend(caller_findings(profile, trees, caller)?);
-    }
-    Ok(findings)
 }
 
 /// The findings for one calling function: one per `Regex::new` call site found in its body,

@@ -1,0 +1,215 @@
+//! The offense skills on the corpus of small real programs (tests/offense/corpus/): each
+//! program's committed profile and source give the finding its `expect.toml` names, at that
+//! place, with a saving in cores and watts; each Rust program's patch applies to a copy with
+//! `git apply`, and the patched copy builds and passes the program's own tests. On clean code
+//! (tests/offense/clean/: Joule's own profile library, profiled at work) no skill reports an
+//! opportunity. `make eval-offense` adds per-skill precision and recall and times the patches.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use joule_tests::*;
+
+const OFFENSE_SKILLS: [&str; 3] = [
+    "regex-in-hot-path",
+    "sort-key-recomputed",
+    "map-key-allocation",
+];
+
+/// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
+/// file is flat `key = value` lines).
+#[derive(Debug, Default)]
+struct Expected {
+    skill: String,
+    function: String,
+    file: String,
+    line: u64,
+}
+
+struct Case {
+    dir: PathBuf,
+    source: PathBuf,
+    profile: PathBuf,
+    expected: Vec<Expected>,
+}
+
+fn case(rel: &str) -> Case {
+    let dir = root().join(rel);
+    let text = std::fs::read_to_string(dir.join("expect.toml")).unwrap();
+    let (mut source, mut profile) = (dir.clone(), dir.join("profile.pb.gz"));
+    let mut expected: Vec<Expected> = Vec::new();
+    let mut in_finding = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_finding = line == "[[finding]]";
+            if in_finding {
+                expected.push(Expected::default());
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once(" = ") else {
+            continue;
+        };
+        let value = value.trim_matches('"');
+        let current = if in_finding {
+            expected.last_mut()
+        } else {
+            None
+        };
+        match (key, current) {
+            ("source", None) => source = dir.join(value),
+            ("profile", None) => profile = dir.join(value),
+            ("skill", Some(e)) => e.skill = value.to_string(),
+            ("function", Some(e)) => e.function = value.to_string(),
+            ("file", Some(e)) => e.file = value.to_string(),
+            ("line", Some(e)) => e.line = value.parse().unwrap(),
+            _ => {}
+        }
+    }
+    Case {
+        dir,
+        source,
+        profile,
+        expected,
+    }
+}
+
+fn run_offense(case: &Case) -> serde_json::Value {
+    let source = format!("src={}", path_str(&case.source));
+    let mut args = vec![
+        "--profile".to_string(),
+        path_str(&case.profile).to_string(),
+        "--source".to_string(),
+        source,
+    ];
+    for s in OFFENSE_SKILLS {
+        args.push("--skills".into());
+        args.push(path_str(&skill(s)).to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (report, code, stderr) = joule_json(&args);
+    assert_eq!(code, 0, "{stderr}");
+    report
+}
+
+fn opportunities(report: &serde_json::Value) -> Vec<&serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "opportunity")
+        .collect()
+}
+
+fn at(finding: &serde_json::Value, e: &Expected) -> bool {
+    finding["skill"] == e.skill.as_str()
+        && finding["locations"].as_array().unwrap().iter().any(|l| {
+            l["file"] == e.file.as_str()
+                && l["function"] == e.function.as_str()
+                && l["lines"]["start"].as_u64().unwrap() <= e.line
+                && e.line <= l["lines"]["end"].as_u64().unwrap()
+        })
+}
+
+/// A copy of a corpus crate that builds on its own, with the patch applied, tested offline.
+fn patched_copy_passes_its_tests(case: &Case, patch: &str) {
+    let scratch = scratch_dir("offense");
+    let name = case.dir.file_name().unwrap().to_string_lossy().into_owned();
+    let copy = scratch.join(&name);
+    copy_dir(&case.dir, &copy);
+    let manifest = copy.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "path = \"../../../../example/capture\"",
+        &format!("path = \"{}\"", path_str(&root().join("example/capture"))),
+    );
+    std::fs::write(&manifest, text + "\n[workspace]\n").unwrap();
+    std::fs::copy(root().join("Cargo.lock"), copy.join("Cargo.lock")).unwrap();
+    std::fs::write(scratch.join(format!("{name}.patch")), patch).unwrap();
+    run(Command::new("git")
+        .args(["apply", "--check", &format!("../{name}.patch")])
+        .current_dir(&copy));
+    run(Command::new("git")
+        .args(["apply", &format!("../{name}.patch")])
+        .current_dir(&copy));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo)
+        .args(["test", "--offline", "--quiet"])
+        .env("CARGO_TARGET_DIR", target_dir().join("e2e-offense"))
+        .current_dir(&copy));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()));
+        } else if !path.to_string_lossy().ends_with(".pb.gz") {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn run(command: &mut Command) {
+    let out = command.output().expect("command runs");
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn finds_what_the_case_expects(rel: &str) {
+    let case = case(rel);
+    let report = run_offense(&case);
+    let found = opportunities(&report);
+    assert_eq!(found.len(), case.expected.len(), "{report:#}");
+    for e in &case.expected {
+        let f = found
+            .iter()
+            .find(|f| at(f, e))
+            .unwrap_or_else(|| panic!("no {e:?} in {report:#}"));
+        let saving = &f["saving"];
+        assert!(saving["cores"].as_f64().unwrap() > 0.0, "{f:#}");
+        assert!(saving["watts"].as_f64().unwrap() > saving["cores"].as_f64().unwrap());
+        let patch = f["patch"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no patch: {f:#}"));
+        if case.dir.join("Cargo.toml").is_file() {
+            patched_copy_passes_its_tests(&case, patch);
+        }
+    }
+}
+
+#[test]
+fn sort_keys_rebuilt_per_comparison_become_cached() {
+    finds_what_the_case_expects("tests/offense/corpus/sortkeys");
+}
+
+#[test]
+fn map_keys_allocated_per_update_are_allocated_per_new_key() {
+    finds_what_the_case_expects("tests/offense/corpus/wordcount");
+}
+
+#[test]
+fn a_regex_compiled_per_call_is_hoisted() {
+    finds_what_the_case_expects("tests/offense/corpus/emails");
+}
+
+#[test]
+fn the_bundled_example_shows_its_two_regexes() {
+    finds_what_the_case_expects("tests/offense/corpus/logscan");
+}
+
+#[test]
+fn clean_code_gets_no_opportunity() {
+    let case = case("tests/offense/clean/joule-profiles");
+    let report = run_offense(&case);
+    assert!(opportunities(&report).is_empty(), "{report:#}");
+    // The skills did look: each ran and read the profile.
+    for s in OFFENSE_SKILLS {
+        assert_eq!(run_of(&report, s)["status"], "ok");
+    }
+}
