@@ -5,7 +5,7 @@ WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path regression-detect regression-attribute \
                 regression-mitigate sort-key-recomputed \
-                map-key-allocation
+                map-key-allocation linear-search-in-loop
 TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
                 call-spinner recursor swapper globber forger snoop flooder giant logger \
                 caller handles prober sockets filer impostor exiter shouter searcher
@@ -42,6 +42,9 @@ setup:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
+	command -v python3 >/dev/null || \
+		{ $(SUDO) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3; }
 
 build: skills
 	$(CARGO) build --release -p joule
@@ -124,14 +127,26 @@ profiles:
 
 # Re-capture the offense corpus' profiles (pprof-rs in the program, see docs/offense.md): each
 # case's workload, run long enough for a few hundred samples.
+# Python programs are profiled with py-spy (PyPI, into a venv here), in speedscope format.
 OFFENSE_CAPTURES := corpus/sortkeys:corpus-sortkeys:10 corpus/wordcount:corpus-wordcount:25 \
                     corpus/emails:corpus-emails:3 clean/joule-profiles:clean-joule-profiles:60
-offense-profiles:
+PYSPY_VENV := $(TARGET_DIR)/pyspy-venv
+$(PYSPY_VENV)/bin/py-spy:
+	python3 -m venv $(PYSPY_VENV)
+	$(PYSPY_VENV)/bin/pip install --quiet py-spy==0.4.3
+
+offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	@for c in $(OFFENSE_CAPTURES); do \
 		dir=$${c%%:*}; rest=$${c#*:}; pkg=$${rest%%:*}; n=$${rest#*:}; \
 		$(CARGO) build --profile profiling -p $$pkg --features capture && \
 		$(TARGET_DIR)/profiling/$$pkg --iterations $$n --pprof tests/offense/$$dir/profile.pb.gz \
 			|| exit 1; \
+	done
+	@for c in py-slugs:6 py-blocklist:1; do \
+		dir=$${c%%:*}; n=$${c#*:}; \
+		(cd tests/offense/corpus/$$dir && $(abspath $(PYSPY_VENV))/bin/py-spy record \
+			--format speedscope -r 250 -o profile.speedscope.json -- \
+			python3 bench.py --iterations $$n && gzip -f profile.speedscope.json) || exit 1; \
 	done
 
 # Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13).

@@ -20,7 +20,11 @@ use crate::{CallError, Finding, Function, Profile};
 pub struct Attribution {
     cost: String,
     not_cost: Option<String>,
+    /// More cost: functions of this name in files ending so (`_compile` in `re/__init__.py`).
+    cost_in_files: Vec<(String, Vec<String>)>,
     library: String,
+    /// More library: every function in a file ending so.
+    library_files: Vec<String>,
     exempt: Option<String>,
     glue: Vec<String>,
 }
@@ -64,7 +68,9 @@ impl Attribution {
         Attribution {
             cost: cost.to_string(),
             not_cost: None,
+            cost_in_files: Vec::new(),
             library: library.to_string(),
+            library_files: Vec::new(),
             exempt: None,
             glue: GLUE.iter().map(|g| g.to_string()).collect(),
         }
@@ -81,6 +87,24 @@ impl Attribution {
     /// no look-around, so exclusions are their own pattern).
     pub fn not_cost(mut self, pattern: &str) -> Self {
         self.not_cost = Some(pattern.to_string());
+        self
+    }
+
+    /// Functions whose name matches `name` and whose file ends with one of `files` are cost too:
+    /// for profiles of languages whose frames are named without their module (Python's
+    /// `_compile`, from `re/__init__.py`).
+    pub fn cost_in_files(mut self, name: &str, files: &[&str]) -> Self {
+        self.cost_in_files.push((
+            name.to_string(),
+            files.iter().map(|f| f.to_string()).collect(),
+        ));
+        self
+    }
+
+    /// Every function in a file ending with one of `files` is library too.
+    pub fn library_files(mut self, files: &[&str]) -> Self {
+        self.library_files
+            .extend(files.iter().map(|f| f.to_string()));
         self
     }
 
@@ -135,7 +159,21 @@ impl Attribution {
         let ids = |pattern: &str| -> Result<HashSet<u32>, CallError> {
             Ok(profile.find(pattern)?.into_iter().map(|f| f.id).collect())
         };
+        let in_files = |name: &str, files: &[String]| -> Result<HashSet<u32>, CallError> {
+            Ok(profile
+                .find(name)?
+                .into_iter()
+                .filter(|f| {
+                    let file = f.file.as_deref().unwrap_or("").replace('\\', "/");
+                    files.iter().any(|suffix| file.ends_with(suffix.as_str()))
+                })
+                .map(|f| f.id)
+                .collect())
+        };
         let mut cost_set = ids(&self.cost)?;
+        for (name, files) in &self.cost_in_files {
+            cost_set.extend(in_files(name, files)?);
+        }
         if let Some(pattern) = &self.not_cost {
             let excluded = ids(pattern)?;
             cost_set.retain(|id| !excluded.contains(id));
@@ -145,7 +183,10 @@ impl Attribution {
         if cost.is_empty() {
             return Ok(Costs::default());
         }
-        let library = ids(&self.library)?;
+        let mut library = ids(&self.library)?;
+        if !self.library_files.is_empty() {
+            library.extend(in_files(".", &self.library_files)?);
+        }
         let exempt = match &self.exempt {
             Some(pattern) => ids(pattern)?,
             None => HashSet::new(),

@@ -1,7 +1,8 @@
 //! The offense skills on the corpus of small real programs (tests/offense/corpus/): each
 //! program's committed profile and source give the finding its `expect.toml` names, at that
-//! place, with a saving in cores and watts; each Rust program's patch applies to a copy with
-//! `git apply`, and the patched copy builds and passes the program's own tests. On clean code
+//! place, with a saving in cores and watts; each program's patch applies to a copy with
+//! `git apply`, and the patched copy passes the program's own tests (a Rust crate built on its
+//! own, a Python program under unittest). On clean code
 //! (tests/offense/clean/: Joule's own profile library, profiled at work) no skill reports an
 //! opportunity. `make eval-offense` adds per-skill precision and recall and times the patches.
 
@@ -10,10 +11,11 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 3] = [
+const OFFENSE_SKILLS: [&str; 4] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
+    "linear-search-in-loop",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -111,19 +113,23 @@ fn at(finding: &serde_json::Value, e: &Expected) -> bool {
         })
 }
 
-/// A copy of a corpus crate that builds on its own, with the patch applied, tested offline.
+/// A copy of a corpus program with the patch applied passes the program's own tests: a Rust
+/// crate built on its own and tested offline, a Python program under unittest.
 fn patched_copy_passes_its_tests(case: &Case, patch: &str) {
     let scratch = scratch_dir("offense");
     let name = case.dir.file_name().unwrap().to_string_lossy().into_owned();
     let copy = scratch.join(&name);
     copy_dir(&case.dir, &copy);
-    let manifest = copy.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "path = \"../../../../example/capture\"",
-        &format!("path = \"{}\"", path_str(&root().join("example/capture"))),
-    );
-    std::fs::write(&manifest, text + "\n[workspace]\n").unwrap();
-    std::fs::copy(root().join("Cargo.lock"), copy.join("Cargo.lock")).unwrap();
+    let rust = copy.join("Cargo.toml").is_file();
+    if rust {
+        let manifest = copy.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace(
+            "path = \"../../../../example/capture\"",
+            &format!("path = \"{}\"", path_str(&root().join("example/capture"))),
+        );
+        std::fs::write(&manifest, text + "\n[workspace]\n").unwrap();
+        std::fs::copy(root().join("Cargo.lock"), copy.join("Cargo.lock")).unwrap();
+    }
     std::fs::write(scratch.join(format!("{name}.patch")), patch).unwrap();
     run(Command::new("git")
         .args(["apply", "--check", &format!("../{name}.patch")])
@@ -131,6 +137,13 @@ fn patched_copy_passes_its_tests(case: &Case, patch: &str) {
     run(Command::new("git")
         .args(["apply", &format!("../{name}.patch")])
         .current_dir(&copy));
+    if !rust {
+        run(Command::new("python3")
+            .args(["-m", "unittest", "-q"])
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(&copy));
+        return;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo)
         .args(["test", "--offline", "--quiet"])
@@ -145,7 +158,7 @@ fn copy_dir(from: &Path, to: &Path) {
         let path = entry.path();
         if entry.file_type().unwrap().is_dir() {
             copy_dir(&path, &to.join(entry.file_name()));
-        } else if !path.to_string_lossy().ends_with(".pb.gz") {
+        } else if !path.to_string_lossy().ends_with(".gz") {
             std::fs::copy(&path, to.join(entry.file_name())).unwrap();
         }
     }
@@ -196,6 +209,16 @@ fn map_keys_allocated_per_update_are_allocated_per_new_key() {
 #[test]
 fn a_regex_compiled_per_call_is_hoisted() {
     finds_what_the_case_expects("tests/offense/corpus/emails");
+}
+
+#[test]
+fn python_patterns_given_as_strings_per_call_become_module_constants() {
+    finds_what_the_case_expects("tests/offense/corpus/py-slugs");
+}
+
+#[test]
+fn python_membership_tests_against_a_list_in_a_loop_get_a_set() {
+    finds_what_the_case_expects("tests/offense/corpus/py-blocklist");
 }
 
 #[test]

@@ -5,10 +5,11 @@ For every case under tests/offense/corpus/ and tests/offense/clean/ it runs `jou
 the offense skills on the case's committed profile and source, and compares the opportunities
 reported with the case's `expect.toml` (skill, function, file, line): per skill, a finding at an
 expected place is a true positive, any other opportunity a false positive, an expected finding
-not reported a false negative. For a Rust case whose finding carries a patch, it applies the
-patch to a copy of the program (`git apply --check`, then `git apply`), runs the copy's own
-tests, builds both versions and times the workload (best of three runs of the program's
-`elapsed_ns`), and says how much faster the patch made the function.
+not reported a false negative. For a case whose finding carries a patch, it applies the patch
+to a copy of the program (`git apply --check`, then `git apply`), runs the copy's own tests
+(`cargo test`, or the case's `bench.test` command), builds both versions and times the workload
+(best of three runs of the program's `elapsed_ns`, the two versions alternated), and says how
+much faster the patch made the function.
 
 Usage: python3 tests/eval/offense.py JOULE SKILL_DIR [--out DIR] [--no-bench]
 """
@@ -22,7 +23,7 @@ import sys
 import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation"]
+SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop"]
 
 
 def cases():
@@ -80,8 +81,11 @@ def standalone_copy(case, dest):
     """A copy of the case's crate that builds on its own (outside the workspace)."""
     if os.path.exists(dest):
         shutil.rmtree(dest)
-    shutil.copytree(case, dest, ignore=shutil.ignore_patterns("target", "*.pb.gz", "Cargo.lock"))
+    shutil.copytree(case, dest, ignore=shutil.ignore_patterns(
+        "target", "*.pb.gz", "*.json.gz", "Cargo.lock", "__pycache__"))
     manifest = os.path.join(dest, "Cargo.toml")
+    if not os.path.isfile(manifest):
+        return
     with open(manifest) as f:
         text = f.read()
     capture = os.path.join(ROOT, "example", "capture")
@@ -90,10 +94,10 @@ def standalone_copy(case, dest):
         f.write(text + "\n[workspace]\n")
 
 
-def best_elapsed(binary, runs=3):
+def best_elapsed(command, cwd=None, runs=3):
     best = None
     for _ in range(runs):
-        done = subprocess.run([binary], capture_output=True, text=True, check=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=cwd)
         ns = int(done.stdout.split("elapsed_ns")[1].split()[0])
         best = ns if best is None else min(best, ns)
     return best
@@ -112,22 +116,30 @@ def measure(case, name, finding, expect, out):
     if check.returncode != 0:
         return f"patch does not apply: {check.stderr.strip()}"
     subprocess.run(["git", "apply", patch], cwd=after, check=True)
-    tests = cargo("test", "--quiet", cwd=after, variant="after")
+    bench = expect.get("bench", {})
+    rust = os.path.isfile(os.path.join(case, "Cargo.toml"))
+    if rust:
+        tests = cargo("test", "--quiet", cwd=after, variant="after")
+    else:
+        tests = subprocess.run(bench["test"], cwd=after, capture_output=True, text=True)
     if tests.returncode != 0:
         return f"patched copy fails its tests:\n{tests.stdout[-2000:]}{tests.stderr[-2000:]}"
-    binaries = []
+    commands = []
     for variant, copy in (("before", before), ("after", after)):
+        if not rust:
+            commands.append((bench["run"], copy))
+            continue
         built = cargo("build", "--release", "--quiet", cwd=copy, variant=variant)
         if built.returncode != 0:
             return f"cannot build {copy}: {built.stderr[-2000:]}"
         with open(os.path.join(copy, "Cargo.toml"), "rb") as f:
             package = tomllib.load(f)["package"]["name"]
-        binaries.append(os.path.join(target_dir(variant), "release", package))
+        commands.append(([os.path.join(target_dir(variant), "release", package)], copy))
     # Alternated, so a busy moment of the machine falls on both.
     times = [None, None]
     for _ in range(3):
-        for i, binary in enumerate(binaries):
-            ns = best_elapsed(binary, runs=1)
+        for i, (command, cwd) in enumerate(commands):
+            ns = best_elapsed(command, cwd=cwd, runs=1)
             times[i] = ns if times[i] is None else min(times[i], ns)
     function = expect.get("bench", {}).get("function", "the workload")
     speedup = times[0] / times[1]
@@ -163,7 +175,8 @@ def main():
             saving = f.get("saving", {})
             print(f"  found   {f['skill']}: {f['title']} "
                   f"(saving {saving.get('cores', 0):.0f} cores, {saving.get('watts', 0):.0f} W)")
-            if f.get("patch") and not args.no_bench and os.path.isfile(os.path.join(case, "Cargo.toml")):
+            measurable = os.path.isfile(os.path.join(case, "Cargo.toml")) or "run" in expect.get("bench", {})
+            if f.get("patch") and not args.no_bench and measurable:
                 result = measure(case, name, f, expect, args.out)
                 print(f"          {result}")
                 speedups.append((name, result))

@@ -11,6 +11,7 @@
 //! finding carries the fix: the regex hoisted into a `static` `LazyLock`, built once, and the call
 //! replaced by a reference to it.
 
+mod python;
 mod rust;
 
 use joule_sdk::hotspot::{Attribution, CallerCost};
@@ -38,6 +39,19 @@ const COMPILE: &str = concat!(
 /// Frames that belong to a regex library (compile or match), so the caller is above them.
 const LIBRARY: &str = r"^<?(regex|regex_automata|regex_syntax|aho_corasick|fancy_regex|onig)::|^regexp(/syntax)?\.|^java\.util\.regex\.|^(re|sre_compile|sre_parse|re\._compiler|re\._parser)\.";
 
+/// Python frames are named without their module (py-spy: `_compile`, in `re/__init__.py`):
+/// the `re` module's compile step, by name and file.
+const PYTHON_COMPILE: &str = r"^(_compile|compile)$";
+const PYTHON_RE: [&str; 7] = [
+    "re/__init__.py",
+    "re/_compiler.py",
+    "re/_parser.py",
+    "re.py",
+    "sre_compile.py",
+    "sre_parse.py",
+    "enum.py",
+];
+
 /// Frames that mean the compilation runs once, in a lazy initialiser.
 /// (`core::ops::function::FnOnce::call_once` is a closure call, not a `Once`.)
 const LAZY: &str = r"lazy_lock|LazyLock|LazyCell|once_cell|OnceLock|OnceCell|lazy_static|(^|::|<)Once::call|sync::once::|sync\.\(\*Once\)\.Do|sync\.OnceValue";
@@ -59,11 +73,21 @@ impl Skill for RegexInHotPath {
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         let min_share: f64 = invocation.param_or("min-share", 0.005)?;
         let trees = Tree::granted();
-        Attribution::new(COMPILE, LIBRARY).exempt(LAZY).findings(
-            "regex compilation on every call",
-            min_share,
-            |profile, caller| caller_findings(profile, &trees, caller),
-        )
+        Attribution::new(COMPILE, LIBRARY)
+            .exempt(LAZY)
+            .cost_in_files(PYTHON_COMPILE, &PYTHON_RE)
+            .library_files(&PYTHON_RE)
+            .findings(
+                "regex compilation on every call",
+                min_share,
+                |profile, caller| {
+                    // Python compiles at import time in `<module>`: once, not per call.
+                    if caller.function.name == "<module>" {
+                        return Ok(Vec::new());
+                    }
+                    caller_findings(profile, &trees, caller)
+                },
+            )
     }
 }
 
@@ -88,7 +112,12 @@ fn caller_findings(
         percent(total_share),
         profile.name(),
     );
-    let sites = rust::find_call_sites(trees, function)?;
+    let python = function.file.as_deref().is_some_and(|f| f.ends_with(".py"));
+    let sites = if python {
+        python::find_call_sites(trees, function)?
+    } else {
+        rust::find_call_sites(trees, function)?
+    };
     if sites.is_empty() {
         let hint = if trees.is_empty() {
             "Grant the source tree (`--source DIR`) to get the call site and a patch."
@@ -124,9 +153,14 @@ fn caller_findings(
     let per_site = share / site_count as f64;
     let mut findings = Vec::new();
     for site in sites {
+        let what = if python {
+            "compiles (or looks up) its regexes on every call"
+        } else {
+            "compiles a regex on every call"
+        };
         let mut f = Finding::opportunity("regex-compiled-per-call")
             .title(format!(
-                "`{}` compiles a regex on every call: {} of {}",
+                "`{}` {what}: {} of {}",
                 function.name,
                 percent(per_site),
                 profile.sample_type()
@@ -142,12 +176,43 @@ fn caller_findings(
             .evidence("stacks", caller.stacks as f64, "stacks")
             .label("profile", profile.name())
             .label("fingerprint", site.expression.clone());
-        let mut message = format!(
-            "{cost}\n\nThe regex is built inside the function body, so every call pays for \
-             parsing and compiling it again:\n\n```rust\n{}\n```\n",
-            site.line_text.trim()
-        );
+        let mut message = if python {
+            format!(
+                "{cost}\n\nThe pattern is handed to `re` as a string inside the function, so \
+                 every call looks it up again in the `re` module's cache (`re._compile`, which \
+                 also checks the flags and the cache's size) before matching:\n\n```python\n{}\n```\n",
+                site.line_text.trim()
+            )
+        } else {
+            format!(
+                "{cost}\n\nThe regex is built inside the function body, so every call pays for \
+                 parsing and compiling it again:\n\n```rust\n{}\n```\n",
+                site.line_text.trim()
+            )
+        };
         match &site.hoist {
+            Some(hoist) if python => {
+                message.push_str(&format!(
+                    "\nThe patterns are literals, so each can be compiled once, at import: the \
+                     patch adds the module constant{} `{}` after the imports and makes the calls \
+                     on {}.",
+                    if hoist.static_name.contains(',') {
+                        "s"
+                    } else {
+                        ""
+                    },
+                    hoist.static_name,
+                    if hoist.static_name.contains(',') {
+                        "them"
+                    } else {
+                        "it"
+                    },
+                ));
+                for edit in &hoist.edits {
+                    f = f.edit(edit.clone());
+                }
+                f = f.confidence(0.9);
+            }
             Some(hoist) => {
                 message.push_str(&format!(
                     "\nThe pattern is a literal, so the regex can be built once: the patch moves \

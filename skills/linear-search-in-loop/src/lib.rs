@@ -1,0 +1,240 @@
+//! `linear-search-in-loop`: `if x in items` inside a loop, where `items` is a list, walks the
+//! list on every iteration: n x m comparisons where a set built once makes it n lookups.
+//!
+//! Profile evidence (Python, line-level): the self time of the function on the line of the
+//! membership test (py-spy charges the list walk, done in C, to that line). Source evidence (a
+//! syntax query in that function): the `in` / `not in` test against a name, inside a loop or a
+//! comprehension, and that name is not changed in the function. The fix builds
+//! `items_set = set(items)` just before the outermost loop around the test and tests against it.
+
+use joule_sdk::SyntaxCapture;
+use joule_sdk::hotspot::sites_in;
+use joule_sdk::prelude::*;
+use joule_sdk::units::{format_value, percent};
+
+const MEMBERSHIP: &str =
+    r#"(comparison_operator (_) @needle operators: _ @op (identifier) @haystack) @test"#;
+
+const LOOPS: &str = r#"[(for_statement) (while_statement) (list_comprehension) (set_comprehension) (dictionary_comprehension) (generator_expression)] @loop"#;
+
+/// Share of the line's time the fix removes: a hash lookup instead of a walk of the list.
+const REMOVED: f64 = 0.95;
+
+/// Functions (by self time) whose lines are looked at.
+const CANDIDATES: u32 = 30;
+
+struct LinearSearchInLoop;
+
+impl Skill for LinearSearchInLoop {
+    fn describe() -> Descriptor {
+        Describe::offense(
+            "linear-search-in-loop",
+            env!("CARGO_PKG_VERSION"),
+            "Membership tests against a list inside a loop (`if x in items`), each walking the \
+             list; proposes building a set once before the loop.",
+            "0.01",
+        )
+        .build()
+    }
+
+    fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
+        let min_share: f64 = invocation.param_or("min-share", 0.01)?;
+        let trees = Tree::granted();
+        let mut findings = Vec::new();
+        for profile in Profile::granted() {
+            let mut examined = 0;
+            for stat in profile.top(CANDIDATES)? {
+                let function = &stat.function;
+                let python = function.file.as_deref().is_some_and(|f| f.ends_with(".py"));
+                if !python || profile.share(stat.self_value) < min_share {
+                    continue;
+                }
+                examined += 1;
+                findings.extend(function_findings(&profile, &trees, function, min_share)?);
+            }
+            log::info(format!(
+                "{}: {examined} hot Python functions looked at for membership tests in loops",
+                profile.name()
+            ));
+        }
+        Ok(findings)
+    }
+}
+
+/// Whether `body` changes the list `name` (appends to it, assigns it, deletes from it): then a
+/// set built before the loop would go stale.
+pub fn changes(body: &str, name: &str) -> bool {
+    let calls = [
+        "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+    ];
+    calls.iter().any(|c| body.contains(&format!("{name}.{c}(")))
+        || body.lines().any(|line| {
+            let line = line.trim_start();
+            line.strip_prefix(name).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                (rest.starts_with('=') && !rest.starts_with("=="))
+                    || rest.starts_with("+=")
+                    || rest.starts_with('[')
+            }) || line.starts_with(&format!("del {name}"))
+        })
+}
+
+fn function_findings(
+    profile: &Profile,
+    trees: &[Tree],
+    function: &Function,
+    min_share: f64,
+) -> Result<Vec<Finding>, String> {
+    let lines = profile.lines(function.id, 1000)?;
+    let query = Query::new(Language::Python, MEMBERSHIP);
+    let mut findings = Vec::new();
+    for (tree_name, site) in sites_in(trees, function, &query)? {
+        let (Some(test), Some(haystack), Some(op)) = (
+            site.capture("test"),
+            site.capture("haystack"),
+            site.capture("op"),
+        ) else {
+            continue;
+        };
+        if site.loop_depth == 0 || !matches!(op.text.as_str(), "in" | "not in") {
+            continue;
+        }
+        let value: i64 = lines
+            .iter()
+            .filter(|l| test.lines.start <= l.line && l.line <= test.lines.end)
+            .map(|l| l.self_value)
+            .sum();
+        let share = profile.share(value);
+        if share < min_share {
+            continue;
+        }
+        let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
+            continue;
+        };
+        let edits = fix(tree, &site, &haystack.text, haystack)?;
+        let unit = profile.unit();
+        let mut f = Finding::opportunity("linear-search-in-loop")
+            .title(format!(
+                "`{}` searches the list `{}` on every iteration: {} of {}",
+                function.name,
+                haystack.text,
+                percent(share),
+                profile.sample_type()
+            ))
+            .location(
+                Location::lines(&tree_name, &site.path, test.lines.start, test.lines.end)
+                    .in_function(&function.name),
+            )
+            .share(share)
+            .saving(share * REMOVED)
+            .value(value as f64, unit)
+            .evidence("time on the line of the test", value as f64, unit)
+            .evidence("share of profile", share * 100.0, "%")
+            .evidence("loop depth", f64::from(site.loop_depth), "loops")
+            .label("profile", profile.name())
+            .label("fingerprint", test.text.clone());
+        let mut message = format!(
+            "{} of `{}` ({}) is spent on line {} of `{}`, the membership test\n\n```python\n{}\n```\n\n\
+             inside a loop: `{}` walks `{}` element by element on every iteration, so the loop \
+             costs its length times the list's.",
+            percent(share),
+            profile.sample_type(),
+            format_value(value as f64, unit),
+            test.lines.start,
+            function.name,
+            test.text,
+            op.text,
+            haystack.text
+        );
+        match edits {
+            Some(edits) => {
+                message.push_str(&format!(
+                    " The patch builds `{0}_set = set({0})` once, before the loop, and tests \
+                     against it: a hash lookup per iteration (the elements must be hashable, \
+                     as strings and numbers are).",
+                    haystack.text
+                ));
+                for e in edits {
+                    f = f.edit(e);
+                }
+                f = f.confidence(0.85);
+            }
+            None => {
+                message.push_str(&format!(
+                    " `{}` changes inside the function, so no mechanical patch is offered: keep \
+                     a set beside it, updated with it, and test against the set.",
+                    haystack.text
+                ));
+                f = f.confidence(0.7);
+            }
+        }
+        findings.push(f.message(message).build());
+    }
+    Ok(findings)
+}
+
+/// The edits: `NAME_set = set(NAME)` before the outermost loop around the test, at that
+/// loop's indentation, and the test made against it. `None` when the function changes `NAME`.
+fn fix(
+    tree: &Tree,
+    site: &SyntaxMatch,
+    name: &str,
+    haystack: &SyntaxCapture,
+) -> Result<Option<Vec<Edit>>, CallError> {
+    let Some((start, end)) = site.function_lines.map(|l| (l.start, l.end)) else {
+        return Ok(None);
+    };
+    let body = tree.read_lines(&site.path, start, end)?.join("\n");
+    if changes(&body, name) {
+        return Ok(None);
+    }
+    let loops = tree.query(&Query::new(Language::Python, LOOPS).glob(&site.path))?;
+    let outermost = loops
+        .iter()
+        .filter(|m| m.function == site.function)
+        .filter_map(|m| m.capture("loop"))
+        .filter(|l| l.bytes.start <= haystack.bytes.start && haystack.bytes.end <= l.bytes.end)
+        .min_by_key(|l| l.bytes.start);
+    let Some(outer) = outermost else {
+        return Ok(None);
+    };
+    let line = outer.lines.start;
+    let indent: String = tree
+        .read_lines(&site.path, line, line)?
+        .first()
+        .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
+        .unwrap_or_default();
+    Ok(Some(vec![
+        Edit::lines(
+            tree.name(),
+            &site.path,
+            line,
+            line - 1,
+            &format!("{indent}{name}_set = set({name})\n"),
+        ),
+        Edit::bytes(
+            tree.name(),
+            &site.path,
+            haystack.bytes.start as usize,
+            haystack.bytes.end as usize,
+            &format!("{name}_set"),
+        ),
+    ]))
+}
+
+export_skill!(LinearSearchInLoop);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_that_changes_is_not_frozen_into_a_set() {
+        let body = "def f(xs, seen):\n    for x in xs:\n        if x not in seen:\n            seen.append(x)\n";
+        assert!(changes(body, "seen"));
+        assert!(!changes(body, "xs"));
+        assert!(changes("    blocked = load()\n", "blocked"));
+        assert!(!changes("    if blocked == other:\n", "blocked"));
+        assert!(changes("    blocked += more\n", "blocked"));
+    }
+}

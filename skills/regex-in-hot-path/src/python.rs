@@ -1,0 +1,253 @@
+//! The Python side of the join: the `re` calls with a literal pattern in the profile's calling
+//! function (found by a syntax query the host answers), and the edits that compile each
+//! pattern once, into a module constant, and use it.
+//!
+//! `re.sub(r"...", repl, text)` looks its pattern up in the `re` module's cache on every call
+//! (`re._compile`): the patch adds `_SLUGIFY_RE = re.compile(r"...")` after the imports and
+//! makes the call `_SLUGIFY_RE.sub(repl, text)`.
+
+use joule_sdk::hotspot::sites_in;
+use joule_sdk::{CallError, Edit, Function, Language, Query, Tree};
+
+use crate::rust::{CallSite, Hoist};
+
+/// `re` functions that compile their first argument, and whether the call keeps its other
+/// arguments when made on the compiled pattern (`re.compile` becomes the pattern itself).
+const FUNCTIONS: [&str; 9] = [
+    "compile",
+    "match",
+    "search",
+    "fullmatch",
+    "sub",
+    "subn",
+    "findall",
+    "finditer",
+    "split",
+];
+
+const CALLS: &str = r#"(call
+  function: (attribute object: (identifier) @module attribute: (identifier) @function)
+  arguments: (argument_list . (string) @pattern)
+  (#eq? @module "re")
+  (#any-of? @function "compile" "match" "search" "fullmatch" "sub" "subn" "findall" "finditer" "split")) @call"#;
+
+/// The module's imports, to put the constants after them.
+const IMPORTS: &str = r#"(module [(import_statement) (import_from_statement)] @import)"#;
+
+/// The call sites in `function` (a profile's function, usually with the `.py` file it is in),
+/// as one site per file: the function's calls share one block of constants after the imports,
+/// so their edits go together.
+pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSite>, CallError> {
+    let calls = Query::new(Language::Python, CALLS);
+    let sites = sites_in(trees, function, &calls)?;
+    let mut out: Vec<CallSite> = Vec::new();
+    let mut declarations: Vec<String> = Vec::new();
+    let mut replacements: Vec<Edit> = Vec::new();
+    let mut all_hoisted = true;
+    for (tree_name, site) in &sites {
+        let (Some(call), Some(pattern), Some(which)) = (
+            site.capture("call"),
+            site.capture("pattern"),
+            site.capture("function"),
+        ) else {
+            continue;
+        };
+        let base = constant_name(site.function.as_deref().unwrap_or("pattern"));
+        let name = match declarations.len() {
+            0 => base,
+            n => format!("{base}_{}", n + 1),
+        };
+        match rewrite(&name, &which.text, &pattern.text, &call.text) {
+            Some(replacement) => {
+                declarations.push(format!("{name} = re.compile({})", pattern.text));
+                replacements.push(Edit::bytes(
+                    tree_name,
+                    &site.path,
+                    call.bytes.start as usize,
+                    call.bytes.end as usize,
+                    &replacement,
+                ));
+            }
+            None => all_hoisted = false,
+        }
+        match out.first_mut() {
+            Some(first) => {
+                first.end_line = first.end_line.max(call.lines.end);
+                first
+                    .expression
+                    .push_str(&format!(", re.{}({})", which.text, pattern.text));
+            }
+            None => out.push(CallSite {
+                tree: tree_name.clone(),
+                file: site.path.clone(),
+                line: call.lines.start,
+                end_line: call.lines.end,
+                line_text: call.text.lines().next().unwrap_or("").to_string(),
+                expression: format!("re.{}({})", which.text, pattern.text),
+                hoist: None,
+            }),
+        }
+    }
+    if let Some(first) = out.first_mut()
+        && all_hoisted
+        && let Some(tree) = trees.iter().find(|t| t.name() == first.tree)
+    {
+        // After the last top-level import (the top of the file, importing `re`, when none).
+        let imports = tree.query(&Query::new(Language::Python, IMPORTS).glob(&first.file))?;
+        let after = imports
+            .iter()
+            .filter_map(|m| m.capture("import").map(|c| c.lines.end))
+            .max()
+            .unwrap_or(0);
+        let block = declarations.join("\n");
+        let declaration = if after == 0 {
+            format!("import re\n\n{block}\n\n")
+        } else {
+            format!("\n{block}\n")
+        };
+        let mut edits = vec![Edit::lines(
+            &first.tree,
+            &first.file,
+            after + 1,
+            after,
+            &declaration,
+        )];
+        edits.append(&mut replacements);
+        first.hoist = Some(Hoist {
+            static_name: declarations
+                .iter()
+                .filter_map(|d| d.split(" = ").next())
+                .collect::<Vec<_>>()
+                .join(", "),
+            type_path: "re.Pattern".to_string(),
+            edits,
+        });
+    }
+    Ok(out)
+}
+
+/// `slugify` -> `_SLUGIFY_RE`; `Parser.parse` -> `_PARSER_PARSE_RE`.
+fn constant_name(function: &str) -> String {
+    let upper: String = function
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("_{}_RE", upper.trim_matches('_'))
+}
+
+/// The call made on the compiled constant `name` instead: `re.sub(P, repl, text)` ->
+/// `NAME.sub(repl, text)`, `re.compile(P)` -> `NAME`. `None` when the call has more than the
+/// pattern and plain positional arguments (flags, keywords), where the rewrite would need to
+/// know what they mean.
+fn rewrite(name: &str, which: &str, pattern: &str, call: &str) -> Option<String> {
+    if !FUNCTIONS.contains(&which) {
+        return None;
+    }
+    let open = call.find('(')?;
+    let inside = call[open + 1..].trim_end().strip_suffix(')')?;
+    let rest = inside.trim_start().strip_prefix(pattern)?;
+    let rest = rest.trim_start().trim_start_matches(',').trim();
+    let arguments = top_level_arguments(rest)?;
+    let max = match which {
+        "compile" => 0,
+        "sub" | "subn" => 2,
+        _ => 1,
+    };
+    // A keyword argument (flags=..., count=...) or one positional too many (flags) changes
+    // what the call means on a compiled pattern.
+    let keyword = |a: &str| {
+        a.split_once('=')
+            .is_some_and(|(k, _)| k.trim().chars().all(|c| c.is_alphanumeric() || c == '_'))
+    };
+    if arguments.len() > max || arguments.iter().any(|a| keyword(a)) {
+        return None;
+    }
+    Some(if which == "compile" {
+        name.to_string()
+    } else {
+        format!("{name}.{which}({rest})")
+    })
+}
+
+/// The arguments of a call's text after its first, split at top-level commas (not inside
+/// brackets or string literals); `None` when the brackets or quotes do not balance.
+fn top_level_arguments(text: &str) -> Option<Vec<&str>> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut escaped, mut start) = (0i32, None::<char>, false, 0);
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 || quote.is_some() {
+        return None;
+    }
+    let last = text[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_made_on_the_constant() {
+        assert_eq!(
+            rewrite(
+                "_S_RE",
+                "sub",
+                r#"r"[-\s]+""#,
+                r#"re.sub(r"[-\s]+", "-", text)"#
+            )
+            .as_deref(),
+            Some(r#"_S_RE.sub("-", text)"#)
+        );
+        assert_eq!(
+            rewrite("_S_RE", "compile", "'a'", "re.compile('a')").as_deref(),
+            Some("_S_RE")
+        );
+        assert_eq!(
+            rewrite("_S_RE", "match", "'a'", "re.match('a', s, re.I)"),
+            None
+        );
+        assert_eq!(
+            rewrite("_S_RE", "sub", "'a'", "re.sub('a', ', ', f(x, y))").as_deref(),
+            Some("_S_RE.sub(', ', f(x, y))")
+        );
+        assert_eq!(
+            rewrite("_S_RE", "sub", "'a'", "re.sub('a', 'b', s, flags=re.I)"),
+            None
+        );
+    }
+
+    #[test]
+    fn constants_are_named_after_the_function() {
+        assert_eq!(constant_name("slugify"), "_SLUGIFY_RE");
+        assert_eq!(constant_name("Parser.parse_line"), "_PARSER_PARSE_LINE_RE");
+    }
+}
