@@ -5,7 +5,7 @@ WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path regression-detect regression-attribute \
                 regression-mitigate sort-key-recomputed \
-                map-key-allocation linear-search-in-loop
+                map-key-allocation linear-search-in-loop vec-growth-without-reserve
 TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
                 call-spinner recursor swapper globber forger snoop flooder giant logger \
                 caller handles prober sockets filer impostor exiter shouter searcher
@@ -42,9 +42,9 @@ setup:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
-	command -v python3 >/dev/null || \
+	command -v python3 >/dev/null && command -v g++ >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3; }
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3 g++; }
 
 build: skills
 	$(CARGO) build --release -p joule
@@ -142,6 +142,16 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		$(TARGET_DIR)/profiling/$$pkg --iterations $$n --pprof tests/offense/$$dir/profile.pb.gz \
 			|| exit 1; \
 	done
+	RUSTFLAGS="-C force-frame-pointers=yes" $(CARGO) build --release -p corpus-prices \
+		--target-dir $(TARGET_DIR)/frame-pointers
+	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/prices.perf.data \
+		$(TARGET_DIR)/frame-pointers/release/corpus-prices --iterations 10
+	perf script -i $(TARGET_DIR)/prices.perf.data | gzip > tests/offense/corpus/prices/profile.perf.txt.gz
+	$(MAKE) -C tests/offense/corpus/cpp-buckets -f build.mk bench
+	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/cpp-buckets.perf.data \
+		tests/offense/corpus/cpp-buckets/bench --iterations 15
+	perf script -i $(TARGET_DIR)/cpp-buckets.perf.data | gzip > tests/offense/corpus/cpp-buckets/profile.perf.txt.gz
+	rm -f tests/offense/corpus/cpp-buckets/bench
 	@for c in py-slugs:6 py-blocklist:1; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		(cd tests/offense/corpus/$$dir && $(abspath $(PYSPY_VENV))/bin/py-spy record \

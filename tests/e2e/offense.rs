@@ -2,7 +2,7 @@
 //! program's committed profile and source give the finding its `expect.toml` names, at that
 //! place, with a saving in cores and watts; each program's patch applies to a copy with
 //! `git apply`, and the patched copy passes the program's own tests (a Rust crate built on its
-//! own, a Python program under unittest). On clean code
+//! own, a Python or C++ program under its own test command). On clean code
 //! (tests/offense/clean/: Joule's own profile library, profiled at work) no skill reports an
 //! opportunity. `make eval-offense` adds per-skill precision and recall and times the patches.
 
@@ -11,11 +11,12 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 4] = [
+const OFFENSE_SKILLS: [&str; 5] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
     "linear-search-in-loop",
+    "vec-growth-without-reserve",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -33,6 +34,9 @@ struct Case {
     source: PathBuf,
     profile: PathBuf,
     expected: Vec<Expected>,
+    /// The program's own test command, for programs that are not Rust crates
+    /// (`test = ["python3", "-m", "unittest", "-q"]` under `[bench]`).
+    test: Vec<String>,
 }
 
 fn case(rel: &str) -> Case {
@@ -40,6 +44,7 @@ fn case(rel: &str) -> Case {
     let text = std::fs::read_to_string(dir.join("expect.toml")).unwrap();
     let (mut source, mut profile) = (dir.clone(), dir.join("profile.pb.gz"));
     let mut expected: Vec<Expected> = Vec::new();
+    let mut test = Vec::new();
     let mut in_finding = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
@@ -65,6 +70,14 @@ fn case(rel: &str) -> Case {
             ("function", Some(e)) => e.function = value.to_string(),
             ("file", Some(e)) => e.file = value.to_string(),
             ("line", Some(e)) => e.line = value.parse().unwrap(),
+            ("test", None) => {
+                test = value
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|a| a.trim().trim_matches('"').to_string())
+                    .collect()
+            }
             _ => {}
         }
     }
@@ -73,6 +86,7 @@ fn case(rel: &str) -> Case {
         source,
         profile,
         expected,
+        test,
     }
 }
 
@@ -138,8 +152,12 @@ fn patched_copy_passes_its_tests(case: &Case, patch: &str) {
         .args(["apply", &format!("../{name}.patch")])
         .current_dir(&copy));
     if !rust {
-        run(Command::new("python3")
-            .args(["-m", "unittest", "-q"])
+        let (program, args) = case
+            .test
+            .split_first()
+            .expect("a test command in expect.toml");
+        run(Command::new(program)
+            .args(args)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .current_dir(&copy));
         return;
@@ -219,6 +237,16 @@ fn python_patterns_given_as_strings_per_call_become_module_constants() {
 #[test]
 fn python_membership_tests_against_a_list_in_a_loop_get_a_set() {
     finds_what_the_case_expects("tests/offense/corpus/py-blocklist");
+}
+
+#[test]
+fn rust_vectors_pushed_in_sized_loops_are_reserved() {
+    finds_what_the_case_expects("tests/offense/corpus/prices");
+}
+
+#[test]
+fn cpp_vectors_pushed_in_sized_loops_are_reserved() {
+    finds_what_the_case_expects("tests/offense/corpus/cpp-buckets");
 }
 
 #[test]

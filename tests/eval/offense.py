@@ -23,7 +23,8 @@ import sys
 import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop"]
+SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop",
+          "vec-growth-without-reserve"]
 
 
 def cases():
@@ -82,7 +83,7 @@ def standalone_copy(case, dest):
     if os.path.exists(dest):
         shutil.rmtree(dest)
     shutil.copytree(case, dest, ignore=shutil.ignore_patterns(
-        "target", "*.pb.gz", "*.json.gz", "Cargo.lock", "__pycache__"))
+        "target", "*.gz", "Cargo.lock", "__pycache__", "bench", "test_*[!.]??"))
     manifest = os.path.join(dest, "Cargo.toml")
     if not os.path.isfile(manifest):
         return
@@ -127,6 +128,10 @@ def measure(case, name, finding, expect, out):
     commands = []
     for variant, copy in (("before", before), ("after", after)):
         if not rust:
+            if "build" in bench:
+                built = subprocess.run(bench["build"], cwd=copy, capture_output=True, text=True)
+                if built.returncode != 0:
+                    return f"cannot build {copy}: {built.stderr[-2000:]}"
             commands.append((bench["run"], copy))
             continue
         built = cargo("build", "--release", "--quiet", cwd=copy, variant=variant)
@@ -185,11 +190,11 @@ def main():
                 tally.setdefault(f["skill"], {"tp": 0, "fp": 0, "fn": 0})["fp"] += 1
                 where = f["locations"][0] if f["locations"] else {}
                 print(f"  FALSE   {f['skill']}: {f['title']} at {where.get('file')}:{(where.get('lines') or {}).get('start')}")
-    print(f"\n{'skill':<24}{'tp':>4}{'fp':>4}{'fn':>4}{'precision':>11}{'recall':>8}")
+    print(f"\n{'skill':<28}{'tp':>4}{'fp':>4}{'fn':>4}{'precision':>11}{'recall':>8}")
     for skill, t in tally.items():
         p = t["tp"] / (t["tp"] + t["fp"]) if t["tp"] + t["fp"] else float("nan")
         r = t["tp"] / (t["tp"] + t["fn"]) if t["tp"] + t["fn"] else float("nan")
-        print(f"{skill:<24}{t['tp']:>4}{t['fp']:>4}{t['fn']:>4}{p:>11.2f}{r:>8.2f}")
+        print(f"{skill:<28}{t['tp']:>4}{t['fp']:>4}{t['fn']:>4}{p:>11.2f}{r:>8.2f}")
     failed = [n for n, r in speedups if "faster" not in r]
     if failed:
         sys.exit(f"patches that failed: {', '.join(failed)}")

@@ -314,9 +314,16 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
                 || "none (every skill may read every input given; secrets denied)".to_string()
             )
     );
+    // The skill column as wide as the longest id (22 at least, as the table always was).
+    let width = audits
+        .iter()
+        .map(|a| a.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(22);
     let _ = writeln!(
         out,
-        "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} VERDICT",
+        "{:<width$} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} VERDICT",
         "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "METRICS", "HISTORY", "LOG", "RISKY"
     );
     for a in audits {
@@ -332,7 +339,7 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
             .count();
         let _ = writeln!(
             out,
-            "{:<22} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} {}",
+            "{:<width$} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} {}",
             a.id,
             a.version,
             format!("{}…", &a.digest[..15.min(a.digest.len())]),
