@@ -123,6 +123,16 @@ impl FindingBuilder {
         self
     }
 
+    /// What `value` (in the profile's default sample type) amounts to in `profile`: the
+    /// finding's share and value, the share as evidence, and the profile's name as a label.
+    pub fn measured(self, profile: &crate::Profile, value: i64) -> Self {
+        let share = profile.share(value);
+        self.share(share)
+            .value(value as f64, profile.unit())
+            .evidence("share of profile", share * 100.0, "%")
+            .label("profile", profile.name())
+    }
+
     /// The fraction (0..1) of the profile the fix is expected to remove, when it is less than
     /// [`FindingBuilder::share`] (a fix that keeps part of the cost). The host turns it into
     /// cores and watts for the operator's fleet; without it, the share is used.

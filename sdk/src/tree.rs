@@ -156,6 +156,16 @@ impl Tree {
         self.raw.read_lines(path, LineRange { start, end })
     }
 
+    /// The leading whitespace of line `line` of `path`: where an inserted line must start to
+    /// sit with it.
+    pub fn indentation(&self, path: &str, line: u32) -> Result<String, CallError> {
+        Ok(self
+            .read_lines(path, line, line)?
+            .first()
+            .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
+            .unwrap_or_default())
+    }
+
     pub fn list(&self, dir: &str) -> Result<Vec<Entry>, CallError> {
         self.raw.list_dir(dir)
     }

@@ -125,13 +125,10 @@ fn function_findings(
                 Location::lines(&tree_name, &site.path, test.lines.start, test.lines.end)
                     .in_function(&function.name),
             )
-            .share(share)
+            .measured(profile, value)
             .saving(share * REMOVED)
-            .value(value as f64, unit)
             .evidence("time on the line of the test", value as f64, unit)
-            .evidence("share of profile", share * 100.0, "%")
             .evidence("loop depth", f64::from(site.loop_depth), "loops")
-            .label("profile", profile.name())
             .label("fingerprint", test.text.clone());
         let mut message = format!(
             "{} of `{}` ({}) is spent on line {} of `{}`, the membership test\n\n```python\n{}\n```\n\n\
@@ -199,11 +196,7 @@ fn fix(
         return Ok(None);
     };
     let line = outer.lines.start;
-    let indent: String = tree
-        .read_lines(&site.path, line, line)?
-        .first()
-        .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
-        .unwrap_or_default();
+    let indent = tree.indentation(&site.path, line)?;
     Ok(Some(vec![
         Edit::lines(
             tree.name(),

@@ -100,16 +100,9 @@ fn caller_findings(
             continue;
         };
         // The statement's indentation, from the start of its line.
-        let indent = match trees
-            .iter()
-            .find(|t| t.name() == tree)
-            .map(|t| t.read_lines(&site.path, statement.lines.start, statement.lines.start))
-        {
-            Some(Ok(lines)) => lines
-                .first()
-                .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
-                .unwrap_or_default(),
-            _ => String::new(),
+        let indent = match trees.iter().find(|t| t.name() == tree) {
+            Some(t) => t.indentation(&site.path, statement.lines.start)?,
+            None => String::new(),
         };
         let replacement = rewrite(
             &statement.text,
@@ -147,14 +140,11 @@ fn caller_findings(
                     )
                     .in_function(&function.name),
                 )
-                .share(share)
+                .measured(profile, caller.value)
                 .saving(share * REMOVED)
-                .value(caller.value as f64, unit)
                 .confidence(if site.loop_depth > 0 { 0.9 } else { 0.75 })
                 .evidence("key allocation and drop", caller.value as f64, unit)
-                .evidence("share of profile", share * 100.0, "%")
                 .evidence("loop depth", f64::from(site.loop_depth), "loops")
-                .label("profile", profile.name())
                 .label("fingerprint", statement.text.clone())
                 .edit(Edit::bytes(
                     &tree,

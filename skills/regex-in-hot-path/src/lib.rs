@@ -139,13 +139,10 @@ fn caller_findings(
                      it.\n\n{hint}"
                 ))
                 .location(Location::function(&function.name))
-                .share(share)
-                .value(caller.value as f64, unit)
+                .measured(profile, caller.value)
                 .confidence(0.7)
                 .evidence("compile time from this caller", caller.value as f64, unit)
-                .evidence("share of profile", share * 100.0, "%")
                 .evidence("stacks", caller.stacks as f64, "stacks")
-                .label("profile", profile.name())
                 .build(),
         ]);
     }

@@ -200,14 +200,11 @@ fn caller_findings(
                     Location::lines(&tree, &site.path, call.lines.start, call.lines.end)
                         .in_function(&function.name),
                 )
-                .share(share)
+                .measured(profile, caller.value)
                 .saving(share * REMOVED)
-                .value(caller.value as f64, unit)
                 .confidence(0.9)
                 .evidence("key work in the sort", caller.value as f64, unit)
-                .evidence("share of profile", share * 100.0, "%")
                 .evidence("stacks", caller.stacks as f64, "stacks")
-                .label("profile", profile.name())
                 .label("fingerprint", format!("{}:{}", method.text, closure.text))
                 .edit(edit)
                 .build(),

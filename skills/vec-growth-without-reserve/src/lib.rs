@@ -142,11 +142,7 @@ fn caller_findings(
         if reserves(tree, &site, &vec.text)? {
             continue;
         }
-        let indent: String = tree
-            .read_lines(&site.path, lp.lines.start, lp.lines.start)?
-            .first()
-            .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
-            .unwrap_or_default();
+        let indent = tree.indentation(&site.path, lp.lines.start)?;
         let line = format!("{indent}{}.reserve({size});\n", vec.text);
         let fence = if language == Language::Rust {
             "rust"
@@ -179,13 +175,10 @@ fn caller_findings(
                     Location::lines(&tree_name, &site.path, lp.lines.start, lp.lines.end)
                         .in_function(&function.name),
                 )
-                .share(share)
+                .measured(profile, caller.value)
                 .saving(share * REMOVED)
-                .value(caller.value as f64, unit)
                 .confidence(0.85)
                 .evidence("growth time in the function", caller.value as f64, unit)
-                .evidence("share of profile", share * 100.0, "%")
-                .label("profile", profile.name())
                 .label("fingerprint", format!("{}.reserve({size})", vec.text))
                 .edit(Edit::lines(
                     &tree_name,
