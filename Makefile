@@ -5,7 +5,8 @@ WASM_TARGET  := wasm32-wasip2
 # Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
 SKILLS       := hot-functions regex-in-hot-path regression-detect regression-attribute \
                 regression-mitigate sort-key-recomputed \
-                map-key-allocation linear-search-in-loop vec-growth-without-reserve
+                map-key-allocation linear-search-in-loop vec-growth-without-reserve \
+                unbuffered-write loop-after-answer quadratic-format
 TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
                 call-spinner recursor swapper globber forger snoop flooder giant logger \
                 caller handles prober sockets filer impostor exiter shouter searcher
@@ -129,7 +130,9 @@ profiles:
 # case's workload, run long enough for a few hundred samples.
 # Python programs are profiled with py-spy (PyPI, into a venv here), in speedscope format.
 OFFENSE_CAPTURES := corpus/sortkeys:corpus-sortkeys:10 corpus/wordcount:corpus-wordcount:25 \
-                    corpus/emails:corpus-emails:3 clean/joule-profiles:clean-joule-profiles:60
+                    corpus/emails:corpus-emails:3 corpus/export:corpus-export:3 \
+                    corpus/fraud:corpus-fraud:20 corpus/joinids:corpus-joinids:3 \
+                    clean/joule-profiles:clean-joule-profiles:60
 PYSPY_VENV := $(TARGET_DIR)/pyspy-venv
 $(PYSPY_VENV)/bin/py-spy:
 	python3 -m venv $(PYSPY_VENV)
@@ -152,7 +155,7 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		tests/offense/corpus/cpp-buckets/bench --iterations 15
 	perf script -i $(TARGET_DIR)/cpp-buckets.perf.data | gzip > tests/offense/corpus/cpp-buckets/profile.perf.txt.gz
 	rm -f tests/offense/corpus/cpp-buckets/bench
-	@for c in py-slugs:6 py-blocklist:1; do \
+	@for c in py-slugs:6 py-blocklist:1 py-overdue:10; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		(cd tests/offense/corpus/$$dir && $(abspath $(PYSPY_VENV))/bin/py-spy record \
 			--format speedscope -r 250 -o profile.speedscope.json -- \

@@ -356,6 +356,43 @@ fn mask(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// `text` split at its top-level commas (not inside brackets or string and character
+/// literals), each part trimmed: the arguments of a call as written. `None` when the brackets
+/// or quotes do not balance.
+pub fn split_arguments(text: &str) -> Option<Vec<&str>> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut escaped, mut start) = (0i32, None::<char>, false, 0);
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 || quote.is_some() {
+        return None;
+    }
+    let last = text[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,5 +467,16 @@ impl Parser {
             &SRC[src.string_literal_at(second).unwrap()],
             r##"r#"a"b{"#"##
         );
+    }
+
+    #[test]
+    fn arguments_split_at_top_level_commas() {
+        assert_eq!(
+            split_arguments(r#""a, b", f(x, y), [1, 2], 'c'"#),
+            Some(vec![r#""a, b""#, "f(x, y)", "[1, 2]", "'c'"])
+        );
+        assert_eq!(split_arguments(""), Some(vec![]));
+        assert_eq!(split_arguments("f(x"), None);
+        assert_eq!(split_arguments(r#""open"#), None);
     }
 }

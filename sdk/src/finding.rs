@@ -88,6 +88,22 @@ impl Edit {
         }
     }
 
+    /// Replace what a syntax query captured in `file` of `tree`.
+    pub fn capture(
+        tree: &str,
+        file: &str,
+        capture: &crate::SyntaxCapture,
+        replacement: &str,
+    ) -> Edit {
+        Self::bytes(
+            tree,
+            file,
+            capture.bytes.start as usize,
+            capture.bytes.end as usize,
+            replacement,
+        )
+    }
+
     /// Replace lines `start..=end` of `file` in `tree` (`end = start - 1` inserts).
     pub fn lines(tree: &str, file: &str, start: u32, end: u32, replacement: &str) -> Edit {
         Edit {

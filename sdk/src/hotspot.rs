@@ -155,6 +155,22 @@ impl Attribution {
         Ok(findings)
     }
 
+    /// The whole `run` of an offense skill built on an attribution: [`Attribution::findings`]
+    /// over the granted profiles with the invocation's `min-share` (see `Describe::offense`),
+    /// `report` called with the granted trees for each caller.
+    pub fn scan(
+        &self,
+        invocation: &crate::Invocation,
+        what: &str,
+        report: impl Fn(&Profile, &[crate::Tree], &CallerCost) -> Result<Vec<Finding>, String>,
+    ) -> Result<Vec<Finding>, String> {
+        let min_share: f64 = invocation.param_or("min-share", 0.01)?;
+        let trees = crate::Tree::granted();
+        self.findings(what, min_share, |profile, caller| {
+            report(profile, &trees, caller)
+        })
+    }
+
     pub fn run(&self, profile: &Profile) -> Result<Costs, CallError> {
         let ids = |pattern: &str| -> Result<HashSet<u32>, CallError> {
             Ok(profile.find(pattern)?.into_iter().map(|f| f.id).collect())

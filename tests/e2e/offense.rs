@@ -11,12 +11,15 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 5] = [
+const OFFENSE_SKILLS: [&str; 8] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
     "linear-search-in-loop",
     "vec-growth-without-reserve",
+    "unbuffered-write",
+    "loop-after-answer",
+    "quadratic-format",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -250,6 +253,26 @@ fn cpp_vectors_pushed_in_sized_loops_are_reserved() {
 }
 
 #[test]
+fn unbuffered_writes_in_a_loop_get_a_buffer_and_a_flush() {
+    finds_what_the_case_expects("tests/offense/corpus/export");
+}
+
+#[test]
+fn a_rust_loop_that_has_its_answer_stops() {
+    finds_what_the_case_expects("tests/offense/corpus/fraud");
+}
+
+#[test]
+fn a_python_loop_that_has_its_answer_stops() {
+    finds_what_the_case_expects("tests/offense/corpus/py-overdue");
+}
+
+#[test]
+fn a_string_rebuilt_with_format_in_a_loop_is_appended_to() {
+    finds_what_the_case_expects("tests/offense/corpus/joinids");
+}
+
+#[test]
 fn the_bundled_example_shows_its_two_regexes() {
     finds_what_the_case_expects("tests/offense/corpus/logscan");
 }
@@ -263,4 +286,45 @@ fn clean_code_gets_no_opportunity() {
     for s in OFFENSE_SKILLS {
         assert_eq!(run_of(&report, s)["status"], "ok");
     }
+}
+
+#[test]
+fn syntax_queries_are_audited_and_skip_denied_files() {
+    // The same program, with its source file denied to the skill: the query runs (and is
+    // audited as `source/query`), the file is never parsed, so there is nothing to report.
+    let case = case("tests/offense/corpus/sortkeys");
+    let component = skill("sort-key-recomputed");
+    let dir = scratch_dir("offense-deny");
+    let policy = dir.join("deny.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n\n[[skill]]\nid = \"sort-key-recomputed\"\ndigest = \"sha256:{}\"\n\
+             profiles = [\"*\"]\nsources = [\"src\"]\ndeny = [\"src/lib.rs\"]\n",
+            digest_of(&component)
+        ),
+    )
+    .unwrap();
+    let audit = dir.join("audit.jsonl");
+    let source = format!("src={}", path_str(&case.source));
+    let (report, code, stderr) = joule_json(&[
+        "--profile",
+        path_str(&case.profile),
+        "--source",
+        &source,
+        "--skills",
+        path_str(&component),
+        "--policy",
+        path_str(&policy),
+        "--audit-log",
+        path_str(&audit),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(opportunities(&report).is_empty(), "{report:#}");
+    let summary = Audit { path: audit }.summary();
+    let calls = &summary.of("sort-key-recomputed").allowed;
+    assert!(
+        calls.get("source/query").copied().unwrap_or(0) > 0,
+        "{calls:?}"
+    );
 }

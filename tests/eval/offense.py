@@ -24,7 +24,7 @@ import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop",
-          "vec-growth-without-reserve"]
+          "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format"]
 
 
 def cases():

@@ -263,7 +263,7 @@ impl SyntaxQuery {
                 self.query.len()
             )));
         }
-        Query::new(&self.language.grammar(), &self.query).map_err(|e| {
+        let query = Query::new(&self.language.grammar(), &self.query).map_err(|e| {
             TreeError::InvalidArgument(format!(
                 "{} query, line {} column {} (byte {}): {:?} error{}",
                 self.language.name(),
@@ -277,7 +277,25 @@ impl SyntaxQuery {
                     format!(": {}", e.message.trim())
                 }
             ))
-        })
+        })?;
+        // tree-sitter takes a predicate written after a pattern, outside its parentheses, as a
+        // pattern of its own that filters nothing: the query would match more than it says.
+        for i in 0..query.pattern_count() {
+            let start = query.start_byte_for_pattern(i);
+            let text = &self.query[start..query.end_byte_for_pattern(i).min(self.query.len())];
+            if text.trim_start().starts_with("(#") {
+                let line = self.query[..start].matches('\n').count() + 1;
+                return Err(TreeError::InvalidArgument(format!(
+                    "{} query, line {line}: the predicate `{}` stands outside any pattern, so it \
+                     would filter nothing; put it inside the pattern's parentheses: \
+                     `((pattern) @capture {})`",
+                    self.language.name(),
+                    text.trim(),
+                    text.trim()
+                )));
+            }
+        }
+        Ok(query)
     }
 }
 
@@ -616,6 +634,20 @@ mod tests {
             tree.query_syntax(&q("  "), &|_| true, far()),
             Err(TreeError::InvalidArgument(_))
         ));
+        let loose = tree
+            .query_syntax(
+                &q("(call_expression function: (identifier) @f) @c\n(#eq? @f \"g\")"),
+                &|_| true,
+                far(),
+            )
+            .unwrap_err();
+        let TreeError::InvalidArgument(message) = loose else {
+            panic!("{loose:?}")
+        };
+        assert!(
+            message.contains("line 2") && message.contains("outside any pattern"),
+            "{message}"
+        );
         let huge = "(identifier) ".repeat(MAX_QUERY_BYTES / 10);
         assert!(matches!(
             tree.query_syntax(&q(&huge), &|_| true, far()),

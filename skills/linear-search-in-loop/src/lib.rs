@@ -205,13 +205,7 @@ fn fix(
             line - 1,
             &format!("{indent}{name}_set = set({name})\n"),
         ),
-        Edit::bytes(
-            tree.name(),
-            &site.path,
-            haystack.bytes.start as usize,
-            haystack.bytes.end as usize,
-            &format!("{name}_set"),
-        ),
+        Edit::capture(tree.name(), &site.path, haystack, &format!("{name}_set")),
     ]))
 }
 

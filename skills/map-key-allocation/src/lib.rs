@@ -63,12 +63,10 @@ impl Skill for MapKeyAllocation {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        let min_share: f64 = invocation.param_or("min-share", 0.01)?;
-        let trees = Tree::granted();
-        Attribution::new(COST, LIBRARY).findings(
+        Attribution::new(COST, LIBRARY).scan(
+            invocation,
             "owned keys made and dropped around map updates",
-            min_share,
-            |profile, caller| caller_findings(profile, &trees, caller),
+            caller_findings,
         )
     }
 }
@@ -146,13 +144,7 @@ fn caller_findings(
                 .evidence("key allocation and drop", caller.value as f64, unit)
                 .evidence("loop depth", f64::from(site.loop_depth), "loops")
                 .label("fingerprint", statement.text.clone())
-                .edit(Edit::bytes(
-                    &tree,
-                    &site.path,
-                    statement.bytes.start as usize,
-                    statement.bytes.end as usize,
-                    &replacement,
-                ))
+                .edit(Edit::capture(&tree, &site.path, statement, &replacement))
                 .build(),
         );
     }

@@ -71,21 +71,19 @@ impl Skill for RegexInHotPath {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        let min_share: f64 = invocation.param_or("min-share", 0.005)?;
-        let trees = Tree::granted();
         Attribution::new(COMPILE, LIBRARY)
             .exempt(LAZY)
             .cost_in_files(PYTHON_COMPILE, &PYTHON_RE)
             .library_files(&PYTHON_RE)
-            .findings(
+            .scan(
+                invocation,
                 "regex compilation on every call",
-                min_share,
-                |profile, caller| {
+                |profile, trees, caller| {
                     // Python compiles at import time in `<module>`: once, not per call.
                     if caller.function.name == "<module>" {
                         return Ok(Vec::new());
                     }
-                    caller_findings(profile, &trees, caller)
+                    caller_findings(profile, trees, caller)
                 },
             )
     }

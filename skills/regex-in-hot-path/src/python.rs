@@ -6,6 +6,7 @@
 //! (`re._compile`): the patch adds `_SLUGIFY_RE = re.compile(r"...")` after the imports and
 //! makes the call `_SLUGIFY_RE.sub(repl, text)`.
 
+use joule_sdk::code::split_arguments;
 use joule_sdk::hotspot::sites_in;
 use joule_sdk::{CallError, Edit, Function, Language, Query, Tree};
 
@@ -60,13 +61,7 @@ pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSi
         match rewrite(&name, &which.text, &pattern.text, &call.text) {
             Some(replacement) => {
                 declarations.push(format!("{name} = re.compile({})", pattern.text));
-                replacements.push(Edit::bytes(
-                    tree_name,
-                    &site.path,
-                    call.bytes.start as usize,
-                    call.bytes.end as usize,
-                    &replacement,
-                ));
+                replacements.push(Edit::capture(tree_name, &site.path, call, &replacement));
             }
             None => all_hoisted = false,
         }
@@ -153,7 +148,7 @@ fn rewrite(name: &str, which: &str, pattern: &str, call: &str) -> Option<String>
     let inside = call[open + 1..].trim_end().strip_suffix(')')?;
     let rest = inside.trim_start().strip_prefix(pattern)?;
     let rest = rest.trim_start().trim_start_matches(',').trim();
-    let arguments = top_level_arguments(rest)?;
+    let arguments = split_arguments(rest)?;
     let max = match which {
         "compile" => 0,
         "sub" | "subn" => 2,
@@ -173,42 +168,6 @@ fn rewrite(name: &str, which: &str, pattern: &str, call: &str) -> Option<String>
     } else {
         format!("{name}.{which}({rest})")
     })
-}
-
-/// The arguments of a call's text after its first, split at top-level commas (not inside
-/// brackets or string literals); `None` when the brackets or quotes do not balance.
-fn top_level_arguments(text: &str) -> Option<Vec<&str>> {
-    let mut out = Vec::new();
-    let (mut depth, mut quote, mut escaped, mut start) = (0i32, None::<char>, false, 0);
-    for (i, c) in text.char_indices() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' => quote = Some(c),
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(text[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 || quote.is_some() {
-        return None;
-    }
-    let last = text[start..].trim();
-    if !last.is_empty() {
-        out.push(last);
-    }
-    Some(out)
 }
 
 #[cfg(test)]

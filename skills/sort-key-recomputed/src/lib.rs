@@ -60,12 +60,10 @@ impl Skill for SortKeyRecomputed {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        let min_share: f64 = invocation.param_or("min-share", 0.01)?;
-        let trees = Tree::granted();
-        Attribution::new(COST, LIBRARY).not_cost(NOT_COST).findings(
+        Attribution::new(COST, LIBRARY).not_cost(NOT_COST).scan(
+            invocation,
             "key work inside sorts",
-            min_share,
-            |profile, caller| caller_findings(profile, &trees, caller),
+            caller_findings,
         )
     }
 }

@@ -21,15 +21,15 @@ const COST: &str = r"^<?alloc::raw_vec::.*(grow_one|grow_amortized|finish_grow|d
 /// Where growth enters the library or the kernel from the program.
 const LIBRARY: &str = r"^<?alloc::(raw_vec|vec)::|^<?alloc::alloc::|^(__memmove_\w+|__memcpy_\w+|memmove|memcpy|realloc|__libc_realloc|_int_realloc|malloc|__libc_malloc|_int_malloc|free|__libc_free|cfree@GLIBC_[0-9.]+|_int_free|operator new\(.*\)|operator delete\(.*\)|asm_exc_page_fault|exc_page_fault|__rust_\w+|__rdl_\w+)$|^std::vector<|::_M_realloc_(insert|append)";
 
-const RUST_LOOPS: &str = r#"(for_expression
+const RUST_LOOPS: &str = r#"((for_expression
   value: (_) @range
   body: (block
     (expression_statement
       (call_expression
         function: (field_expression value: (identifier) @vec field: (field_identifier) @method)))))
-  @loop (#eq? @method "push")"#;
+  @loop (#eq? @method "push"))"#;
 
-const CPP_LOOPS: &str = r#"[
+const CPP_LOOPS: &str = r#"([
   (for_range_loop
     right: (_) @range
     body: (compound_statement
@@ -42,7 +42,7 @@ const CPP_LOOPS: &str = r#"[
       (expression_statement
         (call_expression
           function: (field_expression argument: (identifier) @vec field: (field_identifier) @method)))))
-] @loop (#any-of? @method "push_back" "emplace_back")"#;
+] @loop (#any-of? @method "push_back" "emplace_back"))"#;
 
 /// Share of the growth the fix removes: one allocation of the final size instead of a
 /// sequence of growing ones with their copies.
@@ -63,12 +63,10 @@ impl Skill for VecGrowthWithoutReserve {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        let min_share: f64 = invocation.param_or("min-share", 0.02)?;
-        let trees = Tree::granted();
-        Attribution::new(COST, LIBRARY).glue("std::").findings(
+        Attribution::new(COST, LIBRARY).glue("std::").scan(
+            invocation,
             "vector growth",
-            min_share,
-            |profile, caller| caller_findings(profile, &trees, caller),
+            caller_findings,
         )
     }
 }
