@@ -181,7 +181,10 @@ impl Attribution {
                 .into_iter()
                 .filter(|f| {
                     let file = f.file.as_deref().unwrap_or("").replace('\\', "/");
-                    files.iter().any(|suffix| file.ends_with(suffix.as_str()))
+                    // Whole path components: `re.py` is not `core.py`.
+                    files
+                        .iter()
+                        .any(|suffix| file == *suffix || file.ends_with(&format!("/{suffix}")))
                 })
                 .map(|f| f.id)
                 .collect())
@@ -281,8 +284,10 @@ impl Attribution {
 /// generic arguments or closure suffixes) is the function `source_name` (as a syntax query
 /// reports it: `method`, `Type::method`, `Type.method`).
 pub fn same_function(profile_name: &str, source_name: &str) -> bool {
-    let profile = plain_name(profile_name);
-    let source = source_name.replace('.', "::");
+    // Both sides the same way: generics out, `.` (Python, Go, Java) as `::`, Python's
+    // `<locals>` of nested functions dropped.
+    let norm = |name: &str| plain_name(&name.replace(".<locals>.", ".").replace('.', "::"));
+    let (profile, source) = (norm(profile_name), norm(source_name));
     profile == source || profile.ends_with(&format!("::{source}"))
 }
 
@@ -382,6 +387,15 @@ mod tests {
             "Parser::parse_line"
         ));
         assert!(!same_function("corpus::resort_listing", "sort_listing"));
+        assert!(same_function(
+            "app::Parser<R>::parse_line",
+            "Parser<R>::parse_line"
+        ));
+        assert!(same_function(
+            "IPv6Network.__init__",
+            "IPv6Network.__init__"
+        ));
+        assert!(same_function("outer.<locals>.inner", "outer.inner"));
         assert!(!same_function("corpus::sort_listing", "listing"));
     }
 }

@@ -109,6 +109,14 @@ impl SyntaxMatch {
     }
 }
 
+impl SyntaxCapture {
+    /// Whether `text` is all of the node (the host cuts long captures at 4 KiB): a patch that
+    /// writes a capture's text back must only do it when it is.
+    pub fn is_whole(&self) -> bool {
+        self.text.len() as u64 == self.bytes.end.saturating_sub(self.bytes.start)
+    }
+}
+
 impl Language {
     /// The language of a file, by its extension (`.h` counts as C).
     pub fn of_path(path: &str) -> Option<Language> {

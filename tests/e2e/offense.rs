@@ -211,8 +211,15 @@ fn finds_what_the_case_expects(rel: &str) {
         let patch = f["patch"]
             .as_str()
             .unwrap_or_else(|| panic!("no patch: {f:#}"));
-        if case.dir.join("Cargo.toml").is_file() {
+        if case.dir.join("Cargo.toml").is_file() || !case.test.is_empty() {
             patched_copy_passes_its_tests(&case, patch);
+        } else {
+            // Only a case that points at a program kept elsewhere (the bundled example, whose
+            // patch tests/e2e/example.rs applies and tests) has no tests of its own here.
+            assert_ne!(
+                case.source, case.dir,
+                "{rel}: a corpus program without tests"
+            );
         }
     }
 }
@@ -320,6 +327,7 @@ fn syntax_queries_are_audited_and_skip_denied_files() {
         path_str(&audit),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run_of(&report, "sort-key-recomputed")["status"], "ok");
     assert!(opportunities(&report).is_empty(), "{report:#}");
     let summary = Audit { path: audit }.summary();
     let calls = &summary.of("sort-key-recomputed").allowed;

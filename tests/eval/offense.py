@@ -161,9 +161,11 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     tally = {s: {"tp": 0, "fp": 0, "fn": 0} for s in SKILLS}
-    speedups = []
+    speedups, ratios, failed_runs = [], [], []
     for group, name, case, expect in cases():
         report = run_joule(args.joule, args.skills, case, expect, args.out)
+        failed_runs += [f"{name}: {r['skill']} failed: {r.get('error')}"
+                        for r in report["runs"] if r["status"] != "ok"]
         found = [f for f in report["findings"] if f["kind"] == "opportunity"]
         wanted = expect.get("finding", [])
         matched = set()
@@ -185,6 +187,8 @@ def main():
                 result = measure(case, name, f, expect, args.out)
                 print(f"          {result}")
                 speedups.append((name, result))
+                if " faster (" in result:
+                    ratios.append((name, float(result.split("x faster (")[0].split()[-1])))
         for i, f in enumerate(found):
             if i not in matched:
                 tally.setdefault(f["skill"], {"tp": 0, "fp": 0, "fn": 0})["fp"] += 1
@@ -195,9 +199,13 @@ def main():
         p = t["tp"] / (t["tp"] + t["fp"]) if t["tp"] + t["fp"] else float("nan")
         r = t["tp"] / (t["tp"] + t["fn"]) if t["tp"] + t["fn"] else float("nan")
         print(f"{skill:<28}{t['tp']:>4}{t['fp']:>4}{t['fn']:>4}{p:>11.2f}{r:>8.2f}")
-    failed = [n for n, r in speedups if "faster" not in r]
-    if failed:
-        sys.exit(f"patches that failed: {', '.join(failed)}")
+    problems = [f"{n}: {r}" for n, r in speedups if not r.startswith("tests pass")]
+    problems += [f"{n}: the patch made it slower" for n, x in ratios if x < 1.0]
+    problems += [f"{s}: {t['fn']} expected finding(s) missed" for s, t in tally.items() if t["fn"]]
+    problems += [f"{s}: {t['fp']} false positive(s)" for s, t in tally.items() if t["fp"]]
+    problems += failed_runs
+    if problems:
+        sys.exit("eval-offense: " + "; ".join(problems))
 
 
 if __name__ == "__main__":

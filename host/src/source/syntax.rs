@@ -22,6 +22,9 @@ pub const MAX_QUERY_BYTES: usize = 64 << 10;
 pub const MAX_CAPTURE_TEXT: usize = 4096;
 /// Matches tree-sitter may hold in progress at once (it drops the oldest past this).
 const MATCHES_IN_PROGRESS: u32 = 1024;
+/// The deepest nesting of parentheses and brackets a query may have: tree-sitter compiles
+/// nested patterns recursively, and no useful query comes near this.
+pub const MAX_QUERY_NESTING: usize = 64;
 
 /// A language the host has a grammar for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,6 +266,21 @@ impl SyntaxQuery {
                 self.query.len()
             )));
         }
+        let mut depth = 0usize;
+        for (i, c) in self.query.char_indices() {
+            match c {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > MAX_QUERY_NESTING {
+                let line = self.query[..i].matches('\n').count() + 1;
+                return Err(TreeError::InvalidArgument(format!(
+                    "{} query, line {line}: patterns nest more than {MAX_QUERY_NESTING} deep",
+                    self.language.name()
+                )));
+            }
+        }
         let query = Query::new(&self.language.grammar(), &self.query).map_err(|e| {
             TreeError::InvalidArgument(format!(
                 "{} query, line {} column {} (byte {}): {:?} error{}",
@@ -383,7 +401,9 @@ fn query_file(
         QueryCursorOptions::new().progress_callback(&mut stop),
     );
     while let Some(m) = matches.next() {
-        if out.len() >= limit {
+        // Finding a match's surroundings is host work the guest's deadline does not
+        // interrupt: checked per match.
+        if out.len() >= limit || Instant::now() >= deadline {
             break;
         }
         let captures: Vec<SyntaxCapture> = m
@@ -648,6 +668,13 @@ mod tests {
             message.contains("line 2") && message.contains("outside any pattern"),
             "{message}"
         );
+        let deep = format!("{}(identifier){}", "(a ".repeat(1000), ")".repeat(1000));
+        let TreeError::InvalidArgument(message) =
+            tree.query_syntax(&q(&deep), &|_| true, far()).unwrap_err()
+        else {
+            panic!("not refused")
+        };
+        assert!(message.contains("nest more than"), "{message}");
         let huge = "(identifier) ".repeat(MAX_QUERY_BYTES / 10);
         assert!(matches!(
             tree.query_syntax(&q(&huge), &|_| true, far()),

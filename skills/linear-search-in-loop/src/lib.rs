@@ -65,15 +65,27 @@ impl Skill for LinearSearchInLoop {
 /// set built before the loop would go stale.
 pub fn changes(body: &str, name: &str) -> bool {
     let calls = [
-        "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+        "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "add", "update",
+        "discard",
     ];
-    calls.iter().any(|c| body.contains(&format!("{name}.{c}(")))
+    // Bound as a loop or comprehension target (`for NAME in`, `for k, NAME in`): a new list
+    // each iteration, not one to freeze before the loop.
+    let bound = body.split("for ").skip(1).any(|after| {
+        after.split(" in ").next().is_some_and(|targets| {
+            targets
+                .split(',')
+                .any(|t| t.trim().trim_matches(['(', ')']) == name)
+        })
+    });
+    bound
+        || calls.iter().any(|c| body.contains(&format!("{name}.{c}(")))
         || body.lines().any(|line| {
             let line = line.trim_start();
             line.strip_prefix(name).is_some_and(|rest| {
                 let rest = rest.trim_start();
                 (rest.starts_with('=') && !rest.starts_with("=="))
                     || rest.starts_with("+=")
+                    || rest.starts_with("|=")
                     || rest.starts_with('[')
             }) || line.starts_with(&format!("del {name}"))
         })
@@ -196,6 +208,15 @@ fn fix(
         return Ok(None);
     };
     let line = outer.lines.start;
+    // A comprehension may sit inside a statement that began on an earlier line (an argument
+    // list, a continued expression): the new line would land inside it.
+    if !matches!(outer.kind.as_str(), "for_statement" | "while_statement") && line > 1 {
+        let previous = tree.read_lines(&site.path, line - 1, line - 1)?.join("");
+        let previous = previous.trim_end();
+        if previous.ends_with(['(', '[', '{', ',', '\\', '+', '-', '*', '/', '=']) {
+            return Ok(None);
+        }
+    }
     let indent = tree.indentation(&site.path, line)?;
     Ok(Some(vec![
         Edit::lines(
@@ -223,5 +244,9 @@ mod tests {
         assert!(changes("    blocked = load()\n", "blocked"));
         assert!(!changes("    if blocked == other:\n", "blocked"));
         assert!(changes("    blocked += more\n", "blocked"));
+        assert!(changes("    for row in rows:\n        if k in row:", "row"));
+        assert!(changes("    for i, row in enumerate(rows):", "row"));
+        assert!(changes("    seen.add(x)", "seen"));
+        assert!(!changes("    for x in blocked_list:", "blocked"));
     }
 }

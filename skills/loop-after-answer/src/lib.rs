@@ -163,11 +163,15 @@ fn finding(
             return Ok(None);
         }
     }
-    let indent = tree.indentation(&site.path, set.lines.start)?;
+    // `break` right after the assignment, on its line, so it stays inside the `if` whether the
+    // `if` spans lines or not (`if x: found = True` -> `if x: found = True; break`).
+    if !set.is_whole() {
+        return Ok(None);
+    }
     let stop = if language == Language::Rust {
-        "break;"
+        " break;"
     } else {
-        "break"
+        "; break"
     };
     let fence = if language == Language::Rust {
         "rust"
@@ -189,7 +193,7 @@ fn finding(
                 "{} of `{}` ({}) is spent in this loop of `{}`:\n\n```{fence}\n{text}\n```\n\n\
                  Its only effect is setting `{}` to a constant once `{}` holds; every element \
                  after the first that does is wasted work. The patch stops the loop there with \
-                 `{stop}` (the condition is assumed to have no side effects). How much it saves \
+                 `break` (the condition is assumed to have no side effects). How much it saves \
                  depends on where the answer comes: half the loop when it comes halfway, \
                  nothing when it never comes.",
                 percent(share),
@@ -208,12 +212,11 @@ fn finding(
             .confidence(0.8)
             .evidence("time on the loop's lines", value as f64, unit)
             .label("fingerprint", format!("{}:{}", flag.text, condition.text))
-            .edit(Edit::lines(
+            .edit(Edit::capture(
                 tree_name,
                 &site.path,
-                set.lines.end + 1,
-                set.lines.end,
-                &format!("{indent}{stop}\n"),
+                set,
+                &format!("{}{stop}", set.text.trim_end()),
             ))
             .build(),
     ))

@@ -39,6 +39,7 @@ const QUERY: &str = r#"(expression_statement
                 arguments: (arguments))))
           field: (field_identifier) @or)
         arguments: (arguments)))
+    operator: _ @operator
     right: (_) @delta)
   (#eq? @entry "entry")
   (#any-of? @own "to_string" "to_owned")
@@ -71,12 +72,28 @@ impl Skill for MapKeyAllocation {
     }
 }
 
+/// Whether an expression is a plain place (`word`, `self.counts`, `entry.name`): evaluating
+/// it twice, as the rewrite does, is the same as once.
+pub fn plain(expression: &str) -> bool {
+    !expression.is_empty()
+        && expression
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
+}
+
 /// The statement rewritten to allocate only for a new key. `indent` is the statement's own
-/// indentation (the first line is written where the statement starts).
-pub fn rewrite(statement: &str, map: &str, key: &str, delta: &str, indent: &str) -> String {
+/// indentation (the first line is written where the statement starts); `operator` the
+/// compound assignment's (`+=`, `|=`...).
+pub fn rewrite(
+    statement: &str,
+    (map, key): (&str, &str),
+    operator: &str,
+    delta: &str,
+    indent: &str,
+) -> String {
     format!(
         "if let Some(slot) = {map}.get_mut::<str>({key}.as_ref()) {{\n\
-         {indent}    *slot += {delta};\n\
+         {indent}    *slot {operator} {delta};\n\
          {indent}}} else {{\n\
          {indent}    {statement}\n\
          {indent}}}"
@@ -97,6 +114,11 @@ fn caller_findings(
         let Some(statement) = site.capture("statement") else {
             continue;
         };
+        // The map and the key are written twice by the rewrite: only plain places, and only a
+        // statement whose text the host sent whole.
+        if !statement.is_whole() || !plain(site.text("map")) || !plain(site.text("key")) {
+            continue;
+        }
         // The statement's indentation, from the start of its line.
         let indent = match trees.iter().find(|t| t.name() == tree) {
             Some(t) => t.indentation(&site.path, statement.lines.start)?,
@@ -104,8 +126,8 @@ fn caller_findings(
         };
         let replacement = rewrite(
             &statement.text,
-            site.text("map"),
-            site.text("key"),
+            (site.text("map"), site.text("key")),
+            site.text("operator"),
             site.text("delta"),
             &indent,
         );
@@ -161,8 +183,8 @@ mod tests {
     fn the_update_keeps_its_entry_path_for_new_keys() {
         let out = rewrite(
             "*counts.entry(word.to_string()).or_insert(0) += 1;",
-            "counts",
-            "word",
+            ("counts", "word"),
+            "+=",
             "1",
             "        ",
         );
@@ -170,5 +192,7 @@ mod tests {
             out,
             "if let Some(slot) = counts.get_mut::<str>(word.as_ref()) {\n            *slot += 1;\n        } else {\n            *counts.entry(word.to_string()).or_insert(0) += 1;\n        }"
         );
+        assert!(plain("self.counts") && plain("word"));
+        assert!(!plain("it.next().unwrap()") && !plain(""));
     }
 }

@@ -59,6 +59,10 @@ pub fn append(name: &str, tokens: &str) -> Option<String> {
     let args = split_arguments(inner)?;
     let (format, rest) = args.split_first()?;
     let text = format.strip_prefix('"')?.strip_suffix('"')?;
+    // Explicit positions (`{0}`, `{:1$}`) count the arguments; dropping the first shifts them.
+    if text.contains('$') || (0..10).any(|d| text.contains(&format!("{{{d}"))) {
+        return None;
+    }
     let (tail, rest) = if let Some(tail) = text.strip_prefix(&format!("{{{name}}}")) {
         (tail, rest)
     } else if let Some(tail) = text.strip_prefix("{}") {
@@ -103,7 +107,7 @@ fn caller_findings(
         ) else {
             continue;
         };
-        if site.loop_depth == 0 {
+        if site.loop_depth == 0 || !statement.is_whole() || !arguments.is_whole() {
             continue;
         }
         let Some(replacement) = append(&name.text, &arguments.text) else {
@@ -175,5 +179,7 @@ mod tests {
         assert_eq!(append("s", r#"("{x}{s}")"#), None);
         assert_eq!(append("s", r#"("{}{}", t, s)"#), None);
         assert_eq!(append("s", r#"("{s}{s}")"#), None);
+        assert_eq!(append("s", r#"("{}{0}", s)"#), None);
+        assert_eq!(append("s", r#"("{}{:1$}", s, w)"#), None);
     }
 }

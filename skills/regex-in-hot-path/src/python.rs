@@ -53,6 +53,16 @@ pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSi
         ) else {
             continue;
         };
+        // An f-string is built from the function's own names: it cannot move to the module.
+        let prefix: String = pattern
+            .text
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect();
+        if prefix.contains(['f', 'F']) || !pattern.is_whole() || !call.is_whole() {
+            all_hoisted = false;
+            continue;
+        }
         let base = constant_name(site.function.as_deref().unwrap_or("pattern"));
         let name = match declarations.len() {
             0 => base,
@@ -94,11 +104,17 @@ pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSi
             .filter_map(|m| m.capture("import").map(|c| c.lines.end))
             .max()
             .unwrap_or(0);
+        // The constants need `re` at module level (the function may import it itself).
+        let imports_re = imports.iter().filter_map(|m| m.capture("import")).any(|c| {
+            c.text
+                .strip_prefix("import ")
+                .is_some_and(|names| names.split(',').any(|n| n.trim() == "re"))
+        });
         let block = declarations.join("\n");
-        let declaration = if after == 0 {
-            format!("import re\n\n{block}\n\n")
-        } else {
-            format!("\n{block}\n")
+        let declaration = match (after, imports_re) {
+            (0, _) => format!("import re\n\n{block}\n\n"),
+            (_, true) => format!("\n{block}\n"),
+            (_, false) => format!("import re\n\n{block}\n"),
         };
         let mut edits = vec![Edit::lines(
             &first.tree,

@@ -103,7 +103,24 @@ pub fn fix(method: &str, method_range: (u64, u64), closure: &str, call_end: u64)
             }
             let body = body.trim();
             let (left, right) = body.strip_suffix(')')?.split_once(".cmp(&")?;
-            if rename(left, a, b) != right.trim() || !left.contains(a) {
+            if rename(left, a, b) != right.trim()
+                || !left.contains(a)
+                || rename(left, b, "") != left
+            {
+                return None;
+            }
+            // The cached key must own its data (a key borrowed from the element cannot be
+            // kept beside it): one made by a call that returns a new value.
+            let owned = [
+                "to_lowercase()",
+                "to_uppercase()",
+                "to_ascii_lowercase()",
+                "to_ascii_uppercase()",
+                "to_string()",
+                "to_owned()",
+                "clone()",
+            ];
+            if !owned.iter().any(|o| left.trim_end().ends_with(o)) && !left.starts_with("format!") {
                 return None;
             }
             Some(Fix {
@@ -236,6 +253,19 @@ mod tests {
             "sort_by_cached_key(|x| x.path.to_lowercase())"
         );
         assert_eq!((f.start, f.end), (5, 60));
+        // A key borrowed from the element, or one that names both: no rewrite.
+        let borrowed =
+            "|a, b| a.p.split('/').collect::<Vec<_>>().cmp(&b.p.split('/').collect::<Vec<_>>())";
+        assert!(fix("sort_by", (0, 1), borrowed, 3).is_none());
+        assert!(
+            fix(
+                "sort_by",
+                (0, 1),
+                "|a, b| f(a, b).to_string().cmp(&f(b, b).to_string())",
+                3
+            )
+            .is_none()
+        );
         // Different keys on the two sides: not a key sort.
         let mixed = "|x, y| x.path.to_lowercase().cmp(&y.name.to_lowercase())";
         assert!(fix("sort_by", (0, 1), mixed, 3).is_none());

@@ -85,7 +85,7 @@ fn caller_findings(
         ) else {
             continue;
         };
-        if !opens_a_file(&value.text) {
+        if !opens_a_file(&value.text) || !value.is_whole() {
             continue;
         }
         let in_loop: Vec<&SyntaxMatch> = writes
@@ -106,7 +106,10 @@ fn caller_findings(
         let body = tree
             .read_lines(&file.path, lines.start, lines.end)?
             .join("\n");
-        if body.contains("BufWriter") || body.contains("LineWriter") {
+        if body.contains("BufWriter")
+            || body.contains("LineWriter")
+            || uses_as_file(&body, &name.text)
+        {
             continue;
         }
         let mut edits = vec![Edit::capture(
@@ -115,17 +118,26 @@ fn caller_findings(
             value,
             &format!("std::io::BufWriter::new({})", value.text),
         )];
-        // With `?` the function reports I/O errors: flush after the loop, so it still does.
-        let propagates = value.text.trim_end().ends_with('?');
-        if propagates && let Some((end, indent)) = loop_end(tree, first)? {
-            edits.push(Edit::lines(
-                tree_name,
-                &file.path,
-                end + 1,
-                end,
-                &format!("{indent}{}.flush()?;\n", name.text),
-            ));
-        }
+        // Flush after the loop, handling its error as the writes do theirs: a dropped
+        // `BufWriter` flushes but swallows the error, and code after the loop may read the file.
+        let Some(write) = first.capture("write") else {
+            continue;
+        };
+        // The write's lines: the `?` or `.unwrap()` comes after the macro's closing bracket.
+        let write_line = tree
+            .read_lines(&first.path, write.lines.start, write.lines.end)?
+            .join("\n");
+        let flush = flush_statement(&name.text, &write_line);
+        let Some((end, indent)) = loop_end(tree, first, decl.bytes.end)? else {
+            continue;
+        };
+        edits.push(Edit::lines(
+            tree_name,
+            &file.path,
+            end + 1,
+            end,
+            &format!("{indent}{flush}\n"),
+        ));
         let write = first.capture("write").map_or("", |w| w.text.as_str());
         let mut f = Finding::opportunity("unbuffered-write")
             .title(format!(
@@ -147,12 +159,8 @@ fn caller_findings(
                 name.text,
                 decl.text.trim(),
                 write.lines().next().unwrap_or(""),
-                if propagates {
-                    " The patch also flushes after the loop, so a failed write is still \
-                     reported (dropping a `BufWriter` flushes but swallows the error)."
-                } else {
-                    ""
-                }
+                " The patch also flushes after the loop, handling its error as the writes do \
+                 (dropping a `BufWriter` flushes but swallows the error)."
             ))
             .location(
                 Location::lines(tree_name, &file.path, decl.lines.start, decl.lines.end)
@@ -172,8 +180,43 @@ fn caller_findings(
     Ok(findings)
 }
 
-/// The last line of the outermost loop around `write`, and that loop's indentation.
-fn loop_end(tree: &Tree, write: &SyntaxMatch) -> Result<Option<(u32, String)>, CallError> {
+/// Whether the function uses `name` as a `File` beyond writing to it (passes it by reference,
+/// syncs it, asks its metadata): a `BufWriter` would not do there.
+pub fn uses_as_file(body: &str, name: &str) -> bool {
+    [
+        format!("&{name}"),
+        format!("&mut {name}"),
+        format!("{name}.sync_"),
+        format!("{name}.set_len("),
+        format!("{name}.metadata("),
+        format!("{name}.seek("),
+    ]
+    .iter()
+    .any(|use_| body.contains(use_.as_str()))
+}
+
+/// The flush for `name`, with the error handled as on `write_line` (a write in the loop):
+/// `?`, `.unwrap()`, `.expect(..)`, else ignored as the write's result is.
+pub fn flush_statement(name: &str, write_line: &str) -> String {
+    if write_line.contains(")?") {
+        format!("{name}.flush()?;")
+    } else if write_line.contains(".unwrap()") {
+        format!("{name}.flush().unwrap();")
+    } else if write_line.contains(".expect(") {
+        format!("{name}.flush().expect(\"flush {name}\");")
+    } else {
+        format!("let _ = {name}.flush();")
+    }
+}
+
+/// The last line of the outermost loop around `write` that starts after byte `after` (the
+/// file's `let`: an enclosing loop that opens the file each time is not the one to flush
+/// after), and that loop's indentation.
+fn loop_end(
+    tree: &Tree,
+    write: &SyntaxMatch,
+    after: u64,
+) -> Result<Option<(u32, String)>, CallError> {
     let Some(w) = write.capture("write") else {
         return Ok(None);
     };
@@ -183,6 +226,7 @@ fn loop_end(tree: &Tree, write: &SyntaxMatch) -> Result<Option<(u32, String)>, C
         .filter(|m| m.function == write.function)
         .filter_map(|m| m.capture("loop"))
         .filter(|l| l.bytes.start <= w.bytes.start && w.bytes.end <= l.bytes.end)
+        .filter(|l| l.bytes.start >= after)
         .min_by_key(|l| l.bytes.start);
     match outer {
         Some(l) => Ok(Some((
@@ -207,5 +251,24 @@ mod tests {
         ));
         assert!(!opens_a_file("Vec::new()"));
         assert!(!opens_a_file("File::open(p)?"));
+    }
+
+    #[test]
+    fn the_flush_handles_errors_as_the_writes_do() {
+        assert_eq!(
+            flush_statement("f", "    writeln!(f, \"x\")?;"),
+            "f.flush()?;"
+        );
+        assert_eq!(
+            flush_statement("f", "writeln!(f, \"x\").unwrap();"),
+            "f.flush().unwrap();"
+        );
+        assert_eq!(
+            flush_statement("f", "let _ = writeln!(f, \"x\");"),
+            "let _ = f.flush();"
+        );
+        assert!(uses_as_file("g(&mut f);", "f"));
+        assert!(uses_as_file("f.sync_all()?;", "f"));
+        assert!(!uses_as_file("writeln!(f, \"x\")?;", "f"));
     }
 }

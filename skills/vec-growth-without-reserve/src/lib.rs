@@ -83,8 +83,13 @@ pub fn size_of(language: Language, range: &str, bound: Option<&str>) -> Option<S
     match language {
         Language::Rust => {
             let range = range.trim();
+            // `0..n` only when `n` is a length (a `usize`): any other bound may be another
+            // integer type, which `reserve` does not take.
             if let Some(end) = range.strip_prefix("0..") {
-                return (ident(end) || end.ends_with(".len()")).then(|| end.to_string());
+                return end
+                    .strip_suffix(".len()")
+                    .filter(|base| ident(base))
+                    .map(|_| end.to_string());
             }
             let base = range
                 .trim_start_matches("&mut ")
@@ -94,8 +99,14 @@ pub fn size_of(language: Language, range: &str, bound: Option<&str>) -> Option<S
                 .trim_end_matches(".into_iter()");
             ident(base).then(|| format!("{base}.len()"))
         }
+        // An index loop only up to a container's size: other bounds may be negative or
+        // pointers, and `reserve` of those is an error or a type error.
         Language::Cpp | Language::C => match bound {
-            Some(b) => (ident(b) || b.ends_with(".size()")).then(|| b.trim().to_string()),
+            Some(b) => b
+                .trim()
+                .strip_suffix(".size()")
+                .filter(|base| ident(base))
+                .map(|_| b.trim().to_string()),
             None => ident(range.trim()).then(|| format!("{}.size()", range.trim())),
         },
         _ => None,
@@ -137,7 +148,9 @@ fn caller_findings(
         let Some(size) = size_of(language, &range.text, bound) else {
             continue;
         };
-        if reserves(tree, &site, &vec.text)? {
+        if reserves(tree, &site, &vec.text)?
+            || !declared_before(tree, &site, &vec.text, lp, language)?
+        {
             continue;
         }
         let indent = tree.indentation(&site.path, lp.lines.start)?;
@@ -191,6 +204,35 @@ fn caller_findings(
     Ok(findings)
 }
 
+/// Whether `vec` is declared in the function before the loop (`let mut vec`, a
+/// `std::vector<..> vec` line), so a `reserve` before the loop can name it and it is a vector.
+fn declared_before(
+    tree: &Tree,
+    site: &SyntaxMatch,
+    vec: &str,
+    lp: &joule_sdk::SyntaxCapture,
+    language: Language,
+) -> Result<bool, CallError> {
+    let Some(lines) = site.function_lines else {
+        return Ok(false);
+    };
+    if lp.lines.start <= lines.start {
+        return Ok(false);
+    }
+    let before = tree.read_lines(&site.path, lines.start, lp.lines.start - 1)?;
+    Ok(before.iter().any(|line| {
+        let line = line.trim();
+        match language {
+            Language::Rust => {
+                line.starts_with(&format!("let mut {vec} = Vec::new()"))
+                    || line.starts_with(&format!("let mut {vec}: Vec<"))
+                    || line.starts_with(&format!("let mut {vec} = vec![]"))
+            }
+            _ => line.contains("vector<") && line.contains(&format!(" {vec}")),
+        }
+    }))
+}
+
 /// Whether the function already reserves (or sizes) `vec`.
 fn reserves(tree: &Tree, site: &SyntaxMatch, vec: &str) -> Result<bool, CallError> {
     let Some(lines) = site.function_lines else {
@@ -220,14 +262,19 @@ mod tests {
             size_of(Language::Rust, "&self.items", None).as_deref(),
             Some("self.items.len()")
         );
-        assert_eq!(size_of(Language::Rust, "0..n", None).as_deref(), Some("n"));
+        assert_eq!(size_of(Language::Rust, "0..n", None), None);
+        assert_eq!(
+            size_of(Language::Rust, "0..xs.len()", None).as_deref(),
+            Some("xs.len()")
+        );
         assert_eq!(size_of(Language::Rust, "text.lines()", None), None);
         assert_eq!(size_of(Language::Rust, "1..n", None), None);
         assert_eq!(
             size_of(Language::Cpp, "values", None).as_deref(),
             Some("values.size()")
         );
-        assert_eq!(size_of(Language::Cpp, "", Some("n")).as_deref(), Some("n"));
+        assert_eq!(size_of(Language::Cpp, "", Some("n")), None);
+        assert_eq!(size_of(Language::Cpp, "", Some("end")), None);
         assert_eq!(
             size_of(Language::Cpp, "", Some("v.size()")).as_deref(),
             Some("v.size()")
