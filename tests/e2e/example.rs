@@ -156,26 +156,20 @@ fn patched_program_builds_and_passes_its_tests(patch: &str) {
     .unwrap();
     std::fs::copy(root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     std::fs::write(copy.path().join("fix.patch"), patch).unwrap();
-    run(Command::new("git")
-        .args(["apply", "--verbose", "../fix.patch"])
-        .current_dir(&crate_dir));
+    run_ok(
+        Command::new("git")
+            .args(["apply", "--verbose", "../fix.patch"])
+            .current_dir(&crate_dir),
+    );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .args(["test", "--offline", "--quiet"])
-        .env("CARGO_TARGET_DIR", target_dir().join("e2e-patched"))
-        .current_dir(&crate_dir));
+    run_ok(
+        Command::new(cargo)
+            .args(["test", "--offline", "--quiet"])
+            .env("CARGO_TARGET_DIR", target_dir().join("e2e-patched"))
+            .current_dir(&crate_dir),
+    );
     let patched = std::fs::read_to_string(crate_dir.join("src/parse.rs")).unwrap();
     assert!(!patched.contains("let re = Regex::new("), "{patched}");
-}
-
-fn run(command: &mut Command) {
-    let out = command.output().expect("command runs");
-    assert!(
-        out.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

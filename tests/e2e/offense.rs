@@ -148,28 +148,36 @@ fn patched_copy_passes_its_tests(case: &Case, patch: &str) {
         std::fs::copy(root().join("Cargo.lock"), copy.join("Cargo.lock")).unwrap();
     }
     std::fs::write(scratch.join(format!("{name}.patch")), patch).unwrap();
-    run(Command::new("git")
-        .args(["apply", "--check", &format!("../{name}.patch")])
-        .current_dir(&copy));
-    run(Command::new("git")
-        .args(["apply", &format!("../{name}.patch")])
-        .current_dir(&copy));
+    run_ok(
+        Command::new("git")
+            .args(["apply", "--check", &format!("../{name}.patch")])
+            .current_dir(&copy),
+    );
+    run_ok(
+        Command::new("git")
+            .args(["apply", &format!("../{name}.patch")])
+            .current_dir(&copy),
+    );
     if !rust {
         let (program, args) = case
             .test
             .split_first()
             .expect("a test command in expect.toml");
-        run(Command::new(program)
-            .args(args)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .current_dir(&copy));
+        run_ok(
+            Command::new(program)
+                .args(args)
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .current_dir(&copy),
+        );
         return;
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .args(["test", "--offline", "--quiet"])
-        .env("CARGO_TARGET_DIR", target_dir().join("e2e-offense"))
-        .current_dir(&copy));
+    run_ok(
+        Command::new(cargo)
+            .args(["test", "--offline", "--quiet"])
+            .env("CARGO_TARGET_DIR", target_dir().join("e2e-offense"))
+            .current_dir(&copy),
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -183,16 +191,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&path, to.join(entry.file_name())).unwrap();
         }
     }
-}
-
-fn run(command: &mut Command) {
-    let out = command.output().expect("command runs");
-    assert!(
-        out.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn finds_what_the_case_expects(rel: &str) {

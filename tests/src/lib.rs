@@ -86,6 +86,22 @@ pub fn cache_dir() -> PathBuf {
     target_dir().join("test-cache")
 }
 
+/// Runs `command` with no input (a child that reads its stdin, as `rustc -` does for cargo,
+/// gets end of file whatever the test runner's stdin holds) and panics with its output unless
+/// it succeeds.
+pub fn run_ok(command: &mut Command) {
+    let out = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("command runs");
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `joule` with `args`, with the test cache.
 pub fn joule(args: &[&str]) -> Output {
     Command::new(joule_bin())
