@@ -161,6 +161,9 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 			--format speedscope -r 250 -o profile.speedscope.json -- \
 			python3 bench.py --iterations $$n && gzip -f profile.speedscope.json) || exit 1; \
 	done
+	cd tests/offense/clean/eval-scripts && $(abspath $(PYSPY_VENV))/bin/py-spy record \
+		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py && \
+		gzip -f profile.speedscope.json
 
 # Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13).
 # cargo fuzz needs nightly flags (sanitizers); RUSTC_BOOTSTRAP=1 lets the stable toolchain take

@@ -3,8 +3,8 @@
 //! place, with a saving in cores and watts; each program's patch applies to a copy with
 //! `git apply`, and the patched copy passes the program's own tests (a Rust crate built on its
 //! own, a Python or C++ program under its own test command). On clean code
-//! (tests/offense/clean/: Joule's own profile library, profiled at work) no skill reports an
-//! opportunity. `make eval-offense` adds per-skill precision and recall and times the patches.
+//! (tests/offense/clean/: Joule's own profile library and its evaluation's Python, profiled at
+//! work) no skill reports an opportunity. `make eval-offense` adds per-skill precision and recall and times the patches.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -282,15 +282,24 @@ fn the_bundled_example_shows_its_two_regexes() {
     finds_what_the_case_expects("tests/offense/corpus/logscan");
 }
 
-#[test]
-fn clean_code_gets_no_opportunity() {
-    let case = case("tests/offense/clean/joule-profiles");
+fn clean_code_gets_no_opportunity(rel: &str) {
+    let case = case(rel);
     let report = run_offense(&case);
     assert!(opportunities(&report).is_empty(), "{report:#}");
     // The skills did look: each ran and read the profile.
     for s in OFFENSE_SKILLS {
         assert_eq!(run_of(&report, s)["status"], "ok");
     }
+}
+
+#[test]
+fn joules_own_rust_gets_no_opportunity() {
+    clean_code_gets_no_opportunity("tests/offense/clean/joule-profiles");
+}
+
+#[test]
+fn joules_own_python_gets_no_opportunity() {
+    clean_code_gets_no_opportunity("tests/offense/clean/eval-scripts");
 }
 
 #[test]
