@@ -75,6 +75,9 @@ def target_dir(variant):
 
 def cargo(*args, cwd, variant):
     env = dict(os.environ, CARGO_TARGET_DIR=target_dir(variant))
+    # make's jobserver descriptors (named in MAKEFLAGS) are not passed on to this cargo.
+    for name in ("MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"):
+        env.pop(name, None)
     return subprocess.run(["cargo", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 

@@ -86,12 +86,17 @@ pub fn cache_dir() -> PathBuf {
     target_dir().join("test-cache")
 }
 
-/// Runs `command` with no input (a child that reads its stdin, as `rustc -` does for cargo,
-/// gets end of file whatever the test runner's stdin holds) and panics with its output unless
-/// it succeeds.
+/// Runs `command` with no input and no jobserver (see below), and panics with its output
+/// unless it succeeds.
 pub fn run_ok(command: &mut Command) {
+    // No jobserver either: under `make test`, MAKEFLAGS names make's jobserver descriptors,
+    // which this process does not pass on; a child cargo that believed it would talk to
+    // whatever else got those numbers (once, the pipe of `rustc -`'s stdin).
     let out = command
         .stdin(std::process::Stdio::null())
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("CARGO_MAKEFLAGS")
         .output()
         .expect("command runs");
     assert!(
