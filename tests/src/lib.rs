@@ -86,26 +86,17 @@ pub fn cache_dir() -> PathBuf {
     target_dir().join("test-cache")
 }
 
-/// Runs `command` with no input and no jobserver (see below), and panics with its output
-/// unless it succeeds.
+/// Runs `command` with no input, and panics with its output unless it succeeds.
 pub fn run_ok(command: &mut Command) {
-    // No jobserver either: under `make test`, MAKEFLAGS names make's jobserver descriptors,
-    // which this process does not pass on; a child cargo that believed it would talk to
-    // whatever else got those numbers (once, the pipe of `rustc -`'s stdin).
-    command
-        .stdin(std::process::Stdio::null())
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("CARGO_MAKEFLAGS");
-    // A nested cargo's `rustc -` target probe has failed now and then on the CI machine
-    // ("couldn't read from stdin"), cause not yet found: that one failure is retried (twice).
+    command.stdin(std::process::Stdio::null());
+    empty_dev_null();
     let mut out = command.output().expect("command runs");
-    for _ in 0..2 {
-        let probe_failed = String::from_utf8_lossy(&out.stderr)
-            .contains("to learn about target-specific information");
-        if out.status.success() || !probe_failed {
-            break;
-        }
+    // A nested cargo's target probe reads /dev/null (see `empty_dev_null`): if another process
+    // wrote there in between, empty it and try once more.
+    let probe_failed = |out: &Output| {
+        String::from_utf8_lossy(&out.stderr).contains("to learn about target-specific information")
+    };
+    if !out.status.success() && probe_failed(&out) && empty_dev_null() {
         out = command.output().expect("command runs");
     }
     assert!(
@@ -114,6 +105,25 @@ pub fn run_ok(command: &mut Command) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Empties /dev/null when it is a regular file holding bytes, and says whether it did.
+///
+/// On some machines (this project's CI runner among them) /dev/null is a plain file, so what
+/// one tool writes there the next one reads. Cargo's target probe runs `rustc -` with its stdin
+/// on /dev/null, and fails with "couldn't read from stdin, as it did not contain valid UTF-8"
+/// once a compiler has written an object file there. `.ci/run` makes it the device again where
+/// it can; this covers the machines where it cannot.
+pub fn empty_dev_null() -> bool {
+    let dev_null = Path::new("/dev/null");
+    match std::fs::metadata(dev_null) {
+        Ok(meta) if meta.is_file() && meta.len() > 0 => std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(dev_null)
+            .is_ok(),
+        _ => false,
+    }
 }
 
 /// Runs `joule` with `args`, with the test cache.
