@@ -68,6 +68,11 @@ impl Location {
         }
     }
 
+    /// The lines of what a syntax query captured in `file` of `tree`.
+    pub fn capture(tree: &str, file: &str, capture: &crate::SyntaxCapture) -> Location {
+        Self::lines(tree, file, capture.lines.start, capture.lines.end)
+    }
+
     pub fn in_function(mut self, name: &str) -> Location {
         self.function = Some(name.to_string());
         self

@@ -10,7 +10,7 @@
 use joule_sdk::SyntaxCapture;
 use joule_sdk::hotspot::sites_in;
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 const MEMBERSHIP: &str =
     r#"(comparison_operator (_) @needle operators: _ @op (identifier) @haystack) @test"#;
@@ -133,22 +133,17 @@ fn function_findings(
                 percent(share),
                 profile.sample_type()
             ))
-            .location(
-                Location::lines(&tree_name, &site.path, test.lines.start, test.lines.end)
-                    .in_function(&function.name),
-            )
+            .location(Location::capture(&tree_name, &site.path, test).in_function(&function.name))
             .measured(profile, value)
             .saving(share * REMOVED)
             .evidence("time on the line of the test", value as f64, unit)
             .evidence("loop depth", f64::from(site.loop_depth), "loops")
             .label("fingerprint", test.text.clone());
         let mut message = format!(
-            "{} of `{}` ({}) is spent on line {} of `{}`, the membership test\n\n```python\n{}\n```\n\n\
+            "{} is spent on line {} of `{}`, the membership test\n\n```python\n{}\n```\n\n\
              inside a loop: `{}` walks `{}` element by element on every iteration, so the loop \
              costs its length times the list's.",
-            percent(share),
-            profile.sample_type(),
-            format_value(value as f64, unit),
+            profile.cost(value),
             test.lines.start,
             function.name,
             test.text,

@@ -12,7 +12,7 @@
 use joule_sdk::SyntaxMatch;
 use joule_sdk::hotspot::sites_in;
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 const RUST: &str = r#"(for_expression
   body: (block .
@@ -190,23 +190,18 @@ fn finding(
                 profile.sample_type()
             ))
             .message(format!(
-                "{} of `{}` ({}) is spent in this loop of `{}`:\n\n```{fence}\n{text}\n```\n\n\
+                "{} is spent in this loop of `{}`:\n\n```{fence}\n{text}\n```\n\n\
                  Its only effect is setting `{}` to a constant once `{}` holds; every element \
                  after the first that does is wasted work. The patch stops the loop there with \
                  `break` (the condition is assumed to have no side effects). How much it saves \
                  depends on where the answer comes: half the loop when it comes halfway, \
                  nothing when it never comes.",
-                percent(share),
-                profile.sample_type(),
-                format_value(value as f64, unit),
+                profile.cost(value),
                 profiled,
                 flag.text,
                 condition.text,
             ))
-            .location(
-                Location::lines(tree_name, &site.path, lp.lines.start, lp.lines.end)
-                    .in_function(profiled),
-            )
+            .location(Location::capture(tree_name, &site.path, lp).in_function(profiled))
             .measured(profile, value)
             .saving(share * REMOVED)
             .confidence(0.8)

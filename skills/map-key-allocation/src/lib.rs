@@ -17,7 +17,7 @@
 
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 /// Making an owned string from a borrowed one, and dropping one.
 const COST: &str = r"^<?(<T as alloc::string::ToString>::to_string|<str as alloc::string::SpecToString>::spec_to_string|alloc::str::<impl alloc::borrow::ToOwned for str>::to_owned|<alloc::string::String as core::convert::From<&str>>::from|core::ptr::drop_in_place<alloc::string::String>)$";
@@ -140,25 +140,17 @@ fn caller_findings(
                     profile.sample_type()
                 ))
                 .message(format!(
-                    "{} of `{}` ({}) goes to building owned keys for map updates in `{}` and \
+                    "{} goes to building owned keys for map updates in `{}` and \
                      dropping them again:\n\n```rust\n{}\n```\n\n`entry` needs an owned key \
                      even when the key is already there, and then drops it. Looking the key up \
                      by reference first (`get_mut`) makes the allocation happen only for new \
                      keys; the update of an existing one costs a lookup and nothing else.",
-                    percent(share),
-                    profile.sample_type(),
-                    format_value(caller.value as f64, unit),
+                    profile.cost(caller.value),
                     function.name,
                     statement.text
                 ))
                 .location(
-                    Location::lines(
-                        &tree,
-                        &site.path,
-                        statement.lines.start,
-                        statement.lines.end,
-                    )
-                    .in_function(&function.name),
+                    Location::capture(&tree, &site.path, statement).in_function(&function.name),
                 )
                 .measured(profile, caller.value)
                 .saving(share * REMOVED)

@@ -11,7 +11,7 @@
 use joule_sdk::code::split_arguments;
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 /// The copying: glibc's copies, the byte vector extension under `push_str`, `format` itself.
 const COST: &str = r"^(__memmove_\w+|__memcpy_\w+|memcpy|memmove)$|^<?alloc::vec::Vec<u8> as alloc::vec::spec_extend::SpecExtend|^<?alloc::fmt::format";
@@ -123,26 +123,18 @@ fn caller_findings(
                     profile.sample_type()
                 ))
                 .message(format!(
-                    "{} of `{}` ({}) is spent copying strings under formatting in `{}`. Inside \
+                    "{} is spent copying strings under formatting in `{}`. Inside \
                      a loop,\n\n```rust\n{}\n```\n\nformats everything `{}` holds so far into a \
                      new string, so each iteration copies the whole result again: the loop \
                      costs the square of its length. Appending copies each piece once:\n\n\
                      ```rust\n{replacement}\n```",
-                    percent(share),
-                    profile.sample_type(),
-                    format_value(caller.value as f64, unit),
+                    profile.cost(caller.value),
                     function.name,
                     statement.text,
                     name.text,
                 ))
                 .location(
-                    Location::lines(
-                        &tree,
-                        &site.path,
-                        statement.lines.start,
-                        statement.lines.end,
-                    )
-                    .in_function(&function.name),
+                    Location::capture(&tree, &site.path, statement).in_function(&function.name),
                 )
                 .measured(profile, caller.value)
                 .saving(share * REMOVED)

@@ -16,7 +16,7 @@ mod rust;
 
 use joule_sdk::hotspot::{Attribution, CallerCost};
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 /// Functions whose time is regex compilation, in the languages profiles commonly come from.
 const COMPILE: &str = concat!(
@@ -101,11 +101,9 @@ fn caller_findings(
     let unit = profile.unit();
     let total_share = profile.share(profile.stat(function.id)?.total_value);
     let cost = format!(
-        "{} of `{}` ({}) goes to compiling regular expressions called from `{}`, which itself \
+        "{} goes to compiling regular expressions called from `{}`, which itself \
          accounts for {} of the profile `{}`.",
-        percent(share),
-        profile.sample_type(),
-        format_value(caller.value as f64, unit),
+        profile.cost(caller.value),
         function.name,
         percent(total_share),
         profile.name(),

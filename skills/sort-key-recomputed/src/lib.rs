@@ -10,7 +10,7 @@
 
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 /// The sort entry points whose comparator calls a key function.
 const LIBRARY: &str = r"^<?alloc::slice::<impl \[T\]>::(sort_by_key|sort_unstable_by_key|sort_by|sort_unstable_by)$|^<?core::slice::<impl \[T\]>::(sort_unstable_by_key|sort_unstable_by)$";
@@ -164,10 +164,8 @@ fn caller_findings(
     let share = profile.share(caller.value);
     let unit = profile.unit();
     let cost = format!(
-        "{} of `{}` ({}) goes to building and dropping sort keys inside the sorts `{}` runs.",
-        percent(share),
-        profile.sample_type(),
-        format_value(caller.value as f64, unit),
+        "{} goes to building and dropping sort keys inside the sorts `{}` runs.",
+        profile.cost(caller.value),
         function.name,
     );
     let query = Query::new(Language::Rust, QUERY);
@@ -211,10 +209,7 @@ fn caller_findings(
                      their order, as with `sort_by_key`.",
                     method.text, call.text
                 ))
-                .location(
-                    Location::lines(&tree, &site.path, call.lines.start, call.lines.end)
-                        .in_function(&function.name),
-                )
+                .location(Location::capture(&tree, &site.path, call).in_function(&function.name))
                 .measured(profile, caller.value)
                 .saving(share * REMOVED)
                 .confidence(0.9)

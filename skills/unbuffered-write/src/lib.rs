@@ -13,7 +13,7 @@
 use joule_sdk::SyntaxMatch;
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 /// The write system call, in user space and (perf profiles) in the kernel.
 const COST: &str = r"^(__GI___libc_write|__libc_write|__write|write|__GI___write|__write_nocancel|ksys_write|vfs_write|__x64_sys_write)$";
@@ -148,13 +148,11 @@ fn caller_findings(
                 profile.sample_type()
             ))
             .message(format!(
-                "{} of `{}` ({}) is spent in `write` system calls from `{}`. `{}` is a plain \
+                "{} is spent in `write` system calls from `{}`. `{}` is a plain \
                  `File` (`{}`), and inside a loop\n\n```rust\n{}\n```\n\nformats straight into \
                  it: every piece of every line is its own system call. A `BufWriter` collects \
                  them and writes 8 KiB at a time.{}",
-                percent(share),
-                profile.sample_type(),
-                format_value(caller.value as f64, unit),
+                profile.cost(caller.value),
                 function.name,
                 name.text,
                 decl.text.trim(),
@@ -162,10 +160,7 @@ fn caller_findings(
                 " The patch also flushes after the loop, handling its error as the writes do \
                  (dropping a `BufWriter` flushes but swallows the error)."
             ))
-            .location(
-                Location::lines(tree_name, &file.path, decl.lines.start, decl.lines.end)
-                    .in_function(&function.name),
-            )
+            .location(Location::capture(tree_name, &file.path, decl).in_function(&function.name))
             .measured(profile, caller.value)
             .saving(share * REMOVED)
             .confidence(0.9)

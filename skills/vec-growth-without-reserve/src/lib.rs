@@ -12,7 +12,7 @@
 use joule_sdk::SyntaxMatch;
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
-use joule_sdk::units::{format_value, percent};
+use joule_sdk::units::percent;
 
 /// Growing: Rust's RawVec growth paths and the allocator, glibc's copies and allocator, C++'s
 /// out-of-line vector growth, and the kernel faulting fresh pages in.
@@ -170,22 +170,17 @@ fn caller_findings(
                     profile.sample_type()
                 ))
                 .message(format!(
-                    "{} of `{}` ({}) goes to growing vectors in `{}`: reallocating, copying \
+                    "{} goes to growing vectors in `{}`: reallocating, copying \
                      and faulting in fresh memory. The loop\n\n```{fence}\n{}\n```\n\nknows \
                      how many elements it adds ({size}) but pushes them one at a time, so `{}` \
                      is reallocated and copied every time it fills up. Reserving the final size \
                      first makes it one allocation, with no copies.",
-                    percent(share),
-                    profile.sample_type(),
-                    format_value(caller.value as f64, unit),
+                    profile.cost(caller.value),
                     function.name,
                     lp.text.lines().next().unwrap_or(""),
                     vec.text,
                 ))
-                .location(
-                    Location::lines(&tree_name, &site.path, lp.lines.start, lp.lines.end)
-                        .in_function(&function.name),
-                )
+                .location(Location::capture(&tree_name, &site.path, lp).in_function(&function.name))
                 .measured(profile, caller.value)
                 .saving(share * REMOVED)
                 .confidence(0.85)
