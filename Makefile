@@ -73,6 +73,7 @@ demo: build
 		--history logscan=$(DEMO_HISTORY) --deploy-log logscan=example/history/deploys.csv \
 		--profile-series example/history/profiles \
 		--param regression-detect.series=total:logscan:: --param regression-detect.min-segment=20 \
+		--param regression-detect.min-baseline=0.4 \
 		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
 	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
 
@@ -83,7 +84,7 @@ history-profiles:
 # Detection quality and speed on labelled synthetic fleets (tests/eval/defense.py), with Apache
 # Otava (PyPI apache-otava, in its own venv under the target directory) on the same series.
 EVAL_VENV := $(TARGET_DIR)/eval-venv
-EVAL_SCALE ?= 1
+EVAL_SCALE ?= 3
 
 $(EVAL_VENV)/bin/python:
 	python3 -m venv $(EVAL_VENV)

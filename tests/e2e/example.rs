@@ -278,6 +278,8 @@ fn the_example_history_regression_is_traced_to_its_commit_and_reverted() {
         "regression-detect.series=total:logscan::",
         "--param",
         "regression-detect.min-segment=20",
+        "--param",
+        "regression-detect.min-baseline=0.4",
         "--skills",
         path_str(&skill("regression-detect")),
         "--skills",

@@ -13,10 +13,13 @@ pub struct Settings {
     pub min_change: f64,
     /// Points each side of a change must have: transients shorter than this cannot make one.
     pub min_segment: usize,
-    /// Share of the window that must come before a change (0.5: only the recent half is
-    /// searched, against at least the older half). A change needs history to be judged
-    /// against, and a scan that moves on with time searched the older part before; each split
-    /// not searched makes the test more sensitive at the same false-alarm rate.
+    /// Share of the window that must come before a change (0.7: only the recent 30% is
+    /// searched, against at least the older 70%). A change needs history to be judged
+    /// against, and a scan that moves on with time searched the older part before (a change
+    /// is in the searched part for `(1 - min_baseline) n - min_segment` points of new data);
+    /// each split not searched makes the test more sensitive at the same false-alarm rate and
+    /// places the change better (the likeliest split of a small step in noise lands far off
+    /// in a wide search now and then).
     pub min_baseline: f64,
     /// Seasonal period in points; 0 looks for one, 1 means none.
     pub period: usize,
@@ -30,10 +33,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            alpha: 2e-3,
+            alpha: 1.25e-3,
             min_change: 0.001,
             min_segment: 50,
-            min_baseline: 0.5,
+            min_baseline: 0.7,
             period: 0,
             direction: Direction::Up,
             calendar: Vec::new(),
@@ -71,8 +74,10 @@ pub struct Shift {
 /// that maximises the likelihood ([`best_split`]) and test it with the maximally selected
 /// statistic ([`max_shift_p_value`]); then drop it if it went away again (the tail of the new
 /// regime back on the old side of the midpoint): a spike or a passing bump is not a
-/// regression. Levels are reported on the original
-/// (seasonal) values.
+/// regression. Levels and the relative change are those of the series tested (season removed,
+/// spikes clipped): on a seasonal series the means of the raw values either side of a split
+/// mostly say where the split falls in the cycle, and a spike after it can outweigh a small
+/// drop; either once made a drop look like a rise.
 pub fn detect(values: &[f64], settings: &Settings) -> Option<Shift> {
     let n = values.len();
     if n < 2 * settings.min_segment.max(2) || values.iter().any(|v| !v.is_finite()) {
@@ -91,12 +96,12 @@ pub fn detect(values: &[f64], settings: &Settings) -> Option<Shift> {
             })
             .flatten()
         {
-            Some(p) => shift_in(values, &remove_season(values, p), Some(p), settings),
-            None => shift_in(values, values, None, settings),
+            Some(p) => shift_in(&remove_season(values, p), Some(p), settings),
+            None => shift_in(values, None, settings),
         },
-        1 => shift_in(values, values, None, settings),
-        p if p <= n / 2 => shift_in(values, &remove_season(values, p), Some(p), settings),
-        _ => shift_in(values, values, None, settings),
+        1 => shift_in(values, None, settings),
+        p if p <= n / 2 => shift_in(&remove_season(values, p), Some(p), settings),
+        _ => shift_in(values, None, settings),
     }
 }
 
@@ -290,13 +295,8 @@ pub fn season(x: &[f64], max_period: usize) -> Option<usize> {
 
 /// The shift of `series` (the values, or the values with their season removed), judged and
 /// placed on `series`, its levels reported on `values`.
-fn shift_in(
-    values: &[f64],
-    series: &[f64],
-    period: Option<usize>,
-    settings: &Settings,
-) -> Option<Shift> {
-    let n = values.len();
+fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Option<Shift> {
+    let n = series.len();
     let min_segment = settings.min_segment.max(2);
     // Short excursions (a few points far from their neighbours) are clipped to the local
     // median first, so a transient spike can neither make a change nor hide one.
@@ -306,6 +306,18 @@ fn shift_in(
     // two-sample statistic; its p-value accounts for every split having been tried.
     let min_before = baseline_points(n, settings.min_baseline).max(min_segment);
     let split = best_split(series, min_before, min_segment)?;
+    // A change older than the searched part pulls the searched part's likeliest split to its
+    // start (the older points after it raise the "after" side of every later split). Such a
+    // change is not new; reporting it at the start of the search would give the wrong time.
+    // Only a change clearly older (by `min_segment`) counts: a new one is sometimes placed just
+    // before the searched part by the noise.
+    if split <= min_before + min_segment / 10
+        && min_before > min_segment
+        && best_split(series, min_segment, min_segment)
+            .is_some_and(|k| k + min_segment < min_before)
+    {
+        return None;
+    }
     let (z, llr) = standardised_shift(series, split)?;
     // Below |z| = 3 the p-value is above 0.05 for any length worth testing: no need to
     // integrate (most series stop here).
@@ -316,8 +328,10 @@ fn shift_in(
     if p_value > settings.alpha {
         return None;
     }
-    let before = stats::mean(&values[..split]);
-    let after = stats::mean(&values[split..]);
+    // Levels, and so the direction, of the series tested: a spike clipped away or a season
+    // removed must not turn a drop into a rise (both happened before this was so).
+    let before = stats::mean(&series[..split]);
+    let after = stats::mean(&series[split..]);
     if before == 0.0 || !before.is_finite() {
         return None;
     }
@@ -333,9 +347,7 @@ fn shift_in(
     // The change must last: the tail of the new regime sits on its side of the midpoint.
     let tail = ((n - split) / 4).max(min_segment).min(n - split);
     let tail_mean = median_in_place(&mut series[n - tail..].to_vec());
-    let series_before = stats::mean(&series[..split]);
-    let series_after = stats::mean(&series[split..]);
-    let midpoint = (series_before + series_after) / 2.0;
+    let midpoint = (before + after) / 2.0;
     // It went away when the tail is back on the old side of the midpoint by more than the
     // tail's own noise (two standard errors of a median), so noise in a short tail does not
     // discard small lasting shifts. The noise comes from neighbouring differences, which
@@ -344,7 +356,7 @@ fn shift_in(
     // Or when it sits on the old side and the new regime is not one level: its first stretch
     // is clearly further from the old level than its last (a bump that came and went).
     let head = median_in_place(&mut series[split..split + tail].to_vec());
-    let went_away = if series_after > series_before {
+    let went_away = if after > before {
         tail_mean < midpoint - noise || (tail_mean < midpoint && head - tail_mean > 2.0 * noise)
     } else {
         tail_mean > midpoint + noise || (tail_mean > midpoint && tail_mean - head > 2.0 * noise)
@@ -768,5 +780,58 @@ mod tests {
             ..Settings::default()
         };
         assert!(detect(&noise.series(-0.02), &down).is_some());
+    }
+
+    #[test]
+    fn a_drop_stays_a_drop_under_a_season_or_a_spike() {
+        let mut noise = Noise(Gaussian(23));
+        let up = Settings {
+            period: 288,
+            ..Settings::default()
+        };
+        let down = Settings {
+            direction: Direction::Down,
+            ..up.clone()
+        };
+        // A 1% drop at 800 on a daily season whose crest falls in the last 200 points: the raw
+        // means either side of the split say "rise".
+        let season =
+            |i: usize| 5.0 * (2.0 * std::f64::consts::PI * (i as f64 - 828.0) / 288.0).sin();
+        let x: Vec<f64> = noise
+            .series(-0.01)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + season(i))
+            .collect();
+        assert!(stats::mean(&x[800..]) > stats::mean(&x[..800]));
+        assert_eq!(detect(&x, &up), None);
+        let s = detect(&x, &down).expect("the drop");
+        assert!((s.relative_change + 0.01).abs() < 0.004, "{s:?}");
+        // A 0.6% drop with a 4-point spike after it that outweighs the drop in the raw means.
+        let mut x = noise.series(-0.006);
+        for v in &mut x[850..854] {
+            *v += 40.0;
+        }
+        assert!(stats::mean(&x[800..]) > stats::mean(&x[..800]));
+        let (up, down) = (Settings { period: 1, ..up }, Settings { period: 1, ..down });
+        assert_eq!(detect(&x, &up), None);
+        let s = detect(&x, &down).expect("the drop");
+        assert!(s.relative_change < 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn a_change_older_than_the_searched_part_is_not_placed_at_its_start() {
+        let mut noise = Noise(Gaussian(29));
+        // A 2% step at 500: outside the recent 30% the default searches.
+        let x: Vec<f64> = (0..1000)
+            .map(|i| if i >= 500 { 102.0 } else { 100.0 } + noise.0.normal())
+            .collect();
+        assert_eq!(detect(&x, &Settings::default()), None);
+        let wide = Settings {
+            min_baseline: 0.3,
+            ..Settings::default()
+        };
+        let s = detect(&x, &wide).expect("the step, with the older part searched");
+        assert!((495..=505).contains(&s.index), "{s:?}");
     }
 }

@@ -33,7 +33,7 @@ impl Skill for RegressionDetect {
         .parameter(
             "alpha",
             "Largest p-value reported (the split search is corrected for; two-sided).",
-            Some("0.002"),
+            Some("0.00125"),
         )
         .parameter(
             "min-change",
@@ -47,11 +47,12 @@ impl Skill for RegressionDetect {
         )
         .parameter(
             "min-baseline",
-            "Share of each series that must come before a change: 0.5 looks for changes in the \
-             recent half, judged against at least the older half (a scan that moves on with \
-             time searched the older part before). Lower it for a one-off look at older \
-             changes; every split searched costs sensitivity.",
-            Some("0.5"),
+            "Share of each series that must come before a change: 0.7 looks for changes in the \
+             recent 30%, judged against at least the older 70%. A scan that runs again before \
+             a change has aged out of the recent part (every 250 points of a 1,000-point \
+             window with min-segment 50) sees every change there once. Lower it for a one-off \
+             look at older changes; every split searched costs sensitivity.",
+            Some("0.7"),
         )
         .parameter(
             "period",
@@ -85,10 +86,10 @@ impl Skill for RegressionDetect {
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         let settings = Settings {
-            alpha: invocation.param_or("alpha", 2e-3)?,
+            alpha: invocation.param_or("alpha", 1.25e-3)?,
             min_change: invocation.param_or("min-change", 0.001)?,
             min_segment: invocation.param_or("min-segment", 50)?,
-            min_baseline: invocation.param_or("min-baseline", 0.5)?,
+            min_baseline: invocation.param_or("min-baseline", 0.7)?,
             period: invocation.param_or("period", 0)?,
             direction: match invocation.param("direction").unwrap_or("up") {
                 "up" => Direction::Up,
