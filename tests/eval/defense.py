@@ -14,6 +14,7 @@ generated git repository with a deploy log and a profile, one regression per dep
 top-1 and top-3 accuracy of `regression-attribute` naming the culprit commit.
 
 Usage: defense.py JOULE SKILLS_DIR [--otava PYTHON] [--seed N] [--scale K] [--out DIR]
+                  [--param NAME=VALUE]...
 Deterministic for a given seed. Only the standard library is needed here; Otava runs in its own
 Python (a venv the Makefile prepares).
 """
@@ -210,6 +211,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--out", default="target/eval-defense")
+    ap.add_argument("--param", action="append", default=[],
+                    help="a regression-detect parameter for joule run, e.g. alpha=0.002")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
@@ -223,7 +226,8 @@ def main():
     detect = os.path.join(args.skills, "regression-detect.wasm")
     policy = os.path.join(args.out, "fleet-policy.toml")
     fleet_policy(policy, detect)
-    report, took = run_joule(args.joule, [detect], ["--metrics", path, "--policy", policy])
+    params = [a for p in args.param for a in ("--param", f"regression-detect.{p}")]
+    report, took = run_joule(args.joule, [detect], ["--metrics", path, "--policy", policy, *params])
     run = next(r for r in report["runs"] if r["skill"] == "regression-detect")
     if run["status"] != "ok":
         sys.exit(f"regression-detect failed: {run.get('error')}")

@@ -36,7 +36,7 @@ fn main() {
     };
     for min_baseline in baselines {
         println!("min-baseline {min_baseline}:");
-        for alpha in [5e-4, 1e-3, 1.25e-3, 1.5e-3, 2e-3, 5e-3] {
+        for alpha in [5e-4, 7.5e-4, 8.5e-4, 1e-3, 1.25e-3, 1.5e-3, 2e-3] {
             let settings = Settings {
                 alpha,
                 min_baseline,

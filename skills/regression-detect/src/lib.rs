@@ -33,7 +33,7 @@ impl Skill for RegressionDetect {
         .parameter(
             "alpha",
             "Largest p-value reported (the split search is corrected for; two-sided).",
-            Some("0.00125"),
+            Some("0.001"),
         )
         .parameter(
             "min-change",
@@ -86,7 +86,7 @@ impl Skill for RegressionDetect {
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         let settings = Settings {
-            alpha: invocation.param_or("alpha", 1.25e-3)?,
+            alpha: invocation.param_or("alpha", 1e-3)?,
             min_change: invocation.param_or("min-change", 0.001)?,
             min_segment: invocation.param_or("min-segment", 50)?,
             min_baseline: invocation.param_or("min-baseline", 0.7)?,
