@@ -293,8 +293,8 @@ pub fn season(x: &[f64], max_period: usize) -> Option<usize> {
     (low..=high).min_by(|&a, &b| residual(a).total_cmp(&residual(b)))
 }
 
-/// The shift of `series` (the values, or the values with their season removed), judged and
-/// placed on `series`, its levels reported on `values`.
+/// The shift of `series` (the values, or the values with their season removed), judged,
+/// placed and measured on `series` with its spikes clipped.
 fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Option<Shift> {
     let n = series.len();
     let min_segment = settings.min_segment.max(2);
@@ -302,29 +302,57 @@ fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Optio
     // median first, so a transient spike can neither make a change nor hide one.
     let clipped = clip_spikes(series, SPIKE_WINDOW);
     let series = &clipped[..];
-    // The split that maximises the likelihood of one mean shift, and its standardised
-    // two-sample statistic; its p-value accounts for every split having been tried.
     let min_before = baseline_points(n, settings.min_baseline).max(min_segment);
-    // Splits with fewer than `2 min_segment` points after them are searched apart, at a tenth
-    // of `alpha`, the others at nine tenths (a weighted Bonferroni split, so the false-alarm
-    // rate stays `alpha`): there only large changes can be told from noise, and a large change
-    // passes the stricter level, while the splits near the end, searched with the rest, would
-    // cost small changes a third of the test's sensitivity.
+    // A clear change older than the searched part would pull the searched part's likeliest
+    // split to its start (its points raise the "after" side of every later split) and be
+    // reported there, at the wrong time, or hide a new change behind it. The recent part is
+    // then judged against the points since that change.
+    let [whole] = best_splits(series, [(min_segment, min_segment)]);
+    if let Some((old, _)) = whole.filter(|&(k, z)| {
+        k + min_segment < min_before
+            && max_shift_p_value(z.abs(), n, min_segment, min_segment) <= OLD_CHANGE_P
+    }) {
+        let mut shift = recent_shift(&series[old..], min_before - old, settings)?;
+        shift.index += old;
+        shift.period = period;
+        return Some(shift);
+    }
+    let mut shift = recent_shift(series, min_before, settings)?;
+    shift.period = period;
+    Some(shift)
+}
+
+/// p-value (over every split) at which an older change is taken to be one: the recent part is
+/// then judged against the points since it.
+pub const OLD_CHANGE_P: f64 = 1e-6;
+
+/// The shift of `series` at a split from `min_before` on, if one passes `settings`.
+///
+/// Splits with fewer than `2 min_segment` points after them are searched apart, at a tenth of
+/// `alpha`, the others at nine tenths (a weighted Bonferroni split): there only large changes
+/// can be told from noise, and a large change passes the stricter level, while those splits,
+/// searched with the rest, cost small changes much of the test's sensitivity. The likeliest
+/// split of each part is tried in order of its weighted p-value, so one rejected by the later
+/// checks does not hide the other.
+fn recent_shift(series: &[f64], min_before: usize, settings: &Settings) -> Option<Shift> {
+    let n = series.len();
+    let min_segment = settings.min_segment.max(2);
     let settled = 2 * min_segment;
-    let ranges: &[(usize, usize, f64)] = if n >= min_before + settled + min_segment {
-        &[
-            (min_before, settled, 1.0 - END_SHARE),
-            (n + 1 - settled, min_segment, END_SHARE),
-        ]
+    // The main part and the end, or (a short series) one part.
+    let split_in_two = n >= min_before + settled + min_segment;
+    let parts = [
+        (min_before, if split_in_two { settled } else { min_segment }),
+        (n + 1 - settled.min(n), min_segment),
+    ];
+    let shares = if split_in_two {
+        [1.0 - END_SHARE, END_SHARE]
     } else {
-        &[(min_before, min_segment, 1.0)]
+        [1.0, 0.0]
     };
-    let mut best: Option<(usize, f64, f64, f64)> = None;
-    for &(from, min_after, share) in ranges {
-        let Some(split) = best_split(series, from, min_after) else {
-            continue;
-        };
-        let Some((z, llr)) = standardised_shift(series, split) else {
+    let found = best_splits(series, parts);
+    let mut candidates: Vec<(usize, f64, f64)> = Vec::with_capacity(2);
+    for ((&(from, min_after), share), best) in parts.iter().zip(shares).zip(found) {
+        let Some((split, z)) = best.filter(|_| share > 0.0) else {
             continue;
         };
         // Below |z| = 3 the p-value is above 0.05 for any length worth testing: no need to
@@ -332,28 +360,30 @@ fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Optio
         if settings.alpha <= 0.01 && z.abs() < 3.0 {
             continue;
         }
-        let weighted = max_shift_p_value(z.abs(), n, from, min_after) / share;
-        if best.is_none_or(|(_, _, _, p)| weighted < p) {
-            best = Some((split, z, llr, weighted));
+        let Some((z, llr)) = standardised_shift(series, split) else {
+            continue;
+        };
+        let weighted = (max_shift_p_value(z.abs(), n, from, min_after) / share).min(1.0);
+        if weighted <= settings.alpha {
+            candidates.push((split, llr, weighted));
         }
     }
-    let (split, _, llr, weighted) = best?;
-    let p_value = weighted.min(1.0);
-    if p_value > settings.alpha {
-        return None;
-    }
-    // A change older than the searched part pulls the searched part's likeliest split to its
-    // start (the older points after it raise the "after" side of every later split). Such a
-    // change is not new; reporting it at the start of the search would give the wrong time.
-    // Only a change clearly older (by `min_segment`) counts: a new one is sometimes placed just
-    // before the searched part by the noise.
-    if split <= min_before + min_segment / 10
-        && min_before > min_segment
-        && best_split(series, min_segment, min_segment)
-            .is_some_and(|k| k + min_segment < min_before)
-    {
-        return None;
-    }
+    candidates.sort_by(|a, b| a.2.total_cmp(&b.2));
+    candidates
+        .into_iter()
+        .find_map(|(split, llr, p_value)| judged(series, split, llr, p_value, settings))
+}
+
+/// The shift at `split` of `series` if it is worse, large enough and lasting.
+fn judged(
+    series: &[f64],
+    split: usize,
+    llr: f64,
+    p_value: f64,
+    settings: &Settings,
+) -> Option<Shift> {
+    let n = series.len();
+    let min_segment = settings.min_segment.max(2);
     // Levels, and so the direction, of the series tested: a spike clipped away or a season
     // removed must not turn a drop into a rise (both happened before this was so).
     let before = stats::mean(&series[..split]);
@@ -397,7 +427,7 @@ fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Optio
         relative_change,
         p_value,
         llr,
-        period,
+        period: None,
     })
 }
 
@@ -482,33 +512,72 @@ pub fn baseline_points(n: usize, share: f64) -> usize {
 /// The split `k` (at least `min_before` points before it and `min_after` from it on) that
 /// maximises the likelihood of one mean shift: `k (n - k) (mean(x[..k]) - mean(x[k..]))^2`.
 pub fn best_split(x: &[f64], min_before: usize, min_after: usize) -> Option<usize> {
+    let [best] = best_splits(x, [(min_before, min_after)]);
+    best.map(|(k, _)| k)
+}
+
+/// [`best_split`] for each of `ranges` (`(min_before, min_after)`) in one pass over `x`, each
+/// with its standardised statistic `z` as [`standardised_shift`] gives it (from running sums,
+/// so to within rounding; infinite for a step between constant levels, 0 for a constant
+/// series).
+pub fn best_splits<const R: usize>(
+    x: &[f64],
+    ranges: [(usize, usize); R],
+) -> [Option<(usize, f64)>; R] {
     let n = x.len();
-    let (min_before, min_after) = (min_before.max(1), min_after.max(1));
-    if n < min_before + min_after {
-        return None;
+    let mut out = [None; R];
+    if n < 2 {
+        return out;
     }
-    let total: f64 = x.iter().sum();
+    // Sums of the values less the first, so the sum of squares keeps its precision.
+    let x0 = x[0];
+    let (mut total, mut squares) = (0.0, 0.0);
+    for &v in x {
+        let d = v - x0;
+        total += d;
+        squares += d * d;
+    }
+    let nf = n as f64;
+    let ss_total = squares - total * total / nf;
+    let ranges = ranges.map(|(before, after)| (before.max(1), n.saturating_sub(after.max(1))));
+    let mut best = [(0usize, f64::NEG_INFINITY, 0.0f64); R];
     let mut prefix = 0.0;
-    let mut best: Option<(usize, f64)> = None;
-    for (i, v) in x[..n - min_after].iter().enumerate() {
-        prefix += v;
+    for (i, &v) in x[..n - 1].iter().enumerate() {
+        prefix += v - x0;
         let k = i + 1;
-        if k < min_before {
+        let (a, b) = (k as f64, (n - k) as f64);
+        let diff = (total - prefix) / b - prefix / a;
+        let score = a * b * diff * diff;
+        for (r, &(first, last)) in ranges.iter().enumerate() {
+            if k >= first && k <= last && score > best[r].1 {
+                best[r] = (k, score, diff);
+            }
+        }
+    }
+    for (r, &(k, score, diff)) in best.iter().enumerate() {
+        if score == f64::NEG_INFINITY {
             continue;
         }
+        let within = ss_total - score / nf;
         let (a, b) = (k as f64, (n - k) as f64);
-        let diff = prefix / a - (total - prefix) / b;
-        let score = a * b * diff * diff;
-        if best.is_none_or(|(_, s)| score > s) {
-            best = Some((k, score));
-        }
+        let z = if within <= ss_total * 1e-12 {
+            if diff == 0.0 {
+                0.0
+            } else {
+                diff.signum() * f64::INFINITY
+            }
+        } else {
+            diff / ((within / (nf - 2.0)).sqrt() * (1.0 / a + 1.0 / b).sqrt())
+        };
+        out[r] = Some((k, z));
     }
-    best.map(|(k, _)| k)
+    out
 }
 
 /// The two-sample statistic of a shift at `split`, `z = (mean after - mean before) /
 /// (sigma * sqrt(1/k + 1/(n - k)))` with the pooled within-segment standard deviation, and the
-/// Gaussian log-likelihood ratio `n ln(1 + SS_between / SS_within)`.
+/// Gaussian log-likelihood ratio `n ln(1 + SS_between / SS_within)`. Both are infinite (`z`
+/// with the step's sign) for a step between two constant levels; `None` for a constant series.
 pub fn standardised_shift(x: &[f64], split: usize) -> Option<(f64, f64)> {
     let n = x.len();
     if split < 2 || n - split < 2 {
@@ -520,10 +589,14 @@ pub fn standardised_shift(x: &[f64], split: usize) -> Option<(f64, f64)> {
     let within = ss(a, ma) + ss(b, mb);
     let (k, r, nf) = (a.len() as f64, b.len() as f64, n as f64);
     let sigma = (within / (nf - 2.0)).sqrt();
+    let diff = mb - ma;
+    if sigma == 0.0 && diff != 0.0 && diff.is_finite() {
+        // Two constant levels: a step no noise can explain.
+        return Some((diff.signum() * f64::INFINITY, f64::INFINITY));
+    }
     if sigma.is_nan() || sigma <= 0.0 {
         return None;
     }
-    let diff = mb - ma;
     let z = diff / (sigma * (1.0 / k + 1.0 / r).sqrt());
     let between = k * r / nf * diff * diff;
     Some((z, nf * (between / within).ln_1p()))
@@ -540,6 +613,10 @@ pub fn max_shift_p_value(b: f64, n: usize, min_before: usize, min_after: usize) 
     let (min_before, min_after) = (min_before.max(1), min_after.max(1));
     if n < min_before + min_after || b.is_nan() {
         return 1.0;
+    }
+    if b == f64::INFINITY {
+        // A step between two constant levels (see [`standardised_shift`]).
+        return 0.0;
     }
     let nf = n as f64;
     let (t0, t1) = (min_before as f64 / nf, 1.0 - min_after as f64 / nf);
@@ -848,20 +925,59 @@ mod tests {
         assert!(s.relative_change < 0.0, "{s:?}");
     }
 
+    /// 1,000 points of 1% noise around 100, plus `steps` (index, rise in points of 1%).
+    fn stepped(noise: &mut Noise, steps: &[(usize, f64)]) -> Vec<f64> {
+        (0..1000)
+            .map(|i| {
+                let level: f64 = steps.iter().filter(|s| i >= s.0).map(|s| s.1).sum();
+                100.0 + level + noise.0.normal()
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_change_older_than_the_searched_part_is_not_placed_at_its_start() {
+    fn a_change_older_than_the_searched_part_is_neither_reported_nor_a_cover() {
         let mut noise = Noise(Gaussian(29));
-        // A 2% step at 500: outside the recent 30% the default searches.
-        let x: Vec<f64> = (0..1000)
-            .map(|i| if i >= 500 { 102.0 } else { 100.0 } + noise.0.normal())
-            .collect();
-        assert_eq!(detect(&x, &Settings::default()), None);
-        let wide = Settings {
-            min_baseline: 0.3,
+        let none = Settings {
+            period: 1,
             ..Settings::default()
         };
-        let s = detect(&x, &wide).expect("the step, with the older part searched");
-        assert!((495..=505).contains(&s.index), "{s:?}");
+        let mut reported = 0;
+        let mut found = 0;
+        for _ in 0..100 {
+            // An old step alone: not new, so not reported (at the start of the searched part,
+            // as it was before).
+            let old = stepped(&mut noise, &[(400, 2.0)]);
+            reported += usize::from(detect(&old, &none).is_some());
+            // An old step and a new one: the new one is judged against the points since the
+            // old, found and placed.
+            let both = stepped(&mut noise, &[(300, 3.0), (850, 1.0)]);
+            found += usize::from(detect(&both, &none).is_some_and(|s| s.index.abs_diff(850) <= 10));
+        }
+        assert!(reported <= 1, "{reported} old steps reported as new");
+        assert!(
+            found >= 95,
+            "{found} of 100 new steps behind an old one found"
+        );
+        // With the older part searched, the old step is found where it is.
+        let wide = Settings {
+            min_baseline: 0.3,
+            ..none
+        };
+        let s = detect(&stepped(&mut noise, &[(400, 2.0)]), &wide).expect("the step");
+        assert!((395..=405).contains(&s.index), "{s:?}");
+    }
+
+    #[test]
+    fn a_step_without_noise_is_certain_and_in_its_place() {
+        let x: Vec<f64> = (0..1000)
+            .map(|i| if i >= 800 { 110.0 } else { 100.0 })
+            .collect();
+        let s = detect(&x, &Settings::default()).expect("the step");
+        assert_eq!(s.index, 800);
+        assert_eq!(s.p_value, 0.0);
+        assert!((s.relative_change - 0.1).abs() < 1e-12, "{s:?}");
+        assert_eq!(detect(&vec![100.0; 1000], &Settings::default()), None);
     }
 
     #[test]
@@ -874,5 +990,27 @@ mod tests {
         let s = detect(&x, &Settings::default()).expect("the late step");
         assert!((935..=945).contains(&s.index), "{s:?}");
         assert!(s.p_value <= Settings::default().alpha);
+    }
+
+    #[test]
+    fn best_splits_agree_with_a_search_split_by_split() {
+        let mut noise = Noise(Gaussian(37));
+        let x = noise.series(0.006);
+        let n = x.len();
+        let ranges = [(50, 50), (700, 100), (901, 50), (990, 50)];
+        for (&(before, after), got) in ranges.iter().zip(best_splits(&x, ranges)) {
+            // |z| grows with the likelihood of the split: the largest |z| is the best split.
+            let expected = (before..=n.saturating_sub(after))
+                .filter_map(|k| standardised_shift(&x, k).map(|(z, _)| (k, z)))
+                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+            match (got, expected) {
+                (Some((k, z)), Some((k2, z2))) => {
+                    assert_eq!(k, k2);
+                    assert!((z - z2).abs() < 1e-9 * z2.abs().max(1.0), "{z} {z2}");
+                }
+                (None, None) => {}
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

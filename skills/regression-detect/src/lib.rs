@@ -32,7 +32,8 @@ impl Skill for RegressionDetect {
         .uses("log")
         .parameter(
             "alpha",
-            "Largest p-value reported (the split search is corrected for; two-sided).",
+            "Largest p-value reported (two-sided; corrected for the splits searched, and divided by \
+             the share of alpha their part gets: 0.9, or 0.1 for the last 2 x min-segment).",
             Some("0.001"),
         )
         .parameter(
@@ -48,10 +49,12 @@ impl Skill for RegressionDetect {
         .parameter(
             "min-baseline",
             "Share of each series that must come before a change: 0.7 looks for changes in the \
-             recent 30%, judged against at least the older 70%. A scan that runs again before \
-             a change has aged out of the recent part (every 250 points of a 1,000-point \
-             window with min-segment 50) sees every change there once. Lower it for a one-off \
-             look at older changes; every split searched costs sensitivity.",
+             recent 30%, judged against at least the older 70% (or the points since a clear \
+             older change). A scan that runs again before a change has aged out of the recent \
+             part (every 250 points of a 1,000-point window with min-segment 50) tests every \
+             change there at least once. Series shorter than min-segment / (1 - min-baseline) \
+             points are not searched. Lower it for a one-off look at older changes; every \
+             split searched costs sensitivity.",
             Some("0.7"),
         )
         .parameter(
