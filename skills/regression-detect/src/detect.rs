@@ -105,6 +105,14 @@ pub fn detect(values: &[f64], settings: &Settings) -> Option<Shift> {
     }
 }
 
+/// Whether a series of `n` points leaves any split to search under `settings`: at least
+/// `min_baseline` of it (and `min_segment` points) before, `min_segment` after.
+pub fn searchable(n: usize, settings: &Settings) -> bool {
+    let min_segment = settings.min_segment.max(2);
+    n >= 2 * min_segment
+        && n >= baseline_points(n, settings.min_baseline).max(min_segment) + min_segment
+}
+
 /// Harmonics of the season fitted by [`remove_season`].
 pub const SEASON_HARMONICS: usize = 3;
 
@@ -966,6 +974,18 @@ mod tests {
         };
         let s = detect(&stepped(&mut noise, &[(400, 2.0)]), &wide).expect("the step");
         assert!((395..=405).contains(&s.index), "{s:?}");
+    }
+
+    #[test]
+    fn short_series_leave_nothing_to_search() {
+        let settings = Settings::default();
+        // 0.7 of the series, and 50 points, before; 50 after: 167 points at least.
+        assert!(!searchable(166, &settings));
+        assert!(searchable(167, &settings));
+        let x: Vec<f64> = (0..166)
+            .map(|i| if i >= 150 { 200.0 } else { 100.0 })
+            .collect();
+        assert_eq!(detect(&x, &settings), None);
     }
 
     #[test]

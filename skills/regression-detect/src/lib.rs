@@ -171,8 +171,13 @@ fn scan(
         both.calendar = calendar_periods(&set.times(first.id)?, set.time_format());
     }
     let mut detected = Vec::new();
+    let mut too_short = 0usize;
     for info in series_list {
         let values = set.values(info.id)?;
+        if !detect::searchable(values.len(), &both) {
+            too_short += 1;
+            continue;
+        }
         if let Some(shift) = detect::detect(&values, &both) {
             let times = set.times(info.id)?;
             detected.push(Detected {
@@ -287,6 +292,16 @@ fn scan(
         set.len(),
         findings.len()
     ));
+    if too_short > 0 {
+        log::warn(format!(
+            "{}: {too_short} series too short to search (min-segment {} points after a change, \
+             min-baseline {} of the series and min-segment before it); lower min-baseline or \
+             min-segment to search them",
+            set.name(),
+            settings.min_segment,
+            settings.min_baseline
+        ));
+    }
     Ok(findings)
 }
 
