@@ -71,7 +71,7 @@ pub struct Shift {
 ///
 /// Steps: remove a daily (or any) season when one is found ([`season`], then
 /// [`remove_season`]); clip transient spikes ([`clip_spikes`]); place the shift at the split
-/// that maximises the likelihood ([`best_split`]) and test it with the maximally selected
+/// that maximises the likelihood ([`best_splits`]) and test it with the maximally selected
 /// statistic ([`max_shift_p_value`]); then drop it if it went away again (the tail of the new
 /// regime back on the old side of the midpoint): a spike or a passing bump is not a
 /// regression. Levels and the relative change are those of the series tested (season removed,
@@ -315,17 +315,22 @@ fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Optio
     // split to its start (its points raise the "after" side of every later split) and be
     // reported there, at the wrong time, or hide a new change behind it. The recent part is
     // then judged against the points since that change.
-    let [whole] = best_splits(series, [(min_segment, min_segment)]);
+    // One pass finds the likeliest split over the whole series and in each searched part.
+    let (parts, shares) = search_parts(n, min_before, min_segment);
+    let [whole, main, end] = best_splits(series, [(min_segment, min_segment), parts[0], parts[1]]);
     if let Some((old, _)) = whole.filter(|&(k, z)| {
         k + min_segment < min_before
             && max_shift_p_value(z.abs(), n, min_segment, min_segment) <= OLD_CHANGE_P
     }) {
-        let mut shift = recent_shift(&series[old..], min_before - old, settings)?;
+        let since = &series[old..];
+        let (parts, shares) = search_parts(since.len(), min_before - old, min_segment);
+        let found = best_splits(since, parts);
+        let mut shift = recent_shift(since, parts, shares, found, settings)?;
         shift.index += old;
         shift.period = period;
         return Some(shift);
     }
-    let mut shift = recent_shift(series, min_before, settings)?;
+    let mut shift = recent_shift(series, parts, shares, [main, end], settings)?;
     shift.period = period;
     Some(shift)
 }
@@ -334,30 +339,41 @@ fn shift_in(series: &[f64], period: Option<usize>, settings: &Settings) -> Optio
 /// then judged against the points since it.
 pub const OLD_CHANGE_P: f64 = 1e-6;
 
-/// The shift of `series` at a split from `min_before` on, if one passes `settings`.
+/// The parts of a series of `n` points searched for a change from `min_before` on, as
+/// `(min_before, min_after)` of their splits, and the share of `alpha` each gets.
 ///
 /// Splits with fewer than `2 min_segment` points after them are searched apart, at a tenth of
 /// `alpha`, the others at nine tenths (a weighted Bonferroni split): there only large changes
 /// can be told from noise, and a large change passes the stricter level, while those splits,
-/// searched with the rest, cost small changes much of the test's sensitivity. The likeliest
-/// split of each part is tried in order of its weighted p-value, so one rejected by the later
-/// checks does not hide the other.
-fn recent_shift(series: &[f64], min_before: usize, settings: &Settings) -> Option<Shift> {
-    let n = series.len();
-    let min_segment = settings.min_segment.max(2);
+/// searched with the rest, cost small changes much of the test's sensitivity. A series too
+/// short for both is one part (the second then gets no share).
+fn search_parts(
+    n: usize,
+    min_before: usize,
+    min_segment: usize,
+) -> ([(usize, usize); 2], [f64; 2]) {
     let settled = 2 * min_segment;
-    // The main part and the end, or (a short series) one part.
-    let split_in_two = n >= min_before + settled + min_segment;
-    let parts = [
-        (min_before, if split_in_two { settled } else { min_segment }),
-        (n + 1 - settled.min(n), min_segment),
-    ];
-    let shares = if split_in_two {
-        [1.0 - END_SHARE, END_SHARE]
+    if n >= min_before + settled + min_segment {
+        (
+            [(min_before, settled), (n + 1 - settled, min_segment)],
+            [1.0 - END_SHARE, END_SHARE],
+        )
     } else {
-        [1.0, 0.0]
-    };
-    let found = best_splits(series, parts);
+        ([(min_before, min_segment), (n, min_segment)], [1.0, 0.0])
+    }
+}
+
+/// The shift of `series` at the likeliest split `found` in one of `parts` (see
+/// [`search_parts`]), if one passes `settings`. Each part's split is tried in order of its
+/// weighted p-value, so one rejected by the later checks does not hide the other.
+fn recent_shift(
+    series: &[f64],
+    parts: [(usize, usize); 2],
+    shares: [f64; 2],
+    found: [Option<(usize, f64)>; 2],
+    settings: &Settings,
+) -> Option<Shift> {
+    let n = series.len();
     let mut candidates: Vec<(usize, f64, f64)> = Vec::with_capacity(2);
     for ((&(from, min_after), share), best) in parts.iter().zip(shares).zip(found) {
         let Some((split, z)) = best.filter(|_| share > 0.0) else {
@@ -517,14 +533,9 @@ pub fn baseline_points(n: usize, share: f64) -> usize {
     (share * n as f64).ceil() as usize
 }
 
-/// The split `k` (at least `min_before` points before it and `min_after` from it on) that
-/// maximises the likelihood of one mean shift: `k (n - k) (mean(x[..k]) - mean(x[k..]))^2`.
-pub fn best_split(x: &[f64], min_before: usize, min_after: usize) -> Option<usize> {
-    let [best] = best_splits(x, [(min_before, min_after)]);
-    best.map(|(k, _)| k)
-}
-
-/// [`best_split`] for each of `ranges` (`(min_before, min_after)`) in one pass over `x`, each
+/// For each of `ranges` (`(min_before, min_after)`), the split `k` with at least `min_before`
+/// points before it and `min_after` from it on that maximises the likelihood of one mean
+/// shift, `k (n - k) (mean(x[..k]) - mean(x[k..]))^2`, all in one pass over `x`; each
 /// with its standardised statistic `z` as [`standardised_shift`] gives it (from running sums,
 /// so to within rounding; infinite for a step between constant levels, 0 for a constant
 /// series).
@@ -816,7 +827,9 @@ mod tests {
         let mut below = [0usize; 3];
         for _ in 0..2000 {
             let x = noise.series(0.0);
-            let split = best_split(&x, 20, 20).unwrap();
+            let [Some((split, _))] = best_splits(&x, [(20, 20)]) else {
+                panic!("a split of 1,000 points");
+            };
             let (z, _) = standardised_shift(&x, split).unwrap();
             let p = max_shift_p_value(z.abs(), x.len(), 20, 20);
             for (i, alpha) in [0.1, 0.05, 0.01].iter().enumerate() {
