@@ -8,7 +8,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -157,18 +157,23 @@ fn decode(data: &[u8]) -> Result<Profile, Problem> {
 pub(super) fn decode_on(data: &[u8], two_threads: bool) -> Result<Profile, Problem> {
     // Samples are read with their location ids left as written (identical stacks merged by
     // their bytes), so reading them needs none of the other tables; the stacks are decoded into
-    // frames once the locations are known. A large input has its strings, functions and
-    // locations read on a second thread while this one reads the samples, and then each
-    // thread decodes half of the stacks.
+    // frames once the locations are known. A large input has its tables (strings, functions,
+    // locations) and its samples read on two threads at once, and then both threads decode
+    // the stacks (see `read_in_parallel`).
     let (tables, samples, frames) = if two_threads {
         read_in_parallel(data)
     } else {
-        let tables = read_tables(data);
+        let walked = walk_tables(data);
+        let locations = walked
+            .as_ref()
+            .ok()
+            .map(|w| Locations::number(&w.locations));
+        let tables = walked.and_then(|walked| build_tables(data, walked));
         let samples = read_samples(RawSamples::new(data));
-        let frames = match (&tables, &samples) {
-            (Ok(tables), Ok(samples)) => samples.decode_stacks(
+        let frames = match (&locations, &tables, &samples) {
+            (Some(locations), Ok(_), Ok(samples)) => samples.decode_stacks(
                 0..samples.len(),
-                &tables.locations,
+                locations,
                 StackFrames::with_capacity(samples.frame_room(), samples.len()),
                 &AtomicUsize::new(0),
             ),
@@ -176,11 +181,7 @@ pub(super) fn decode_on(data: &[u8], two_threads: bool) -> Result<Profile, Probl
         };
         (tables, samples, frames)
     };
-    let Tables {
-        mut builder,
-        table,
-        locations: _,
-    } = tables?;
+    let Tables { mut builder, table } = tables?;
     let samples = samples?;
     let frames = frames?;
 
@@ -216,67 +217,113 @@ type Read<'a> = (
     Result<StackFrames, Problem>,
 );
 
-/// [`decode`] on two threads: the samples here and the tables there, then half the stacks
-/// decoded on each.
+/// [`decode`] on two threads. Each reads what is left of the two jobs, the tables (the longer
+/// one, taken first by this thread) and the samples, so a second thread that starts late,
+/// or never, costs nothing. Once the samples are read and the tables walked (locations
+/// numbered), the stacks are decoded, in blocks claimed from either end until they meet: by
+/// one thread while the other builds the rest of the tables, then by both.
 fn read_in_parallel(data: &[u8]) -> Read<'_> {
     let tables: OnceLock<Result<Tables, Problem>> = OnceLock::new();
+    // `None` when the walk failed (the tables' error says why).
+    let locations: OnceLock<Option<Locations>> = OnceLock::new();
     let samples: OnceLock<Result<RawSamples<'_>, Problem>> = OnceLock::new();
-    // The frames of every stack, allocated on this thread (a short-lived thread's memory goes
-    // back to the system when freed, and fresh pages cost more than decoding into them) with
-    // room for all: the other thread decodes the first half into it, this one the second half,
-    // which is appended.
-    let frames: Mutex<Option<StackFrames>> = Mutex::new(None);
-    let both_read = Barrier::new(2);
+    // Allocated on this thread (a short-lived thread's memory goes back to the system when
+    // freed, and fresh pages cost more than the reading that fills them).
+    let unread = Mutex::new(Some(RawSamples::new(data)));
+    let jobs = AtomicUsize::new(0);
+    let both_read = Meeting::new(2);
+    let left = Mutex::new(Unclaimed::default());
     let used = AtomicUsize::new(0);
-    let decode_range = |first: bool, out: StackFrames| {
-        let (Some(Ok(t)), Some(Ok(samples))) = (tables.get(), samples.get()) else {
-            return Ok(StackFrames::default());
+    let read = || {
+        loop {
+            match jobs.fetch_add(1, Ordering::Relaxed) {
+                0 => {
+                    let walked = unpanicked(|| walk_tables(data));
+                    let numbered = std::panic::catch_unwind(|| {
+                        walked
+                            .as_ref()
+                            .ok()
+                            .map(|w| Locations::number(&w.locations))
+                    });
+                    let _ = locations.set(numbered.unwrap_or(None));
+                    both_read.arrive();
+                    let _ = tables.set(unpanicked(|| build_tables(data, walked?)));
+                }
+                1 => {
+                    let empty = unread.lock().ok().and_then(|mut slot| slot.take());
+                    let empty = empty.unwrap_or_else(|| RawSamples::new(data));
+                    let _ = samples.set(unpanicked(|| read_samples(empty)));
+                    both_read.arrive();
+                }
+                _ => break,
+            }
+        }
+        both_read.wait();
+    };
+    // Decodes blocks from one end into `out` (made once the samples are read), until none
+    // are left; gives the blocks in the order decoded.
+    let decode = |end: End, out: fn(&RawSamples<'_>) -> StackFrames| -> Decoded {
+        let (Some(Some(t)), Some(Ok(s))) = (locations.get(), samples.get()) else {
+            return Ok((StackFrames::default(), Vec::new()));
         };
-        let half = samples.half();
-        let range = if first { 0..half } else { half..samples.len() };
-        samples.decode_stacks(range, &t.locations, out, &used)
+        let mut out = out(s);
+        let mut blocks = Vec::new();
+        while let Some(block) = claim(&left, s.len(), &end) {
+            out = s
+                .decode_stacks(block.clone(), t, out, &used)
+                .map_err(in_block(block.start))?;
+            blocks.push(block);
+        }
+        Ok((out, blocks))
     };
-    let take_frames = || {
-        frames
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .unwrap_or_default()
-    };
-    let (first, second) = std::thread::scope(|scope| {
+    // The other thread's frames, taken as soon as they are decoded (its exit, which joining
+    // waits for, costs as much as appending them).
+    let back: Mutex<Option<Decoded>> = Mutex::new(None);
+    let back_decoded = Meeting::new(1);
+    let frames = std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
-            .name("pprof-tables".to_string())
+            .name("pprof".to_string())
             .spawn_scoped(scope, || {
-                let _ = tables.set(unpanicked(|| read_tables(data)));
-                both_read.wait();
-                unpanicked(|| decode_range(true, take_frames()))
+                // Arrives however the thread ends, so this one never waits for nothing.
+                let _arrive = Arrive(&back_decoded);
+                read();
+                let decoded = unpanicked(|| {
+                    decode(End::Back, |s| {
+                        StackFrames::with_capacity(s.frame_room() / 2, s.len() / 2)
+                    })
+                });
+                if let Ok(mut slot) = back.lock() {
+                    *slot = Some(decoded);
+                }
             });
-        let read = unpanicked(|| read_samples(RawSamples::new(data)));
-        if let (Ok(read), Ok(mut slot)) = (&read, frames.lock()) {
-            *slot = Some(StackFrames::with_capacity(read.frame_room(), read.len()));
-        }
-        let _ = samples.set(read);
-        match spawned {
-            Ok(thread) => {
-                both_read.wait();
-                let second = unpanicked(|| decode_range(false, StackFrames::default()));
-                let first = thread.join().unwrap_or_else(|_| Err(failed()));
-                (first, second)
+        read();
+        // This thread's frames have room for every stack's: the other's are appended.
+        let front = unpanicked(|| {
+            decode(End::Front, |s| {
+                StackFrames::with_capacity(s.frame_room(), s.len())
+            })
+        });
+        let back = match spawned {
+            Ok(_) => {
+                back_decoded.wait();
+                let taken = back.lock().ok().and_then(|mut slot| slot.take());
+                taken.unwrap_or_else(|| Err(failed().into()))
             }
-            // No second thread to be had: everything on this one.
-            Err(_) => {
-                let _ = tables.set(read_tables(data));
-                (
-                    decode_range(true, take_frames()),
-                    decode_range(false, StackFrames::default()),
-                )
+            Err(_) => Ok((StackFrames::default(), Vec::new())),
+        };
+        match (front, back) {
+            (Ok((mut front, _)), Ok((back, blocks))) => {
+                front.append_blocks(&back, &blocks);
+                Ok(front)
             }
+            // The error of the earliest stack, as one thread reading them in order would give.
+            (Err(a), Err(b)) => Err(if b.stack < a.stack {
+                b.problem
+            } else {
+                a.problem
+            }),
+            (Err(e), _) | (_, Err(e)) => Err(e.problem),
         }
-    });
-    let frames = first.and_then(|mut first| {
-        let second = second?;
-        first.append(second);
-        Ok(first)
     });
     (
         tables.into_inner().unwrap_or_else(|| Err(failed())),
@@ -285,10 +332,136 @@ fn read_in_parallel(data: &[u8]) -> Read<'_> {
     )
 }
 
+/// The most frames a stack taking the long path is decoded into apart and copied in (past it,
+/// it is decoded in place).
+const LONG_STACK: usize = 1 << 16;
+
+/// One thread's decoded stacks and the blocks they are, in the order decoded.
+type Decoded = Result<(StackFrames, Vec<std::ops::Range<usize>>), BlockError>;
+
+/// Stacks are decoded in blocks of this many (a claim costs a lock; a block, tens of
+/// microseconds of decoding).
+const BLOCK: usize = 256;
+
+/// How many stacks the two threads have claimed from the front and from the back.
+#[derive(Default)]
+struct Unclaimed {
+    front: usize,
+    back: usize,
+}
+
+enum End {
+    Front,
+    Back,
+}
+
+/// The next block of the `len` stacks from one end, or `None` when every stack is claimed.
+fn claim(left: &Mutex<Unclaimed>, len: usize, end: &End) -> Option<std::ops::Range<usize>> {
+    let mut taken = left.lock().ok()?;
+    let rest = len.checked_sub(taken.front + taken.back)?;
+    let n = rest.min(BLOCK);
+    if n == 0 {
+        return None;
+    }
+    Some(match end {
+        End::Front => {
+            taken.front += n;
+            taken.front - n..taken.front
+        }
+        End::Back => {
+            taken.back += n;
+            len - taken.back..len - taken.back + n
+        }
+    })
+}
+
+/// A decoding error with the first stack of the block it was found in (`usize::MAX` for none).
+struct BlockError {
+    stack: usize,
+    problem: Problem,
+}
+
+/// `problem`, found in the block that starts at stack `stack`.
+fn in_block(stack: usize) -> impl Fn(Problem) -> BlockError {
+    move |problem| BlockError { stack, problem }
+}
+
+/// An error found outside any block.
+impl From<Problem> for BlockError {
+    fn from(problem: Problem) -> Self {
+        in_block(usize::MAX)(problem)
+    }
+}
+
+/// Where a thread waits for the other to do a number of things (the two reading jobs, or
+/// decoding its blocks): a short spin first (the other thread is at work, and waking a
+/// sleeping thread costs tens of microseconds on a VM, as much as decoding a block), then
+/// sleep.
+struct Meeting {
+    needed: usize,
+    done: AtomicUsize,
+    all: Mutex<bool>,
+    woken: Condvar,
+}
+
+impl Meeting {
+    /// How long to spin before sleeping.
+    const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
+
+    fn new(needed: usize) -> Self {
+        Meeting {
+            needed,
+            done: AtomicUsize::new(0),
+            all: Mutex::new(false),
+            woken: Condvar::new(),
+        }
+    }
+
+    /// One thing done.
+    fn arrive(&self) {
+        if self.done.fetch_add(1, Ordering::AcqRel) + 1 == self.needed {
+            if let Ok(mut all) = self.all.lock() {
+                *all = true;
+            }
+            self.woken.notify_all();
+        }
+    }
+
+    /// Returns once everything is done.
+    fn wait(&self) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Self::SPIN {
+            for _ in 0..64 {
+                if self.done.load(Ordering::Acquire) >= self.needed {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let Ok(mut all) = self.all.lock() else { return };
+        while !*all {
+            match self.woken.wait(all) {
+                Ok(next) => all = next,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Arrives at its meeting when dropped.
+struct Arrive<'a>(&'a Meeting);
+
+impl Drop for Arrive<'_> {
+    fn drop(&mut self) {
+        self.0.arrive();
+    }
+}
+
 /// `read` with a panic (a bug, not an input) turned into an error, so the other thread never
 /// waits for one that is gone.
-fn unpanicked<T>(read: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| Err(failed()))
+fn unpanicked<T, E: From<Problem>>(read: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+        .unwrap_or_else(|_| Err(failed().into()))
 }
 
 fn failed() -> Problem {
@@ -299,19 +472,28 @@ fn failed() -> Problem {
 struct Tables {
     builder: ProfileBuilder,
     table: Table,
-    locations: Locations,
 }
 
-fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
-    let mut string_spans: Vec<(usize, usize)> = Vec::new();
-    let mut sample_types: Vec<(StrRef, StrRef)> = Vec::new();
-    let mut functions = RawFunctions::default();
-    let mut locations = RawLocations::default();
-    let mut mappings: Vec<(u64, StrRef)> = Vec::new();
-    let mut comments: Vec<StrRef> = Vec::new();
-    let mut default_sample_type = StrRef::default();
-    let mut period_type: Option<(StrRef, StrRef)> = None;
-    let (mut period, mut time_nanos, mut duration_nanos) = (0i64, 0i64, 0i64);
+/// Everything in a profile but its samples, as walked: string indices and ids not yet
+/// checked.
+#[derive(Default)]
+struct Walked {
+    string_spans: Vec<(usize, usize)>,
+    sample_types: Vec<(StrRef, StrRef)>,
+    functions: RawFunctions,
+    locations: RawLocations,
+    mappings: Vec<(u64, StrRef)>,
+    comments: Vec<StrRef>,
+    default_sample_type: StrRef,
+    period_type: Option<(StrRef, StrRef)>,
+    period: i64,
+    time_nanos: i64,
+    duration_nanos: i64,
+}
+
+/// Everything in `data` but its samples, read in one walk over the message.
+fn walk_tables(data: &[u8]) -> Result<Walked, Problem> {
+    let mut w = Walked::default();
 
     // One walk over the message: strings, functions and locations are read as they come, with
     // the ids they refer to checked afterwards (the format allows any order).
@@ -322,19 +504,19 @@ fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
         match key {
             // Samples are read by `read_samples`.
             KEY_LEN_2 => drop(top.value_message(2)?),
-            KEY_LEN_4 => locations.read(top.value_message(4)?)?,
-            KEY_LEN_5 => functions.read(top.value_message(5)?)?,
+            KEY_LEN_4 => w.locations.read(top.value_message(4)?)?,
+            KEY_LEN_5 => w.functions.read(top.value_message(5)?)?,
             KEY_LEN_6 => {
                 let s = top.value_message(6)?;
                 let start = s.offset();
-                string_spans.push((start, start + s.as_slice().len()));
+                w.string_spans.push((start, start + s.as_slice().len()));
             }
             _ => {
                 // The rest, one of each or a few: read as fields, their wire types checked.
                 top = before;
                 let Some(f) = top.next_field()? else { break };
                 match f.number {
-                    1 => sample_types.push(value_type(f.message("sample_type")?)?),
+                    1 => w.sample_types.push(value_type(f.message("sample_type")?)?),
                     2 => drop(f.message("sample")?),
                     3 => {
                         let mut m = f.message("mapping")?;
@@ -346,27 +528,46 @@ fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
                                 _ => {}
                             }
                         }
-                        mappings.push((id, file));
+                        w.mappings.push((id, file));
                     }
                     4 => drop(f.message("location")?),
                     5 => drop(f.message("function")?),
                     6 => drop(f.message("string_table")?),
-                    9 => time_nanos = f.int("time_nanos")?,
-                    10 => duration_nanos = f.int("duration_nanos")?,
-                    11 => period_type = Some(value_type(f.message("period_type")?)?),
-                    12 => period = f.int("period")?,
+                    9 => w.time_nanos = f.int("time_nanos")?,
+                    10 => w.duration_nanos = f.int("duration_nanos")?,
+                    11 => w.period_type = Some(value_type(f.message("period_type")?)?),
+                    12 => w.period = f.int("period")?,
                     13 => f.repeated_varint("comment", |v| {
-                        comments.push(StrRef {
+                        w.comments.push(StrRef {
                             index: v as i64,
                             offset: f.offset,
                         })
                     })?,
-                    14 => default_sample_type = str_ref(&f, "default_sample_type")?,
+                    14 => w.default_sample_type = str_ref(&f, "default_sample_type")?,
                     _ => {}
                 }
             }
         }
     }
+    Ok(w)
+}
+
+/// The tables of a walked profile, its strings and ids checked. The frames are pushed in the
+/// order [`Locations::number`] gives them.
+fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
+    let Walked {
+        string_spans,
+        sample_types,
+        functions,
+        locations,
+        mappings,
+        comments,
+        default_sample_type,
+        period_type,
+        period,
+        time_nanos,
+        duration_nanos,
+    } = walked;
     if string_spans.first().is_some_and(|&(a, b)| a != b) {
         return Err(Problem::at_byte(
             string_spans[0].0,
@@ -437,15 +638,13 @@ fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
         mapping_files.push(table.id(file, "Mapping.filename")?);
     }
 
-    // Location id -> its frames (leaf first) as a range of `location_frames`.
-    let mut location_frames: Vec<FrameId> = Vec::with_capacity(locations.lines.len());
-    let mut ranges: Vec<(u64, u32, u32)> = Vec::with_capacity(locations.locations.len());
+    // Each location's frames, leaf first, in the order `Locations::number` numbers them.
+    let mut numbered: FrameId = 0;
     for location in &locations.locations {
         let module = mapping_index
             .get(location.mapping)
             .map(|i| mapping_files[i as usize])
             .unwrap_or(0);
-        let start = location_frames.len() as u32;
         for line in &locations.lines[location.lines.0 as usize..location.lines.1 as usize] {
             let function = function_index.get(line.function).ok_or_else(|| {
                 Problem::at_byte(
@@ -459,7 +658,9 @@ fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
             if module != 0 {
                 builder.set_function_module(function, module);
             }
-            location_frames.push(builder.push_frame(function, line.line));
+            let frame = builder.push_frame(function, line.line);
+            debug_assert_eq!(frame, numbered, "frames pushed out of their numbering");
+            numbered += 1;
         }
         if location.lines.0 == location.lines.1 {
             // Unsymbolized: name the frame by its address, as pprof does, with the binary it
@@ -473,16 +674,12 @@ fn read_tables(data: &[u8]) -> Result<Tables, Problem> {
                 format!("{base} 0x{address:x}")
             };
             let function = builder.function_in(&name, &name, "", 0, &object);
-            location_frames.push(builder.frame(function, 0));
+            let frame = builder.push_frame(function, 0);
+            debug_assert_eq!(frame, numbered, "frames pushed out of their numbering");
+            numbered += 1;
         }
-        ranges.push((location.id, start, location_frames.len() as u32));
     }
-
-    Ok(Tables {
-        builder,
-        table,
-        locations: Locations::new(LocationIndex::new(&ranges), location_frames),
-    })
+    Ok(Tables { builder, table })
 }
 
 /// The string table: read in one piece when its strings sit together and are valid UTF-8 (as
@@ -673,8 +870,7 @@ struct RawSamples<'a> {
     /// the start has [`JOINED`] set, that range of `joined` (ids written in several fields).
     spans: Vec<(usize, usize)>,
     joined: Vec<u8>,
-    /// The bytes of all stacks' ids, and the ids in them.
-    id_bytes: usize,
+    /// The ids in all stacks.
     id_count: usize,
     /// Where stack `i` was first read, for errors found when it is decoded.
     offsets: Vec<usize>,
@@ -729,11 +925,15 @@ impl<'a> RawSamples<'a> {
             let i = i as usize;
             sets[i] == labels && span_ids(data, joined, spans[i]) == ids
         };
-        let (i, new) = match self.index.find(hash, same) {
-            Some(&i) => (i as usize, false),
-            None => {
+        let hasher = |&j: &u32| {
+            let j = j as usize;
+            FxBuildHasher.hash_one((span_ids(data, joined, spans[j]), sets[j]))
+        };
+        let (i, new) = match self.index.entry(hash, same, hasher) {
+            hashbrown::hash_table::Entry::Occupied(stack) => (*stack.get() as usize, false),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
                 let i = self.labels.len();
-                self.id_bytes += ids.len();
+                slot.insert(i as u32);
                 // Bytes with the top bit clear end an id.
                 self.id_count +=
                     ids.len() - ids.iter().map(|&b| usize::from(b >> 7)).sum::<usize>();
@@ -741,11 +941,6 @@ impl<'a> RawSamples<'a> {
                 self.offsets.push(offset);
                 self.labels.push(labels);
                 self.values.extend(std::iter::repeat_n(0, self.n));
-                let (spans, sets) = (&self.spans, &self.labels);
-                self.index.insert_unique(hash, i as u32, |&j| {
-                    let j = j as usize;
-                    FxBuildHasher.hash_one((span_ids(data, joined, spans[j]), sets[j]))
-                });
                 (i, true)
             }
         };
@@ -762,18 +957,6 @@ impl<'a> RawSamples<'a> {
     /// frames grow as they must).
     fn frame_room(&self) -> usize {
         self.id_count + self.id_count / 64 + 64
-    }
-
-    /// Where to split the stacks so each part holds about half the location ids.
-    fn half(&self) -> usize {
-        let mut bytes = 0;
-        for (i, &(start, end)) in self.spans.iter().enumerate() {
-            bytes += end - (start & !JOINED);
-            if 2 * bytes >= self.id_bytes {
-                return i + 1;
-            }
-        }
-        self.len()
     }
 
     /// Decodes stacks `range` into frames, leaf first, appended to `out`. `used` counts the
@@ -803,20 +986,59 @@ impl<'a> RawSamples<'a> {
             }
         };
         let mut room = MAX_FRAMES.saturating_sub(used.load(Ordering::Relaxed));
+        // Frames are written into space made once for the whole range, a frame for each byte
+        // of ids (there are no more ids than bytes, and the short path writes one frame an id);
+        // a stack that takes the long path is decoded apart and copied in, the space grown if
+        // it has more frames than bytes.
+        let mut long = Vec::new();
+        let mut left: usize = range.clone().map(|i| self.stack_ids(i).len()).sum();
+        let mut at = out.frames.len();
+        out.frames.resize(at + left.min(room), 0);
         for i in range {
-            let before = out.frames.len();
-            let decoded = locations.decode(self.stack_ids(i), &mut out.frames, before + room);
-            if let Err(bad) = decoded {
-                return Err(sample_error(self.data, self.offsets[i], bad));
-            }
-            let added = out.frames.len() - before;
+            let ids = self.stack_ids(i);
+            left -= ids.len();
+            let short = out
+                .frames
+                .get_mut(at..at + ids.len())
+                .and_then(|space| locations.decode_short(ids, space));
+            let added = match short {
+                Some(added) => added,
+                None => {
+                    long.clear();
+                    match locations.decode(ids, &mut long, room.min(LONG_STACK)) {
+                        Ok(()) => {
+                            let need = at + long.len() + left.min(room - long.len());
+                            if out.frames.len() < need {
+                                out.frames.resize(need, 0);
+                            }
+                            out.frames[at..at + long.len()].copy_from_slice(&long);
+                            long.len()
+                        }
+                        Err(BadStack::TooMany) if room > LONG_STACK => {
+                            // More frames than are worth copying (a hostile stack, most
+                            // likely): decoded in place, and the space for the rest of the
+                            // range made again after it.
+                            out.frames.truncate(at);
+                            if let Err(bad) = locations.decode(ids, &mut out.frames, at + room) {
+                                return Err(sample_error(self.data, self.offsets[i], bad));
+                            }
+                            let added = out.frames.len() - at;
+                            out.frames.resize(at + added + left.min(room - added), 0);
+                            added
+                        }
+                        Err(bad) => return Err(sample_error(self.data, self.offsets[i], bad)),
+                    }
+                }
+            };
+            at += added;
             pending += added;
             room -= added;
             if pending >= BATCH {
                 room = MAX_FRAMES.saturating_sub(flush(&mut pending)?);
             }
-            out.starts.push(out.frames.len() as u32);
+            out.starts.push(at as u32);
         }
+        out.frames.truncate(at);
         flush(&mut pending)?;
         Ok(out)
     }
@@ -837,16 +1059,26 @@ impl StackFrames {
         }
     }
 
-    /// `next`'s stacks after these.
-    fn append(&mut self, next: StackFrames) {
+    /// The stacks of `back` after these, in stack order: `back` holds `blocks` one after the
+    /// other, in the order they were claimed from the end (the last stacks first).
+    fn append_blocks(&mut self, back: &StackFrames, blocks: &[std::ops::Range<usize>]) {
         if self.starts.is_empty() {
-            *self = next;
-            return;
+            self.starts.push(0);
         }
-        let base = self.frames.len() as u32;
-        self.frames.extend_from_slice(&next.frames);
-        self.starts
-            .extend(next.starts.iter().skip(1).map(|&start| base + start));
+        let mut end = blocks.iter().map(|b| b.len()).sum::<usize>();
+        for block in blocks.iter().rev() {
+            let first = end - block.len();
+            let (from, to) = (back.starts[first], back.starts[end]);
+            let base = self.frames.len() as u32;
+            self.frames
+                .extend_from_slice(&back.frames[from as usize..to as usize]);
+            self.starts.extend(
+                back.starts[first + 1..=end]
+                    .iter()
+                    .map(|&start| start - from + base),
+            );
+            end = first;
+        }
     }
 }
 
@@ -871,7 +1103,6 @@ impl<'a> RawSamples<'a> {
             n: 0,
             spans: Vec::with_capacity(stacks),
             joined: Vec::new(),
-            id_bytes: 0,
             id_count: 0,
             offsets: Vec::with_capacity(stacks),
             labels: Vec::with_capacity(stacks),
@@ -1076,10 +1307,9 @@ impl RawLabel {
     }
 }
 
-/// Every location's frames (leaf first): location id -> a range of `frames`.
+/// Every location's frames (leaf first): location id -> a range of frame ids.
 struct Locations {
     index: LocationIndex,
-    frames: Vec<FrameId>,
     /// For ids numbered densely (the common case), per id: its frame when it has exactly
     /// one, else [`SEVERAL`] or [`UNDEFINED`]. Empty for sparse ids.
     direct: Vec<FrameId>,
@@ -1089,15 +1319,27 @@ const SEVERAL: FrameId = FrameId::MAX - 1;
 const UNDEFINED: FrameId = FrameId::MAX;
 
 impl Locations {
-    fn new(index: LocationIndex, frames: Vec<FrameId>) -> Self {
+    /// Numbers the frames of `raw` as [`build_tables`] pushes them: in table order, each
+    /// location's lines, or one frame for a location without any. Needs nothing else, so
+    /// the stacks can be decoded while the rest of the tables is built.
+    fn number(raw: &RawLocations) -> Self {
+        let mut ranges = Vec::with_capacity(raw.locations.len());
+        let mut next: u32 = 0;
+        for location in &raw.locations {
+            let frames = (location.lines.1 - location.lines.0).max(1);
+            let end = next.saturating_add(frames);
+            ranges.push((location.id, next, end));
+            next = end;
+        }
+        let index = LocationIndex::new(&ranges);
         let direct = match &index {
             LocationIndex::Dense(ranges) => ranges
                 .iter()
                 .map(|&(start, end)| {
                     if (start, end) == LocationIndex::MISSING {
                         UNDEFINED
-                    } else if end == start + 1 && frames[start as usize] < SEVERAL {
-                        frames[start as usize]
+                    } else if end == start + 1 && start < SEVERAL {
+                        start
                     } else {
                         SEVERAL
                     }
@@ -1105,35 +1347,42 @@ impl Locations {
                 .collect(),
             LocationIndex::Sparse(_) => Vec::new(),
         };
-        Locations {
-            index,
-            frames,
-            direct,
+        Locations { index, direct }
+    }
+
+    /// The frames of packed location ids `ids`, written at the start of `space` (as long as
+    /// `ids`), when every id is short and has one frame (the common case); gives how many.
+    #[inline]
+    fn decode_short(&self, ids: &[u8], space: &mut [FrameId]) -> Option<usize> {
+        let (mut i, mut n) = (0, 0);
+        while i < ids.len() {
+            let (id, len) = short_varint(&ids[i..])?;
+            let frame = *self.direct.get(id as usize)?;
+            if frame >= SEVERAL {
+                return None;
+            }
+            *space.get_mut(n)? = frame;
+            n += 1;
+            i += len;
         }
+        Some(n)
     }
 
     /// Appends the frames of packed location ids `ids` to `out`, which may hold no more than
     /// `limit` frames (inlined chains can make a small record a huge stack).
-    #[inline]
     fn decode(&self, ids: &[u8], out: &mut Vec<FrameId>, limit: usize) -> Result<(), BadStack> {
         let mut i = 0;
         while i < ids.len() {
-            // Ids of up to three bytes (below 2,097,152) on the short path.
-            let (id, len) = match ids[i..] {
-                [b0, ..] if b0 < 0x80 => (u64::from(b0), 1),
-                [b0, b1, ..] if b1 < 0x80 => (u64::from(b0 & 0x7f) | (u64::from(b1) << 7), 2),
-                [b0, b1, b2, ..] if b2 < 0x80 => (
-                    u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(b2) << 14),
-                    3,
-                ),
-                _ => long_varint(&ids[i..]).ok_or(BadStack::Malformed)?,
+            let (id, len) = match short_varint(&ids[i..]) {
+                Some(short) => short,
+                None => long_varint(&ids[i..]).ok_or(BadStack::Malformed)?,
             };
             i += len;
             match self.direct.get(id as usize) {
                 Some(&frame) if frame < SEVERAL && out.len() < limit => out.push(frame),
                 _ => match self.index.get(id) {
                     Some((start, end)) if out.len() + (end - start) as usize <= limit => {
-                        out.extend_from_slice(&self.frames[start as usize..end as usize])
+                        out.extend(start..end)
                     }
                     Some(_) => return Err(BadStack::TooMany),
                     None => return Err(BadStack::Undefined(id)),
@@ -1141,6 +1390,21 @@ impl Locations {
             }
         }
         Ok(())
+    }
+}
+
+/// A varint of up to three bytes (below 2,097,152) at the start of `bytes`, and its length;
+/// `None` for a longer one, a malformed one, or none.
+#[inline(always)]
+fn short_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    match *bytes {
+        [b0, ..] if b0 < 0x80 => Some((u64::from(b0), 1)),
+        [b0, b1, ..] if b1 < 0x80 => Some((u64::from(b0 & 0x7f) | (u64::from(b1) << 7), 2)),
+        [b0, b1, b2, ..] if b2 < 0x80 => Some((
+            u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(b2) << 14),
+            3,
+        )),
+        _ => None,
     }
 }
 

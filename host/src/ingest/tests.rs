@@ -549,6 +549,46 @@ fn pprof_errors_name_the_sample_on_either_thread() {
     }
 }
 
+#[test]
+fn pprof_on_two_threads_names_the_first_bad_sample() {
+    // Bad samples at both ends: the two threads decode from either end, and the error is the
+    // first sample's, as reading in order gives it.
+    let bad = |location: u64| {
+        let mut packed = Pb::default();
+        packed.varint(1).varint(location);
+        let mut values = Pb::default();
+        values.varint(1).varint(1);
+        let mut sample = Pb::default();
+        sample.msg(1, &packed).msg(2, &values);
+        let mut field = Pb::default();
+        field.msg(2, &sample);
+        field.0
+    };
+    let mut data = bad(99_998);
+    data.extend_from_slice(&synthetic_pprof(20_000, 3_000, 1));
+    data.extend_from_slice(&bad(99_999));
+    for two in [false, true] {
+        let e = super::pprof::decode_on(&data, two).unwrap_err();
+        assert_eq!(
+            e.in_file("t.pb").to_string(),
+            "t.pb: byte 0: sample refers to location 99998, which the profile does not define",
+            "two threads: {two}"
+        );
+    }
+}
+
+#[test]
+fn pprof_stacks_longer_than_the_copy_limit_are_read_alike() {
+    // Twenty stacks of 70 x 1,000 inlined frames and one more: past the most a stack is
+    // decoded apart (65,536 frames), so decoded in place, on either thread.
+    let data = amplifying_pprof(1_000, 20, 70, true);
+    let one = super::pprof::decode_on(&data, false).unwrap();
+    let two = super::pprof::decode_on(&data, true).unwrap();
+    assert_eq!(one.stack_count(), 20);
+    assert_eq!(one.stack_frames.len(), 20 * 70_001);
+    assert_eq!(model_of(&one), model_of(&two));
+}
+
 /// A pprof whose location 1 is an inline chain of `lines` frames, with `stacks` samples, each
 /// location 1 `repeats` times and then a distinct location (2..), padded past the two-thread
 /// size when `pad`: `stacks * repeats * lines` frames from a small file.

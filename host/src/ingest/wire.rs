@@ -57,8 +57,9 @@ impl<'a> Message<'a> {
         self.buf
     }
 
-    /// A varint. Values of up to three bytes (tags, lengths, ids up to 2,097,151) take the
-    /// short path; longer ones are assembled a byte at a time.
+    /// A varint. Values of up to four bytes (tags, lengths, ids, and addresses in the first
+    /// 256 MiB, where executables are mapped) take the short path; longer ones are assembled a
+    /// byte at a time.
     #[inline(always)]
     fn varint(&mut self) -> Result<u64, Problem> {
         let rest = &self.buf[self.pos.min(self.buf.len())..];
@@ -74,6 +75,13 @@ impl<'a> Message<'a> {
             [b0, b1, b2, ..] if *b2 < 0x80 => {
                 self.pos += 3;
                 Ok(u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(*b2) << 14))
+            }
+            [b0, b1, b2, b3, ..] if *b3 < 0x80 => {
+                self.pos += 4;
+                Ok(u64::from(b0 & 0x7f)
+                    | (u64::from(b1 & 0x7f) << 7)
+                    | (u64::from(b2 & 0x7f) << 14)
+                    | (u64::from(*b3) << 21))
             }
             _ => self.varint_long(),
         }
