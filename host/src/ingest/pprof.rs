@@ -1,14 +1,15 @@
 //! pprof: the `profile.proto` format written by Go's `runtime/pprof`, `pprof-rs`, gperftools,
 //! async-profiler and most continuous profilers (<https://github.com/google/pprof/blob/main/proto/profile.proto>).
 //!
-//! Two passes over the message: the first reads the string table, functions, mappings and
-//! locations (which the format allows in any order); the second threads each sample's locations
-//! into the stack tree. A location with several lines is an inlined call chain: `line[0]` is the
-//! innermost function, the last line the function it was inlined into.
+//! The tables (strings, functions, mappings, locations, in any order the format allows) and
+//! the samples (their location ids kept as written) are read in two walks over the message,
+//! on two threads for a large input; then each sample's location ids are decoded into frames.
+//! A location with several lines is an inlined call chain: `line[0]` is the innermost
+//! function, the last line the function it was inlined into.
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -171,12 +172,14 @@ pub(super) fn decode_on(data: &[u8], two_threads: bool) -> Result<Profile, Probl
         let tables = walked.and_then(|walked| build_tables(data, walked));
         let samples = read_samples(RawSamples::new(data));
         let frames = match (&locations, &tables, &samples) {
-            (Some(locations), Ok(_), Ok(samples)) => samples.decode_stacks(
-                0..samples.len(),
-                locations,
-                StackFrames::with_capacity(samples.frame_room(), samples.len()),
-                &AtomicUsize::new(0),
-            ),
+            (Some(locations), Ok(_), Ok(samples)) => samples
+                .decode_stacks(
+                    0..samples.len(),
+                    locations,
+                    StackFrames::with_capacity(samples.frame_room(), samples.len()),
+                    &Budget::default(),
+                )
+                .map_err(|e| e.problem),
             _ => Ok(StackFrames::default()),
         };
         (tables, samples, frames)
@@ -218,36 +221,42 @@ type Read<'a> = (
 );
 
 /// [`decode`] on two threads. Each reads what is left of the two jobs, the tables (the longer
-/// one, taken first by this thread) and the samples, so a second thread that starts late,
-/// or never, costs nothing. Once the samples are read and the tables walked (locations
-/// numbered), the stacks are decoded, in blocks claimed from either end until they meet: by
-/// one thread while the other builds the rest of the tables, then by both.
+/// one, claimed first, usually by this thread, which starts first) and the samples, so a
+/// second thread that starts late leaves its share to this one. Once the samples are read
+/// and the tables walked (locations numbered), the stacks are decoded, in blocks claimed from
+/// either end until they meet: by one thread while the other builds the rest of the tables,
+/// then by both.
 fn read_in_parallel(data: &[u8]) -> Read<'_> {
     let tables: OnceLock<Result<Tables, Problem>> = OnceLock::new();
-    // `None` when the walk failed (the tables' error says why).
-    let locations: OnceLock<Option<Locations>> = OnceLock::new();
+    // `Ok(None)` when the walk failed (the tables' error says why).
+    let locations: OnceLock<Result<Option<Locations>, Problem>> = OnceLock::new();
     let samples: OnceLock<Result<RawSamples<'_>, Problem>> = OnceLock::new();
     // Allocated on this thread (a short-lived thread's memory goes back to the system when
     // freed, and fresh pages cost more than the reading that fills them).
     let unread = Mutex::new(Some(RawSamples::new(data)));
     let jobs = AtomicUsize::new(0);
     let both_read = Meeting::new(2);
-    let left = Mutex::new(Unclaimed::default());
-    let used = AtomicUsize::new(0);
+    let claimed = Mutex::new(Claimed::default());
+    let budget = Budget::default();
     let read = || {
         loop {
             match jobs.fetch_add(1, Ordering::Relaxed) {
                 0 => {
                     let walked = unpanicked(|| walk_tables(data));
-                    let numbered = std::panic::catch_unwind(|| {
-                        walked
+                    let numbered = unpanicked(|| {
+                        Ok(walked
                             .as_ref()
                             .ok()
-                            .map(|w| Locations::number(&w.locations))
+                            .map(|w| Locations::number(&w.locations)))
                     });
-                    let _ = locations.set(numbered.unwrap_or(None));
+                    let _ = locations.set(numbered);
                     both_read.arrive();
-                    let _ = tables.set(unpanicked(|| build_tables(data, walked?)));
+                    let built = unpanicked(|| build_tables(data, walked?));
+                    if built.is_err() {
+                        // Its error is the one to give: decoding more is wasted.
+                        budget.stop();
+                    }
+                    let _ = tables.set(built);
                 }
                 1 => {
                     let empty = unread.lock().ok().and_then(|mut slot| slot.take());
@@ -263,15 +272,20 @@ fn read_in_parallel(data: &[u8]) -> Read<'_> {
     // Decodes blocks from one end into `out` (made once the samples are read), until none
     // are left; gives the blocks in the order decoded.
     let decode = |end: End, out: fn(&RawSamples<'_>) -> StackFrames| -> Decoded {
-        let (Some(Some(t)), Some(Ok(s))) = (locations.get(), samples.get()) else {
+        let Some(Ok(s)) = samples.get() else {
             return Ok((StackFrames::default(), Vec::new()));
+        };
+        let t = match locations.get() {
+            Some(Ok(Some(t))) => t,
+            Some(Ok(None)) => return Ok((StackFrames::default(), Vec::new())),
+            _ => return Err(failed().into()),
         };
         let mut out = out(s);
         let mut blocks = Vec::new();
-        while let Some(block) = claim(&left, s.len(), &end) {
-            out = s
-                .decode_stacks(block.clone(), t, out, &used)
-                .map_err(in_block(block.start))?;
+        while !budget.stopped()
+            && let Some(block) = claim(&claimed, s.len(), &end)
+        {
+            out = s.decode_stacks(block.clone(), t, out, &budget)?;
             blocks.push(block);
         }
         Ok((out, blocks))
@@ -316,7 +330,8 @@ fn read_in_parallel(data: &[u8]) -> Read<'_> {
                 front.append_blocks(&back, &blocks);
                 Ok(front)
             }
-            // The error of the earliest stack, as one thread reading them in order would give.
+            // The error of the earliest stack, as one thread reading them in order would give;
+            // the frame budget, passed by both threads' frames together, only without one.
             (Err(a), Err(b)) => Err(if b.stack < a.stack {
                 b.problem
             } else {
@@ -337,7 +352,7 @@ fn read_in_parallel(data: &[u8]) -> Read<'_> {
 const LONG_STACK: usize = 1 << 16;
 
 /// One thread's decoded stacks and the blocks they are, in the order decoded.
-type Decoded = Result<(StackFrames, Vec<std::ops::Range<usize>>), BlockError>;
+type Decoded = Result<(StackFrames, Vec<std::ops::Range<usize>>), StackError>;
 
 /// Stacks are decoded in blocks of this many (a claim costs a lock; a block, tens of
 /// microseconds of decoding).
@@ -345,7 +360,7 @@ const BLOCK: usize = 256;
 
 /// How many stacks the two threads have claimed from the front and from the back.
 #[derive(Default)]
-struct Unclaimed {
+struct Claimed {
     front: usize,
     back: usize,
 }
@@ -356,8 +371,8 @@ enum End {
 }
 
 /// The next block of the `len` stacks from one end, or `None` when every stack is claimed.
-fn claim(left: &Mutex<Unclaimed>, len: usize, end: &End) -> Option<std::ops::Range<usize>> {
-    let mut taken = left.lock().ok()?;
+fn claim(claimed: &Mutex<Claimed>, len: usize, end: &End) -> Option<std::ops::Range<usize>> {
+    let mut taken = claimed.lock().unwrap_or_else(PoisonError::into_inner);
     let rest = len.checked_sub(taken.front + taken.back)?;
     let n = rest.min(BLOCK);
     if n == 0 {
@@ -375,21 +390,37 @@ fn claim(left: &Mutex<Unclaimed>, len: usize, end: &End) -> Option<std::ops::Ran
     })
 }
 
-/// A decoding error with the first stack of the block it was found in (`usize::MAX` for none).
-struct BlockError {
+/// A decoding error and the stack it was found in (`usize::MAX` for the file as a whole).
+struct StackError {
     stack: usize,
     problem: Problem,
 }
 
-/// `problem`, found in the block that starts at stack `stack`.
-fn in_block(stack: usize) -> impl Fn(Problem) -> BlockError {
-    move |problem| BlockError { stack, problem }
+/// An error of the file as a whole.
+impl From<Problem> for StackError {
+    fn from(problem: Problem) -> Self {
+        StackError {
+            stack: usize::MAX,
+            problem,
+        }
+    }
 }
 
-/// An error found outside any block.
-impl From<Problem> for BlockError {
-    fn from(problem: Problem) -> Self {
-        in_block(usize::MAX)(problem)
+/// The frames every thread may decode together ([`MAX_FRAMES`]), and a stop for when the
+/// profile has failed already.
+#[derive(Default)]
+struct Budget {
+    used: AtomicUsize,
+    stop: AtomicBool,
+}
+
+impl Budget {
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 }
 
@@ -959,15 +990,15 @@ impl<'a> RawSamples<'a> {
         self.id_count + self.id_count / 64 + 64
     }
 
-    /// Decodes stacks `range` into frames, leaf first, appended to `out`. `used` counts the
-    /// frames decoded so far by every thread, which may not pass [`MAX_FRAMES`] together.
+    /// Decodes stacks `range` into frames, leaf first, appended to `out`, within `budget`
+    /// (the frames decoded so far by every thread may not pass [`MAX_FRAMES`] together).
     fn decode_stacks(
         &self,
         range: std::ops::Range<usize>,
         locations: &Locations,
         mut out: StackFrames,
-        used: &AtomicUsize,
-    ) -> Result<StackFrames, Problem> {
+        budget: &Budget,
+    ) -> Result<StackFrames, StackError> {
         if out.starts.is_empty() {
             out.starts.push(0);
         }
@@ -977,19 +1008,22 @@ impl<'a> RawSamples<'a> {
         const BATCH: usize = 1 << 16;
         let mut pending = 0usize;
         let flush = |pending: &mut usize| {
-            let seen = used.fetch_add(*pending, Ordering::Relaxed) + *pending;
+            let seen = budget.used.fetch_add(*pending, Ordering::Relaxed) + *pending;
             *pending = 0;
             if seen > MAX_FRAMES {
-                Err(too_many_frames())
+                Err(StackError::from(too_many_frames()))
+            } else if budget.stopped() {
+                Err(StackError::from(failed()))
             } else {
                 Ok(seen)
             }
         };
-        let mut room = MAX_FRAMES.saturating_sub(used.load(Ordering::Relaxed));
+        let mut room = MAX_FRAMES.saturating_sub(budget.used.load(Ordering::Relaxed));
         // Frames are written into space made once for the whole range, a frame for each byte
-        // of ids (there are no more ids than bytes, and the short path writes one frame an id);
-        // a stack that takes the long path is decoded apart and copied in, the space grown if
-        // it has more frames than bytes.
+        // of ids (there are no more ids than bytes, and the short path writes one frame an id)
+        // and never past the budget (`out.frames.len() - at <= room` throughout); a stack that
+        // takes the long path is decoded apart and copied in, the space grown if it has more
+        // frames than bytes.
         let mut long = Vec::new();
         let mut left: usize = range.clone().map(|i| self.stack_ids(i).len()).sum();
         let mut at = out.frames.len();
@@ -1004,7 +1038,21 @@ impl<'a> RawSamples<'a> {
             let added = match short {
                 Some(added) => added,
                 None => {
+                    // Passing the frame budget is the whole file's error, not this stack's.
+                    let bad = |bad: BadStack| StackError {
+                        stack: if matches!(bad, BadStack::TooMany) {
+                            usize::MAX
+                        } else {
+                            i
+                        },
+                        problem: sample_error(self.data, self.offsets[i], bad),
+                    };
+                    if budget.stopped() {
+                        return Err(failed().into());
+                    }
                     long.clear();
+                    // Decoded apart up to LONG_STACK frames; a longer stack is decoded again,
+                    // in place.
                     match locations.decode(ids, &mut long, room.min(LONG_STACK)) {
                         Ok(()) => {
                             let need = at + long.len() + left.min(room - long.len());
@@ -1019,22 +1067,24 @@ impl<'a> RawSamples<'a> {
                             // likely): decoded in place, and the space for the rest of the
                             // range made again after it.
                             out.frames.truncate(at);
-                            if let Err(bad) = locations.decode(ids, &mut out.frames, at + room) {
-                                return Err(sample_error(self.data, self.offsets[i], bad));
-                            }
+                            locations
+                                .decode(ids, &mut out.frames, at + room)
+                                .map_err(bad)?;
                             let added = out.frames.len() - at;
                             out.frames.resize(at + added + left.min(room - added), 0);
                             added
                         }
-                        Err(bad) => return Err(sample_error(self.data, self.offsets[i], bad)),
+                        Err(e) => return Err(bad(e)),
                     }
                 }
             };
             at += added;
             pending += added;
-            room -= added;
+            room = room.saturating_sub(added);
             if pending >= BATCH {
                 room = MAX_FRAMES.saturating_sub(flush(&mut pending)?);
+                // The other thread's frames count too: no space past what is left.
+                out.frames.truncate(at + left.min(room));
             }
             out.starts.push(at as u32);
         }

@@ -624,6 +624,29 @@ fn amplifying_pprof(lines: u64, stacks: u64, repeats: usize, pad: bool) -> Vec<u
     p.0
 }
 
+/// A broken table is the error given, though the stacks (amplified, here) are decoded while
+/// the rest of the tables is built.
+#[test]
+fn pprof_table_errors_come_before_stack_errors_on_either_thread() {
+    let mut data = amplifying_pprof(1_000, 2_000, 50, true);
+    let mut location = Pb::default();
+    location.msg(
+        4,
+        Pb::default()
+            .int(1, 99_999)
+            .msg(4, Pb::default().int(1, 999).int(2, 1)),
+    );
+    data.extend_from_slice(&location.0);
+    for two in [false, true] {
+        let e = super::pprof::decode_on(&data, two).unwrap_err();
+        let e = e.in_file("t.pb").to_string();
+        assert!(
+            e.contains("location line refers to function 999, which the profile does not define"),
+            "two threads {two}: {e}"
+        );
+    }
+}
+
 /// Inline chains times repeated locations: refused past the frame budget, at the sample that
 /// crosses it, by both readers, without building the stacks first (the old reader's bound).
 #[test]
