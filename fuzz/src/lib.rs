@@ -71,6 +71,42 @@ pub fn perf_stream_matches(data: &[u8], options: &ReadOptions, whole: &Profile) 
     }
 }
 
+/// pprof read on two threads must give what one thread gives: the same profile, or the same
+/// error. The frame budget aside: which thread's frames cross it, and so which error comes
+/// first, depends on timing (both readers still fail).
+pub fn pprof_threads_agree(data: &[u8]) {
+    const BUDGET: &str = "refusing the profile as hostile";
+    let one = Pprof.read_on(data, false);
+    let two = Pprof.read_on(data, true);
+    match (&one, &two) {
+        (Ok(one), Ok(two)) => {
+            assert_eq!(one.raw_sample_count, two.raw_sample_count);
+            assert_eq!(one.stack_count(), two.stack_count());
+            assert_eq!(one.stack_frames, two.stack_frames);
+            assert_eq!(one.sample_type_count(), two.sample_type_count());
+            assert_eq!(one.warnings, two.warnings);
+            for t in 0..one.sample_type_count() {
+                assert_eq!(
+                    export::folded::lines(one, t),
+                    export::folded::lines(two, t),
+                    "one thread and two differ in sample type {t}"
+                );
+            }
+        }
+        (Err(one), Err(two)) => {
+            let (a, b) = (format!("{one:?}"), format!("{two:?}"));
+            if !a.contains(BUDGET) && !b.contains(BUDGET) {
+                assert_eq!(a, b, "one thread and two fail differently");
+            }
+        }
+        _ => panic!(
+            "one thread and two disagree: {:?} and {:?}",
+            one.as_ref().err(),
+            two.as_ref().err()
+        ),
+    }
+}
+
 /// Runs every query and writer on `p`, checking the invariants of each.
 pub fn exercise(p: &Profile) {
     check_shape(p);

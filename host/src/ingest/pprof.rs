@@ -57,6 +57,15 @@ impl Reader for Pprof {
     }
 }
 
+impl Pprof {
+    /// Reads `data` on two threads or on one, whatever its size. The two must agree; the fuzz
+    /// target compares them on inputs far smaller than those read on two threads.
+    #[doc(hidden)]
+    pub fn read_on(&self, data: &[u8], two_threads: bool) -> Result<Profile, Problem> {
+        decode_on(data, two_threads)
+    }
+}
+
 /// True when `Profile` field `number` may have this wire type.
 fn schema_wire_type(number: u32, wire_type: u8) -> bool {
     match number {
