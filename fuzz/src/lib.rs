@@ -59,14 +59,20 @@ pub fn perf_stream_matches(data: &[u8], options: &ReadOptions, whole: &Profile) 
     let streamed = Perf
         .read_from(BufReader::with_capacity(capacity, data), options)
         .expect("the stream read failed where the slice read succeeded");
-    assert_eq!(streamed.raw_sample_count, whole.raw_sample_count);
-    assert_eq!(streamed.sample_type_count(), whole.sample_type_count());
-    assert_eq!(streamed.warnings, whole.warnings);
-    for t in 0..whole.sample_type_count() {
+    assert_same_profile(&streamed, whole, "streamed and whole reads");
+}
+
+/// `a` and `b` hold the same samples: counts, sample types, warnings and folded stacks of
+/// every sample type.
+fn assert_same_profile(a: &Profile, b: &Profile, what: &str) {
+    assert_eq!(a.raw_sample_count, b.raw_sample_count, "{what}");
+    assert_eq!(a.sample_type_count(), b.sample_type_count(), "{what}");
+    assert_eq!(a.warnings, b.warnings, "{what}");
+    for t in 0..a.sample_type_count() {
         assert_eq!(
-            export::folded::lines(&streamed, t),
-            export::folded::lines(whole, t),
-            "streamed and whole reads differ in sample type {t}"
+            export::folded::lines(a, t),
+            export::folded::lines(b, t),
+            "{what} differ in sample type {t}"
         );
     }
 }
@@ -80,18 +86,9 @@ pub fn pprof_threads_agree(data: &[u8]) {
     let two = Pprof.read_on(data, true);
     match (&one, &two) {
         (Ok(one), Ok(two)) => {
-            assert_eq!(one.raw_sample_count, two.raw_sample_count);
+            assert_same_profile(one, two, "one thread and two");
             assert_eq!(one.stack_count(), two.stack_count());
             assert_eq!(one.stack_frames, two.stack_frames);
-            assert_eq!(one.sample_type_count(), two.sample_type_count());
-            assert_eq!(one.warnings, two.warnings);
-            for t in 0..one.sample_type_count() {
-                assert_eq!(
-                    export::folded::lines(one, t),
-                    export::folded::lines(two, t),
-                    "one thread and two differ in sample type {t}"
-                );
-            }
         }
         (Err(one), Err(two)) => {
             let (a, b) = (format!("{one:?}"), format!("{two:?}"));

@@ -14,7 +14,7 @@ use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use super::wire::{LEN, Message, VARINT};
+use super::wire::{LEN, Message, VARINT, short_varint};
 use super::{Problem, ReadOptions, Reader};
 use crate::model::{
     Format, FrameId, Function, Label, LabelSetId, LabelValue, MAX_FRAMES, Profile, ProfileBuilder,
@@ -680,6 +680,11 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
 
     // Each location's frames, leaf first, in the order `Locations::number` numbers them.
     let mut numbered: FrameId = 0;
+    let mut push_frame = |builder: &mut ProfileBuilder, function, line| {
+        let frame = builder.push_frame(function, line);
+        debug_assert_eq!(frame, numbered, "frames pushed out of their numbering");
+        numbered += 1;
+    };
     for location in &locations.locations {
         let module = mapping_index
             .get(location.mapping)
@@ -698,9 +703,7 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
             if module != 0 {
                 builder.set_function_module(function, module);
             }
-            let frame = builder.push_frame(function, line.line);
-            debug_assert_eq!(frame, numbered, "frames pushed out of their numbering");
-            numbered += 1;
+            push_frame(&mut builder, function, line.line);
         }
         if location.lines.0 == location.lines.1 {
             // Unsymbolized: name the frame by its address, as pprof does, with the binary it
@@ -714,9 +717,7 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
                 format!("{base} 0x{address:x}")
             };
             let function = builder.function_in(&name, &name, "", 0, &object);
-            let frame = builder.push_frame(function, 0);
-            debug_assert_eq!(frame, numbered, "frames pushed out of their numbering");
-            numbered += 1;
+            push_frame(&mut builder, function, 0);
         }
     }
     Ok(Tables { builder, table })
@@ -1449,21 +1450,6 @@ impl Locations {
             }
         }
         Ok(())
-    }
-}
-
-/// A varint of up to three bytes (below 2,097,152) at the start of `bytes`, and its length;
-/// `None` for a longer one, a malformed one, or none.
-#[inline(always)]
-fn short_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    match *bytes {
-        [b0, ..] if b0 < 0x80 => Some((u64::from(b0), 1)),
-        [b0, b1, ..] if b1 < 0x80 => Some((u64::from(b0 & 0x7f) | (u64::from(b1) << 7), 2)),
-        [b0, b1, b2, ..] if b2 < 0x80 => Some((
-            u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(b2) << 14),
-            3,
-        )),
-        _ => None,
     }
 }
 

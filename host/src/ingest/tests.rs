@@ -497,6 +497,25 @@ fn pprof_on_two_threads_agrees_on_inlined_unpacked_labelled_and_sparse_ids() {
     }
 }
 
+/// A top-level sample field: location ids `packed`, values 1 and 1.
+fn sample_field(packed: &Pb) -> Vec<u8> {
+    let mut values = Pb::default();
+    values.varint(1).varint(1);
+    let mut sample = Pb::default();
+    sample.msg(1, packed).msg(2, &values);
+    let mut field = Pb::default();
+    field.msg(2, &sample);
+    field.0
+}
+
+/// The error reading `data` on two threads or one, in file `t.pb`.
+fn pprof_error(data: &[u8], two: bool) -> String {
+    super::pprof::decode_on(data, two)
+        .unwrap_err()
+        .in_file("t.pb")
+        .to_string()
+}
+
 #[test]
 fn pprof_errors_name_the_sample_on_either_thread() {
     let mut data = synthetic_pprof(20_000, 3_000, 1);
@@ -504,23 +523,12 @@ fn pprof_errors_name_the_sample_on_either_thread() {
     let offset = data.len();
     let mut packed = Pb::default();
     packed.varint(1).varint(99_999);
-    let mut values = Pb::default();
-    values.varint(1).varint(1);
-    let mut sample = Pb::default();
-    sample.msg(1, &packed).msg(2, &values);
-    let mut tail = Pb::default();
-    tail.msg(2, &sample);
-    data.extend_from_slice(&tail.0);
+    data.extend_from_slice(&sample_field(&packed));
     let expected = format!(
         "t.pb: byte {offset}: sample refers to location 99999, which the profile does not define"
     );
     for two in [false, true] {
-        let e = super::pprof::decode_on(&data, two).unwrap_err();
-        assert_eq!(
-            e.in_file("t.pb").to_string(),
-            expected,
-            "two threads: {two}"
-        );
+        assert_eq!(pprof_error(&data, two), expected, "two threads: {two}");
     }
 
     // An id of eleven bytes in the middle of a packed run: malformed, named where it starts.
@@ -530,16 +538,11 @@ fn pprof_errors_name_the_sample_on_either_thread() {
     packed.varint(1);
     packed.0.extend_from_slice(&[0xff; 10]);
     packed.varint(2);
-    let mut sample = Pb::default();
-    sample.msg(1, &packed).msg(2, &values);
-    let mut tail = Pb::default();
-    tail.msg(2, &sample);
-    data.extend_from_slice(&tail.0);
+    data.extend_from_slice(&sample_field(&packed));
     for two in [false, true] {
-        let e = super::pprof::decode_on(&data, two).unwrap_err();
         // The tag, the sample's length, the ids' tag and length, then the first id.
         assert_eq!(
-            e.in_file("t.pb").to_string(),
+            pprof_error(&data, two),
             format!(
                 "t.pb: byte {}: malformed varint: longer than 10 bytes",
                 offset + 2 + 2 + 1
@@ -556,21 +559,14 @@ fn pprof_on_two_threads_names_the_first_bad_sample() {
     let bad = |location: u64| {
         let mut packed = Pb::default();
         packed.varint(1).varint(location);
-        let mut values = Pb::default();
-        values.varint(1).varint(1);
-        let mut sample = Pb::default();
-        sample.msg(1, &packed).msg(2, &values);
-        let mut field = Pb::default();
-        field.msg(2, &sample);
-        field.0
+        sample_field(&packed)
     };
     let mut data = bad(99_998);
     data.extend_from_slice(&synthetic_pprof(20_000, 3_000, 1));
     data.extend_from_slice(&bad(99_999));
     for two in [false, true] {
-        let e = super::pprof::decode_on(&data, two).unwrap_err();
         assert_eq!(
-            e.in_file("t.pb").to_string(),
+            pprof_error(&data, two),
             "t.pb: byte 0: sample refers to location 99998, which the profile does not define",
             "two threads: {two}"
         );
@@ -638,8 +634,7 @@ fn pprof_table_errors_come_before_stack_errors_on_either_thread() {
     );
     data.extend_from_slice(&location.0);
     for two in [false, true] {
-        let e = super::pprof::decode_on(&data, two).unwrap_err();
-        let e = e.in_file("t.pb").to_string();
+        let e = pprof_error(&data, two);
         assert!(
             e.contains("location line refers to function 999, which the profile does not define"),
             "two threads {two}: {e}"
@@ -658,8 +653,7 @@ fn pprof_inline_amplification_is_refused_on_either_thread() {
     let many = amplifying_pprof(1_000, 2_000, 50, true);
     for (name, data) in [("one", &one), ("many", &many)] {
         for two in [false, true] {
-            let e = super::pprof::decode_on(data, two).unwrap_err();
-            let e = e.in_file("t.pb").to_string();
+            let e = pprof_error(data, two);
             assert!(
                 e.contains("expand to more than 67108864 frames; refusing the profile as hostile"),
                 "{name}, two threads {two}: {e}"

@@ -57,33 +57,16 @@ impl<'a> Message<'a> {
         self.buf
     }
 
-    /// A varint. Values of up to four bytes (tags, lengths, ids, and addresses in the first
-    /// 256 MiB, where executables are mapped) take the short path; longer ones are assembled a
-    /// byte at a time.
+    /// A varint: short ones (see [`short_varint`]) inline, longer ones assembled a byte at a
+    /// time.
     #[inline(always)]
     fn varint(&mut self) -> Result<u64, Problem> {
-        let rest = &self.buf[self.pos.min(self.buf.len())..];
-        match rest {
-            [b0, ..] if *b0 < 0x80 => {
-                self.pos += 1;
-                Ok(u64::from(*b0))
+        match short_varint(&self.buf[self.pos.min(self.buf.len())..]) {
+            Some((value, len)) => {
+                self.pos += len;
+                Ok(value)
             }
-            [b0, b1, ..] if *b1 < 0x80 => {
-                self.pos += 2;
-                Ok(u64::from(b0 & 0x7f) | (u64::from(*b1) << 7))
-            }
-            [b0, b1, b2, ..] if *b2 < 0x80 => {
-                self.pos += 3;
-                Ok(u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(*b2) << 14))
-            }
-            [b0, b1, b2, b3, ..] if *b3 < 0x80 => {
-                self.pos += 4;
-                Ok(u64::from(b0 & 0x7f)
-                    | (u64::from(b1 & 0x7f) << 7)
-                    | (u64::from(b2 & 0x7f) << 14)
-                    | (u64::from(*b3) << 21))
-            }
-            _ => self.varint_long(),
+            None => self.varint_long(),
         }
     }
 
@@ -305,5 +288,28 @@ impl<'a> Field<'a> {
             LEN => self.bytes.packed_varints(push),
             _ => self.expect(VARINT, what),
         }
+    }
+}
+
+/// A varint of up to four bytes at the start of `bytes` and its length, or `None` for a longer
+/// one, a malformed one, or none. Four bytes hold tags, lengths, ids below 268,435,456 and the
+/// addresses of the first 256 MiB, where executables are mapped: the hot readers' short path.
+#[inline(always)]
+pub fn short_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    match *bytes {
+        [b0, ..] if b0 < 0x80 => Some((u64::from(b0), 1)),
+        [b0, b1, ..] if b1 < 0x80 => Some((u64::from(b0 & 0x7f) | (u64::from(b1) << 7), 2)),
+        [b0, b1, b2, ..] if b2 < 0x80 => Some((
+            u64::from(b0 & 0x7f) | (u64::from(b1 & 0x7f) << 7) | (u64::from(b2) << 14),
+            3,
+        )),
+        [b0, b1, b2, b3, ..] if b3 < 0x80 => Some((
+            u64::from(b0 & 0x7f)
+                | (u64::from(b1 & 0x7f) << 7)
+                | (u64::from(b2 & 0x7f) << 14)
+                | (u64::from(b3) << 21),
+            4,
+        )),
+        _ => None,
     }
 }
