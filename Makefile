@@ -2,14 +2,11 @@
 
 CARGO        ?= cargo
 WASM_TARGET  := wasm32-wasip2
-# Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe).
-SKILLS       := hot-functions regex-in-hot-path regression-detect regression-attribute \
-                regression-mitigate sort-key-recomputed \
-                map-key-allocation linear-search-in-loop vec-growth-without-reserve \
-                unbuffered-write loop-after-answer quadratic-format
-TEST_SKILLS  := panicker spinner hog escaper probe follower explorer \
-                call-spinner recursor swapper globber forger snoop flooder giant logger \
-                caller handles prober sockets filer impostor exiter shouter searcher
+# Skills shipped with Joule, and the test-only skills (hostile ones, the benchmark probe): every
+# crate under the workspace's `skills/*` and `tests/skills/*` members, each named after its folder.
+crates_in    = $(patsubst $(1)/%/Cargo.toml,%,$(wildcard $(1)/*/Cargo.toml))
+SKILLS       := $(call crates_in,skills)
+TEST_SKILLS  := $(call crates_in,tests/skills)
 # Honour CARGO_TARGET_DIR when CI points cargo at a shared build cache.
 TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 SKILL_DIR    := $(TARGET_DIR)/joule-skills
@@ -28,7 +25,7 @@ help:
 	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
-	@echo "make bench     benchmarks: instantiation, host calls, profile top"
+	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
 	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
@@ -120,7 +117,7 @@ lint:
 	$(CARGO) clippy --target $(WASM_TARGET) $(addprefix -p ,$(SKILLS) $(TEST_SKILLS)) -- -D warnings
 
 bench: skills test-skills
-	$(CARGO) bench -p joule
+	$(CARGO) bench -p joule -p joule-profile
 
 # Re-captures the example's profiles with pprof-rs sampling the real program in-process.
 profiles:

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(p) = joule::ingest::load_bytes("fuzz-input", data) {
+    if let Ok(p) = joule_profile::ingest::load_bytes("fuzz-input", data) {
         joule_fuzz::exercise(&p);
     }
 });

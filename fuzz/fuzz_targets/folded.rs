@@ -1,7 +1,7 @@
 //! Any bytes through the folded reader; a profile that comes back goes through every query and writer.
 #![no_main]
 
-use joule::ingest::Folded;
+use joule_profile::ingest::Folded;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! first byte selects, each read also as a stream through a small buffer, which must agree.
 #![no_main]
 
-use joule::ingest::{Perf, ReadOptions};
+use joule_profile::ingest::{Perf, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! on one.
 #![no_main]
 
-use joule::ingest::Pprof;
+use joule_profile::ingest::Pprof;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Any bytes through the trace_event reader; a profile that comes back goes through every query and writer.
 #![no_main]
 
-use joule::ingest::TraceEvent;
+use joule_profile::ingest::TraceEvent;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::io::BufReader;
 
-use joule::export;
-use joule::ingest::{Folded, Perf, Pprof, ReadOptions, Reader, Speedscope};
-use joule::model::{Order, Profile};
+use joule_profile::export;
+use joule_profile::ingest::{Folded, Perf, Pprof, ReadOptions, Reader, Speedscope};
+use joule_profile::model::{Order, Profile};
 
 /// Sample types queried one by one (a pprof may declare many).
 const MAX_TYPES: usize = 4;

@@ -13,7 +13,7 @@ use joule::audit::{Op, Target};
 use joule::caps::bindings::joule::skill::types::{Invocation, Trigger};
 use joule::engine::{ComponentCache, Runtime, RuntimeConfig};
 use joule::inputs::{Inputs, NamedProfile};
-use joule::policy::open_grants;
+use joule_policy::SkillGrants;
 
 fn target_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -35,7 +35,7 @@ fn setup() -> (Runtime, Arc<joule::engine::LoadedSkill>, Arc<Inputs>) {
         .unwrap_or_else(|e| panic!("{e:#}\n(run `make test-skills` first)"));
     let fixture =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pprof/sample.cpu.pb.gz");
-    let profile = joule::ingest::load(&fixture).expect("fixture profile");
+    let profile = joule_profile::ingest::load(&fixture).expect("fixture profile");
     let inputs = Arc::new(Inputs {
         profiles: vec![Arc::new(NamedProfile {
             name: "sample.cpu.pb.gz".into(),
@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
     let mut limits = runtime.limits().clone();
     limits.host_calls = u64::MAX;
     limits.host_call_bytes = u64::MAX;
-    let grants = Arc::new(open_grants("probe", limits));
+    let grants = Arc::new(SkillGrants::open("probe", limits));
 
     c.bench_function("instantiate (pooled, pre-instantiated)", |b| {
         b.iter(|| {
@@ -111,7 +111,7 @@ fn bookkeeping(c: &mut Criterion) {
     let mut limits = runtime.limits().clone();
     limits.host_calls = u64::MAX;
     limits.host_call_bytes = u64::MAX;
-    let grants = Arc::new(open_grants("probe", limits));
+    let grants = Arc::new(SkillGrants::open("probe", limits));
 
     for (label, audit) in [
         ("policy bookkeeping per host call", false),

@@ -1,34 +1,20 @@
 //! Joule: a WebAssembly-sandboxed runtime for performance-engineering skills.
 //!
-//! The host reads profiles and source trees ([`ingest`], [`model`], [`source`]), loads skills
-//! compiled to Wasm components (`engine`), gives each one capability-scoped access to its
-//! inputs (`caps`), and merges what they find into ranked reports (`findings`, `report`).
-//!
-//! Without the default `runtime` feature the crate is the profile library alone: readers, the
-//! canonical model and its queries, writers, and source trees.
+//! The host reads profiles (with the `joule-profile` library), metric series ([`metrics`]),
+//! source trees ([`source`]) and version history ([`history`]); loads skills compiled to Wasm
+//! components ([`engine`]); gives each one the inputs its grants let through ([`inputs`], under
+//! the `joule-policy` crate's rules) by the interfaces in [`caps`]; records every access
+//! ([`audit`]); and merges what the skills find ([`findings`]) into ranked reports and patches
+//! ([`report`]). [`session`] runs all of it for one request; [`cli`] is the command line.
 
-pub mod export;
-pub mod ingest;
+pub mod audit;
+pub mod caps;
+pub mod cli;
+pub mod engine;
+pub mod findings;
+pub mod history;
 pub mod inputs;
 pub mod metrics;
-pub mod model;
-pub mod source;
-
-#[cfg(feature = "runtime")]
-pub mod audit;
-#[cfg(feature = "runtime")]
-pub mod caps;
-#[cfg(feature = "runtime")]
-pub mod cli;
-#[cfg(feature = "runtime")]
-pub mod engine;
-#[cfg(feature = "runtime")]
-pub mod findings;
-#[cfg(feature = "runtime")]
-pub mod history;
-#[cfg(feature = "runtime")]
-pub mod policy;
-#[cfg(feature = "runtime")]
 pub mod report;
-#[cfg(feature = "runtime")]
 pub mod session;
+pub mod source;

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use joule_policy::Policy;
 
 use crate::audit::AuditLog;
-use crate::engine::{LoadedSkill, Plan, RunRecord, Runtime, RuntimeConfig};
+use crate::engine::{LoadedSkill, Plan, Runtime, RuntimeConfig};
 use crate::history::History;
-use crate::inputs::{Inputs, NamedMetrics, NamedProfile};
-use crate::policy::{Policy, ProfileSelector, SkillGrants};
-use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, SourceRecord};
+use crate::inputs::{Inputs, NamedMetrics, NamedProfile, ProfileViews};
+use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, RunRecord, SourceRecord};
 use crate::source::SourceTree;
 
 /// What the operator asked for.
@@ -169,7 +169,7 @@ async fn read_all<T: Send + 'static, E: Send + 'static>(
 pub async fn load_profiles(paths: &[PathBuf]) -> (Vec<Arc<NamedProfile>>, Vec<ProfileRecord>) {
     let mut profiles = Vec::new();
     let mut records = Vec::new();
-    for (path, name, loaded) in read_all(paths, crate::ingest::load).await {
+    for (path, name, loaded) in read_all(paths, joule_profile::ingest::load).await {
         match loaded {
             Ok(profile) => {
                 let t = profile.default_sample_type;
@@ -262,7 +262,7 @@ pub const PROFILE_SERIES_MIN_SHARE: f64 = 0.001;
 pub async fn profile_series(paths: &[PathBuf]) -> (Option<Arc<NamedMetrics>>, MetricsRecord) {
     let mut dated = Vec::new();
     let mut warnings = Vec::new();
-    for (path, name, loaded) in read_all(paths, crate::ingest::load).await {
+    for (path, name, loaded) in read_all(paths, joule_profile::ingest::load).await {
         match loaded {
             Ok(profile) => match crate::metrics::profile_time(&path, &profile) {
                 Some(t) => dated.push((t, profile)),
@@ -274,7 +274,8 @@ pub async fn profile_series(paths: &[PathBuf]) -> (Option<Arc<NamedMetrics>>, Me
         }
     }
     dated.sort_by_key(|(t, _)| *t);
-    let refs: Vec<(i64, &crate::model::Profile)> = dated.iter().map(|(t, p)| (*t, p)).collect();
+    let refs: Vec<(i64, &joule_profile::model::Profile)> =
+        dated.iter().map(|(t, p)| (*t, p)).collect();
     let mut set = crate::metrics::from_profiles(&refs, None, PROFILE_SERIES_MIN_SHARE);
     set.time_format = crate::metrics::TimeFormat::Rfc3339;
     set.source = PROFILE_SERIES.to_string();
@@ -398,9 +399,10 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
     let mut admitted = Vec::new();
     for skill in loaded {
         let path = skill.path.display().to_string();
-        match admit(&policy, &skill) {
+        match policy.admit(&skill.component()) {
             Ok(grants) => admitted.push((skill, grants)),
-            Err(reason) => {
+            Err(denial) => {
+                let reason = denial.to_string();
                 if let Some(audit) = &request.audit {
                     audit.write_load(&skill.descriptor.id, &skill.digest, &path, Some(&reason));
                 }
@@ -426,7 +428,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
             let path = skill.path.display().to_string();
             audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
         }
-        let inputs = inputs_for(&run_inputs, &grants, &mut views);
+        let inputs = run_inputs.granted_to(&grants, &mut views);
         access.insert(
             skill.descriptor.id.clone(),
             (Arc::new(grants), Arc::new(inputs)),
@@ -460,119 +462,6 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         &run_inputs,
         &access,
     ))
-}
-
-/// The grants a loaded skill runs with, or why it may not run: no policy entry, a digest that
-/// is not the pinned one, or a risky WASI import the policy does not grant.
-pub fn admit(policy: &Policy, skill: &LoadedSkill) -> Result<SkillGrants, String> {
-    let grants = policy.grants_for(&skill.descriptor.id, &skill.digest)?;
-    for import in &skill.imports {
-        if let Some((name, false)) = grants.risky_import(import) {
-            return Err(format!(
-                "imports {import}, a risky WASI interface its grants do not include; to allow it (with no preopens or sockets it still reaches nothing), {}",
-                grants.how_to_grant(&format!("wasi = [\"{name}\"]"))
-            ));
-        }
-    }
-    Ok(grants)
-}
-
-/// Profiles filtered to one label value, made once per selector and shared by every skill
-/// granted that view.
-#[derive(Default)]
-struct ProfileViews {
-    by_label: HashMap<(String, String, String), Arc<NamedProfile>>,
-}
-
-/// The part of the run's inputs a skill's grants let through.
-fn inputs_for(all: &Inputs, grants: &SkillGrants, views: &mut ProfileViews) -> Inputs {
-    let mut profiles: Vec<Arc<NamedProfile>> = Vec::new();
-    let mut withheld_profiles = Vec::new();
-    for p in &all.profiles {
-        match &grants.profiles {
-            None => profiles.push(p.clone()),
-            Some(selectors) => {
-                let mut granted = None;
-                for selector in selectors {
-                    match selector {
-                        ProfileSelector::Name(glob, _) if glob.is_match(&p.name) => {
-                            granted = Some(p.clone());
-                            break;
-                        }
-                        ProfileSelector::Label { key, value } => {
-                            let view = views
-                                .by_label
-                                .entry((p.path.display().to_string(), key.clone(), value.clone()))
-                                .or_insert_with(|| {
-                                    let wanted = [(key.clone(), Some(value.clone()))];
-                                    Arc::new(NamedProfile {
-                                        name: p.name.clone(),
-                                        path: p.path.clone(),
-                                        profile: p.profile.retain_stacks(|i| {
-                                            p.profile.stack_has_labels(i, &wanted)
-                                        }),
-                                    })
-                                });
-                            if view.profile.stack_count() > 0 {
-                                granted = Some(view.clone());
-                                break;
-                            }
-                        }
-                        ProfileSelector::Name(..) => {}
-                    }
-                }
-                match granted {
-                    Some(g) => profiles.push(g),
-                    None => withheld_profiles.push(p.name.clone()),
-                }
-            }
-        }
-    }
-    let (metrics, withheld_metrics) = match &grants.metrics {
-        None => (all.metrics.clone(), Vec::new()),
-        Some(globs) => {
-            let (granted, withheld): (Vec<_>, Vec<_>) = all
-                .metrics
-                .iter()
-                .partition(|m| globs.iter().any(|g| g.is_match(&m.name)));
-            (
-                granted.into_iter().cloned().collect(),
-                withheld.iter().map(|m| m.name.clone()).collect(),
-            )
-        }
-    };
-    let (histories, withheld_histories) = match &grants.history {
-        None => (all.histories.clone(), Vec::new()),
-        Some(names) => {
-            let (granted, withheld): (Vec<_>, Vec<_>) =
-                all.histories.iter().partition(|h| names.contains(h.name()));
-            (
-                granted.into_iter().cloned().collect(),
-                withheld.iter().map(|h| h.name().to_string()).collect(),
-            )
-        }
-    };
-    let (trees, withheld_trees) = match &grants.sources {
-        None => (all.trees.clone(), Vec::new()),
-        Some(names) => {
-            let (granted, withheld): (Vec<_>, Vec<_>) =
-                all.trees.iter().partition(|t| names.contains(t.name()));
-            (
-                granted.into_iter().cloned().collect(),
-                withheld.iter().map(|t| t.name().to_string()).collect(),
-            )
-        }
-    };
-    Inputs {
-        profiles,
-        trees,
-        withheld_profiles,
-        withheld_trees,
-        metrics,
-        withheld_metrics,
-        histories,
-        withheld_histories,
-    }
 }
 
 /// A runtime configured for a session with `jobs` concurrent invocations.

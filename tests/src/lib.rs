@@ -1,9 +1,9 @@
 //! Helpers shared by the end-to-end tests: where the repository, the built skills, the `joule`
 //! binary and the fixtures are, and a way to run `joule` and read its JSON report.
 //!
-//! The tests themselves are in `e2e/`, declared as test targets of the host package so that
-//! cargo builds the real `joule` binary before running them. The skills are built to Wasm by
-//! `make skills test-skills` (which `make test` runs first).
+//! The tests themselves are in `e2e/`, test targets of this crate. They run the real `joule`
+//! binary, which [`joule_bin`] builds (or finds up to date) on first use. The skills are built to
+//! Wasm by `make skills test-skills` (which `make test` runs first).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -61,20 +61,71 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)
 }
 
-/// The `joule` binary cargo built for this test run: it sits beside the `deps/` folder holding
-/// the test executable, whatever the profile and target directory.
+/// The `joule` binary under test: `$JOULE_BIN` when set, else the workspace's own, built for
+/// the profile and into the target directory these tests were built for.
+///
+/// The end-to-end tests are targets of this crate, not of the host's, so cargo does not build
+/// the host's binary for them: the first call in a test process runs `cargo build -p joule
+/// --bin joule` (a no-op when the binary is up to date, so a test never runs a stale one).
 pub fn joule_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("JOULE_BIN") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("the test knows its own path");
-        let bin = exe
+        let profile_dir = exe
             .parent()
             .and_then(Path::parent)
-            .expect("test executables live in <target>/<profile>/deps")
-            .join(format!("joule{}", std::env::consts::EXE_SUFFIX));
+            .expect("test executables live in <target>/<profile>/deps");
+        let target = profile_dir
+            .parent()
+            .expect("a profile directory sits in the target directory");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "joule",
+                "--bin",
+                "joule",
+                "--profile",
+                profile,
+            ])
+            .env("CARGO_TARGET_DIR", target)
+            .current_dir(root());
+        // What cargo set for this test process describes this crate, not the build: left in,
+        // a build script that watches one (ring's watches CARGO_MANIFEST_DIR) would rebuild
+        // the host for every test binary. make's jobserver descriptors (named in MAKEFLAGS) are
+        // not open in this process.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_by_cargo = name.starts_with("CARGO_PKG_")
+                || matches!(
+                    &*name,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                );
+            if set_by_cargo || matches!(&*name, "MAKEFLAGS" | "MFLAGS" | "CARGO_MAKEFLAGS") {
+                build.env_remove(&*name);
+            }
+        }
+        run_ok(&mut build);
+        let bin = profile_dir.join(format!("joule{}", std::env::consts::EXE_SUFFIX));
         assert!(
             bin.is_file(),
-            "{} is missing: run the end-to-end tests with `cargo test -p joule`",
+            "{} is missing after cargo build",
             bin.display()
         );
         bin

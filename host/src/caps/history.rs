@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use joule_policy::{Capability, DenyRules};
 use wasmtime::component::Resource;
 
 use super::bindings::joule::skill::history::{
@@ -12,7 +13,6 @@ use super::bindings::joule::skill::history::{
 use super::{CallError, ErrorCode, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::history::{self, History, HistoryError};
-use crate::policy::DenyRules;
 
 /// A guest's handle on one granted repository.
 pub struct RepoHandle {
@@ -117,11 +117,9 @@ impl Host for SkillState {
         let started = self.begin(Op::HistoryGranted)?;
         let repos = self.inputs.histories.clone();
         let denied = (repos.is_empty() && !self.inputs.withheld_histories.is_empty()).then(|| {
-            format!(
-                "{} repositories given to the run are not granted to this skill; {}",
-                self.inputs.withheld_histories.len(),
-                self.grants.how_to_grant("history = [\"NAME\"]")
-            )
+            self.grants
+                .withheld(Capability::History, &self.inputs.withheld_histories)
+                .to_string()
         });
         let mut handles = Vec::with_capacity(repos.len());
         for history in repos {
@@ -251,8 +249,8 @@ impl HostRepo for SkillState {
             Op::Blame,
             &path,
             |h, deny| {
-                if let Err(reason) = deny.check(&path, None) {
-                    return Err(HistoryError::Denied(reason));
+                if let Err(denial) = deny.check(&path, None) {
+                    return Err(HistoryError::Denied(denial.to_string()));
                 }
                 h.blame(&path, start, end).map(|lines| {
                     lines

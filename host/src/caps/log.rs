@@ -4,12 +4,7 @@
 use super::SkillState;
 use super::bindings::joule::skill::log::{Host, Level};
 use crate::audit::{Op, Target};
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct LogLine {
-    pub level: &'static str,
-    pub message: String,
-}
+use crate::report::LogLine;
 
 /// What a log line costs against the log budget on top of its bytes: a line's level and its
 /// place in the report.

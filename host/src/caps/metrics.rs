@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use joule_policy::Capability;
 use wasmtime::component::Resource;
 
 use super::bindings::joule::skill::metrics::{Host, HostMetricSet, Point, SeriesInfo, TimeFormat};
@@ -97,11 +98,9 @@ impl Host for SkillState {
         let started = self.begin(Op::MetricsGranted)?;
         let sets = self.inputs.metrics.clone();
         let denied = (sets.is_empty() && !self.inputs.withheld_metrics.is_empty()).then(|| {
-            format!(
-                "{} metric set(s) given to the run are not granted to this skill; {}",
-                self.inputs.withheld_metrics.len(),
-                self.grants.how_to_grant("metrics = [\"NAME\"]")
-            )
+            self.grants
+                .withheld(Capability::Metrics, &self.inputs.withheld_metrics)
+                .to_string()
         });
         let mut handles = Vec::with_capacity(sets.len());
         for set in sets {

@@ -11,6 +11,7 @@ mod log;
 mod metrics;
 mod profiles;
 mod source;
+pub mod types;
 
 use std::sync::Arc;
 
@@ -19,16 +20,17 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::history::RepoHandle;
-pub use self::log::{LogLine, LogSink};
+pub use self::log::LogSink;
 pub use self::metrics::MetricSetHandle;
 pub use self::profiles::{ProfileHandle, StackCursor};
 pub use self::source::TreeHandle;
 
 use std::time::Instant;
 
+use joule_policy::SkillGrants;
+
 use crate::audit::{Buffer, Op, Record, Target};
 use crate::inputs::Inputs;
-use crate::policy::SkillGrants;
 
 /// Generated bindings for the `skill` world.
 pub mod bindings {

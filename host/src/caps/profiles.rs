@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use joule_policy::Capability;
+use joule_profile::model::{self, FunctionId, Profile};
 use regex::RegexBuilder;
 use wasmtime::component::Resource;
 
@@ -16,7 +18,6 @@ use super::bindings::joule::skill::profiles::{
 use super::{CallError, ErrorCode, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::inputs::NamedProfile;
-use crate::model::{self, FunctionId, Profile};
 
 /// Rows a list query returns at most, whatever the guest asks for.
 pub const MAX_ROWS: u32 = 10_000;
@@ -229,11 +230,9 @@ impl Host for SkillState {
         let profiles = self.inputs.profiles.clone();
         let denied =
             (profiles.is_empty() && !self.inputs.withheld_profiles.is_empty()).then(|| {
-                format!(
-                    "{} profile(s) given to the run are not granted to this skill; {}",
-                    self.inputs.withheld_profiles.len(),
-                    self.grants.how_to_grant("profiles = [\"NAME\"]")
-                )
+                self.grants
+                    .withheld(Capability::Profiles, &self.inputs.withheld_profiles)
+                    .to_string()
             });
         let handles = profiles
             .into_iter()

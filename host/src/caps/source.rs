@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use joule_policy::{Capability, Denial};
 use wasmtime::component::Resource;
 
 use super::bindings::joule::skill::source::{
@@ -47,7 +48,7 @@ impl SkillState {
     }
 
     /// The deny rules' verdict on `path` in `tree`, judged as asked and as resolved.
-    fn denial(&self, tree: &SourceTree, path: &str) -> Option<String> {
+    fn denial(&self, tree: &SourceTree, path: &str) -> Option<Denial> {
         let resolved = tree.resolved(path);
         self.grants.deny.check(path, resolved.as_deref()).err()
     }
@@ -73,8 +74,8 @@ impl SkillState {
             self.end(started, op, resource, error_size(&e), denied)?;
             return Ok(Err(e));
         }
-        if let Some(reason) = self.denial(&tree, path) {
-            let e = call_error(ErrorCode::Denied, reason);
+        if let Some(denial) = self.denial(&tree, path) {
+            let e = call_error(ErrorCode::Denied, denial.to_string());
             self.end(started, op, resource, error_size(&e), Some(&e.message))?;
             return Ok(Err(e));
         }
@@ -178,11 +179,9 @@ impl Host for SkillState {
         let started = self.begin(Op::SourceGranted)?;
         let trees = self.inputs.trees.clone();
         let denied = (trees.is_empty() && !self.inputs.withheld_trees.is_empty()).then(|| {
-            format!(
-                "source trees {:?} are not granted to this skill; {}",
-                self.inputs.withheld_trees,
-                self.grants.how_to_grant("sources = [\"NAME\"]")
-            )
+            self.grants
+                .withheld(Capability::Source, &self.inputs.withheld_trees)
+                .to_string()
         });
         let handles = trees
             .into_iter()

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 
+use joule_policy::{Capability, Policy, Review, risky};
+
 use super::{EngineArgs, exit};
 use crate::engine::LoadedSkill;
-use crate::policy::{Policy, ProfileSelector, RISKY_WASI, SkillGrants};
 use crate::session;
 
 #[derive(clap::Args, Debug)]
@@ -56,7 +57,7 @@ pub struct InitArgs {
     engine: EngineArgs,
 }
 
-/// One component, as the audit reports it.
+/// One component, as the audit reports it: what it is and imports, and the policy's review.
 #[derive(Debug, Serialize)]
 struct ComponentAudit {
     path: String,
@@ -65,10 +66,8 @@ struct ComponentAudit {
     digest: String,
     imports: Vec<ImportView>,
     declares: Vec<String>,
-    grants: Option<GrantsView>,
-    gaps: Vec<String>,
-    /// `loads`, or why the host would refuse it.
-    verdict: String,
+    #[serde(flatten)]
+    review: Review,
 }
 
 /// An interface a component imports, and what it reaches in this host.
@@ -78,169 +77,8 @@ struct ImportView {
     reaches: &'static str,
 }
 
-#[derive(Debug, Serialize)]
-struct GrantsView {
-    profiles: String,
-    sources: String,
-    metrics: String,
-    history: String,
-    deny: String,
-    wasi: Vec<String>,
-    limits: String,
-}
-
-fn imports(skill: &LoadedSkill, interface: &str) -> bool {
-    skill
-        .imports
-        .iter()
-        .any(|i| i.starts_with(&format!("joule:skill/{interface}@")))
-}
-
-fn grants_view(g: &SkillGrants) -> GrantsView {
-    let profiles = match &g.profiles {
-        None => "every profile given".to_string(),
-        Some(list) if list.is_empty() => "none".to_string(),
-        Some(list) => list
-            .iter()
-            .map(|s| match s {
-                ProfileSelector::Name(_, text) => text.clone(),
-                ProfileSelector::Label { key, value } => format!("label:{key}={value}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let sources = match &g.sources {
-        None => "every tree given".to_string(),
-        Some(set) if set.is_empty() => "none".to_string(),
-        Some(set) => set.iter().cloned().collect::<Vec<_>>().join(", "),
-    };
-    let metrics = match &g.metrics {
-        None => "every metric set given".to_string(),
-        Some(list) if list.is_empty() => "none".to_string(),
-        Some(list) => list
-            .iter()
-            .map(|m| m.glob().glob().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let history = match &g.history {
-        None => "every repository given".to_string(),
-        Some(set) if set.is_empty() => "none".to_string(),
-        Some(set) => set.iter().cloned().collect::<Vec<_>>().join(", "),
-    };
-    let l = &g.limits;
-    GrantsView {
-        profiles,
-        sources,
-        metrics,
-        history,
-        deny: g.deny.describe(),
-        wasi: g.wasi.iter().cloned().collect(),
-        limits: format!(
-            "{:.0} s, {} MiB memory, {} MiB host-call data, {} host calls, {} handles, {} findings / {} KiB, {} KiB log",
-            l.deadline.as_secs_f64(),
-            l.memory_bytes >> 20,
-            l.host_call_bytes >> 20,
-            l.host_calls,
-            l.handles,
-            l.max_findings,
-            l.findings_bytes >> 10,
-            l.log_bytes >> 10
-        ),
-    }
-}
-
 fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
     let d = &skill.descriptor;
-    let mut gaps = Vec::new();
-    for (interface, capability) in [
-        ("profiles", "profiles"),
-        ("source", "source"),
-        ("metrics", "metrics"),
-        ("history", "history"),
-        ("log", "log"),
-    ] {
-        let imported = imports(skill, interface);
-        let declared = d.capabilities.iter().any(|c| c == capability);
-        if imported && !declared {
-            gaps.push(format!(
-                "imports joule:skill/{interface} but does not declare \"{capability}\""
-            ));
-        }
-        if declared && !imported {
-            gaps.push(format!(
-                "declares \"{capability}\" but never imports joule:skill/{interface}"
-            ));
-        }
-    }
-    let grants = policy.grants_for(&d.id, &skill.digest);
-    if let Ok(g) = &grants {
-        let granted_profiles = g.profiles.as_ref().is_none_or(|p| !p.is_empty());
-        let granted_sources = g.sources.as_ref().is_none_or(|s| !s.is_empty());
-        if imports(skill, "profiles") && !granted_profiles {
-            gaps.push("imports joule:skill/profiles but is granted no profile".to_string());
-        }
-        if imports(skill, "source") && !granted_sources {
-            gaps.push("imports joule:skill/source but is granted no source tree".to_string());
-        }
-        let granted_history = g.history.as_ref().is_none_or(|h| !h.is_empty());
-        if imports(skill, "history") && !granted_history {
-            gaps.push("imports joule:skill/history but is granted no repository".to_string());
-        }
-        let granted_metrics = g.metrics.as_ref().is_none_or(|m| !m.is_empty());
-        if imports(skill, "metrics") && !granted_metrics {
-            gaps.push("imports joule:skill/metrics but is granted no metric set".to_string());
-        }
-        if !policy.is_open() {
-            if !imports(skill, "profiles") && granted_profiles {
-                gaps.push("is granted profiles but never imports joule:skill/profiles".to_string());
-            }
-            if !imports(skill, "history") && granted_history {
-                gaps.push(
-                    "is granted repositories but never imports joule:skill/history".to_string(),
-                );
-            }
-            if !imports(skill, "metrics") && granted_metrics {
-                gaps.push(
-                    "is granted metric sets but never imports joule:skill/metrics".to_string(),
-                );
-            }
-            if !imports(skill, "source") && granted_sources {
-                gaps.push(
-                    "is granted source trees but never imports joule:skill/source".to_string(),
-                );
-            }
-        }
-        for w in &g.wasi {
-            let prefix = RISKY_WASI
-                .iter()
-                .find(|(n, _)| n == w)
-                .map_or("", |(_, p)| *p);
-            if !skill.imports.iter().any(|i| i.starts_with(prefix)) {
-                gaps.push(format!("is granted wasi \"{w}\" but never imports it"));
-            }
-        }
-    }
-    for import in &skill.imports {
-        if let Some((name, _)) = RISKY_WASI
-            .iter()
-            .find(|(_, prefix)| import.starts_with(prefix))
-        {
-            let granted = grants.as_ref().is_ok_and(|g| g.wasi.contains(*name));
-            gaps.push(format!(
-                "risky import {import}{}",
-                if granted {
-                    " (granted)"
-                } else {
-                    " (not granted: refused at load)"
-                }
-            ));
-        }
-    }
-    let verdict = match session::admit(policy, skill) {
-        Ok(_) => "loads".to_string(),
-        Err(reason) => format!("refused: {reason}"),
-    };
     ComponentAudit {
         path: skill.path.display().to_string(),
         id: d.id.clone(),
@@ -251,13 +89,11 @@ fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
             .iter()
             .map(|i| ImportView {
                 interface: i.clone(),
-                reaches: crate::policy::reach(i),
+                reaches: joule_policy::reach(i),
             })
             .collect(),
         declares: d.capabilities.clone(),
-        grants: grants.ok().map(|g| grants_view(&g)),
-        gaps,
-        verdict,
+        review: policy.review(&skill.component()),
     }
 }
 
@@ -283,7 +119,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         None => Policy::open(defaults),
     };
     let audits: Vec<ComponentAudit> = skills.iter().map(|s| audit_one(s, &policy)).collect();
-    let refused = audits.iter().filter(|a| a.verdict != "loads").count() + failed.len();
+    let refused = audits.iter().filter(|a| !a.review.verdict.loads()).count() + failed.len();
     match args.format {
         AuditFormat::Json => {
             let out = serde_json::json!({
@@ -327,33 +163,42 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
         "SKILL", "VERSION", "DIGEST", "PROFILES", "SOURCE", "METRICS", "HISTORY", "LOG", "RISKY"
     );
     for a in audits {
-        let has = |i: &str| {
-            a.imports
-                .iter()
-                .any(|x| x.interface.starts_with(&format!("joule:skill/{i}@")))
-        };
-        let risky = a
-            .imports
-            .iter()
-            .filter(|i| RISKY_WASI.iter().any(|(_, p)| i.interface.starts_with(p)))
-            .count();
+        let imports: Vec<String> = a.imports.iter().map(|i| i.interface.clone()).collect();
+        let has = |c: Capability| c.imported_by(&imports);
+        let risky = imports.iter().filter(|i| risky(i).is_some()).count();
         let _ = writeln!(
             out,
             "{:<width$} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} {}",
             a.id,
             a.version,
             format!("{}…", &a.digest[..15.min(a.digest.len())]),
-            if has("profiles") { "imports" } else { "-" },
-            if has("source") { "imports" } else { "-" },
-            if has("metrics") { "imports" } else { "-" },
-            if has("history") { "imports" } else { "-" },
-            if has("log") { "yes" } else { "-" },
+            if has(Capability::Profiles) {
+                "imports"
+            } else {
+                "-"
+            },
+            if has(Capability::Source) {
+                "imports"
+            } else {
+                "-"
+            },
+            if has(Capability::Metrics) {
+                "imports"
+            } else {
+                "-"
+            },
+            if has(Capability::History) {
+                "imports"
+            } else {
+                "-"
+            },
+            if has(Capability::Log) { "yes" } else { "-" },
             if risky > 0 {
                 risky.to_string()
             } else {
                 "-".to_string()
             },
-            if a.verdict == "loads" {
+            if a.review.verdict.loads() {
                 "loads"
             } else {
                 "REFUSED"
@@ -363,7 +208,7 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
     for a in audits {
         let _ = writeln!(out, "\n{} {} ({})", a.id, a.version, a.path);
         let _ = writeln!(out, "  digest:   {}", a.digest);
-        let _ = writeln!(out, "  verdict:  {}", a.verdict);
+        let _ = writeln!(out, "  verdict:  {}", a.review.verdict);
         let width = a
             .imports
             .iter()
@@ -377,7 +222,7 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
             .collect();
         let _ = writeln!(out, "  imports:  {}", imports.join("\n            "));
         let _ = writeln!(out, "  declares: {}", a.declares.join(", "));
-        match &a.grants {
+        match &a.review.grants {
             Some(g) => {
                 let _ = writeln!(out, "  grants:   profiles: {}", g.profiles);
                 let _ = writeln!(out, "            sources:  {}", g.sources);
@@ -399,10 +244,10 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
                 let _ = writeln!(out, "  grants:   none");
             }
         }
-        if a.gaps.is_empty() {
+        if a.review.gaps.is_empty() {
             let _ = writeln!(out, "  gaps:     none");
         } else {
-            let _ = writeln!(out, "  gaps:     {}", a.gaps.join("\n            "));
+            let _ = writeln!(out, "  gaps:     {}", a.review.gaps.join("\n            "));
         }
     }
     for f in failed {
@@ -440,7 +285,7 @@ pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
                 .iter()
                 .map(|s| (s.descriptor.id.clone(), s.digest.clone()))
                 .collect();
-            let (pinned, updated) = crate::policy::pin(&text, &digests)
+            let (pinned, updated) = joule_policy::pin(&text, &digests)
                 .with_context(|| args.policy.display().to_string())?;
             std::fs::write(&args.policy, pinned)
                 .with_context(|| format!("{}: cannot write the policy", args.policy.display()))?;
@@ -460,17 +305,21 @@ pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
                     "\n# {} {}: {}\n[[skill]]\nid = \"{}\"\ndigest = \"sha256:{}\"\n",
                     d.id, d.version, d.summary, d.id, s.digest
                 );
-                if imports(s, "profiles") {
-                    out.push_str("profiles = [\"*\"]\n");
-                }
-                if imports(s, "source") {
-                    out.push_str("sources = []   # names given with --source NAME=DIR\n");
-                }
-                if imports(s, "metrics") {
-                    out.push_str("metrics = [\"*\"]\n");
-                }
-                if imports(s, "history") {
-                    out.push_str("history = []   # names given with --history NAME=DIR\n");
+                for capability in Capability::ALL {
+                    if !capability.imported_by(&s.imports) {
+                        continue;
+                    }
+                    out.push_str(match capability {
+                        Capability::Profiles => "profiles = [\"*\"]\n",
+                        Capability::Source => {
+                            "sources = []   # names given with --source NAME=DIR\n"
+                        }
+                        Capability::Metrics => "metrics = [\"*\"]\n",
+                        Capability::History => {
+                            "history = []   # names given with --history NAME=DIR\n"
+                        }
+                        Capability::Log => "",
+                    });
                 }
             }
             super::emit(&out)?;

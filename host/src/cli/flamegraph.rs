@@ -33,7 +33,7 @@ pub fn flamegraph(args: FlamegraphArgs) -> anyhow::Result<u8> {
         Some(base_path) => {
             let (base, bt) = args.read.load(base_path)?;
             (
-                crate::export::folded::write_diff(&base, bt, &profile, t),
+                joule_profile::export::folded::write_diff(&base, bt, &profile, t),
                 format!(
                     "Differential flame graph: {} -> {}",
                     base_path.display(),
@@ -42,7 +42,7 @@ pub fn flamegraph(args: FlamegraphArgs) -> anyhow::Result<u8> {
             )
         }
         None => (
-            crate::export::folded::write(&profile, t),
+            joule_profile::export::folded::write(&profile, t),
             format!("Flame graph: {}", args.file.display()),
         ),
     };

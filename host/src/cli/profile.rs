@@ -5,12 +5,12 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use joule_profile::ingest::ReadOptions;
+use joule_profile::model::diff::{DiffOrder, FunctionDelta};
+use joule_profile::model::units::scaled;
+use joule_profile::model::{Order, Profile};
 
 use super::exit;
-use crate::ingest::ReadOptions;
-use crate::model::diff::{DiffOrder, FunctionDelta};
-use crate::model::units::scaled;
-use crate::model::{Order, Profile};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ProfileCommand {
@@ -65,7 +65,7 @@ impl ReadArgs {
     }
 
     pub fn load(&self, path: &Path) -> anyhow::Result<(Profile, usize)> {
-        let profile = crate::ingest::load_with(path, &self.options())?;
+        let profile = joule_profile::ingest::load_with(path, &self.options())?;
         for w in &profile.warnings {
             eprintln!("joule: warning: {}: {w}", path.display());
         }
@@ -182,9 +182,11 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
 fn convert(args: ConvertArgs) -> anyhow::Result<u8> {
     let (profile, t) = args.read.load(&args.file)?;
     let bytes = match args.to {
-        OutputFormat::Folded => crate::export::folded::write(&profile, t).into_bytes(),
-        OutputFormat::Pprof => crate::export::pprof::write_gz(&profile),
-        OutputFormat::Speedscope => crate::export::speedscope::write(&profile, t).into_bytes(),
+        OutputFormat::Folded => joule_profile::export::folded::write(&profile, t).into_bytes(),
+        OutputFormat::Pprof => joule_profile::export::pprof::write_gz(&profile),
+        OutputFormat::Speedscope => {
+            joule_profile::export::speedscope::write(&profile, t).into_bytes()
+        }
     };
     write_output(args.output.as_deref(), &bytes)?;
     Ok(exit::OK)
@@ -227,7 +229,7 @@ fn top(args: TopArgs) -> anyhow::Result<u8> {
 fn render_top(
     profile: &Profile,
     t: usize,
-    rows: &[crate::model::FunctionStat],
+    rows: &[joule_profile::model::FunctionStat],
     total: i64,
     unit: &str,
     file: &Path,
@@ -325,7 +327,7 @@ fn diff(args: DiffArgs) -> anyhow::Result<u8> {
     } else {
         DiffOrder::BySelf
     };
-    let mut rows = crate::model::diff::diff(&base, bt, &new, nt, args.normalize, order);
+    let mut rows = joule_profile::model::diff::diff(&base, bt, &new, nt, args.normalize, order);
     rows.retain(|d| d.self_delta() != 0 || d.total_delta() != 0);
     rows.truncate(args.n);
     if args.json {

@@ -12,7 +12,9 @@ use crate::session::{self, Request};
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// A profile to analyse (pprof, gzipped or not, or folded stacks). Repeatable.
+    /// A profile to analyse: pprof, `perf script` text, folded stacks, speedscope JSON, Chrome
+    /// `.cpuprofile` or trace-event JSON, gzipped or not; the format is read from the content.
+    /// Repeatable.
     #[arg(long = "profile", value_name = "FILE")]
     profiles: Vec<PathBuf>,
     /// Resource time series to analyse: CSV (`timestamp,series,value`, other columns become
@@ -264,7 +266,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let policy = args
         .policy
         .as_deref()
-        .map(|path| crate::policy::Policy::load(path, config.limits.clone()))
+        .map(|path| joule_policy::Policy::load(path, config.limits.clone()))
         .transpose()?;
     if let Some(policy) = &policy {
         // The pool's memory slots must fit the most generous grant.

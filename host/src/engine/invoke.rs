@@ -4,14 +4,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use joule_policy::{Limits, SkillGrants};
 use wasmtime::{Store, Trap};
 
-use super::{Limits, LoadedSkill, Runtime};
+use super::{LoadedSkill, Runtime};
 use crate::audit::AuditLog;
+use crate::caps::SkillState;
 use crate::caps::bindings::{Skill, joule::skill::types as wit};
-use crate::caps::{LogLine, SkillState};
 use crate::inputs::Inputs;
-use crate::policy::{SkillGrants, open_grants};
+use crate::report::LogLine;
 
 /// Why an invocation did not return findings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl Runtime {
 
     /// Calls `describe` with nothing granted and the runtime's default limits.
     pub(crate) fn describe(&self, skill: &LoadedSkill) -> Result<wit::Descriptor, Failure> {
-        let grants = Arc::new(open_grants(&skill.descriptor.id, self.limits.clone()));
+        let grants = Arc::new(SkillGrants::open(&skill.descriptor.id, self.limits.clone()));
         let mut instance = self
             .instantiate(skill, Arc::new(Inputs::default()), grants, false)
             .map_err(|e| self.explain(e, None))?;

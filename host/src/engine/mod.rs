@@ -10,7 +10,7 @@ mod skill;
 
 pub use cache::ComponentCache;
 pub use invoke::{Failure, Outcome};
-pub use schedule::{Plan, RunRecord, RunStatus, run};
+pub use schedule::{Plan, run};
 pub use skill::{Descriptor, LoadedSkill, Parameter, Trigger};
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,43 +21,9 @@ use anyhow::Context;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use joule_policy::Limits;
+
 use crate::caps::{self, SkillState};
-
-/// Limits every invocation runs under. The defaults apply when no policy says otherwise.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Wall-clock time for one invocation, enforced by epoch interruption.
-    pub deadline: Duration,
-    /// Linear memory one invocation may grow to, summed over its memories' largest.
-    pub memory_bytes: usize,
-    /// Bytes of log messages kept per invocation; later lines are counted and dropped.
-    pub log_bytes: usize,
-    /// Findings one invocation may return; more stops it.
-    pub max_findings: usize,
-    /// Bytes of findings (all their text) one invocation may return; more stops it.
-    pub findings_bytes: usize,
-    /// Bytes all host calls of one invocation may return to it.
-    pub host_call_bytes: u64,
-    /// Host calls one invocation may make.
-    pub host_calls: u64,
-    /// Resource handles (profiles, trees, cursors) one invocation may hold at once.
-    pub handles: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            deadline: Duration::from_secs(60),
-            memory_bytes: 256 << 20,
-            log_bytes: 64 << 10,
-            max_findings: 1_000,
-            findings_bytes: 4 << 20,
-            host_call_bytes: 256 << 20,
-            host_calls: 10_000_000,
-            handles: 4_096,
-        }
-    }
-}
 
 /// How often the epoch advances: the granularity of deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -4,19 +4,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
-use serde::Serialize;
+use joule_policy::SkillGrants;
 use tokio::sync::Semaphore;
 
 use super::invoke::Outcome;
 use super::{LoadedSkill, Runtime, Trigger};
 use crate::audit::AuditLog;
-use crate::caps::LogLine;
 use crate::caps::bindings::joule::skill::types as wit;
 use crate::findings::Finding;
 use crate::inputs::Inputs;
-use crate::policy::SkillGrants;
+use crate::report::{RunRecord, RunStatus};
 
 /// What to run, on what, with which parameters.
 pub struct Plan {
@@ -88,69 +86,6 @@ impl Plan {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    Ok,
-    Failed,
-}
-
-/// One invocation, as reported.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunRecord {
-    pub skill: String,
-    pub version: String,
-    pub digest: String,
-    pub trigger: String,
-    /// The upstream finding's id, for finding-triggered runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<String>,
-    pub status: RunStatus,
-    pub duration_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Findings this run contributed (before de-duplication).
-    pub findings: usize,
-    pub host_calls: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub log: Vec<LogLine>,
-    #[serde(skip_serializing_if = "is_zero_u64")]
-    pub log_dropped: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stdout: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stderr: String,
-}
-
-impl RunRecord {
-    /// The record of a skill that could not be loaded, named after its file.
-    pub fn failed_load(file: &std::path::Path, error: String, duration: Duration) -> Self {
-        RunRecord {
-            skill: file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            version: String::new(),
-            digest: String::new(),
-            trigger: "load".to_string(),
-            input: None,
-            status: RunStatus::Failed,
-            duration_ms: duration.as_secs_f64() * 1e3,
-            error: Some(error),
-            findings: 0,
-            host_calls: 0,
-            log: Vec::new(),
-            log_dropped: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-        }
-    }
-}
-
-fn is_zero_u64(n: &u64) -> bool {
-    *n == 0
-}
-
 struct Job {
     skill: Arc<LoadedSkill>,
     trigger: Trigger,
@@ -190,7 +125,7 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
                 let invocation = wit::Invocation {
                     trigger: job.trigger.to_wit(),
                     parameters: plan.parameters_for(&job.skill),
-                    input: job.input.as_ref().map(Finding::to_wit),
+                    input: job.input.as_ref().map(crate::caps::types::finding_to_wit),
                 };
                 let skill = job.skill.clone();
                 let access = plan.access.get(&skill.descriptor.id).cloned();
@@ -260,7 +195,7 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
             None,
             found
                 .into_iter()
-                .map(|f| Finding::from_wit(&skill.descriptor.id, f))
+                .map(|f| crate::caps::types::finding_from_wit(&skill.descriptor.id, f))
                 .collect::<Vec<_>>(),
         ),
         Err(failure) => (RunStatus::Failed, Some(failure.reason), Vec::new()),

@@ -32,7 +32,7 @@ impl Trigger {
         match t {
             wit::Trigger::Scan => Trigger::Scan,
             wit::Trigger::Finding(f) => Trigger::Finding {
-                kind: Kind::from_wit(f.kind),
+                kind: f.kind.into(),
                 rule: f.rule,
             },
         }
@@ -42,7 +42,7 @@ impl Trigger {
         match self {
             Trigger::Scan => wit::Trigger::Scan,
             Trigger::Finding { kind, rule } => wit::Trigger::Finding(wit::FindingFilter {
-                kind: kind.to_wit(),
+                kind: (*kind).into(),
                 rule: rule.clone(),
             }),
         }
@@ -112,6 +112,18 @@ pub struct LoadedSkill {
     pub(crate) pre: SkillPre<crate::caps::SkillState>,
 }
 
+impl LoadedSkill {
+    /// The skill as the policy judges it: id, digest, imports and declared capabilities.
+    pub fn component(&self) -> joule_policy::Component<'_> {
+        joule_policy::Component {
+            id: &self.descriptor.id,
+            digest: &self.digest,
+            imports: &self.imports,
+            declares: &self.descriptor.capabilities,
+        }
+    }
+}
+
 impl std::fmt::Debug for LoadedSkill {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedSkill")
@@ -129,7 +141,7 @@ impl Runtime {
             anyhow::anyhow!(
                 "{}: cannot read skill: {}",
                 path.display(),
-                crate::ingest::io_reason(&e)
+                joule_profile::ingest::io_reason(&e)
             )
         })?;
         let digest = cache::digest(&bytes);

@@ -1,5 +1,6 @@
-//! Findings as the host keeps and reports them (Findings JSON version 1): converted from what
-//! skills return, fingerprinted, de-duplicated and ranked.
+//! Findings as the host keeps and reports them (Findings JSON version 1): fingerprinted,
+//! de-duplicated and ranked. Plain Rust types: what skills return is converted into them at the
+//! boundary (`caps::types`).
 //!
 //! The shape here is the documented one (`docs/findings.md`, `docs/findings-v1.schema.json`);
 //! changing a field name is a format change.
@@ -14,8 +15,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-use crate::caps::bindings::joule::skill::types as wit;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -35,26 +34,6 @@ impl Kind {
             Kind::RootCause => "root-cause",
             Kind::Mitigation => "mitigation",
             Kind::Info => "info",
-        }
-    }
-
-    pub fn from_wit(kind: wit::FindingKind) -> Self {
-        match kind {
-            wit::FindingKind::Opportunity => Kind::Opportunity,
-            wit::FindingKind::Regression => Kind::Regression,
-            wit::FindingKind::RootCause => Kind::RootCause,
-            wit::FindingKind::Mitigation => Kind::Mitigation,
-            wit::FindingKind::Info => Kind::Info,
-        }
-    }
-
-    pub fn to_wit(self) -> wit::FindingKind {
-        match self {
-            Kind::Opportunity => wit::FindingKind::Opportunity,
-            Kind::Regression => wit::FindingKind::Regression,
-            Kind::RootCause => wit::FindingKind::RootCause,
-            Kind::Mitigation => wit::FindingKind::Mitigation,
-            Kind::Info => wit::FindingKind::Info,
         }
     }
 }
@@ -149,128 +128,11 @@ pub struct Finding {
     pub saving: Option<Saving>,
 }
 
-fn finite(x: f64) -> f64 {
-    if x.is_finite() { x } else { 0.0 }
-}
-
 impl Finding {
-    /// Converts what a skill returned, clamping numbers into range and fingerprinting it.
-    pub fn from_wit(skill: &str, f: wit::Finding) -> Self {
-        let mut finding = Finding {
-            id: String::new(),
-            skill: skill.to_string(),
-            kind: Kind::from_wit(f.kind),
-            rule: f.rule,
-            title: f.title,
-            message: f.message,
-            locations: f.locations.into_iter().map(location_from_wit).collect(),
-            impact: Impact {
-                sample_share: f.impact.sample_share.map(|s| finite(s).clamp(0.0, 1.0)),
-                value: f.impact.value.map(finite),
-                unit: f.impact.unit,
-                relative_change: f.impact.relative_change.map(finite),
-            },
-            confidence: finite(f.confidence).clamp(0.0, 1.0),
-            evidence: f
-                .evidence
-                .into_iter()
-                .map(|m| Measure {
-                    name: m.name,
-                    value: finite(m.value),
-                    unit: m.unit,
-                })
-                .collect(),
-            edits: f
-                .edits
-                .into_iter()
-                .map(|e| Edit {
-                    tree: e.tree,
-                    file: e.file,
-                    span: match e.span {
-                        wit::Span::Lines(r) => Span::Lines {
-                            start: r.start,
-                            end: r.end,
-                        },
-                        wit::Span::Bytes(r) => Span::Bytes {
-                            start: r.start,
-                            end: r.end,
-                        },
-                    },
-                    replacement: e.replacement,
-                })
-                .collect(),
-            patch: None,
-            patch_error: None,
-            series: f.series,
-            at: f.at,
-            labels: f.labels.into_iter().collect(),
-            saving: None,
-        };
-        finding.id = finding.fingerprint();
-        finding
-    }
-
-    /// The same finding in WIT form, to hand to a downstream skill.
-    pub fn to_wit(&self) -> wit::Finding {
-        wit::Finding {
-            kind: self.kind.to_wit(),
-            rule: self.rule.clone(),
-            title: self.title.clone(),
-            message: self.message.clone(),
-            locations: self
-                .locations
-                .iter()
-                .map(|l| wit::Location {
-                    tree: l.tree.clone(),
-                    file: l.file.clone(),
-                    lines: l.lines.as_ref().map(|r| wit::LineRange {
-                        start: r.start,
-                        end: r.end,
-                    }),
-                    function: l.function.clone(),
-                })
-                .collect(),
-            impact: wit::Impact {
-                sample_share: self.impact.sample_share,
-                value: self.impact.value,
-                unit: self.impact.unit.clone(),
-                relative_change: self.impact.relative_change,
-            },
-            confidence: self.confidence,
-            evidence: self
-                .evidence
-                .iter()
-                .map(|m| wit::Measure {
-                    name: m.name.clone(),
-                    value: m.value,
-                    unit: m.unit.clone(),
-                })
-                .collect(),
-            edits: self
-                .edits
-                .iter()
-                .map(|e| wit::Edit {
-                    tree: e.tree.clone(),
-                    file: e.file.clone(),
-                    span: match e.span {
-                        Span::Lines { start, end } => {
-                            wit::Span::Lines(wit::LineRange { start, end })
-                        }
-                        Span::Bytes { start, end } => {
-                            wit::Span::Bytes(wit::ByteRange { start, end })
-                        }
-                    },
-                    replacement: e.replacement.clone(),
-                })
-                .collect(),
-            series: self.series.clone(),
-            at: self.at.clone(),
-            labels: self
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
+    /// The finding with its fingerprint filled in, as every finding the host keeps has.
+    pub fn fingerprinted(mut self) -> Self {
+        self.id = self.fingerprint();
+        self
     }
 
     /// Skill, rule, series and the primary location's tree, file and function (not its lines,
@@ -301,17 +163,5 @@ impl Finding {
     pub fn score(&self) -> f64 {
         let weight = if self.kind == Kind::Info { 0.5 } else { 1.0 };
         self.impact.sample_share.unwrap_or(0.0) * self.confidence * weight
-    }
-}
-
-fn location_from_wit(l: wit::Location) -> Location {
-    Location {
-        tree: l.tree,
-        file: l.file,
-        lines: l.lines.map(|r| LineRange {
-            start: r.start,
-            end: r.end,
-        }),
-        function: l.function,
     }
 }

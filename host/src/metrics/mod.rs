@@ -10,7 +10,6 @@
 mod csv;
 mod jsonl;
 mod profiles;
-#[cfg(feature = "runtime")]
 pub mod prometheus;
 
 #[cfg(test)]
@@ -19,8 +18,9 @@ mod tests;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Read};
 use std::path::Path;
+
+use joule_profile::{gzip, ingest};
 
 pub use profiles::{from_profiles, profile_time};
 
@@ -124,10 +124,6 @@ impl fmt::Display for MetricsError {
 
 impl std::error::Error for MetricsError {}
 
-/// The most a gzipped metric file may inflate to. Metric files are read whole; a gzip bomb is
-/// refused instead of exhausting memory.
-const MAX_INFLATED: u64 = 1 << 30;
-
 /// Warnings kept per file; past this, one line says how many more there were.
 const MAX_WARNINGS: usize = 100;
 
@@ -137,7 +133,7 @@ pub fn load(path: &Path) -> Result<MetricSet, MetricsError> {
     let bytes = std::fs::read(path).map_err(|e| MetricsError {
         file: name.clone(),
         place: None,
-        message: format!("cannot read metrics: {}", crate::ingest::io_reason(&e)),
+        message: format!("cannot read metrics: {}", ingest::io_reason(&e)),
     })?;
     load_bytes(&name, &bytes)
 }
@@ -168,51 +164,14 @@ fn whole(file: &str, message: impl Into<String>) -> MetricsError {
     }
 }
 
-/// Counts how far into the compressed input the decoder has read, for error messages.
-struct Counted<'a> {
-    inner: &'a [u8],
-    consumed: u64,
-}
-
-impl Read for Counted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.consumed += n as u64;
-        Ok(n)
-    }
-}
-
-/// The inflated bytes of a gzipped input (one or more members), or the input itself.
+/// The inflated bytes of a gzipped input (the one gzip reader, with its one limit), or the input
+/// itself.
 fn inflate<'a>(name: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, MetricsError> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(Cow::Borrowed(bytes));
-    }
-    let mut decoder = flate2::read::MultiGzDecoder::new(Counted {
-        inner: bytes,
-        consumed: 0,
-    });
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
-    let result = (&mut decoder).take(MAX_INFLATED + 1).read_to_end(&mut out);
-    let at = |message: String| MetricsError {
+    gzip::maybe_inflate(bytes).map_err(|e| MetricsError {
         file: name.to_string(),
-        place: Some(format!("byte {}", decoder.get_ref().consumed)),
-        message,
-    };
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(at(format!(
-            "the gzip stream is truncated (compressed offset; {} bytes inflated before)",
-            out.len()
-        ))),
-        Err(e) => Err(at(format!(
-            "corrupt gzip stream ({e}) (compressed offset; {} bytes inflated before)",
-            out.len()
-        ))),
-        Ok(_) if out.len() as u64 > MAX_INFLATED => Err(at(format!(
-            "inflates to more than {} GiB (compressed offset); refusing it as a gzip bomb",
-            MAX_INFLATED >> 30
-        ))),
-        Ok(_) => Ok(Cow::Owned(out)),
-    }
+        place: Some(format!("byte {}", e.compressed_offset)),
+        message: e.message,
+    })
 }
 
 /// Where a point came from: its line, for duplicate warnings.

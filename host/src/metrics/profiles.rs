@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use joule_profile::model::{FunctionId, Profile};
 use rustc_hash::FxHashMap;
 
 use super::{MetricSet, Point, Series, TimeFormat, datetime_prefix, digits, parse_offset};
-use crate::model::{FunctionId, Profile};
 
 /// Per-function series from a time-ordered set of profiles (`(time, profile)` pairs; the times
 /// are kept as given, so the set's format is [`TimeFormat::Integer`]: set it to

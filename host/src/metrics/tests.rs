@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use joule_profile::model::{Format, Order, Profile, ProfileBuilder};
+
 use super::{
     MetricSet, MetricsError, Point, TimeFormat, days_from_civil, format_datetime, from_profiles,
     load, load_bytes, parse_datetime, profile_time,
 };
-use crate::model::{Format, Order, Profile, ProfileBuilder};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -411,8 +412,8 @@ fn civil_dates_round_trip_through_unix_seconds() {
 }
 
 fn go_profiles() -> (Profile, Profile) {
-    let small = crate::ingest::load(&fixture("pprof/sample.cpu.pb.gz")).unwrap();
-    let large = crate::ingest::load(&fixture("pprof/large.cpu.pb.gz")).unwrap();
+    let small = joule_profile::ingest::load(&fixture("pprof/sample.cpu.pb.gz")).unwrap();
+    let large = joule_profile::ingest::load(&fixture("pprof/large.cpu.pb.gz")).unwrap();
     (small, large)
 }
 

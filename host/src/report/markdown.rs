@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
+use joule_profile::model::units::scaled;
+
 use super::Report;
-use crate::engine::RunStatus;
+use super::RunStatus;
 use crate::findings::Finding;
-use crate::model::units::scaled;
 
 fn share(f: &Finding) -> String {
     f.impact

@@ -3,19 +3,20 @@
 
 mod markdown;
 mod patch;
+mod run;
 
 pub use markdown::markdown;
 pub use patch::apply;
+pub use run::{LogLine, RunRecord, RunStatus};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use joule_policy::SkillGrants;
 use serde::Serialize;
 
-use crate::engine::RunRecord;
 use crate::findings::{self, Edit, Finding, Fleet};
 use crate::inputs::Inputs;
-use crate::policy::SkillGrants;
 
 /// The Findings JSON format version this host writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -178,7 +179,7 @@ impl Report {
     pub fn failed_runs(&self) -> usize {
         self.runs
             .iter()
-            .filter(|r| r.status == crate::engine::RunStatus::Failed)
+            .filter(|r| r.status == RunStatus::Failed)
             .count()
     }
 

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use joule_policy::DenyRules;
+
 use crate::findings::{Edit, Span};
 use crate::inputs::Inputs;
-use crate::policy::DenyRules;
 
 /// The unified diff of a set of edits (one finding's, or a whole report's), or why it cannot be
 /// made.
@@ -33,7 +34,7 @@ pub fn patch(
         })?;
         if let Some(deny) = deny {
             deny.check(file, tree.resolved(file).as_deref())
-                .map_err(|reason| format!("edit denied: {reason}"))?;
+                .map_err(|denial| format!("edit denied: {denial}"))?;
         }
         let original = tree
             .read(file)

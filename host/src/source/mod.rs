@@ -6,7 +6,6 @@
 //! resolution, symlinks included, that would leave the root. Nothing is read before both agree.
 
 mod search;
-#[cfg(feature = "syntax")]
 pub mod syntax;
 pub mod walk;
 
@@ -72,7 +71,7 @@ impl SourceTree {
             anyhow::anyhow!(
                 "{}: cannot open source tree: {}",
                 root.display(),
-                crate::ingest::io_reason(&e)
+                joule_profile::ingest::io_reason(&e)
             )
         })?;
         Ok(SourceTree {

@@ -13,9 +13,9 @@ fn main() -> std::process::ExitCode {
     .map(|f| fixtures.join(f));
     joule_capture::bench_main(20, || {
         for file in &files {
-            let profile = joule::ingest::load(file).expect("a fixture profile");
+            let profile = joule_profile::ingest::load(file).expect("a fixture profile");
             let t = profile.default_sample_type;
-            std::hint::black_box(profile.top(t, joule::model::Order::BySelf, 10, |_| true));
+            std::hint::black_box(profile.top(t, joule_profile::model::Order::BySelf, 10, |_| true));
         }
     })
 }

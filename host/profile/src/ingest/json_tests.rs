@@ -30,7 +30,7 @@ use crate::model::{Format, LabelValue, Order, Profile};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("../../tests/fixtures")
         .join(rel)
 }
 

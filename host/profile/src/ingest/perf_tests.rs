@@ -11,7 +11,7 @@ use crate::ingest::{ReadOptions, Reader, load_bytes_with};
 use crate::model::{Format, LabelValue, Profile};
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/perf")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/perf")
 }
 
 /// The profile as folded stacks, root first, with the summed default-type value per distinct

@@ -1,15 +1,6 @@
-//! Operator policy: which skill, pinned by the digest of its component, may read which profiles
-//! and source trees, with which risky WASI interfaces, within which limits.
-//!
-//! Deny by default: with a policy, a skill without an entry is refused at load and a skill with
-//! one sees only what its entry grants. Every denial can name the policy line that would allow
-//! the call, so the file is read with spans. Without a policy (`Policy::open`), every skill may
-//! read every input the operator gave on the command line, and the built-in secret patterns are
-//! still denied. The format is documented in `docs/security.md`.
-
-mod deny;
-
-pub use deny::{BUILTIN_SECRETS, DenyRules};
+//! The policy file as operators write it (TOML, documented in `docs/security.md`): read with
+//! spans, so every denial can name the line to edit; and `joule policy pin`, which rewrites the
+//! digests and keeps the operator's comments and layout.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,53 +10,11 @@ use anyhow::Context;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::engine::Limits;
-
-/// WASI interfaces a skill may import only when its policy entry names them.
-pub const RISKY_WASI: &[(&str, &str)] = &[
-    ("filesystem", "wasi:filesystem/"),
-    ("sockets", "wasi:sockets/"),
-    ("http", "wasi:http/"),
-];
-
-/// What an import reaches in this host, for security reviews (`joule audit`): the host
-/// decides it, whatever the skill hopes for.
-pub fn reach(import: &str) -> &'static str {
-    let interface = import.split('@').next().unwrap_or(import);
-    match interface {
-        "joule:skill/profiles" => "the profiles granted, read-only, queried in the host",
-        "joule:skill/source" => {
-            "the source trees granted, read-only, minus the deny rules; no path leaves a tree; \
-             text searches and syntax queries run in the host"
-        }
-        "joule:skill/log" => "log lines into the run record, within the log budget",
-        "joule:skill/metrics" => "the metric sets granted, read-only, in batches",
-        "joule:skill/history" => {
-            "the git repositories granted, read-only: commits, diffs, blame, revert patches"
-        }
-        "joule:skill/types" => "types only",
-        "wasi:cli/environment" => "empty: no variables, no arguments, no working directory",
-        "wasi:cli/exit" => "ends the skill's own run, reported as failed",
-        "wasi:cli/stdin" => "closed",
-        "wasi:cli/stdout" | "wasi:cli/stderr" => "captured into the run record, 1 MiB each",
-        "wasi:clocks/wall-clock" | "wasi:clocks/monotonic-clock" => "the host's clocks",
-        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => {
-            "random bytes"
-        }
-        "wasi:filesystem/types" | "wasi:filesystem/preopens" => {
-            "no preopened directory: no file at all (risky: refused unless granted)"
-        }
-        "wasi:http/types" | "wasi:http/outgoing-handler" => {
-            "not provided by the host: refused at load"
-        }
-        i if i.starts_with("wasi:sockets/") => {
-            "TCP, UDP and name lookup all switched off (risky: refused unless granted)"
-        }
-        i if i.starts_with("wasi:cli/terminal-") => "no terminal",
-        i if i.starts_with("wasi:io/") => "streams and polling, for stdio",
-        _ => "not provided by the host: refused at load",
-    }
-}
+use crate::capability::RISKY_WASI;
+use crate::denial::Denial;
+use crate::deny::DenyRules;
+use crate::grants::{ProfileSelector, SkillGrants};
+use crate::limits::Limits;
 
 #[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
@@ -117,37 +66,6 @@ impl std::fmt::Display for PolicyPlace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
     }
-}
-
-/// Which profiles a skill may read.
-#[derive(Clone, Debug)]
-pub enum ProfileSelector {
-    /// Profiles whose name matches the glob.
-    Name(globset::GlobMatcher, String),
-    /// The samples of every profile that carry this label (a filtered view).
-    Label { key: String, value: String },
-}
-
-/// What one skill may do.
-#[derive(Clone, Debug)]
-pub struct SkillGrants {
-    pub skill: String,
-    /// `None` grants every profile (open mode).
-    pub profiles: Option<Vec<ProfileSelector>>,
-    /// `None` grants every tree (open mode).
-    pub sources: Option<BTreeSet<String>>,
-    /// Metric sets by name glob; `None` grants every one given (open mode).
-    pub metrics: Option<Vec<globset::GlobMatcher>>,
-    /// Repositories by the name given with `--history NAME=DIR`; `None` grants every one.
-    pub history: Option<BTreeSet<String>>,
-    pub deny: std::sync::Arc<DenyRules>,
-    pub wasi: BTreeSet<String>,
-    pub limits: Limits,
-    /// Where to add grants for this skill, for denial messages.
-    pub place: Option<PolicyPlace>,
-    pub profiles_place: Option<PolicyPlace>,
-    pub sources_place: Option<PolicyPlace>,
-    pub metrics_place: Option<PolicyPlace>,
 }
 
 /// One `[[skill]]` entry.
@@ -281,7 +199,8 @@ impl Policy {
                     list.get_ref()
                         .iter()
                         .map(|s| {
-                            selector(s).with_context(|| format!("{}", place(list.span().start)))
+                            ProfileSelector::parse(s)
+                                .with_context(|| format!("{}", place(list.span().start)))
                         })
                         .collect::<anyhow::Result<Vec<_>>>()?,
                 ),
@@ -334,9 +253,6 @@ impl Policy {
                 wasi,
                 limits: skill_limits,
                 place: Some(at.clone()),
-                profiles_place: skill.profiles.as_ref().map(|p| place(p.span().start)),
-                sources_place: skill.sources.as_ref().map(|p| place(p.span().start)),
-                metrics_place: skill.metrics.as_ref().map(|p| place(p.span().start)),
             };
             skills.push(SkillPolicy {
                 id: skill.id,
@@ -359,9 +275,9 @@ impl Policy {
     }
 
     /// The grants of a skill, or why it may not run at all.
-    pub fn grants_for(&self, id: &str, digest: &str) -> Result<SkillGrants, String> {
+    pub fn grants_for(&self, id: &str, digest: &str) -> Result<SkillGrants, Denial> {
         if self.is_open() {
-            return Ok(open_grants(id, self.defaults.clone()));
+            return Ok(SkillGrants::open(id, self.defaults.clone()));
         }
         let file = self
             .path
@@ -369,14 +285,20 @@ impl Policy {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let Some(entry) = self.entry(id) else {
-            return Err(format!(
-                "skill `{id}` has no [[skill]] entry in the policy {file}; deny by default. To run it, add:\n  [[skill]]\n  id = \"{id}\"\n  digest = \"sha256:{digest}\""
+            return Err(Denial::new(
+                format!("skill `{id}` has no [[skill]] entry in the policy {file}"),
+                format!(
+                    "deny by default. To run it, add:\n  [[skill]]\n  id = \"{id}\"\n  digest = \"sha256:{digest}\""
+                ),
             ));
         };
         if entry.digest != digest {
-            return Err(format!(
-                "component digest sha256:{digest} does not match the policy's sha256:{} for skill `{id}` ({}); the component changed since it was pinned",
-                entry.digest, entry.digest_place
+            return Err(Denial::new(
+                format!(
+                    "component digest sha256:{digest} does not match the policy's sha256:{} for skill `{id}` ({})",
+                    entry.digest, entry.digest_place
+                ),
+                "the component changed since it was pinned",
             ));
         }
         Ok(entry.grants.clone())
@@ -390,58 +312,6 @@ impl Policy {
             .chain([self.defaults.memory_bytes])
             .max()
             .unwrap_or(self.defaults.memory_bytes)
-    }
-}
-
-/// What a skill may do without a policy: every input given, built-in secrets denied, no risky
-/// WASI, the given limits.
-pub fn open_grants(skill: &str, limits: Limits) -> SkillGrants {
-    SkillGrants {
-        skill: skill.to_string(),
-        profiles: None,
-        sources: None,
-        metrics: None,
-        history: None,
-        deny: std::sync::Arc::new(DenyRules::builtin(skill)),
-        wasi: BTreeSet::new(),
-        limits,
-        place: None,
-        profiles_place: None,
-        sources_place: None,
-        metrics_place: None,
-    }
-}
-
-fn selector(s: &str) -> anyhow::Result<ProfileSelector> {
-    if let Some(label) = s.strip_prefix("label:") {
-        let (key, value) = label
-            .split_once('=')
-            .with_context(|| format!("profile selector {s:?}: expected label:KEY=VALUE"))?;
-        return Ok(ProfileSelector::Label {
-            key: key.to_string(),
-            value: value.to_string(),
-        });
-    }
-    let glob = globset::Glob::new(s).with_context(|| format!("profile selector {s:?}"))?;
-    Ok(ProfileSelector::Name(glob.compile_matcher(), s.to_string()))
-}
-
-impl SkillGrants {
-    /// Whether a risky WASI interface import (`wasi:sockets/tcp@0.2.6`) is granted; `None`
-    /// when the import is not a risky one.
-    pub fn risky_import(&self, import: &str) -> Option<(&'static str, bool)> {
-        RISKY_WASI
-            .iter()
-            .find(|(_, prefix)| import.starts_with(prefix))
-            .map(|(name, _)| (*name, self.wasi.contains(*name)))
-    }
-
-    /// A sentence saying where to grant something to this skill.
-    pub fn how_to_grant(&self, what: &str) -> String {
-        match &self.place {
-            Some(place) => format!("add {what} to [[skill]] \"{}\" ({place})", self.skill),
-            None => format!("run with a policy that grants {what} (see docs/security.md)"),
-        }
     }
 }
 
@@ -467,6 +337,3 @@ pub fn pin(text: &str, digests: &[(String, String)]) -> anyhow::Result<(String, 
     }
     Ok((doc.to_string(), updated))
 }
-
-#[cfg(test)]
-mod tests;

@@ -8,7 +8,8 @@
 
 use globset::{GlobBuilder, GlobMatcher};
 
-use super::PolicyPlace;
+use crate::denial::Denial;
+use crate::file::PolicyPlace;
 
 /// Denied in every tree unless a policy's `allow` names the path.
 pub const BUILTIN_SECRETS: &[&str] = &[
@@ -166,7 +167,7 @@ impl DenyRules {
 
     /// `Err(reason)` when `path` (as asked, and as resolved through symlinks when given) may not
     /// be read; the reason names the pattern and what would allow the read.
-    pub fn check(&self, path: &str, resolved: Option<&str>) -> Result<(), String> {
+    pub fn check(&self, path: &str, resolved: Option<&str>) -> Result<(), Denial> {
         for candidate in std::iter::once(path).chain(resolved) {
             let normalized = normalize(candidate);
             if normalized.is_empty() {
@@ -186,9 +187,12 @@ impl DenyRules {
                     .as_ref()
                     .map(|pl| format!(" ({pl})"))
                     .unwrap_or_default();
-                return Err(format!(
-                    "{path}{via} matches deny pattern \"{}\" of [[skill]] \"{}\"{place}; remove it there to allow the read",
-                    p.text, self.skill
+                return Err(Denial::new(
+                    format!(
+                        "{path}{via} matches deny pattern \"{}\" of [[skill]] \"{}\"{place}",
+                        p.text, self.skill
+                    ),
+                    "remove it there to allow the read",
                 ));
             }
             let allowed = self.allow.iter().any(|p| p.matches(&normalized));
@@ -208,9 +212,12 @@ impl DenyRules {
                             .to_string()
                     }
                 };
-                return Err(format!(
-                    "{path}{via} matches the built-in secret pattern \"{}\"; {how}",
-                    p.text
+                return Err(Denial::new(
+                    format!(
+                        "{path}{via} matches the built-in secret pattern \"{}\"",
+                        p.text
+                    ),
+                    how,
                 ));
             }
         }
@@ -287,9 +294,9 @@ mod tests {
         assert_eq!(normalize("./A//b./c "), "a/b/c");
         // A symlink with an innocent name pointing at a secret is judged by its target too.
         assert!(rules.check("innocent.txt", Some(".env")).is_err());
-        let e = rules.check("a/.env", None).unwrap_err();
+        let e = rules.check("a/.env", None).unwrap_err().to_string();
         assert!(e.contains("built-in secret pattern \".env\""), "{e}");
-        let e = rules.check("config/prod/x", None).unwrap_err();
+        let e = rules.check("config/prod/x", None).unwrap_err().to_string();
         assert!(e.contains("deny pattern \"config/prod/**\""), "{e}");
     }
 }

@@ -82,7 +82,7 @@ impl Perf {
             let buf = match input.fill_buf() {
                 Ok(buf) => buf,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(super::gzip::problem_from_io(&e)),
+                Err(e) => return Err(super::problem_from_io(&e)),
             };
             if buf.is_empty() {
                 break;

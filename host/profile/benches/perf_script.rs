@@ -3,7 +3,7 @@
 //! ~200 MB input made by repeating it (written to a temporary directory at start, read back,
 //! removed at exit).
 //!
-//! Reproduce: `cargo bench -p joule --bench perf_script`. Criterion prints MB/s for both readers.
+//! Reproduce: `cargo bench -p joule-profile --bench perf_script`. Criterion prints MB/s for both readers.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -13,13 +13,13 @@ use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use inferno::collapse::Collapse;
-use joule::ingest::ReadOptions;
+use joule_profile::ingest::ReadOptions;
 
 const LARGE_BYTES: usize = 200 * 1000 * 1000;
 
 fn example() -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/perf/example-perf-stacks.txt.gz");
+        .join("../../tests/fixtures/perf/example-perf-stacks.txt.gz");
     let gz = std::fs::read(&path).expect("fixture");
     let mut raw = Vec::new();
     flate2::read::MultiGzDecoder::new(&gz[..])
@@ -52,7 +52,9 @@ fn joule_vs_inferno(
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     let options = ReadOptions::default();
     group.bench_function("joule", |b| {
-        b.iter(|| joule::ingest::load_bytes_with("perf.txt", bytes, &options).expect("reads"))
+        b.iter(|| {
+            joule_profile::ingest::load_bytes_with("perf.txt", bytes, &options).expect("reads")
+        })
     });
     group.bench_function("inferno collapse-perf (1 thread)", |b| {
         b.iter(|| {

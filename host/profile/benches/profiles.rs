@@ -2,7 +2,7 @@
 //! decode + model build from inflated bytes, the whole `load`, and `profile top` (load, then
 //! flat/cumulative per function and the top 10).
 //!
-//! Reproduce: `cargo bench -p joule --bench profiles`.
+//! Reproduce: `cargo bench -p joule-profile --bench profiles`.
 //!
 //! The allocator is told to keep freed memory (glibc's trim threshold raised to 256 MiB, its
 //! mmap threshold to 32 MiB, for every benchmark here alike): otherwise glibc gives the model's pages back to
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use joule::model::Order;
+use joule_profile::model::Order;
 
 /// Keeps freed memory in the process (see the module comment).
 fn keep_freed_memory() {
@@ -29,8 +29,8 @@ fn keep_freed_memory() {
 
 fn bench(c: &mut Criterion) {
     keep_freed_memory();
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/pprof/large.cpu.pb.gz");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/pprof/large.cpu.pb.gz");
     let gz = std::fs::read(&path).expect("fixture");
     let mut raw = Vec::new();
     flate2::read::MultiGzDecoder::new(&gz[..])
@@ -47,11 +47,11 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("large.cpu: decode + model build (inflated)", |b| {
-        b.iter(|| joule::ingest::load_bytes("large.cpu.pb", &raw).expect("decode"))
+        b.iter(|| joule_profile::ingest::load_bytes("large.cpu.pb", &raw).expect("decode"))
     });
     c.bench_function("large.cpu: profile top (load + top 10)", |b| {
         b.iter(|| {
-            let p = joule::ingest::load(&path).expect("load");
+            let p = joule_profile::ingest::load(&path).expect("load");
             let t = p.default_sample_type;
             p.top(t, Order::BySelf, 10, |_| true)
         })

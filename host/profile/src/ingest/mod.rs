@@ -8,7 +8,6 @@ mod chrome;
 mod demangle;
 mod detect;
 mod folded;
-mod gzip;
 mod perf;
 mod pprof;
 mod speedscope;
@@ -34,6 +33,7 @@ pub use pprof::Pprof;
 pub use speedscope::Speedscope;
 pub use trace_event::TraceEvent;
 
+use crate::gzip::{self, InflateError};
 use crate::model::{Format, Profile};
 
 /// Where in an input a problem is.
@@ -131,7 +131,7 @@ pub trait Reader: Sync {
         let mut data = Vec::new();
         input
             .read_to_end(&mut data)
-            .map_err(|e| gzip::problem_from_io(&e))?;
+            .map_err(|e| problem_from_io(&e))?;
         self.read(&data, options)
     }
 }
@@ -168,7 +168,7 @@ pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Profile, IngestEr
     let mut file = BufReader::with_capacity(STREAM_BUFFER, file);
     let gzipped = file
         .fill_buf()
-        .map_err(|e| fail(gzip::problem_from_io(&e)))?
+        .map_err(|e| fail(problem_from_io(&e)))?
         .starts_with(&gzip::MAGIC);
     let mut source: Box<dyn Read> = if gzipped {
         Box::new(gzip::Inflate::new(file))
@@ -179,7 +179,7 @@ pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Profile, IngestEr
     (&mut source)
         .take(detect::HEAD_LEN as u64)
         .read_to_end(&mut head)
-        .map_err(|e| fail(gzip::problem_from_io(&e)))?;
+        .map_err(|e| fail(problem_from_io(&e)))?;
     if head.is_empty() {
         return Err(fail(Problem::whole("the profile is empty")));
     }
@@ -220,7 +220,7 @@ pub fn load_bytes_with(
     bytes: &[u8],
     options: &ReadOptions,
 ) -> Result<Profile, IngestError> {
-    let data = gzip::maybe_inflate(bytes).map_err(|p| p.in_file(name))?;
+    let data = gzip::maybe_inflate(bytes).map_err(|e| Problem::from(e).in_file(name))?;
     if data.is_empty() {
         return Err(Problem::whole("the profile is empty").in_file(name));
     }
@@ -229,6 +229,21 @@ pub fn load_bytes_with(
         .read(&data, options)
         .and_then(bounded)
         .map_err(|p| p.in_file(name))
+}
+
+/// The problem an I/O error while reading a profile stands for: with the compressed offset when
+/// inflating failed, else the plain reason.
+pub(crate) fn problem_from_io(e: &std::io::Error) -> Problem {
+    match InflateError::of(e) {
+        Some(inflate) => Problem::from(inflate.clone()),
+        None => Problem::whole(format!("cannot read profile: {}", io_reason(e))),
+    }
+}
+
+impl From<InflateError> for Problem {
+    fn from(e: InflateError) -> Self {
+        Problem::at_byte(e.compressed_offset as usize, e.message)
+    }
 }
 
 /// A short reason for an I/O error, without Rust's `(os error N)` noise.

@@ -21,7 +21,7 @@ use crate::model::{Order, Profile, ProfileBuilder};
 
 fn repo(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+        .join("../..")
         .join(rel)
 }
 
@@ -32,7 +32,7 @@ fn fixture(rel: &str) -> PathBuf {
 /// A file's bytes, inflated when gzipped.
 fn bytes_of(path: &Path) -> Vec<u8> {
     let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if raw.starts_with(&super::gzip::MAGIC) {
+    if raw.starts_with(&crate::gzip::MAGIC) {
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
             .unwrap();

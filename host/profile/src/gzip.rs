@@ -1,16 +1,19 @@
-//! Transparent gzip: inputs starting with the gzip magic are inflated, as a stream, before
-//! format detection. Errors say where in the *compressed* input the stream broke.
+//! Transparent gzip, the one reader for every input Joule reads (profiles and metric files):
+//! inputs starting with the gzip magic are inflated, as a stream, before format detection.
+//! Errors say where in the *compressed* input the stream broke.
+//!
+//! One limit policy: nothing inflates past [`MAX_INFLATED`], whatever the format, so a gzip bomb
+//! is refused with an error (naming the compressed offset) instead of exhausting memory.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 use flate2::read::MultiGzDecoder;
 
-use super::Problem;
-
 pub const MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The most a profile may inflate to. Real profiles are far smaller; a gzip bomb is refused
-/// with an error instead of exhausting memory.
+/// The most any input may inflate to. Real profiles and metric files are far smaller (a fleet's
+/// 100,000 series of 1,000 points is about 3 GiB of CSV at most); past this it is a bomb.
 pub const MAX_INFLATED: u64 = 4 << 30;
 
 /// Counts how far into the compressed input the decoder has read, for error messages.
@@ -27,12 +30,21 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// Why inflating failed, and where: carried inside the `io::Error` a reader sees, and turned
-/// back into a [`Problem`] with its offset by [`problem_from_io`].
-#[derive(Debug)]
-struct InflateError {
-    compressed_offset: u64,
-    message: String,
+/// Why inflating failed, and where: carried inside the `io::Error` a streaming reader sees
+/// (recovered with [`InflateError::of`]), or returned by [`maybe_inflate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InflateError {
+    /// How far into the compressed input the decoder had read.
+    pub compressed_offset: u64,
+    pub message: String,
+}
+
+impl InflateError {
+    /// The inflate error inside an I/O error from [`Inflate`], if that is what it is.
+    pub fn of(e: &io::Error) -> Option<&InflateError> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<InflateError>())
+    }
 }
 
 impl std::fmt::Display for InflateError {
@@ -99,29 +111,20 @@ impl<R: Read> Read for Inflate<R> {
     }
 }
 
-/// The problem an I/O error while reading a profile stands for: with the compressed offset when
-/// inflating failed, else the plain reason.
-pub fn problem_from_io(e: &io::Error) -> Problem {
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<InflateError>())
-    {
-        Some(inflate) => {
-            Problem::at_byte(inflate.compressed_offset as usize, inflate.message.clone())
-        }
-        None => Problem::whole(format!("cannot read profile: {}", super::io_reason(e))),
-    }
-}
-
-/// The inflated bytes of an in-memory gzip input, or the input itself.
-pub fn maybe_inflate(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Problem> {
+/// The inflated bytes of an in-memory input, or the input itself when it is not gzipped.
+pub fn maybe_inflate(bytes: &[u8]) -> Result<Cow<'_, [u8]>, InflateError> {
     if !bytes.starts_with(&MAGIC) {
-        return Ok(std::borrow::Cow::Borrowed(bytes));
+        return Ok(Cow::Borrowed(bytes));
     }
-    // Compressed profiles inflate 5-20x; start there to avoid most regrowth.
+    // Compressed inputs inflate 5-20x; start there to avoid most regrowth.
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
-    Inflate::new(bytes)
-        .read_to_end(&mut out)
-        .map_err(|e| problem_from_io(&e))?;
-    Ok(std::borrow::Cow::Owned(out))
+    Inflate::new(bytes).read_to_end(&mut out).map_err(|e| {
+        InflateError::of(&e)
+            .cloned()
+            .unwrap_or_else(|| InflateError {
+                compressed_offset: 0,
+                message: format!("cannot inflate: {e}"),
+            })
+    })?;
+    Ok(Cow::Owned(out))
 }

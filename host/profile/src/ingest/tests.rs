@@ -7,7 +7,7 @@ use crate::model::{Order, Profile};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("../../tests/fixtures")
         .join(rel)
 }
 

@@ -1,0 +1,57 @@
+//! The limits every invocation of a skill runs under: built once from the policy (or the
+//! command line's defaults) and handed to the runtime as a value.
+
+use std::time::Duration;
+
+/// Limits every invocation runs under. The defaults apply when no policy says otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Wall-clock time for one invocation, enforced by epoch interruption.
+    pub deadline: Duration,
+    /// Linear memory one invocation may grow to, summed over its memories' largest.
+    pub memory_bytes: usize,
+    /// Bytes of log messages kept per invocation; later lines are counted and dropped.
+    pub log_bytes: usize,
+    /// Findings one invocation may return; more stops it.
+    pub max_findings: usize,
+    /// Bytes of findings (all their text) one invocation may return; more stops it.
+    pub findings_bytes: usize,
+    /// Bytes all host calls of one invocation may return to it.
+    pub host_call_bytes: u64,
+    /// Host calls one invocation may make.
+    pub host_calls: u64,
+    /// Resource handles (profiles, trees, cursors) one invocation may hold at once.
+    pub handles: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_secs(60),
+            memory_bytes: 256 << 20,
+            log_bytes: 64 << 10,
+            max_findings: 1_000,
+            findings_bytes: 4 << 20,
+            host_call_bytes: 256 << 20,
+            host_calls: 10_000_000,
+            handles: 4_096,
+        }
+    }
+}
+
+impl Limits {
+    /// In words, for `joule audit`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:.0} s, {} MiB memory, {} MiB host-call data, {} host calls, {} handles, {} findings / {} KiB, {} KiB log",
+            self.deadline.as_secs_f64(),
+            self.memory_bytes >> 20,
+            self.host_call_bytes >> 20,
+            self.host_calls,
+            self.handles,
+            self.max_findings,
+            self.findings_bytes >> 10,
+            self.log_bytes >> 10
+        )
+    }
+}
