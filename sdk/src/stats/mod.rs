@@ -3,8 +3,8 @@
 //! Pure Rust on `std` alone, so it builds for `wasm32-wasip2` like the rest of the SDK. Each
 //! submodule holds one concern; the common entry points are re-exported here:
 //!
-//! * [`basic`]: [`mean`], [`variance`], [`std_dev`], [`median`], [`quantile`], [`mad`],
-//!   [`mad_sigma`].
+//! * [`basic`]: [`mean`], [`variance`], [`std_dev`], [`median`] (and [`median_in_place`] for a
+//!   scratch buffer), [`quantile`], [`mad`], [`mad_sigma`].
 //! * [`dist`]: normal, Student t, chi-square and Kolmogorov tail probabilities, and the special
 //!   functions (`erfc`, `ln Γ`, incomplete beta and gamma) they rest on.
 //! * [`hypothesis`]: [`welch_t_test`] and [`mann_whitney_u`] for "did it get slower between
@@ -39,7 +39,8 @@ pub mod seasonal;
 mod reference_tests;
 
 pub use basic::{
-    MAD_TO_SIGMA, mad, mad_sigma, mean, median, quantile, quantiles, std_dev, variance,
+    MAD_TO_SIGMA, mad, mad_sigma, mean, median, median_in_place, quantile, quantiles, std_dev,
+    variance,
 };
 pub use change::{ChangePoint, binary_segmentation, detect_mean_shift};
 pub use dist::{
