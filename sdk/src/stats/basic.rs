@@ -66,13 +66,22 @@ pub fn std_dev(x: &[f64]) -> f64 {
     variance(x).sqrt()
 }
 
-/// The midpoint of two order statistics, without overflow for huge values of opposite sign.
+/// The midpoint of two order statistics: `(a + b) / 2`, rounded once (so subnormal values keep
+/// their last bit), or `a / 2 + b / 2` when the sum overflows (both beyond half of `f64::MAX`).
 fn midpoint(a: f64, b: f64) -> f64 {
-    a / 2.0 + b / 2.0
+    let sum = a + b;
+    if sum.is_finite() {
+        sum / 2.0
+    } else {
+        a / 2.0 + b / 2.0
+    }
 }
 
-/// Median of an owned buffer, reordering it: `select_nth_unstable` in O(n) expected time.
-fn median_in_place(v: &mut [f64]) -> f64 {
+/// Median of a buffer the caller owns, reordering it instead of copying it
+/// (`select_nth_unstable`, O(n) expected time): for a scratch buffer filled anew for each
+/// median (a sliding window, a vector of differences), where [`median`]'s copy would be a
+/// second allocation. Same value as [`median`]; `NaN` for an empty slice.
+pub fn median_in_place(v: &mut [f64]) -> f64 {
     let n = v.len();
     if n == 0 {
         return f64::NAN;
@@ -182,6 +191,9 @@ mod tests {
         assert_eq!(median(&x), 2.5);
         assert_eq!(x, [4.0, 1.0, 3.0, 2.0]);
         assert_eq!(median(&[f64::MAX, f64::MAX]), f64::MAX);
+        // The smallest subnormal and its double: halving each first would round both.
+        let tiny = f64::from_bits(1);
+        assert_eq!(median(&[tiny, 3.0 * tiny]), 2.0 * tiny);
     }
 
     #[test]

@@ -1,21 +1,25 @@
-//! Statistics for regression-detection skills: summaries, p-values, tests, change points, seasons.
+//! Statistics for skills that compare measurements: summaries, p-values, tests, seeded noise.
 //!
 //! Pure Rust on `std` alone, so it builds for `wasm32-wasip2` like the rest of the SDK. Each
 //! submodule holds one concern; the common entry points are re-exported here:
 //!
-//! * [`basic`]: [`mean`], [`variance`], [`std_dev`], [`median`], [`quantile`], [`mad`],
-//!   [`mad_sigma`].
+//! * [`basic`]: [`mean`], [`variance`], [`std_dev`], [`median`] (and [`median_in_place`] for a
+//!   scratch buffer), [`quantile`], [`mad`], [`mad_sigma`].
 //! * [`dist`]: normal, Student t, chi-square and Kolmogorov tail probabilities, and the special
 //!   functions (`erfc`, `ln Γ`, incomplete beta and gamma) they rest on.
 //! * [`hypothesis`]: [`welch_t_test`] and [`mann_whitney_u`] for "did it get slower between
 //!   these two sets of runs", [`mann_kendall`] and [`theil_sen`] for "is it drifting".
-//! * [`change`]: [`detect_mean_shift`] and [`binary_segmentation`] for "when did it change".
-//! * [`seasonal`]: [`decompose`], [`deseasonalize`] and [`dominant_period`] for periodic load.
+//! * [`noise`]: seeded Gaussian noise, the same on every platform, for simulations and tests.
+//!
+//! "When did this series change" is not here but in the `regression-detect` skill
+//! (`skills/regression-detect/src/detect.rs`): its split search, p-value, season removal and
+//! detrending are tuned and calibrated together, and a skill gets its answers as `regression`
+//! findings (`Describe::on_finding`) rather than a second, general change-point search.
 //!
 //! Inputs are plain `&[f64]`; nothing panics on empty, short or constant input (undefined
-//! results are `f64::NAN` or `None`). The reference tests (`reference_tests.rs`) pin the
-//! summaries, distributions, tests and decomposition to scipy, statsmodels and pymannkendall
-//! (`reference.py` regenerates their values); change points and periods have property tests.
+//! results are `f64::NAN`). The reference tests (`reference_tests.rs`) pin the summaries,
+//! distributions and tests to numpy, scipy and pymannkendall (`reference.py` regenerates their
+//! values).
 //!
 //! ```
 //! use joule_sdk::stats;
@@ -29,19 +33,17 @@
 //! ```
 
 pub mod basic;
-pub mod change;
 pub mod dist;
 pub mod hypothesis;
 pub mod noise;
-pub mod seasonal;
 
 #[cfg(test)]
 mod reference_tests;
 
 pub use basic::{
-    MAD_TO_SIGMA, mad, mad_sigma, mean, median, quantile, quantiles, std_dev, variance,
+    MAD_TO_SIGMA, mad, mad_sigma, mean, median, median_in_place, quantile, quantiles, std_dev,
+    variance,
 };
-pub use change::{ChangePoint, binary_segmentation, detect_mean_shift};
 pub use dist::{
     chi_square_cdf, chi_square_sf, kolmogorov_sf, normal_cdf, normal_sf, normal_two_sided_p,
     student_t_cdf, student_t_sf, student_t_two_sided_p,
@@ -50,4 +52,3 @@ pub use hypothesis::{
     MannKendall, MannWhitney, TheilSen, WelchTest, mann_kendall, mann_whitney_u, sen_slope,
     theil_sen, welch_t_test,
 };
-pub use seasonal::{Decomposition, decompose, deseasonalize, dominant_period};

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Reference values for joule-sdk's `stats` module, from numpy, scipy, statsmodels and pymannkendall.
+"""Reference values for joule-sdk's `stats` module, from numpy, scipy and pymannkendall.
 
 Prints a Rust module of constants (the fixed inputs below and the values the reference libraries
 compute for them); `reference_tests.rs` holds that module verbatim between its GENERATED markers.
 
     python3 -m venv /tmp/statsvenv
-    /tmp/statsvenv/bin/pip install scipy numpy statsmodels pymannkendall
+    /tmp/statsvenv/bin/pip install scipy numpy pymannkendall
     /tmp/statsvenv/bin/python sdk/src/stats/reference.py            # print the module
     /tmp/statsvenv/bin/python sdk/src/stats/reference.py --write    # replace it in reference_tests.rs
 
@@ -21,9 +21,7 @@ import sys
 import numpy as np
 import pymannkendall
 import scipy
-import statsmodels
 from scipy import special, stats
-from statsmodels.tsa.seasonal import seasonal_decompose
 
 # --- Inputs ---------------------------------------------------------------------------------------
 
@@ -52,19 +50,13 @@ TRENDLESS = [
     22.8, 21.9, 20.4, 21.1, 20.3, 16.9, 21.8, 20.8, 17.3, 18.7, 19.5, 20.7, 23.5, 20, 16.1, 21.3,
     19.7, 16.5, 15.4, 17.9,
 ]
-# Weekly pattern on a drift (49 values, odd length), and a period-6 wave on a decline (45 values).
+# Weekly pattern on a drift (49 values, odd length).
 WEEKLY = [
     100.15, 100.9, 102.14, 101.69, 101.67, 99.28, 98.93, 100.98, 103.37, 102.51, 103.12, 102.59,
     100.88, 99.58, 102.39, 103.54, 104.15, 104.37, 104.47, 101.41, 100.82, 104.09, 105.38, 106.38,
     105.67, 105.72, 103.56, 102.5, 105.56, 106.65, 106.92, 107.35, 107.64, 105.49, 103.72, 107.37,
     108.64, 109.38, 108.62, 108.72, 105.75, 105.92, 108.88, 109.5, 110.39, 110.54, 110.28, 107.13,
     107.64,
-]
-WAVE6 = [
-    50.24, 52.57, 52.41, 50.05, 47.51, 46.26, 48.96, 51.03, 52.02, 49.29, 46.23, 45.75, 49.45,
-    52.1, 51.99, 48.52, 45.87, 45.77, 48.13, 50.08, 50.29, 48.31, 45.2, 44.86, 47.47, 50.97, 50.74,
-    47.85, 44.69, 43.9, 47.1, 49.34, 49.71, 47.21, 43.66, 44.56, 46.43, 48.94, 48.52, 46.01, 43.45,
-    43.2, 45.64, 48.1, 49.22,
 ]
 # Uneven x with ties, heavy-tailed y: Theil–Sen.
 LINE_X = [0, 1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 7, 8, 8, 9, 9, 9, 9, 10, 10]
@@ -147,9 +139,9 @@ def summary_row(x):
 def generate():
     out = [
         BEGIN,
-        "// numpy {}, scipy {}, statsmodels {}, pymannkendall {}, Python {}".format(
-            np.__version__, scipy.__version__, statsmodels.__version__,
-            getattr(pymannkendall, "__version__", "?"), platform.python_version()),
+        "// numpy {}, scipy {}, pymannkendall {}, Python {}".format(
+            np.__version__, scipy.__version__, getattr(pymannkendall, "__version__", "?"),
+            platform.python_version()),
         "#[rustfmt::skip]",
         "#[allow(clippy::excessive_precision, clippy::unreadable_literal, clippy::approx_constant)]",
         "mod expected {",
@@ -157,7 +149,7 @@ def generate():
     inputs = [
         ("TIMINGS_A", TIMINGS_A), ("TIMINGS_B", TIMINGS_B), ("COUNTS_C", COUNTS_C),
         ("COUNTS_D", COUNTS_D), ("TRENDING", TRENDING), ("TRENDLESS", TRENDLESS),
-        ("WEEKLY", WEEKLY), ("WAVE6", WAVE6), ("LINE_X", LINE_X), ("LINE_Y", LINE_Y),
+        ("WEEKLY", WEEKLY), ("LINE_X", LINE_X), ("LINE_Y", LINE_Y),
         ("QUANTILE_LEVELS", QUANTILE_LEVELS),
     ]
     for name, values in inputs:
@@ -227,15 +219,6 @@ def generate():
         r = stats.theilslopes(y, x, method="joint")
         const(out, f"THEIL_SEN_{name}", "(f64, f64)", tup(r.slope, r.intercept),
               "`theilslopes(y, x, method=\"joint\")`: slope, intercept.")
-
-    # Seasonal decomposition.
-    for name, x, period in [("WEEKLY", WEEKLY, 7), ("WAVE6", WAVE6, 6), ("WEEKLY", WEEKLY, 4),
-                            ("WAVE6", WAVE6, 5)]:
-        d = seasonal_decompose(np.asarray(x, dtype=float), model="additive", period=period)
-        for part in ["trend", "seasonal", "resid"]:
-            const(out, f"DECOMPOSE_{name}_{period}_{part.upper()}", "&[f64]",
-                  array(getattr(d, part)),
-                  f"`seasonal_decompose({name}, model=\"additive\", period={period}).{part}`.")
 
     out.append("}")
     out.append(END)

@@ -426,7 +426,7 @@ fn judged(
     }
     // The change must last: the tail of the new regime sits on its side of the midpoint.
     let tail = ((n - split) / 4).max(min_segment).min(n - split);
-    let tail_mean = median_in_place(&mut series[n - tail..].to_vec());
+    let tail_mean = stats::median(&series[n - tail..]);
     let midpoint = (before + after) / 2.0;
     // It went away when the tail is back on the old side of the midpoint by more than the
     // tail's own noise (two standard errors of a median), so noise in a short tail does not
@@ -435,7 +435,7 @@ fn judged(
     let noise = 2.0 * 1.2533 * difference_sigma(series) / (tail as f64).sqrt();
     // Or when it sits on the old side and the new regime is not one level: its first stretch
     // is clearly further from the old level than its last (a bump that came and went).
-    let head = median_in_place(&mut series[split..split + tail].to_vec());
+    let head = stats::median(&series[split..split + tail]);
     let went_away = if after > before {
         tail_mean < midpoint - noise || (tail_mean < midpoint && head - tail_mean > 2.0 * noise)
     } else {
@@ -492,7 +492,7 @@ pub fn clip_spikes(x: &[f64], window: usize) -> Vec<f64> {
         let (from, to) = (i.saturating_sub(window), (i + window + 1).min(n));
         neighbourhood.clear();
         neighbourhood.extend_from_slice(&x[from..to]);
-        let local = median_in_place(&mut neighbourhood);
+        let local = stats::median_in_place(&mut neighbourhood);
         if (x[i] - local).abs() > limit {
             out[i] = local;
         }
@@ -505,22 +505,7 @@ pub fn clip_spikes(x: &[f64], window: usize) -> Vec<f64> {
 /// that median.
 fn difference_sigma(x: &[f64]) -> f64 {
     let mut diffs: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    median_in_place(&mut diffs) / (0.674_489_75 * std::f64::consts::SQRT_2)
-}
-
-/// The median of `v`, reordering it (linear time).
-fn median_in_place(v: &mut [f64]) -> f64 {
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let (_, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
-    if n % 2 == 1 {
-        upper
-    } else {
-        let lower = v[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lower + upper) / 2.0
-    }
+    stats::median_in_place(&mut diffs) / (0.674_489_75 * std::f64::consts::SQRT_2)
 }
 
 /// Points of `n` that `share` of them makes, rounded up (a share outside 0..1 is clamped).
