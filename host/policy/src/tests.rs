@@ -181,3 +181,160 @@ fn allow_is_anchored_and_deny_globs_keep_commas_and_directories() {
         .to_string();
     assert!(!e.contains("plan.txt"), "{e}");
 }
+
+/// A component as the host would describe it to the policy.
+fn component<'a>(id: &'a str, imports: &'a [String], declares: &'a [String]) -> Component<'a> {
+    Component {
+        id,
+        digest: DIGEST,
+        imports,
+        declares,
+    }
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn a_risky_import_is_admitted_only_when_granted_and_the_refusal_names_the_line() {
+    let p = policy(&format!(
+        "version = 1\n\n[[skill]]\nid = \"net\"\ndigest = \"sha256:{DIGEST}\"\n\n[[skill]]\nid = \"granted\"\ndigest = \"sha256:{DIGEST}\"\nwasi = [\"sockets\"]\n"
+    ))
+    .unwrap();
+    let imports = strings(&["joule:skill/log@0.1.3", "wasi:sockets/tcp@0.2.6"]);
+    let denial = p.admit(&component("net", &imports, &[])).unwrap_err();
+    assert!(denial.reason.contains("wasi:sockets/tcp@0.2.6"), "{denial}");
+    assert_eq!(
+        denial.remedy,
+        "to allow it (with no preopens or sockets it still reaches nothing), add wasi = [\"sockets\"] to [[skill]] \"net\" (policy.toml:3)"
+    );
+    let grants = p.admit(&component("granted", &imports, &[])).unwrap();
+    assert_eq!(
+        grants.risky_import("wasi:sockets/udp@0.2.6"),
+        Some(("sockets", true))
+    );
+    assert_eq!(grants.risky_import("wasi:cli/stdout@0.2.6"), None);
+    // Without a policy nothing risky is granted either.
+    let open = Policy::open(Limits::default());
+    assert!(open.admit(&component("net", &imports, &[])).is_err());
+    assert!(open.admit(&component("net", &imports[..1], &[])).is_ok());
+}
+
+#[test]
+fn the_review_finds_gaps_between_imports_declarations_and_grants_both_ways() {
+    let p = policy(&format!(
+        "version = 1\n[[skill]]\nid = \"hot\"\ndigest = \"sha256:{DIGEST}\"\nprofiles = [\"*\"]\nhistory = [\"app\"]\nwasi = [\"http\"]\n"
+    ))
+    .unwrap();
+    let imports = strings(&["joule:skill/profiles@0.1.3", "joule:skill/source@0.1.3"]);
+    let declares = strings(&["profiles", "metrics"]);
+    let review = p.review(&component("hot", &imports, &declares));
+    assert_eq!(
+        review.gaps,
+        [
+            "imports joule:skill/source but does not declare \"source\"",
+            "declares \"metrics\" but never imports joule:skill/metrics",
+            "imports joule:skill/source but is granted no source tree",
+            "is granted repositories but never imports joule:skill/history",
+            "is granted wasi \"http\" but never imports it",
+        ]
+    );
+    assert!(review.verdict.loads());
+    let grants = review.grants.unwrap();
+    assert_eq!(grants.profiles, "*");
+    assert_eq!(grants.sources, "none");
+    assert_eq!(grants.history, "app");
+    // Without a policy, everything granted to everyone is not a gap of one skill's.
+    let open = Policy::open(Limits::default()).review(&component("hot", &imports, &declares));
+    assert!(
+        open.gaps.iter().all(|g| !g.starts_with("is granted")),
+        "{:?}",
+        open.gaps
+    );
+    assert_eq!(open.grants.unwrap().sources, "every tree given");
+}
+
+#[test]
+fn a_refused_component_is_reviewed_with_the_reason_and_no_grants() {
+    let p = policy("version = 1\n").unwrap();
+    let imports = strings(&["joule:skill/profiles@0.1.3", "wasi:filesystem/types@0.2.6"]);
+    let review = p.review(&component("stranger", &imports, &[]));
+    assert!(review.grants.is_none());
+    assert!(
+        review.gaps.contains(
+            &"risky import wasi:filesystem/types@0.2.6 (not granted: refused at load)".to_string()
+        ),
+        "{:?}",
+        review.gaps
+    );
+    let verdict = serde_json_string(&review.verdict);
+    assert!(
+        verdict.starts_with("\"refused: skill `stranger` has no [[skill]] entry"),
+        "{verdict}"
+    );
+    assert_eq!(serde_json_string(&Verdict::Loads), "\"loads\"");
+}
+
+/// The JSON a serialisable value is written as (the audit's `--format json`).
+fn serde_json_string(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap()
+}
+
+#[test]
+fn profiles_are_granted_by_the_first_selector_that_lets_them_through() {
+    let p = policy(&format!(
+        "version = 1\n[[skill]]\nid = \"t\"\ndigest = \"sha256:{DIGEST}\"\nprofiles = [\"label:thread=main\", \"cpu-*.pb.gz\"]\n"
+    ))
+    .unwrap();
+    let g = p.grants_for("t", DIGEST).unwrap();
+    // The label comes first: a profile with samples on the main thread is seen through it.
+    assert_eq!(
+        g.profile("cpu-1.pb.gz", |k, v| k == "thread" && v == "main"),
+        Some(ProfileGrant::Label {
+            key: "thread",
+            value: "main"
+        })
+    );
+    // Without such samples the name glob grants it whole; with neither it is withheld.
+    assert_eq!(
+        g.profile("cpu-1.pb.gz", |_, _| false),
+        Some(ProfileGrant::Whole)
+    );
+    assert_eq!(g.profile("heap.pb.gz", |_, _| false), None);
+    let open = SkillGrants::open("t", Limits::default());
+    assert_eq!(
+        open.profile("anything", |_, _| false),
+        Some(ProfileGrant::Whole)
+    );
+}
+
+#[test]
+fn withheld_inputs_are_denied_with_the_grant_that_would_allow_them() {
+    let p = policy(&format!(
+        "version = 1\n\n[[skill]]\nid = \"t\"\ndigest = \"sha256:{DIGEST}\"\nmetrics = [\"cpu-*\"]\n"
+    ))
+    .unwrap();
+    let g = p.grants_for("t", DIGEST).unwrap();
+    assert!(g.allows(Capability::Metrics, "cpu-hosts.csv"));
+    assert!(!g.allows(Capability::Metrics, "mem.csv"));
+    assert!(!g.allows(Capability::Source, "app"));
+    assert!(!g.grants_any(Capability::Source));
+    assert!(g.grants_any(Capability::Log));
+    let denial = g.withheld(Capability::Source, &["app".to_string()]);
+    assert_eq!(
+        denial.to_string(),
+        "source trees [\"app\"] are not granted to this skill; add sources = [\"NAME\"] to [[skill]] \"t\" (policy.toml:3)"
+    );
+    let denial = g.withheld(Capability::History, &["app".to_string(), "lib".to_string()]);
+    assert_eq!(
+        denial.reason,
+        "2 repositories given to the run are not granted to this skill"
+    );
+    let open = SkillGrants::open("t", Limits::default());
+    assert!(
+        open.withheld(Capability::Profiles, &["a".to_string()])
+            .remedy
+            .starts_with("run with a policy that grants profiles")
+    );
+}

@@ -15,8 +15,9 @@ use crate::session;
 
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
-    /// Skill components (.wasm) or directories of them.
-    #[arg(required = true, value_name = "PATH")]
+    /// Skill components (.wasm) or directories of them; without any, those of --skills (or
+    /// $JOULE_SKILLS).
+    #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// The policy to check them against; without one, the grants of a run without a policy.
     #[arg(long, value_name = "FILE")]
@@ -38,8 +39,8 @@ pub enum AuditFormat {
 pub enum PolicyCommand {
     /// Write each [[skill]]'s digest from the components given (comments and layout kept).
     Pin(PinArgs),
-    /// Print a starting policy for the components given: pinned, granted what each declares,
-    /// no source trees yet.
+    /// Print a starting policy for the components given: pinned, granted every profile and
+    /// metric set for the interfaces each imports, no source tree or repository yet.
     Init(InitArgs),
 }
 
@@ -112,7 +113,12 @@ fn load_all(
 }
 
 pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
-    let (skills, failed) = load_all(&args.engine, &args.paths)?;
+    let mut paths = args.paths.clone();
+    paths.extend(args.engine.skills.iter().cloned());
+    if paths.is_empty() {
+        paths = args.engine.skill_paths()?;
+    }
+    let (skills, failed) = load_all(&args.engine, &paths)?;
     let defaults = args.engine.config()?.limits;
     let policy = match &args.policy {
         Some(path) => Policy::load(path, defaults)?,

@@ -41,6 +41,7 @@ pub struct QueryArgs {
     /// Matches at most.
     #[arg(long, default_value_t = 100)]
     limit: usize,
+    /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
 }
