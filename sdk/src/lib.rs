@@ -35,7 +35,6 @@
 //! export_skill!(Hottest);
 //! ```
 
-pub mod code;
 mod describe;
 mod finding;
 mod history;

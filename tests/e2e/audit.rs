@@ -302,10 +302,11 @@ fn the_demo_runs_under_its_policy_with_the_same_findings_and_an_audit_log() {
             "{id}: no profile query recorded"
         );
     }
-    // regex-in-hot-path reads the source it patches; the audit log names the file, not its text.
+    // regex-in-hot-path reads the source it patches (the line of each call, beside its syntax
+    // queries); the audit log names the file, not its text.
     assert!(
         lines.iter().any(|l| l["skill"] == "regex-in-hot-path"
-            && l["op"] == "read"
+            && l["op"] == "read-lines"
             && l["resource"].as_str().unwrap().starts_with("example:src/")),
         "{text}"
     );

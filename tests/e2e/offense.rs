@@ -282,6 +282,161 @@ fn the_bundled_example_shows_its_two_regexes() {
     finds_what_the_case_expects("tests/offense/corpus/logscan");
 }
 
+/// A program whose regexes trip a text scan: braces in strings, in a comment and in a raw
+/// string; a doc comment and an attribute above the hot function; a method whose `where` clause
+/// comes before its body; regexes already built once (in a `static`, by `get_or_init`); someone
+/// else's `new`; and a name the patch must not reuse.
+const TRICKY_REGEXES: &str = r####"use regex::Regex;
+use std::sync::OnceLock;
+
+// A section comment.
+
+/// Parses one line.
+#[inline]
+pub fn parse_line(line: &str) -> Option<u32> {
+    let re = Regex::new(r"^(\d+) \{").unwrap(); // } in a comment
+    let s = "fn parse_line() { not code }";
+    let c = '{';
+    assert!(!s.is_empty() && c == '{');
+    re.captures(line).map(|c| c[1].parse().unwrap())
+}
+
+pub struct Parser;
+
+struct MyRegex;
+
+impl MyRegex {
+    fn new(_: &str) -> Self {
+        MyRegex
+    }
+}
+
+impl Parser {
+    pub fn parse<'a>(&self, x: &'a str) -> bool
+    where
+        Self: Sized,
+    {
+        static ONCE: std::sync::LazyLock<Regex> =
+            std::sync::LazyLock::new(|| Regex::new("o").unwrap());
+        static CELL: OnceLock<Regex> = OnceLock::new();
+        let _other = MyRegex::new("not a regex");
+        regex::Regex::new(r#"a"b\{"#)
+            .expect("a valid pattern")
+            .is_match(x)
+            || ONCE.is_match(x)
+            || CELL.get_or_init(|| Regex::new("c").unwrap()).is_match(x)
+    }
+}
+
+/// Taken: the patch names its static `PARSE_RE_2`.
+pub const PARSE_RE: u8 = 0;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses() {
+        assert_eq!(super::parse_line("12 {"), Some(12));
+        assert!(super::Parser.parse(r#"a"b{"#));
+        assert!(!super::Parser.parse("ab"));
+    }
+}
+"####;
+
+#[test]
+fn regexes_compiled_per_call_are_found_by_syntax_and_hoisted_where_they_build() {
+    let dir = scratch_dir("tricky-regexes");
+    let program = dir.join("tricky");
+    std::fs::create_dir_all(program.join("src")).unwrap();
+    std::fs::write(program.join("src/lib.rs"), TRICKY_REGEXES).unwrap();
+    std::fs::write(
+        program.join("Cargo.toml"),
+        "[package]\nname = \"tricky\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\nregex = \"1\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::copy(root().join("Cargo.lock"), program.join("Cargo.lock")).unwrap();
+    // Folded stacks name no files: the skill finds each function by its name.
+    let profile = dir.join("tricky.folded");
+    std::fs::write(
+        &profile,
+        "main;tricky::parse_line;regex::regex::string::Regex::new 60\n\
+         main;tricky::Parser::parse;regex::regex::string::Regex::new 40\n\
+         main;tricky::idle 100\n",
+    )
+    .unwrap();
+    let patch = dir.join("fix.patch");
+    let source = format!("src={}", path_str(&program));
+    let (report, code, stderr) = joule_json(&[
+        "--profile",
+        path_str(&profile),
+        "--source",
+        &source,
+        "--skills",
+        path_str(&skill("regex-in-hot-path")),
+        "--patch",
+        path_str(&patch),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // One finding for each hot function, at the call it makes per call, with its patch.
+    let found = findings_of(&report, "regex-in-hot-path");
+    assert_eq!(found.len(), 2, "{report:#}");
+    for (f, (function, line)) in found
+        .iter()
+        .zip([("tricky::parse_line", 9), ("tricky::Parser::parse", 35)])
+    {
+        let location = &f["locations"][0];
+        assert_eq!(location["function"], function);
+        assert_eq!(location["file"], "src/lib.rs");
+        assert_eq!(location["lines"]["start"], line, "{f:#}");
+        assert_eq!(f["confidence"], 0.95, "{f:#}");
+        assert_eq!(f["edits"].as_array().unwrap().len(), 2, "{f:#}");
+    }
+    assert_eq!(found[1]["locations"][0]["lines"]["end"], 36);
+
+    let text = std::fs::read_to_string(&patch).unwrap();
+    for lines in [
+        // Above the function's doc comment and attribute, not the section comment.
+        "+static PARSE_LINE_RE: std::sync::LazyLock<Regex> =\n\
+         +    std::sync::LazyLock::new(|| Regex::new(r\"^(\\d+) \\{\").unwrap());\n\
+         +\n \
+         /// Parses one line.\n",
+        "-    let re = Regex::new(r\"^(\\d+) \\{\").unwrap(); // } in a comment\n\
+         +    let re = &*PARSE_LINE_RE; // } in a comment\n",
+        // Above the `impl` holding the method, under the name not taken yet.
+        "+static PARSE_RE_2: std::sync::LazyLock<regex::Regex> =\n\
+         +    std::sync::LazyLock::new(|| regex::Regex::new(r#\"a\"b\\{\"#).expect(\"a valid pattern\"));\n\
+         +\n \
+         impl Parser {\n",
+        "-        regex::Regex::new(r#\"a\"b\\{\"#)\n\
+         -            .expect(\"a valid pattern\")\n\
+         -            .is_match(x)\n\
+         +        PARSE_RE_2.is_match(x)\n",
+    ] {
+        assert!(text.contains(lines), "patch lacks\n{lines}\nin:\n{text}");
+    }
+    // The regexes built once stay as they are.
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with(['+', '-']))
+            .all(|l| !l.contains("\"o\"") && !l.contains("\"c\"")),
+        "{text}"
+    );
+
+    run_ok(
+        Command::new("git")
+            .args(["apply", "--verbose", "../fix.patch"])
+            .current_dir(&program),
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_ok(
+        Command::new(cargo)
+            .args(["test", "--offline", "--quiet"])
+            .env("CARGO_TARGET_DIR", target_dir().join("e2e-offense"))
+            .current_dir(&program),
+    );
+}
+
 fn clean_code_gets_no_opportunity(rel: &str) {
     let case = case(rel);
     let report = run_offense(&case);

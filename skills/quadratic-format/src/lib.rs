@@ -8,7 +8,7 @@
 //! the rest instead: `NAME.push_str(&format!("...", ..))`, or `NAME.push_str("...")` when the
 //! rest is plain text.
 
-use joule_sdk::code::split_arguments;
+use joule_sdk::SyntaxCapture;
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
@@ -19,10 +19,15 @@ const COST: &str = r"^(__memmove_\w+|__memcpy_\w+|memcpy|memmove)$|^<?alloc::vec
 /// String formatting, as the program calls it.
 const LIBRARY: &str = r"^<?(&mut )?(alloc::fmt::|core::fmt::|alloc::string::String as core::fmt::Write|alloc::string::String>::push_str)|^<?alloc::vec::Vec<u8> as alloc::vec::spec_extend|^(__memmove_\w+|__memcpy_\w+|memcpy|memmove)$";
 
+/// The statements; then, one match per comma, the commas of every `format!`'s own token tree
+/// (not those in its strings or nested brackets), joined to their statement by the tree's bytes.
 const QUERY: &str = r#"((expression_statement
   (assignment_expression
     left: (identifier) @name
     right: (macro_invocation macro: (identifier) @macro (token_tree) @arguments))) @statement
+  (#eq? @macro "format"))
+
+((macro_invocation macro: (identifier) @macro (token_tree "," @comma) @tokens)
   (#eq? @macro "format"))"#;
 
 /// Share of the copying the fix removes: each piece is copied once instead of the whole
@@ -52,11 +57,44 @@ impl Skill for QuadraticFormat {
     }
 }
 
+/// The macro's arguments: the token tree's text split at its own commas (the query's
+/// `@comma` captures, so not the commas in strings or nested brackets), each trimmed. `None`
+/// unless the text is all of the tree's and in parentheses.
+pub fn arguments<'a>(tokens: &'a SyntaxCapture, commas: &[&SyntaxCapture]) -> Option<Vec<&'a str>> {
+    if !tokens.is_whole() {
+        return None;
+    }
+    let text = tokens.text.as_str();
+    let mut cuts: Vec<usize> = commas
+        .iter()
+        .map(|c| {
+            c.bytes
+                .start
+                .checked_sub(tokens.bytes.start)
+                .map(|b| b as usize)
+        })
+        .collect::<Option<_>>()?;
+    cuts.sort_unstable();
+    if !(text.starts_with('(') && text.ends_with(')')) {
+        return None;
+    }
+    let (open, close) = (1, text.len() - 1);
+    let mut out = Vec::new();
+    let mut start = open;
+    for cut in cuts.into_iter().chain([close]) {
+        out.push(text.get(start..cut)?.trim());
+        start = cut + 1;
+    }
+    // A trailing comma leaves nothing after it.
+    if out.last() == Some(&"") {
+        out.pop();
+    }
+    Some(out)
+}
+
 /// The appending statement for `NAME = format!(ARGUMENTS)` when the format starts with NAME,
 /// else `None`.
-pub fn append(name: &str, tokens: &str) -> Option<String> {
-    let inner = tokens.trim().strip_prefix('(')?.strip_suffix(')')?;
-    let args = split_arguments(inner)?;
+pub fn append(name: &str, args: &[&str]) -> Option<String> {
     let (format, rest) = args.split_first()?;
     let text = format.strip_prefix('"')?.strip_suffix('"')?;
     // Explicit positions (`{0}`, `{:1$}`) count the arguments; dropping the first shifts them.
@@ -99,18 +137,37 @@ fn caller_findings(
     let share = profile.share(caller.value);
     let unit = profile.unit();
     let mut findings = Vec::new();
-    for (tree, site) in sites_in(trees, function, &Query::new(Language::Rust, QUERY))? {
-        let (Some(statement), Some(name), Some(arguments)) = (
+    // Every comma is a match: room for a long function's worth.
+    let sites = sites_in(
+        trees,
+        function,
+        &Query::new(Language::Rust, QUERY).limit(10_000),
+    )?;
+    let every_comma: Vec<(&str, &SyntaxCapture, &SyntaxCapture)> = sites
+        .iter()
+        .filter_map(|(_, m)| Some((m.path.as_str(), m.capture("tokens")?, m.capture("comma")?)))
+        .collect();
+    for (tree, site) in &sites {
+        let (Some(statement), Some(name), Some(arguments_tree)) = (
             site.capture("statement"),
             site.capture("name"),
             site.capture("arguments"),
         ) else {
             continue;
         };
-        if site.loop_depth == 0 || !statement.is_whole() || !arguments.is_whole() {
+        if site.loop_depth == 0 || !statement.is_whole() {
             continue;
         }
-        let Some(replacement) = append(&name.text, &arguments.text) else {
+        let commas: Vec<&SyntaxCapture> = every_comma
+            .iter()
+            .filter(|(path, tokens, _)| {
+                *path == site.path && tokens.bytes.start == arguments_tree.bytes.start
+            })
+            .map(|(_, _, comma)| *comma)
+            .collect();
+        let Some(replacement) =
+            arguments(arguments_tree, &commas).and_then(|args| append(&name.text, &args))
+        else {
             continue;
         };
         findings.push(
@@ -134,14 +191,14 @@ fn caller_findings(
                     name.text,
                 ))
                 .location(
-                    Location::capture(&tree, &site.path, statement).in_function(&function.name),
+                    Location::capture(tree, &site.path, statement).in_function(&function.name),
                 )
                 .measured(profile, caller.value)
                 .saving(share * REMOVED)
                 .confidence(0.9)
                 .evidence("copying under formatting", caller.value as f64, unit)
                 .label("fingerprint", statement.text.clone())
-                .edit(Edit::capture(&tree, &site.path, statement, &replacement))
+                .edit(Edit::capture(tree, &site.path, statement, &replacement))
                 .build(),
         );
     }
@@ -153,25 +210,56 @@ export_skill!(QuadraticFormat);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use joule_sdk::{ByteRange, LineRange};
 
     #[test]
     fn the_format_becomes_an_append() {
         assert_eq!(
-            append("list", r#"("{list}{id}")"#).as_deref(),
+            append("list", &[r#""{list}{id}""#]).as_deref(),
             Some(r#"list.push_str(&format!("{id}"));"#)
         );
         assert_eq!(
-            append("s", r#"("{}{}, ", s, x.name)"#).as_deref(),
+            append("s", &[r#""{}{}, ""#, "s", "x.name"]).as_deref(),
             Some(r#"s.push_str(&format!("{}, ", x.name));"#)
         );
         assert_eq!(
-            append("s", r#"("{s},")"#).as_deref(),
+            append("s", &[r#""{s},""#]).as_deref(),
             Some(r#"s.push_str(",");"#)
         );
-        assert_eq!(append("s", r#"("{x}{s}")"#), None);
-        assert_eq!(append("s", r#"("{}{}", t, s)"#), None);
-        assert_eq!(append("s", r#"("{s}{s}")"#), None);
-        assert_eq!(append("s", r#"("{}{0}", s)"#), None);
-        assert_eq!(append("s", r#"("{}{:1$}", s, w)"#), None);
+        assert_eq!(append("s", &[r#""{x}{s}""#]), None);
+        assert_eq!(append("s", &[r#""{}{}""#, "t", "s"]), None);
+        assert_eq!(append("s", &[r#""{s}{s}""#]), None);
+        assert_eq!(append("s", &[r#""{}{0}""#, "s"]), None);
+        assert_eq!(append("s", &[r#""{}{:1$}""#, "s", "w"]), None);
+    }
+
+    #[test]
+    fn arguments_split_at_the_trees_own_commas() {
+        // `("{}{}, ", s, f(x, y),)` at byte 40 of its file: the query captures the commas
+        // after the string, after `s` and the trailing one, not those inside.
+        let text = r#"("{}{}, ", s, f(x, y),)"#;
+        let capture = |start: usize, text: &str| SyntaxCapture {
+            name: String::new(),
+            kind: String::new(),
+            bytes: ByteRange {
+                start: 40 + start as u64,
+                end: 40 + (start + text.len()) as u64,
+            },
+            lines: LineRange { start: 1, end: 1 },
+            text: text.to_string(),
+        };
+        let tokens = capture(0, text);
+        let commas = [capture(9, ","), capture(12, ","), capture(21, ",")];
+        let commas: Vec<&SyntaxCapture> = commas.iter().collect();
+        assert_eq!(
+            arguments(&tokens, &commas),
+            Some(vec![r#""{}{}, ""#, "s", "f(x, y)"])
+        );
+        assert_eq!(arguments(&capture(0, "()"), &[]), Some(vec![]));
+        let cut = SyntaxCapture {
+            text: "(\"a".to_string(),
+            ..capture(0, "(\"ab\")")
+        };
+        assert_eq!(arguments(&cut, &[]), None, "a capture the host cut short");
     }
 }

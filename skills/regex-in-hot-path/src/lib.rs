@@ -7,9 +7,10 @@
 //! left out.
 //!
 //! Source evidence, for Rust: the calling function's body in a granted tree, and in it the
-//! `Regex::new(...)` call. When the pattern is a string literal and the result is unwrapped, the
-//! finding carries the fix: the regex hoisted into a `static` `LazyLock`, built once, and the call
-//! replaced by a reference to it.
+//! `Regex::new(...)` call, found by syntax queries the host answers (`rust.rs`; Python's
+//! `re.sub(r"...", ..)` and the like in `python.rs`). When the pattern is a string literal and the
+//! result is unwrapped, the finding carries the fix: the regex hoisted into a `static`
+//! `LazyLock`, built once, and the call replaced by a reference to it.
 
 mod python;
 mod rust;

@@ -6,9 +6,8 @@
 //! (`re._compile`): the patch adds `_SLUGIFY_RE = re.compile(r"...")` after the imports and
 //! makes the call `_SLUGIFY_RE.sub(repl, text)`.
 
-use joule_sdk::code::split_arguments;
 use joule_sdk::hotspot::sites_in;
-use joule_sdk::{CallError, Edit, Function, Language, Query, Tree};
+use joule_sdk::{CallError, Edit, Function, Language, Query, SyntaxCapture, Tree};
 
 use crate::rust::{CallSite, Hoist};
 
@@ -26,11 +25,19 @@ const FUNCTIONS: [&str; 9] = [
     "split",
 ];
 
-const CALLS: &str = r#"(call
+/// The calls; then, one match per argument, the arguments of every such call (comments among
+/// them too), joined to their call by the argument list's bytes.
+const CALLS: &str = r#"((call
   function: (attribute object: (identifier) @module attribute: (identifier) @function)
-  arguments: (argument_list . (string) @pattern)
-  (#eq? @module "re")
-  (#any-of? @function "compile" "match" "search" "fullmatch" "sub" "subn" "findall" "finditer" "split")) @call"#;
+  arguments: (argument_list . (string) @pattern) @arguments) @call
+ (#eq? @module "re")
+ (#any-of? @function "compile" "match" "search" "fullmatch" "sub" "subn" "findall" "finditer" "split"))
+
+((call
+  function: (attribute object: (identifier) @module attribute: (identifier) @function)
+  arguments: (argument_list (_) @argument) @argument_list)
+ (#eq? @module "re")
+ (#any-of? @function "compile" "match" "search" "fullmatch" "sub" "subn" "findall" "finditer" "split"))"#;
 
 /// The module's imports, to put the constants after them.
 const IMPORTS: &str = r#"(module [(import_statement) (import_from_statement)] @import)"#;
@@ -39,17 +46,29 @@ const IMPORTS: &str = r#"(module [(import_statement) (import_from_statement)] @i
 /// as one site per file: the function's calls share one block of constants after the imports,
 /// so their edits go together.
 pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSite>, CallError> {
-    let calls = Query::new(Language::Python, CALLS);
+    // Every argument of every call is a match: room for a long function's worth.
+    let calls = Query::new(Language::Python, CALLS).limit(10_000);
     let sites = sites_in(trees, function, &calls)?;
+    let every_argument: Vec<(&str, &SyntaxCapture, &SyntaxCapture)> = sites
+        .iter()
+        .filter_map(|(_, m)| {
+            Some((
+                m.path.as_str(),
+                m.capture("argument_list")?,
+                m.capture("argument")?,
+            ))
+        })
+        .collect();
     let mut out: Vec<CallSite> = Vec::new();
     let mut declarations: Vec<String> = Vec::new();
     let mut replacements: Vec<Edit> = Vec::new();
     let mut all_hoisted = true;
     for (tree_name, site) in &sites {
-        let (Some(call), Some(pattern), Some(which)) = (
+        let (Some(call), Some(pattern), Some(which), Some(list)) = (
             site.capture("call"),
             site.capture("pattern"),
             site.capture("function"),
+            site.capture("arguments"),
         ) else {
             continue;
         };
@@ -68,7 +87,19 @@ pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSi
             0 => base,
             n => format!("{base}_{}", n + 1),
         };
-        match rewrite(&name, &which.text, &pattern.text, &call.text) {
+        // The arguments after the pattern, in order.
+        let mut arguments: Vec<&SyntaxCapture> = every_argument
+            .iter()
+            .filter(|(path, l, a)| {
+                *path == site.path
+                    && l.bytes.start == list.bytes.start
+                    && a.bytes.start > pattern.bytes.start
+                    && a.kind != "comment"
+            })
+            .map(|(_, _, a)| *a)
+            .collect();
+        arguments.sort_by_key(|a| a.bytes.start);
+        match rewrite(&name, &which.text, call, &arguments) {
             Some(replacement) => {
                 declarations.push(format!("{name} = re.compile({})", pattern.text));
                 replacements.push(Edit::capture(tree_name, &site.path, call, &replacement));
@@ -153,18 +184,19 @@ fn constant_name(function: &str) -> String {
 }
 
 /// The call made on the compiled constant `name` instead: `re.sub(P, repl, text)` ->
-/// `NAME.sub(repl, text)`, `re.compile(P)` -> `NAME`. `None` when the call has more than the
-/// pattern and plain positional arguments (flags, keywords), where the rewrite would need to
-/// know what they mean.
-fn rewrite(name: &str, which: &str, pattern: &str, call: &str) -> Option<String> {
+/// `NAME.sub(repl, text)`, `re.compile(P)` -> `NAME`. `arguments` are the call's arguments after
+/// the pattern, as the query captured them, written back as they are in `call`. `None` when
+/// the call has more than the pattern and plain positional arguments (flags, keywords,
+/// `*args`, `**kwargs`), where the rewrite would need to know what they mean.
+fn rewrite(
+    name: &str,
+    which: &str,
+    call: &SyntaxCapture,
+    arguments: &[&SyntaxCapture],
+) -> Option<String> {
     if !FUNCTIONS.contains(&which) {
         return None;
     }
-    let open = call.find('(')?;
-    let inside = call[open + 1..].trim_end().strip_suffix(')')?;
-    let rest = inside.trim_start().strip_prefix(pattern)?;
-    let rest = rest.trim_start().trim_start_matches(',').trim();
-    let arguments = split_arguments(rest)?;
     let max = match which {
         "compile" => 0,
         "sub" | "subn" => 2,
@@ -172,50 +204,125 @@ fn rewrite(name: &str, which: &str, pattern: &str, call: &str) -> Option<String>
     };
     // A keyword argument (flags=..., count=...) or one positional too many (flags) changes
     // what the call means on a compiled pattern.
-    let keyword = |a: &str| {
-        a.split_once('=')
-            .is_some_and(|(k, _)| k.trim().chars().all(|c| c.is_alphanumeric() || c == '_'))
+    let positional = |a: &&SyntaxCapture| {
+        !matches!(
+            a.kind.as_str(),
+            "keyword_argument" | "list_splat" | "dictionary_splat"
+        )
     };
-    if arguments.len() > max || arguments.iter().any(|a| keyword(a)) {
+    if arguments.len() > max || !arguments.iter().all(positional) {
         return None;
     }
-    Some(if which == "compile" {
-        name.to_string()
-    } else {
-        format!("{name}.{which}({rest})")
-    })
+    if which == "compile" {
+        return Some(name.to_string());
+    }
+    // From the first argument to the last, as written (line breaks and all).
+    let rest = match (arguments.first(), arguments.last()) {
+        (Some(first), Some(last)) => {
+            let offset = |byte: u64| byte.checked_sub(call.bytes.start).map(|b| b as usize);
+            call.text
+                .get(offset(first.bytes.start)?..offset(last.bytes.end)?)?
+        }
+        _ => "",
+    };
+    Some(format!("{name}.{which}({rest})"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use joule_sdk::{ByteRange, LineRange};
+
+    /// `call` as the query captures it, and its arguments after the pattern: each of
+    /// `arguments` (kind, text) found in order in `call`'s text.
+    fn captured(call: &str, arguments: &[(&str, &str)]) -> (SyntaxCapture, Vec<SyntaxCapture>) {
+        let capture = |kind: &str, start: usize, text: &str| SyntaxCapture {
+            name: String::new(),
+            kind: kind.to_string(),
+            bytes: ByteRange {
+                start: 100 + start as u64,
+                end: 100 + (start + text.len()) as u64,
+            },
+            lines: LineRange { start: 1, end: 1 },
+            text: text.to_string(),
+        };
+        let mut from = call.find(',').unwrap_or(call.len());
+        let arguments = arguments
+            .iter()
+            .map(|(kind, text)| {
+                let start = from + call[from..].find(text).unwrap();
+                from = start + text.len();
+                capture(kind, start, text)
+            })
+            .collect();
+        (capture("call", 0, call), arguments)
+    }
+
+    fn rewritten(
+        name: &str,
+        which: &str,
+        call: &str,
+        arguments: &[(&str, &str)],
+    ) -> Option<String> {
+        let (call, arguments) = captured(call, arguments);
+        rewrite(name, which, &call, &arguments.iter().collect::<Vec<_>>())
+    }
 
     #[test]
     fn calls_are_made_on_the_constant() {
         assert_eq!(
-            rewrite(
+            rewritten(
                 "_S_RE",
                 "sub",
-                r#"r"[-\s]+""#,
-                r#"re.sub(r"[-\s]+", "-", text)"#
+                r#"re.sub(r"[-\s]+", "-", text)"#,
+                &[("string", r#""-""#), ("identifier", "text")]
             )
             .as_deref(),
             Some(r#"_S_RE.sub("-", text)"#)
         );
         assert_eq!(
-            rewrite("_S_RE", "compile", "'a'", "re.compile('a')").as_deref(),
+            rewritten("_S_RE", "compile", "re.compile('a')", &[]).as_deref(),
             Some("_S_RE")
         );
         assert_eq!(
-            rewrite("_S_RE", "match", "'a'", "re.match('a', s, re.I)"),
+            rewritten(
+                "_S_RE",
+                "match",
+                "re.match('a', s, re.I)",
+                &[("identifier", "s"), ("attribute", "re.I")]
+            ),
             None
         );
         assert_eq!(
-            rewrite("_S_RE", "sub", "'a'", "re.sub('a', ', ', f(x, y))").as_deref(),
+            rewritten(
+                "_S_RE",
+                "sub",
+                "re.sub('a', ', ', f(x, y))",
+                &[("string", "', '"), ("call", "f(x, y)")]
+            )
+            .as_deref(),
             Some("_S_RE.sub(', ', f(x, y))")
         );
         assert_eq!(
-            rewrite("_S_RE", "sub", "'a'", "re.sub('a', 'b', s, flags=re.I)"),
+            rewritten(
+                "_S_RE",
+                "sub",
+                "re.sub('a', 'b', s, flags=re.I)",
+                &[
+                    ("string", "'b'"),
+                    ("identifier", "s"),
+                    ("keyword_argument", "flags=re.I")
+                ]
+            ),
+            None
+        );
+        assert_eq!(
+            rewritten(
+                "_S_RE",
+                "sub",
+                "re.sub('a', 'b', **options)",
+                &[("string", "'b'"), ("dictionary_splat", "**options")]
+            ),
             None
         );
     }
