@@ -61,12 +61,15 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)
 }
 
-/// The `joule` binary under test: `$JOULE_BIN` when set, else the workspace's own, built for
-/// the profile and into the target directory these tests were built for.
+/// The `joule` binary under test: `$JOULE_BIN` when set, else the workspace's own, for the
+/// profile and in the target directory these tests were built for.
 ///
-/// The end-to-end tests are targets of this crate, not of the host's, so cargo does not build
-/// the host's binary for them: the first call in a test process runs `cargo build -p joule
-/// --bin joule` (a no-op when the binary is up to date, so a test never runs a stale one).
+/// `cargo test --workspace` (what `make test` runs) builds it with everything else, because the
+/// host package has an integration test of its own. When it is missing or older than the host's
+/// sources (only this crate's tests were built: `cargo test -p joule-tests`), the first call in
+/// a test process builds it the way `cargo test --workspace` does (`--no-run`), so a test never
+/// runs a stale binary and the build reuses what `make test` compiled (a plain `cargo build -p
+/// joule` resolves dependency features differently and would compile wasmtime a second time).
 pub fn joule_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -78,28 +81,28 @@ pub fn joule_bin() -> &'static Path {
             .parent()
             .and_then(Path::parent)
             .expect("test executables live in <target>/<profile>/deps");
+        let bin = profile_dir.join(format!("joule{}", std::env::consts::EXE_SUFFIX));
+        if !is_stale(&bin) {
+            return bin;
+        }
         let target = profile_dir
             .parent()
             .expect("a profile directory sits in the target directory");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "joule",
-                "--bin",
-                "joule",
-                "--profile",
-                profile,
-            ])
+            .args(["test", "--workspace", "--no-run", "--quiet"])
             .env("CARGO_TARGET_DIR", target)
             .current_dir(root());
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some("release") => {
+                build.arg("--release");
+            }
+            Some(other) => {
+                build.args(["--profile", other]);
+            }
+        }
         // What cargo set for this test process describes this crate, not the build: left in,
         // a build script that watches one (ring's watches CARGO_MANIFEST_DIR) would rebuild
         // the host for every test binary. make's jobserver descriptors (named in MAKEFLAGS) are
@@ -122,7 +125,6 @@ pub fn joule_bin() -> &'static Path {
             }
         }
         run_ok(&mut build);
-        let bin = profile_dir.join(format!("joule{}", std::env::consts::EXE_SUFFIX));
         assert!(
             bin.is_file(),
             "{} is missing after cargo build",
@@ -130,6 +132,31 @@ pub fn joule_bin() -> &'static Path {
         );
         bin
     })
+}
+
+/// Whether `bin` is missing or older than anything it is built from: the host's crates, the
+/// WIT contract, the workspace manifest and lock file. (A change to a host test counts too; the
+/// build it leads to is then a quick no-op.)
+fn is_stale(bin: &Path) -> bool {
+    fn newest(path: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
+        }
+        std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_name() != "target")
+            .filter_map(|e| newest(&e.path()))
+            .max()
+    }
+    let Some(built) = std::fs::metadata(bin).and_then(|m| m.modified()).ok() else {
+        return true;
+    };
+    ["host", "wit", "Cargo.toml", "Cargo.lock"]
+        .iter()
+        .filter_map(|p| newest(&root().join(p)))
+        .any(|changed| changed > built)
 }
 
 /// A private compiled-component cache for tests, so they do not touch the user's.
