@@ -9,6 +9,7 @@ mod demangle;
 mod detect;
 mod folded;
 mod gzip;
+mod parallel;
 mod perf;
 mod pprof;
 mod speedscope;
