@@ -8,6 +8,7 @@ mod chrome;
 mod demangle;
 mod detect;
 mod folded;
+mod parallel;
 mod perf;
 mod pprof;
 mod speedscope;

@@ -8,12 +8,12 @@
 //! function, the last line the function it was inlined into.
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
+use super::parallel::{self, Budget, End, Ends, Handoff, Jobs, Panicked, Refused};
 use super::wire::{LEN, Message, VARINT, short_varint};
 use super::{Problem, ReadOptions, Reader};
 use crate::model::{
@@ -186,7 +186,7 @@ pub(super) fn decode_on(data: &[u8], two_threads: bool) -> Result<Profile, Probl
                     0..samples.len(),
                     locations,
                     StackFrames::with_capacity(samples.frame_room(), samples.len()),
-                    &Budget::default(),
+                    &Budget::new(MAX_FRAMES),
                 )
                 .map_err(|e| e.problem),
             _ => Ok(StackFrames::default()),
@@ -229,129 +229,101 @@ type Read<'a> = (
     Result<StackFrames, Problem>,
 );
 
-/// [`decode`] on two threads. Each reads what is left of the two jobs, the tables (the longer
-/// one, claimed first, usually by this thread, which starts first) and the samples, so a
-/// second thread that starts late leaves its share to this one. Once the samples are read
-/// and the tables walked (locations numbered), the stacks are decoded, in blocks claimed from
-/// either end until they meet: by one thread while the other builds the rest of the tables,
-/// then by both.
+/// [`decode`] on two threads (see [`parallel`]). The two reading jobs, the tables (the longer,
+/// so first: usually taken by this thread, which starts first) and the samples, go to whichever
+/// thread is free. Once the samples are read and the locations numbered, the stacks are
+/// decoded in blocks claimed from either end until they meet: by one thread while the other
+/// builds the rest of the tables, then by both.
 fn read_in_parallel(data: &[u8]) -> Read<'_> {
     let tables: OnceLock<Result<Tables, Problem>> = OnceLock::new();
-    // `Ok(None)` when the walk failed (the tables' error says why).
-    let locations: OnceLock<Result<Option<Locations>, Problem>> = OnceLock::new();
-    let samples: OnceLock<Result<RawSamples<'_>, Problem>> = OnceLock::new();
-    // Allocated on this thread (a short-lived thread's memory goes back to the system when
-    // freed, and fresh pages cost more than the reading that fills them).
-    let unread = Mutex::new(Some(RawSamples::new(data)));
-    let jobs = AtomicUsize::new(0);
-    let both_read = Meeting::new(2);
-    let claimed = Mutex::new(Claimed::default());
-    let budget = Budget::default();
-    let read = || {
-        loop {
-            match jobs.fetch_add(1, Ordering::Relaxed) {
-                0 => {
-                    let walked = unpanicked(|| walk_tables(data));
-                    let numbered = unpanicked(|| {
-                        Ok(walked
-                            .as_ref()
-                            .ok()
-                            .map(|w| Locations::number(&w.locations)))
-                    });
-                    let _ = locations.set(numbered);
-                    both_read.arrive();
-                    let built = unpanicked(|| build_tables(data, walked?));
-                    if built.is_err() {
-                        // Its error is the one to give: decoding more is wasted.
-                        budget.stop();
-                    }
-                    let _ = tables.set(built);
-                }
-                1 => {
-                    let empty = unread.lock().ok().and_then(|mut slot| slot.take());
-                    let empty = empty.unwrap_or_else(|| RawSamples::new(data));
-                    let _ = samples.set(unpanicked(|| read_samples(empty)));
-                    both_read.arrive();
-                }
-                _ => break,
+    // `None` when the walk failed (the tables' error says why).
+    let located: Handoff<Option<Locations>> = Handoff::new();
+    let sampled: Handoff<Result<RawSamples<'_>, Problem>> = Handoff::new();
+    let stacks: OnceLock<Ends> = OnceLock::new();
+    let budget = Budget::new(MAX_FRAMES);
+    // Made on this thread (a short-lived thread's memory goes back to the system when freed,
+    // and fresh pages cost more than the reading that fills them).
+    let empty = RawSamples::new(data);
+    let (locations_given, samples_given) = (located.promise(), sampled.promise());
+    let jobs = Jobs::new(vec![
+        // The tables: walked, the locations numbered for the decoders, then built.
+        Box::new(|| {
+            let walked = walk_tables(data);
+            locations_given.give(
+                walked
+                    .as_ref()
+                    .ok()
+                    .map(|w| Locations::number(&w.locations)),
+            );
+            let built = walked.and_then(|walked| build_tables(data, walked));
+            if built.is_err() {
+                // Its error is the one to give: decoding more is wasted.
+                budget.stop();
             }
-        }
-        both_read.wait();
-    };
-    // Decodes blocks from one end into `out` (made once the samples are read), until none
-    // are left; gives the blocks in the order decoded.
-    let decode = |end: End, out: fn(&RawSamples<'_>) -> StackFrames| -> Decoded {
-        let Some(Ok(s)) = samples.get() else {
+            let _ = tables.set(built);
+        }),
+        Box::new(|| samples_given.give(read_samples(empty))),
+    ]);
+    // Decodes blocks from `end` until none are left; gives the blocks in the order decoded.
+    let decode = |end: End| -> Decoded {
+        let Some(Ok(samples)) = sampled.wait() else {
             return Ok((StackFrames::default(), Vec::new()));
         };
-        let t = match locations.get() {
-            Some(Ok(Some(t))) => t,
-            Some(Ok(None)) => return Ok((StackFrames::default(), Vec::new())),
-            _ => return Err(failed().into()),
+        let locations = match located.wait() {
+            Some(Some(locations)) => locations,
+            Some(None) => return Ok((StackFrames::default(), Vec::new())),
+            None => return Err(failed().into()),
         };
-        let mut out = out(s);
+        // This thread's frames have room for every stack's: the other's are appended.
+        let mut out = match end {
+            End::Front => StackFrames::with_capacity(samples.frame_room(), samples.len()),
+            End::Back => StackFrames::with_capacity(samples.frame_room() / 2, samples.len() / 2),
+        };
+        let stacks = stacks.get_or_init(|| Ends::new(samples.len(), BLOCK));
         let mut blocks = Vec::new();
         while !budget.stopped()
-            && let Some(block) = claim(&claimed, s.len(), &end)
+            && let Some(block) = stacks.claim(end)
         {
-            out = s.decode_stacks(block.clone(), t, out, &budget)?;
+            out = samples.decode_stacks(block.clone(), locations, out, &budget)?;
             blocks.push(block);
         }
         Ok((out, blocks))
     };
-    // The other thread's frames, taken as soon as they are decoded (its exit, which joining
-    // waits for, costs as much as appending them).
-    let back: Mutex<Option<Decoded>> = Mutex::new(None);
-    let back_decoded = Meeting::new(1);
-    let frames = std::thread::scope(|scope| {
-        let spawned = std::thread::Builder::new()
-            .name("pprof".to_string())
-            .spawn_scoped(scope, || {
-                // Arrives however the thread ends, so this one never waits for nothing.
-                let _arrive = Arrive(&back_decoded);
-                read();
-                let decoded = unpanicked(|| {
-                    decode(End::Back, |s| {
-                        StackFrames::with_capacity(s.frame_room() / 2, s.len() / 2)
-                    })
-                });
-                if let Ok(mut slot) = back.lock() {
-                    *slot = Some(decoded);
+    let frames = parallel::on_two_threads(
+        "pprof",
+        |end| {
+            jobs.run();
+            decode(end)
+        },
+        |front, back| {
+            let front = front.unwrap_or_else(|Panicked| Err(failed().into()));
+            let back = match back {
+                Some(back) => back.unwrap_or_else(|Panicked| Err(failed().into())),
+                // No second thread: this one decoded every stack.
+                None => Ok((StackFrames::default(), Vec::new())),
+            };
+            match (front, back) {
+                (Ok((mut front, _)), Ok((back, blocks))) => {
+                    front.append_blocks(&back, &blocks);
+                    Ok(front)
                 }
-            });
-        read();
-        // This thread's frames have room for every stack's: the other's are appended.
-        let front = unpanicked(|| {
-            decode(End::Front, |s| {
-                StackFrames::with_capacity(s.frame_room(), s.len())
-            })
-        });
-        let back = match spawned {
-            Ok(_) => {
-                back_decoded.wait();
-                let taken = back.lock().ok().and_then(|mut slot| slot.take());
-                taken.unwrap_or_else(|| Err(failed().into()))
+                // The error of the earliest stack, as one thread reading them in order would
+                // give; the frame budget, passed by both threads' frames together, only
+                // without one.
+                (Err(a), Err(b)) => Err(if b.stack < a.stack {
+                    b.problem
+                } else {
+                    a.problem
+                }),
+                (Err(e), _) | (_, Err(e)) => Err(e.problem),
             }
-            Err(_) => Ok((StackFrames::default(), Vec::new())),
-        };
-        match (front, back) {
-            (Ok((mut front, _)), Ok((back, blocks))) => {
-                front.append_blocks(&back, &blocks);
-                Ok(front)
-            }
-            // The error of the earliest stack, as one thread reading them in order would give;
-            // the frame budget, passed by both threads' frames together, only without one.
-            (Err(a), Err(b)) => Err(if b.stack < a.stack {
-                b.problem
-            } else {
-                a.problem
-            }),
-            (Err(e), _) | (_, Err(e)) => Err(e.problem),
-        }
-    });
+        },
+    );
+    // The jobs (all run by now) borrow what is taken here.
+    drop(jobs);
     (
         tables.into_inner().unwrap_or_else(|| Err(failed())),
-        samples.into_inner().unwrap_or_else(|| Err(failed())),
+        sampled.into_inner().unwrap_or_else(|| Err(failed())),
         frames,
     )
 }
@@ -366,38 +338,6 @@ type Decoded = Result<(StackFrames, Vec<std::ops::Range<usize>>), StackError>;
 /// Stacks are decoded in blocks of this many (a claim costs a lock; a block, tens of
 /// microseconds of decoding).
 const BLOCK: usize = 256;
-
-/// How many stacks the two threads have claimed from the front and from the back.
-#[derive(Default)]
-struct Claimed {
-    front: usize,
-    back: usize,
-}
-
-enum End {
-    Front,
-    Back,
-}
-
-/// The next block of the `len` stacks from one end, or `None` when every stack is claimed.
-fn claim(claimed: &Mutex<Claimed>, len: usize, end: &End) -> Option<std::ops::Range<usize>> {
-    let mut taken = claimed.lock().unwrap_or_else(PoisonError::into_inner);
-    let rest = len.checked_sub(taken.front + taken.back)?;
-    let n = rest.min(BLOCK);
-    if n == 0 {
-        return None;
-    }
-    Some(match end {
-        End::Front => {
-            taken.front += n;
-            taken.front - n..taken.front
-        }
-        End::Back => {
-            taken.back += n;
-            len - taken.back..len - taken.back + n
-        }
-    })
-}
 
 /// A decoding error and the stack it was found in (`usize::MAX` for the file as a whole).
 struct StackError {
@@ -415,95 +355,7 @@ impl From<Problem> for StackError {
     }
 }
 
-/// The frames every thread may decode together ([`MAX_FRAMES`]), and a stop for when the
-/// profile has failed already.
-#[derive(Default)]
-struct Budget {
-    used: AtomicUsize,
-    stop: AtomicBool,
-}
-
-impl Budget {
-    fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-}
-
-/// Where a thread waits for the other to do a number of things (the two reading jobs, or
-/// decoding its blocks): a short spin first (the other thread is at work, and waking a
-/// sleeping thread costs tens of microseconds on a VM, as much as decoding a block), then
-/// sleep.
-struct Meeting {
-    needed: usize,
-    done: AtomicUsize,
-    all: Mutex<bool>,
-    woken: Condvar,
-}
-
-impl Meeting {
-    /// How long to spin before sleeping.
-    const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
-
-    fn new(needed: usize) -> Self {
-        Meeting {
-            needed,
-            done: AtomicUsize::new(0),
-            all: Mutex::new(false),
-            woken: Condvar::new(),
-        }
-    }
-
-    /// One thing done.
-    fn arrive(&self) {
-        if self.done.fetch_add(1, Ordering::AcqRel) + 1 == self.needed {
-            if let Ok(mut all) = self.all.lock() {
-                *all = true;
-            }
-            self.woken.notify_all();
-        }
-    }
-
-    /// Returns once everything is done.
-    fn wait(&self) {
-        let started = std::time::Instant::now();
-        while started.elapsed() < Self::SPIN {
-            for _ in 0..64 {
-                if self.done.load(Ordering::Acquire) >= self.needed {
-                    return;
-                }
-                std::hint::spin_loop();
-            }
-        }
-        let Ok(mut all) = self.all.lock() else { return };
-        while !*all {
-            match self.woken.wait(all) {
-                Ok(next) => all = next,
-                Err(_) => return,
-            }
-        }
-    }
-}
-
-/// Arrives at its meeting when dropped.
-struct Arrive<'a>(&'a Meeting);
-
-impl Drop for Arrive<'_> {
-    fn drop(&mut self) {
-        self.0.arrive();
-    }
-}
-
-/// `read` with a panic (a bug, not an input) turned into an error, so the other thread never
-/// waits for one that is gone.
-fn unpanicked<T, E: From<Problem>>(read: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
-        .unwrap_or_else(|_| Err(failed().into()))
-}
-
+/// The error for reading that panicked or was left unfinished (a bug, not an input).
 fn failed() -> Problem {
     Problem::whole("reading the profile failed unexpectedly (an internal error)")
 }
@@ -1018,17 +870,15 @@ impl<'a> RawSamples<'a> {
         const BATCH: usize = 1 << 16;
         let mut pending = 0usize;
         let flush = |pending: &mut usize| {
-            let seen = budget.used.fetch_add(*pending, Ordering::Relaxed) + *pending;
-            *pending = 0;
-            if seen > MAX_FRAMES {
-                Err(StackError::from(too_many_frames()))
-            } else if budget.stopped() {
-                Err(StackError::from(failed()))
-            } else {
-                Ok(seen)
-            }
+            let left = budget.spend(std::mem::take(pending));
+            left.map_err(|refused| {
+                StackError::from(match refused {
+                    Refused::Over => too_many_frames(),
+                    Refused::Stopped => failed(),
+                })
+            })
         };
-        let mut room = MAX_FRAMES.saturating_sub(budget.used.load(Ordering::Relaxed));
+        let mut room = budget.left();
         // Frames are written into space made once for the whole range, a frame for each byte
         // of ids (there are no more ids than bytes, and the short path writes one frame an id)
         // and never past the budget (`out.frames.len() - at <= room` throughout); a stack that
@@ -1092,7 +942,7 @@ impl<'a> RawSamples<'a> {
             pending += added;
             room = room.saturating_sub(added);
             if pending >= BATCH {
-                room = MAX_FRAMES.saturating_sub(flush(&mut pending)?);
+                room = flush(&mut pending)?;
                 // The other thread's frames count too: no space past what is left.
                 out.frames.truncate(at + left.min(room));
             }
