@@ -1,5 +1,6 @@
 //! Profile benchmarks on Google pprof's `large.cpu.pb.gz` (20,430 samples): inflate alone,
-//! decode + model build from inflated bytes, the whole `load`, and `profile top` (load, then
+//! decode + model build from inflated bytes (also the pprof reader alone on one thread, to show
+//! what the second thread is worth), the whole `load`, and `profile top` (load, then
 //! flat/cumulative per function and the top 10).
 //!
 //! Reproduce: `cargo bench -p joule-profile --bench profiles`.
@@ -49,6 +50,16 @@ fn bench(c: &mut Criterion) {
     c.bench_function("large.cpu: decode + model build (inflated)", |b| {
         b.iter(|| joule_profile::ingest::load_bytes("large.cpu.pb", &raw).expect("decode"))
     });
+    c.bench_function(
+        "large.cpu: decode + model build, one thread (inflated)",
+        |b| {
+            b.iter(|| {
+                joule_profile::ingest::Pprof
+                    .read_on(&raw, false)
+                    .expect("decode")
+            })
+        },
+    );
     c.bench_function("large.cpu: profile top (load + top 10)", |b| {
         b.iter(|| {
             let p = joule_profile::ingest::load(&path).expect("load");
