@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""How long syntax queries take, end to end: `regex-in-hot-path`'s run in `make demo`'s
-command (its `duration_ms` in Findings JSON, which counts the skill's host calls, query
-compilation included; the other skills run beside it), the same skill run alone on the demo's
-profile and source, and `joule query` with that skill's first query over a tree (the process's
-wall time).
+"""How long syntax queries take, end to end: a skill's run in `make demo`'s command (its
+`duration_ms` in Findings JSON, which counts the skill's host calls, query compilation
+included; the other skills run beside it), the same skill run alone on the demo's profile and
+source (`regex-in-hot-path` unless `--skill` says), and `joule query` with `regex-in-hot-path`'s
+first query over a tree (the process's wall time).
 
 Each build is a label, a `joule` binary and a directory of skills; runs alternate between the
 builds, so that load on the machine falls on all of them alike, and the medians are printed.
@@ -27,10 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-SKILL = "regex-in-hot-path"
-
-
-def skill_ms(joule, skills, history=None):
+def skill_ms(skill, joule, skills, history=None):
     """The skill's run, alone, or with every skill in `make demo`'s command when `history` is
     a clone of the example's history."""
     command = [joule, "run", "--profile", "example/profiles/logscan.pb.gz",
@@ -44,9 +41,9 @@ def skill_ms(joule, skills, history=None):
                     "--param", "regression-detect.min-baseline=0.4",
                     "--skills", skills]
     else:
-        command += ["--skills", f"{skills}/{SKILL}.wasm"]
+        command += ["--skills", f"{skills}/{skill}.wasm"]
     out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    (run,) = [r for r in json.loads(out)["runs"] if r["skill"] == SKILL]
+    (run,) = [r for r in json.loads(out)["runs"] if r["skill"] == skill]
     return run["duration_ms"]
 
 
@@ -63,6 +60,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("builds", nargs="+", metavar="LABEL=JOULE=SKILLS")
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--skill", default="regex-in-hot-path",
+                        help="the skill whose runs are timed (default: regex-in-hot-path)")
     parser.add_argument("--tree", default="example/logscan",
                         help="the tree `joule query` runs over (default: the demo's source)")
     args = parser.parse_args()
@@ -87,13 +86,13 @@ def measure(args, builds, scratch):
     query_file = scratch / "calls.scm"
     query_file.write_text(calls)
 
-    columns = [f"{SKILL} in the demo", f"{SKILL} alone", f"joule query {args.tree}"]
+    columns = [f"{args.skill} in the demo", f"{args.skill} alone", f"joule query {args.tree}"]
     times = {label: [[] for _ in columns] for label, _, _ in builds}
     for _ in range(args.runs):
         for label, joule, skills in builds:
             demo, alone, query = times[label]
-            demo.append(skill_ms(joule, skills, history))
-            alone.append(skill_ms(joule, skills))
+            demo.append(skill_ms(args.skill, joule, skills, history))
+            alone.append(skill_ms(args.skill, joule, skills))
             query.append(query_ms(joule, args.tree, str(query_file)))
 
     print(f"medians of {args.runs} runs (min-max), ms")
