@@ -342,33 +342,30 @@ mod tests {
 }
 "####;
 
-#[test]
-fn regexes_compiled_per_call_are_found_by_syntax_and_hoisted_where_they_build() {
-    let dir = scratch_dir("tricky-regexes");
-    let program = dir.join("tricky");
+/// A crate named `name` with `source` as its `src/lib.rs`, depending on `regex`, run by
+/// `regex-in-hot-path` with the folded stacks `profile` (which name no files: the skill finds
+/// each function by its name): the report, the crate's directory and the patch's text.
+fn regex_program(name: &str, source: &str, profile: &str) -> (serde_json::Value, PathBuf, String) {
+    let dir = scratch_dir(name);
+    let program = dir.join(name);
     std::fs::create_dir_all(program.join("src")).unwrap();
-    std::fs::write(program.join("src/lib.rs"), TRICKY_REGEXES).unwrap();
+    std::fs::write(program.join("src/lib.rs"), source).unwrap();
     std::fs::write(
         program.join("Cargo.toml"),
-        "[package]\nname = \"tricky\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [dependencies]\nregex = \"1\"\n\n[workspace]\n",
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\nregex = \"1\"\n\n[workspace]\n"
+        ),
     )
     .unwrap();
     std::fs::copy(root().join("Cargo.lock"), program.join("Cargo.lock")).unwrap();
-    // Folded stacks name no files: the skill finds each function by its name.
-    let profile = dir.join("tricky.folded");
-    std::fs::write(
-        &profile,
-        "main;tricky::parse_line;regex::regex::string::Regex::new 60\n\
-         main;tricky::Parser::parse;regex::regex::string::Regex::new 40\n\
-         main;tricky::idle 100\n",
-    )
-    .unwrap();
+    let folded = dir.join(format!("{name}.folded"));
+    std::fs::write(&folded, profile).unwrap();
     let patch = dir.join("fix.patch");
     let source = format!("src={}", path_str(&program));
     let (report, code, stderr) = joule_json(&[
         "--profile",
-        path_str(&profile),
+        path_str(&folded),
         "--source",
         &source,
         "--skills",
@@ -377,6 +374,35 @@ fn regexes_compiled_per_call_are_found_by_syntax_and_hoisted_where_they_build() 
         path_str(&patch),
     ]);
     assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&patch).unwrap_or_default();
+    (report, program, text)
+}
+
+/// The patch `regex_program` wrote applies to the crate, and the crate's tests pass.
+fn patched_program_passes_its_tests(program: &Path) {
+    run_ok(
+        Command::new("git")
+            .args(["apply", "--verbose", "../fix.patch"])
+            .current_dir(program),
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_ok(
+        Command::new(cargo)
+            .args(["test", "--offline", "--quiet"])
+            .env("CARGO_TARGET_DIR", target_dir().join("e2e-offense"))
+            .current_dir(program),
+    );
+}
+
+#[test]
+fn regexes_compiled_per_call_are_found_by_syntax_and_hoisted_where_they_build() {
+    let (report, program, text) = regex_program(
+        "tricky",
+        TRICKY_REGEXES,
+        "main;tricky::parse_line;regex::regex::string::Regex::new 60\n\
+         main;tricky::Parser::parse;regex::regex::string::Regex::new 40\n\
+         main;tricky::idle 100\n",
+    );
 
     // One finding for each hot function, at the call it makes per call, with its patch.
     let found = findings_of(&report, "regex-in-hot-path");
@@ -394,7 +420,6 @@ fn regexes_compiled_per_call_are_found_by_syntax_and_hoisted_where_they_build() 
     }
     assert_eq!(found[1]["locations"][0]["lines"]["end"], 36);
 
-    let text = std::fs::read_to_string(&patch).unwrap();
     for lines in [
         // Above the function's doc comment and attribute, not the section comment.
         "+static PARSE_LINE_RE: std::sync::LazyLock<Regex> =\n\
@@ -422,19 +447,187 @@ fn regexes_compiled_per_call_are_found_by_syntax_and_hoisted_where_they_build() 
             .all(|l| !l.contains("\"o\"") && !l.contains("\"c\"")),
         "{text}"
     );
+    patched_program_passes_its_tests(&program);
+}
 
-    run_ok(
-        Command::new("git")
-            .args(["apply", "--verbose", "../fix.patch"])
-            .current_dir(&program),
+/// Regexes built inside macros' arguments, written as the regex crate's own examples write
+/// them (`assert!(Regex::new(..).unwrap().is_match(..))`, `println!("{}", Regex::new(..)
+/// .unwrap().replace(..))`), as crates collect patterns (`vec![Regex::new(..).unwrap(), ..]`,
+/// one per line, a comment after one, ripgrep's `::regex::Regex`), formatted (`format!`),
+/// tested with `matches!` and a multi-line `debug_assert_eq!`, and checked by a command line's
+/// own `ensure!`; beside regexes built once in `thread_local!` and in `get_or_init` written
+/// inside `assert!`.
+const REGEXES_IN_MACROS: &str = r####"//! Log triage: regexes built inside macros' arguments on every call.
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Fails the check with a message, as a command line's argument validation does.
+macro_rules! ensure {
+    ($condition:expr, $($message:tt)+) => {
+        if !$condition {
+            return Err(format!($($message)+));
+        }
+    };
+}
+
+/// Lines to skip: comments and blank ones.
+pub fn skip_patterns() -> Vec<Regex> {
+    vec![
+        Regex::new(r"^\s*#").unwrap(), // comments
+        regex::Regex::new(r"^\s*$")
+            .expect("blank lines"),
+        ::regex::Regex::new(r"^\s*//").unwrap(),
+    ]
+}
+
+pub fn check_date(s: &str) -> &str {
+    assert!(Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap().is_match(s), "not a date: {s}");
+    s
+}
+
+pub fn redact(line: &str) -> String {
+    format!("[{}]", Regex::new(r"\d{4}-\d{4}").unwrap().replace_all(line, "XXXX-XXXX"))
+}
+
+pub fn check_name(name: &str) -> Result<&str, String> {
+    ensure!(Regex::new(r"^[a-z][a-z0-9-]*$").unwrap().is_match(name), "bad name: {name}");
+    Ok(name)
+}
+
+static CAPITALISED: OnceLock<Regex> = OnceLock::new();
+
+pub fn count_words(line: &str) -> usize {
+    thread_local! {
+        static WORD: Regex = Regex::new(r"\w+").unwrap();
+    }
+    assert!(CAPITALISED.get_or_init(|| Regex::new(r"^[A-Z]").unwrap()).is_match(line));
+    let leading_number = matches!(Regex::new(r"\d+").unwrap().find(line), Some(m) if m.start() == 0);
+    WORD.with(|re| re.find_iter(line).count()) + usize::from(leading_number)
+}
+
+/// Runs one line of a small command language.
+pub fn run_command(line: &str) -> String {
+    match line.split(' ').next().unwrap_or("") {
+        "echo" => println!("{}", Regex::new(r#"^\s*echo "([^"]*)"\s*$"#).unwrap().replace(line, "$1")),
+        "strip" => {
+            debug_assert_eq!(
+                Regex::new(r"^strip ").unwrap().find(line).map(|m| m.start()),
+                Some(0)
+            );
+            return line["strip ".len()..].trim().to_string();
+        }
+        _ => {}
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triage() {
+        let skip = skip_patterns();
+        assert_eq!(skip.iter().filter(|re| re.is_match("  # note")).count(), 1);
+        assert!(skip[1].is_match(""));
+        assert_eq!(check_date("2024-01-31"), "2024-01-31");
+        assert_eq!(redact("card 1234-5678"), "[card XXXX-XXXX]");
+        assert!(check_name("joule").is_ok() && check_name("Joule").is_err());
+        assert_eq!(count_words("Yes, 12 words"), 3);
+        assert_eq!(run_command("strip  x "), "x");
+        assert_eq!(run_command("echo \"hi\""), "");
+    }
+}
+"####;
+
+#[test]
+fn regexes_compiled_inside_macros_arguments_are_found_and_hoisted_where_the_macro_allows() {
+    let (report, program, text) = regex_program(
+        "triage",
+        REGEXES_IN_MACROS,
+        "main;triage::skip_patterns;regex::regex::string::Regex::new 30\n\
+         main;triage::check_date;regex::regex::string::Regex::new 20\n\
+         main;triage::redact;regex::regex::string::Regex::new 20\n\
+         main;triage::check_name;regex::regex::string::Regex::new 10\n\
+         main;triage::count_words;regex::regex::string::Regex::new 10\n\
+         main;triage::run_command;regex::regex::string::Regex::new 10\n\
+         main;triage::idle 10\n",
     );
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run_ok(
-        Command::new(cargo)
-            .args(["test", "--offline", "--quiet"])
-            .env("CARGO_TARGET_DIR", target_dir().join("e2e-offense"))
-            .current_dir(&program),
+
+    // Every call built per call is found at its lines; the ones inside the standard
+    // library's macros get a patch, the one inside the program's own `ensure!` says why not.
+    let mut found: Vec<(String, u64, u64, usize)> = findings_of(&report, "regex-in-hot-path")
+        .iter()
+        .map(|f| {
+            let location = &f["locations"][0];
+            assert_eq!(location["file"], "src/lib.rs");
+            (
+                location["function"].as_str().unwrap().to_string(),
+                location["lines"]["start"].as_u64().unwrap(),
+                location["lines"]["end"].as_u64().unwrap(),
+                f["edits"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    found.sort_by_key(|(_, line, _, _)| *line);
+    let expected = [
+        ("triage::skip_patterns", 17, 17, 2),
+        ("triage::skip_patterns", 18, 19, 2),
+        // `::regex::Regex`: a longer path than a patch inside a macro copies.
+        ("triage::skip_patterns", 20, 20, 0),
+        ("triage::check_date", 25, 25, 2),
+        ("triage::redact", 30, 30, 2),
+        ("triage::check_name", 34, 34, 0),
+        ("triage::count_words", 45, 45, 2),
+        ("triage::run_command", 52, 52, 2),
+        ("triage::run_command", 55, 55, 2),
+    ];
+    let expected: Vec<(String, u64, u64, usize)> = expected
+        .iter()
+        .map(|(f, start, end, edits)| (f.to_string(), *start, *end, *edits))
+        .collect();
+    assert_eq!(found, expected, "{report:#}");
+    let unpatched = findings_of(&report, "regex-in-hot-path")
+        .into_iter()
+        .find(|f| f["locations"][0]["function"] == "triage::check_name")
+        .unwrap();
+    assert_eq!(unpatched["confidence"], 0.75);
+    assert!(
+        unpatched["message"]
+            .as_str()
+            .unwrap()
+            .contains("inside the arguments of `ensure!`"),
+        "{unpatched:#}"
     );
+
+    for lines in [
+        // A value in `vec![..]`: a clone of the static, which shares the compiled regex.
+        "-        Regex::new(r\"^\\s*#\").unwrap(), // comments\n\
+         -        regex::Regex::new(r\"^\\s*$\")\n\
+         -            .expect(\"blank lines\"),\n\
+         +        SKIP_PATTERNS_RE.clone(), // comments\n\
+         +        SKIP_PATTERNS_RE_2.clone(),\n",
+        "+static SKIP_PATTERNS_RE_2: std::sync::LazyLock<regex::Regex> =\n\
+         +    std::sync::LazyLock::new(|| regex::Regex::new(r\"^\\s*$\").expect(\"blank lines\"));\n",
+        // A method called on it: the static, through `Deref`.
+        "+    assert!(CHECK_DATE_RE.is_match(s), \"not a date: {s}\");\n",
+        "+    format!(\"[{}]\", REDACT_RE.replace_all(line, \"XXXX-XXXX\"))\n",
+        "+    let leading_number = matches!(COUNT_WORDS_RE.find(line), Some(m) if m.start() == 0);\n",
+        "+        \"echo\" => println!(\"{}\", RUN_COMMAND_RE.replace(line, \"$1\")),\n",
+        "+                RUN_COMMAND_RE_2.find(line).map(|m| m.start()),\n",
+    ] {
+        assert!(text.contains(lines), "patch lacks\n{lines}\nin:\n{text}");
+    }
+    // What is built once, and what `ensure!` reads, stay as they are.
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with(['+', '-']))
+            .all(|l| !l.contains(r#"r"\w+""#)
+                && !l.contains(r#"r"^[A-Z]""#)
+                && !l.contains("ensure!")),
+        "{text}"
+    );
+    patched_program_passes_its_tests(&program);
 }
 
 fn clean_code_gets_no_opportunity(rel: &str) {

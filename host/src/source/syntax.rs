@@ -5,14 +5,18 @@
 //! Skills need no parser of their own, and nothing but the matches crosses into the guest.
 //! Every call is bounded: the query's size, the bytes parsed (the walk's limit), the matches
 //! returned, the matches in progress inside tree-sitter, and a deadline checked while parsing
-//! and matching.
+//! and matching. Compiled queries are kept for the process's later calls ([`cache`]).
 
+mod cache;
+
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use tree_sitter::{Node, Parser, Query, QueryCursor, QueryCursorOptions, StreamingIterator};
 
 use super::walk::{Flow, Walk, glob_set};
 use super::{SourceTree, TreeError};
+use cache::QueryCache;
 
 /// The most matches one query returns, whatever the caller asks for.
 pub const MAX_MATCHES: usize = 10_000;
@@ -25,9 +29,22 @@ const MATCHES_IN_PROGRESS: u32 = 1024;
 /// The deepest nesting of parentheses and brackets a query may have: tree-sitter compiles
 /// nested patterns recursively, and no useful query comes near this.
 pub const MAX_QUERY_NESTING: usize = 64;
+/// Compiled queries kept for later calls, and the bytes of their text. A compiled query is
+/// far larger than its text: about 100 KiB for the shipped skills' queries (1-2 KiB of text),
+/// and 10.7 MiB for the worst text measured, 60 KiB of 1,100 patterns with a `#match?` regex
+/// each (tree-sitter 0.25, Rust grammar). 64 entries hold every shipped skill's queries many
+/// times over; 256 KiB of text (four of the longest queries) keeps the worst case near 45 MiB.
+pub const CACHED_QUERIES: usize = 64;
+pub const CACHED_QUERY_BYTES: usize = 4 * MAX_QUERY_BYTES;
+
+/// The compiled queries every call of the process shares. Process-wide rather than built per
+/// run like the limits: what it holds depends only on the grammars (in the binary) and the
+/// query texts, so sharing it changes how long a call takes, never what it returns.
+static COMPILED: LazyLock<QueryCache> =
+    LazyLock::new(|| QueryCache::new(CACHED_QUERIES, CACHED_QUERY_BYTES));
 
 /// A language the host has a grammar for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Language {
     Rust,
     C,
@@ -255,8 +272,13 @@ pub struct SyntaxMatch {
 }
 
 impl SyntaxQuery {
-    /// The query compiled for its language, or where and why it does not compile.
-    fn compile(&self) -> Result<Query, TreeError> {
+    /// The query compiled for its language (kept from an earlier call with the same language
+    /// and text when there was one), or where and why it does not compile.
+    fn compile(&self) -> Result<Arc<Query>, TreeError> {
+        COMPILED.get_or_compile(self.language, &self.query, || self.compile_now())
+    }
+
+    fn compile_now(&self) -> Result<Query, TreeError> {
         if self.query.trim().is_empty() {
             return Err(TreeError::InvalidArgument("the query is empty".to_string()));
         }
@@ -680,6 +702,34 @@ mod tests {
             tree.query_syntax(&q(&huge), &|_| true, far()),
             Err(TreeError::InvalidArgument(_))
         ));
+    }
+
+    #[test]
+    fn a_query_is_compiled_once_for_every_call_that_sends_it() {
+        let query = |language| SyntaxQuery {
+            language,
+            // Text no other test sends, so no other test's calls evict it meanwhile.
+            query: "(identifier) @compiled_once".to_string(),
+            globs: Vec::new(),
+            under: None,
+            limit: 10,
+        };
+        let rust = query(Language::Rust);
+        assert!(Arc::ptr_eq(
+            &rust.compile().unwrap(),
+            &rust.compile().unwrap()
+        ));
+        let c = query(Language::C);
+        assert!(!Arc::ptr_eq(
+            &rust.compile().unwrap(),
+            &c.compile().unwrap()
+        ));
+        // The cached query answers as a fresh one does.
+        let (_dir, tree) = tree_with(&[("a.rs", "fn f(x: u8) {}\n")]);
+        for _ in 0..2 {
+            let found = tree.query_syntax(&rust, &|_| true, far()).unwrap();
+            assert_eq!(found.len(), 2, "{found:#?}");
+        }
     }
 
     #[test]

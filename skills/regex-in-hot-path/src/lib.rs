@@ -7,7 +7,8 @@
 //! left out.
 //!
 //! Source evidence, for Rust: the calling function's body in a granted tree, and in it the
-//! `Regex::new(...)` call, found by syntax queries the host answers (`rust.rs`; Python's
+//! `Regex::new(...)` call, written as an expression or inside a macro's arguments
+//! (`vec![Regex::new(..)]`), found by syntax queries the host answers (`rust.rs`; Python's
 //! `re.sub(r"...", ..)` and the like in `python.rs`). When the pattern is a string literal and the
 //! result is unwrapped, the finding carries the fix: the regex hoisted into a `static`
 //! `LazyLock`, built once, and the call replaced by a reference to it.
@@ -221,11 +222,16 @@ fn caller_findings(
                 f = f.confidence(0.95);
             }
             None => {
-                message.push_str(
-                    "\nThe pattern is not a plain literal (or the result is not simply \
-                     unwrapped), so no mechanical patch is offered: build the regex once outside \
-                     the hot function, or cache compiled regexes by pattern.",
-                );
+                message.push_str(&match &site.why_no_patch {
+                    Some(why) => format!(
+                        "\n{why} Build the regex once outside the hot function, or cache \
+                         compiled regexes by pattern."
+                    ),
+                    None => "\nThe pattern is not a plain literal (or the result is not simply \
+                             unwrapped), so no mechanical patch is offered: build the regex once \
+                             outside the hot function, or cache compiled regexes by pattern."
+                        .to_string(),
+                });
                 f = f.confidence(0.75);
             }
         }

@@ -121,6 +121,7 @@ pub fn find_call_sites(trees: &[Tree], function: &Function) -> Result<Vec<CallSi
                 line_text: call.text.lines().next().unwrap_or("").to_string(),
                 expression: format!("re.{}({})", which.text, pattern.text),
                 hoist: None,
+                why_no_patch: None,
             }),
         }
     }
