@@ -65,11 +65,12 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// profile and in the target directory these tests were built for.
 ///
 /// `cargo test --workspace` (what `make test` runs) builds it with everything else, because the
-/// host package has an integration test of its own. When it is missing or older than the host's
-/// sources (only this crate's tests were built: `cargo test -p joule-tests`), the first call in
-/// a test process builds it the way `cargo test --workspace` does (`--no-run`), so a test never
-/// runs a stale binary and the build reuses what `make test` compiled (a plain `cargo build -p
-/// joule` resolves dependency features differently and would compile wasmtime a second time).
+/// host package has an integration test of its own. When it is missing or older than a source
+/// it is built from (only this crate's tests were built: `cargo test -p joule-tests`), the first
+/// call in a test process builds it the way `cargo test --workspace` does (`--no-run`), so a
+/// test never runs a stale binary and the build reuses what `make test` compiled (a plain `cargo
+/// build -p joule` resolves dependency features differently and would compile wasmtime a
+/// second time).
 pub fn joule_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -130,33 +131,50 @@ pub fn joule_bin() -> &'static Path {
             "{} is missing after cargo build",
             bin.display()
         );
+        // Best effort: without the stamp the next check builds again, which is only slower.
+        let _ = std::fs::write(stamp(&bin), b"");
         bin
     })
 }
 
-/// Whether `bin` is missing or older than anything it is built from: the host's crates, the
-/// WIT contract, the workspace manifest and lock file. (A change to a host test counts too; the
-/// build it leads to is then a quick no-op.)
+/// When a build last found `bin` up to date.
+fn stamp(bin: &Path) -> PathBuf {
+    bin.with_extension("e2e-stamp")
+}
+
+/// Whether `bin` is missing or older than anything it is built from: the sources cargo's
+/// dep-info file beside it lists (exactly the files rustc read for it, the WIT contract
+/// included), and the manifests and lock file that choose its dependencies.
 fn is_stale(bin: &Path) -> bool {
-    fn newest(path: &Path) -> Option<std::time::SystemTime> {
-        let meta = std::fs::symlink_metadata(path).ok()?;
-        if !meta.is_dir() {
-            return meta.modified().ok();
-        }
-        std::fs::read_dir(path)
-            .ok()?
-            .flatten()
-            .filter(|e| e.file_name() != "target")
-            .filter_map(|e| newest(&e.path()))
-            .max()
-    }
-    let Some(built) = std::fs::metadata(bin).and_then(|m| m.modified()).ok() else {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    // cargo leaves a binary that is up to date as it was: the stamp says when a build last
+    // found it so, so a change that does not touch the binary (a comment in a manifest) costs
+    // one build, not one per test process from then on.
+    let Some(linked) = modified(bin) else {
         return true;
     };
-    ["host", "wit", "Cargo.toml", "Cargo.lock"]
-        .iter()
-        .filter_map(|p| newest(&root().join(p)))
-        .any(|changed| changed > built)
+    let built = modified(&stamp(bin)).map_or(linked, |checked| checked.max(linked));
+    let Ok(dep_info) = std::fs::read_to_string(bin.with_extension("d")) else {
+        return true;
+    };
+    // `target: source source ...`, spaces inside a path escaped as `\ `.
+    let Some((_, sources)) = dep_info.split_once(": ") else {
+        return true;
+    };
+    let escaped = sources.replace("\\ ", "\0");
+    let sources = escaped
+        .split_whitespace()
+        .map(|s| PathBuf::from(s.replace('\0', " ")));
+    let manifests = [
+        "Cargo.lock",
+        "host/Cargo.toml",
+        "host/profile/Cargo.toml",
+        "host/policy/Cargo.toml",
+    ]
+    .map(|p| root().join(p));
+    sources
+        .chain(manifests)
+        .any(|p| modified(&p).is_none_or(|changed| changed > built))
 }
 
 /// A private compiled-component cache for tests, so they do not touch the user's.

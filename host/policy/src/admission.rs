@@ -2,7 +2,6 @@
 //! is judged by what it says it is (its id), what it is (the digest of its bytes) and what it
 //! imports (read from the component itself, not from what it declares).
 
-use crate::capability::risky;
 use crate::denial::Denial;
 use crate::file::Policy;
 use crate::grants::SkillGrants;
@@ -26,9 +25,7 @@ impl Policy {
     pub fn admit(&self, component: &Component<'_>) -> Result<SkillGrants, Denial> {
         let grants = self.grants_for(component.id, component.digest)?;
         for import in component.imports {
-            if let Some(name) = risky(import)
-                && !grants.wasi.contains(name)
-            {
+            if let Some((name, false)) = grants.risky_import(import) {
                 return Err(Denial::new(
                     format!("imports {import}, a risky WASI interface its grants do not include"),
                     format!(

@@ -7,10 +7,10 @@ use std::fmt;
 /// A refusal and its remedy. Shown as `reason; remedy`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct Denial {
-    /// What was refused and why: "`.env` matches the built-in secret pattern \".env\"".
+    /// What was refused and why: `.env matches the built-in secret pattern ".env"`.
     pub reason: String,
-    /// What would allow it, naming the policy line where there is one: "to read it, add
-    /// \".env\" to allow in [[skill]] \"hot\" (policy.toml:7)".
+    /// What would allow it, naming the policy line where there is one: `to read it, add
+    /// ".env" to allow in [[skill]] "hot" (policy.toml:7)`.
     pub remedy: String,
 }
 

@@ -9,24 +9,28 @@
 //! secret patterns are still denied. The format is documented in `docs/security.md`; whole
 //! example policies are in `tests/policies/` and `policies/`.
 //!
-//! - [`file`]: the policy file, and `joule policy pin`.
-//! - [`limits`]: the limits of one invocation.
-//! - [`grants`]: what one skill may read, and the denials for what it may not.
-//! - [`deny`]: paths no skill may read inside a granted tree (secrets, the policy's deny globs).
-//! - [`capability`]: the host's interfaces, the risky WASI ones, and what every import reaches.
-//! - [`admission`]: whether a component may run, and with which grants.
-//! - [`review`]: the gap analysis behind `joule audit`.
+//! One file a concern, each item re-exported here:
+//! - `file.rs`: the policy file ([`Policy`]), and `joule policy pin` ([`pin`]).
+//! - `limits.rs`: the limits of one invocation ([`Limits`]).
+//! - `grants.rs`: what one skill may read ([`SkillGrants`]), and the denials for what it may not.
+//! - `deny.rs`: paths no skill may read inside a granted tree ([`DenyRules`]: secrets, the
+//!   policy's deny globs).
+//! - `capability.rs`: the host's interfaces ([`Capability`]), the risky WASI ones, and what
+//!   every import reaches ([`reach`]).
+//! - `denial.rs`: the one shape of a refusal ([`Denial`]).
+//! - `admission.rs`: whether a component may run, and with which grants ([`Policy::admit`]).
+//! - `review.rs`: the gap analysis behind `joule audit` ([`Policy::review`]).
 //!
 //! Nothing here runs Wasm or reads an input: the host asks, this crate answers.
 
-pub mod admission;
-pub mod capability;
-pub mod denial;
-pub mod deny;
-pub mod file;
-pub mod grants;
-pub mod limits;
-pub mod review;
+mod admission;
+mod capability;
+mod denial;
+mod deny;
+mod file;
+mod grants;
+mod limits;
+mod review;
 
 pub use admission::Component;
 pub use capability::{Capability, RISKY_WASI, reach, risky};

@@ -1,4 +1,4 @@
-//! Transparent gzip, the one reader for every input Joule reads (profiles and metric files):
+//! Transparent gzip, the one reader for every file Joule reads (profiles and metric files):
 //! inputs starting with the gzip magic are inflated, as a stream, before format detection.
 //! Errors say where in the *compressed* input the stream broke.
 //!
@@ -59,13 +59,21 @@ impl std::error::Error for InflateError {}
 pub struct Inflate<R: Read> {
     decoder: MultiGzDecoder<Counted<R>>,
     inflated: u64,
+    limit: u64,
 }
 
 impl<R: Read> Inflate<R> {
+    /// Inflates `inner` up to [`MAX_INFLATED`].
     pub fn new(inner: R) -> Self {
+        Self::within(inner, MAX_INFLATED)
+    }
+
+    /// Inflates `inner` up to `limit` bytes (the tests' small bombs).
+    fn within(inner: R, limit: u64) -> Self {
         Inflate {
             decoder: MultiGzDecoder::new(Counted { inner, consumed: 0 }),
             inflated: 0,
+            limit,
         }
     }
 
@@ -79,12 +87,12 @@ impl<R: Read> Read for Inflate<R> {
         match self.decoder.read(buf) {
             Ok(n) => {
                 self.inflated += n as u64;
-                if self.inflated > MAX_INFLATED {
+                if self.inflated > self.limit {
                     return Err(io::Error::other(InflateError {
                         compressed_offset: self.consumed(),
                         message: format!(
-                            "inflates to more than {} GiB (compressed offset); refusing it as a gzip bomb",
-                            MAX_INFLATED >> 30
+                            "inflates to more than {} (compressed offset); refusing it as a gzip bomb",
+                            size(self.limit)
                         ),
                     }));
                 }
@@ -111,20 +119,95 @@ impl<R: Read> Read for Inflate<R> {
     }
 }
 
+/// `4 GiB`, or bytes when the limit is not a whole number of GiB.
+fn size(limit: u64) -> String {
+    if limit >= 1 << 30 && limit.is_multiple_of(1 << 30) {
+        format!("{} GiB", limit >> 30)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
 /// The inflated bytes of an in-memory input, or the input itself when it is not gzipped.
 pub fn maybe_inflate(bytes: &[u8]) -> Result<Cow<'_, [u8]>, InflateError> {
+    maybe_inflate_within(bytes, MAX_INFLATED)
+}
+
+fn maybe_inflate_within(bytes: &[u8], limit: u64) -> Result<Cow<'_, [u8]>, InflateError> {
     if !bytes.starts_with(&MAGIC) {
         return Ok(Cow::Borrowed(bytes));
     }
     // Compressed inputs inflate 5-20x; start there to avoid most regrowth.
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
-    Inflate::new(bytes).read_to_end(&mut out).map_err(|e| {
-        InflateError::of(&e)
-            .cloned()
-            .unwrap_or_else(|| InflateError {
-                compressed_offset: 0,
-                message: format!("cannot inflate: {e}"),
-            })
-    })?;
+    Inflate::within(bytes, limit)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            InflateError::of(&e)
+                .cloned()
+                .unwrap_or_else(|| InflateError {
+                    compressed_offset: 0,
+                    message: format!("cannot inflate: {e}"),
+                })
+        })?;
     Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn plain_input_passes_through_and_gzip_is_undone_member_by_member() {
+        assert!(matches!(
+            maybe_inflate(b"a;b 1\n"),
+            Ok(Cow::Borrowed(b"a;b 1\n"))
+        ));
+        let mut two = gzip(b"a;b 1\n");
+        two.extend(gzip(b"a;c 2\n"));
+        assert_eq!(&*maybe_inflate(&two).unwrap(), b"a;b 1\na;c 2\n");
+    }
+
+    #[test]
+    fn past_the_limit_is_a_bomb_named_at_its_compressed_offset() {
+        // 64 KiB of zeros compress to about 100 bytes: past a 16 KiB limit.
+        let bomb = gzip(&vec![0u8; 64 << 10]);
+        let e = maybe_inflate_within(&bomb, 16 << 10).unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "inflates to more than 16384 bytes (compressed offset); refusing it as a gzip bomb"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.compressed_offset > 0 && e.compressed_offset <= bomb.len() as u64,
+            "{e}"
+        );
+        // Up to the limit, the same input is read.
+        assert_eq!(
+            maybe_inflate_within(&bomb, 64 << 10).unwrap().len(),
+            64 << 10
+        );
+        assert_eq!(size(MAX_INFLATED), "4 GiB");
+    }
+
+    #[test]
+    fn a_truncated_stream_says_so_and_how_much_came_out() {
+        let gz = gzip(
+            &(0..20_000u32)
+                .flat_map(|i| i.to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        let e = maybe_inflate(&gz[..gz.len() / 2]).unwrap_err();
+        assert!(e.message.starts_with("the gzip stream is truncated"), "{e}");
+        assert!(e.message.contains("bytes inflated before the error"), "{e}");
+        assert!(e.compressed_offset <= (gz.len() / 2) as u64, "{e}");
+    }
 }

@@ -7,7 +7,8 @@
 //! - [`model`]: the canonical profile (interned strings, functions, frames; each distinct stack
 //!   stored once) and its native queries (top functions, callers and callees, lines, diffs).
 //! - [`export`]: folded stacks, pprof and speedscope out.
-//! - [`gzip`]: the one gzip reader, with its bomb limit, for every input Joule reads.
+//! - [`gzip`]: the one gzip reader, with its bomb limit, for every file Joule reads (profiles
+//!   and metric series alike).
 //!
 //! The library has no Wasm runtime in it: the `joule` host builds on it, and the fuzz targets
 //! build it alone.

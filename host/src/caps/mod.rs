@@ -11,7 +11,7 @@ mod log;
 mod metrics;
 mod profiles;
 mod source;
-pub mod types;
+pub(crate) mod types;
 
 use std::sync::Arc;
 

@@ -15,8 +15,8 @@ use crate::session;
 
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
-    /// Skill components (.wasm) or directories of them; without any, those of --skills (or
-    /// $JOULE_SKILLS).
+    /// Skill components (.wasm) or directories of them, besides those of --skills; with
+    /// neither, those of $JOULE_SKILLS.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// The policy to check them against; without one, the grants of a run without a policy.

@@ -3,8 +3,8 @@
 //! once per process rather than once per call.
 //!
 //! Compiling is most of what a syntax query costs on small files: tree-sitter analyses every
-//! pattern against the grammar (1.3 ms for an empty Rust query, about 10 ms for
-//! `regex-in-hot-path`'s five patterns), while matching a few source files takes well under a
+//! pattern against the grammar (1.3 ms for an empty Rust query, about 11 ms for
+//! `regex-in-hot-path`'s call query), while matching a few source files takes well under a
 //! millisecond. A compiled [`Query`] depends on nothing but the grammar and the query's text,
 //! and tree-sitter's matching only reads it (`ts_query_cursor_exec` takes a `const TSQuery *`;
 //! the Rust binding declares `Query` `Send` and `Sync`), so one compiled query serves every
