@@ -87,6 +87,7 @@ pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
         at: f.at,
         labels: f.labels.into_iter().collect(),
         saving: None,
+        overlaps: Vec::new(),
     }
     .fingerprinted()
 }

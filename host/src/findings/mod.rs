@@ -126,6 +126,10 @@ pub struct Finding {
     /// For opportunities: what the fix saves across the operator's fleet.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub saving: Option<Saving>,
+    /// Findings whose edits overlap this one's in a file: the combined patch carries only the
+    /// first of them in rank order (each one's own `patch` still stands).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub overlaps: Vec<String>,
 }
 
 impl Finding {

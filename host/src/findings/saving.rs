@@ -104,6 +104,7 @@ mod tests {
             at: None,
             labels: Default::default(),
             saving: None,
+            overlaps: Vec::new(),
         }
     }
 

@@ -4,12 +4,14 @@
 mod markdown;
 mod patch;
 mod run;
+#[cfg(test)]
+mod tests;
 
 pub use markdown::markdown;
 pub use patch::apply;
 pub use run::{LogLine, RunRecord, RunStatus};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use joule_policy::SkillGrants;
@@ -35,21 +37,94 @@ pub struct Report {
     combined_patch: String,
 }
 
-/// All findings' edits applied together, in rank order. A finding whose edits conflict with
-/// those of a higher-ranked one is left out of the combined patch (its own patch still stands).
-fn combined(findings: &[Finding], inputs: &Inputs) -> String {
-    let mut accepted: Vec<&Edit> = Vec::new();
-    for f in findings.iter().filter(|f| f.patch.is_some()) {
-        let mut candidate = accepted.clone();
-        candidate.extend(f.edits.iter());
-        if patch::patch(&candidate, inputs, None).is_ok() {
-            accepted = candidate;
+/// All findings' edits applied together, in rank order. A finding whose edits overlap those of
+/// a higher-ranked one is left out of the combined patch (its own patch still stands), and both
+/// findings name each other in `overlaps`. Each edit's byte range is checked against the ranges
+/// already taken in its file, so this is linear in the edits (bar a log factor), not quadratic.
+fn combined(findings: &mut [Finding], inputs: &Inputs) -> String {
+    /// One file's text and the byte ranges taken in it, by finding index.
+    struct Taken<'a> {
+        text: String,
+        /// (start, end, finding index): the index keeps two insertions at one place apart.
+        ranges: BTreeSet<(usize, usize, usize)>,
+        edits: Vec<&'a Edit>,
+    }
+    let mut files: BTreeMap<patch::FileKey, Taken> = BTreeMap::new();
+    let mut overlaps: Vec<(usize, usize)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.patch.is_none() {
+            continue;
+        }
+        let mut wanted = Vec::new();
+        let mut clash = None;
+        for e in &f.edits {
+            let Ok((tree, file)) = patch::resolve(e, inputs, None) else {
+                clash = Some(None);
+                break;
+            };
+            let key = (tree.name().to_string(), file);
+            if !files.contains_key(&key) {
+                let Ok(text) = tree.read(&key.1) else {
+                    clash = Some(None);
+                    break;
+                };
+                let taken = Taken {
+                    text,
+                    ranges: BTreeSet::new(),
+                    edits: Vec::new(),
+                };
+                files.insert(key.clone(), taken);
+            }
+            let taken = &files[&key];
+            let Ok((start, end)) = patch::byte_range(&taken.text, &e.span) else {
+                clash = Some(None);
+                break;
+            };
+            // Taken ranges never overlap one another, so their ends rise with their starts: the
+            // last one before this range and the first one from it are the only candidates (the
+            // same test `apply` makes on sorted neighbours).
+            let before = taken
+                .ranges
+                .range(..(start, end, 0))
+                .next_back()
+                .filter(|&&(_, t, _)| start < t);
+            let after = taken
+                .ranges
+                .range((start, end, 0)..)
+                .next()
+                .filter(|&&(s, _, _)| s < end);
+            if let Some(&(_, _, j)) = before.or(after) {
+                clash = Some(Some(j));
+                break;
+            }
+            wanted.push((key, (start, end), e));
+        }
+        match clash {
+            Some(Some(j)) => overlaps.push((i, j)),
+            Some(None) => {}
+            None => {
+                for (key, range, e) in wanted {
+                    let taken = files.get_mut(&key).expect("inserted above");
+                    taken.ranges.insert((range.0, range.1, i));
+                    taken.edits.push(e);
+                }
+            }
         }
     }
-    patch::patch(&accepted, inputs, None)
+    let accepted: Vec<&Edit> = files
+        .values()
+        .flat_map(|t| t.edits.iter().copied())
+        .collect();
+    let out = patch::patch(&accepted, inputs, None)
         .ok()
         .flatten()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for (i, j) in overlaps {
+        let (a, b) = (findings[i].id.clone(), findings[j].id.clone());
+        findings[i].overlaps.push(b);
+        findings[j].overlaps.push(a);
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -128,22 +203,39 @@ impl Report {
         access: &HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
     ) -> Self {
         let mut findings = findings::rank(findings);
+        // What each skill's patches have cost so far, in rank order, against its findings
+        // budget: a skill's edits may not make the report larger than its findings may.
+        let mut spent: HashMap<&str, usize> = HashMap::new();
         for f in &mut findings {
-            let edits: Vec<&Edit> = f.edits.iter().collect();
-            let result = match access.get(&f.skill) {
-                Some((grants, granted)) => patch::patch(&edits, granted, Some(&grants.deny)),
-                None => Err("the skill that proposed these edits has no grants".to_string()),
+            let Some((grants, granted)) = access.get(&f.skill) else {
+                f.patch_error = Some("the skill that proposed these edits has no grants".into());
+                continue;
             };
-            match result {
+            let edits: Vec<&Edit> = f.edits.iter().collect();
+            match patch::patch(&edits, granted, Some(&grants.deny)) {
                 Ok(p) => {
-                    // Name the tree each edit went to, as checked against the skill's grants,
-                    // so the combined patch (built over every tree of the run) cannot send an
-                    // edit without a tree name to another skill's tree.
-                    if let Some((_, granted)) = access.get(&f.skill) {
-                        for e in &mut f.edits {
-                            if let Some(tree) = granted.tree(e.tree.as_deref()) {
-                                e.tree = Some(tree.name().to_string());
-                            }
+                    let budget = grants.limits.findings_bytes;
+                    let cost = spent.entry(grants.skill.as_str()).or_default();
+                    let bytes = p.as_ref().map_or(0, String::len);
+                    if *cost + bytes > budget {
+                        f.patch_error = Some(format!(
+                            "patch left out: {bytes} bytes would take skill `{}`'s patches past \
+                             its findings budget of {} KiB ({}); the finding stands",
+                            f.skill,
+                            budget >> 10,
+                            grants.how_to_grant("limits.findings_kib = N")
+                        ));
+                        continue;
+                    }
+                    *cost += bytes;
+                    // Name the tree and the canonical file each edit went to, as checked against
+                    // the skill's grants, so the combined patch (built over every tree of the
+                    // run) cannot send an edit without a tree name to another skill's tree, and
+                    // two spellings of one file are one file there.
+                    for e in &mut f.edits {
+                        if let Ok((tree, file)) = patch::resolve(e, granted, None) {
+                            e.tree = Some(tree.name().to_string());
+                            e.file = file;
                         }
                     }
                     f.patch = p;
@@ -151,7 +243,7 @@ impl Report {
                 Err(e) => f.patch_error = Some(e),
             }
         }
-        let combined_patch = combined(&findings, inputs);
+        let combined_patch = combined(&mut findings, inputs);
         Report {
             version: FORMAT_VERSION,
             tool: Tool {

@@ -1,13 +1,49 @@
 //! Edits into unified diffs. Edits are applied to the file as the granted tree holds it (read
 //! through the same resolver skills use), checked for bounds, character boundaries and overlap,
-//! and diffed with `similar` into `git apply`-able patches.
+//! and written as `git apply`-able patches.
+//!
+//! An edit goes to the one canonical path its file has in its tree, whatever spelling the skill
+//! used (`./a`, `a//b`, a symlink inside the tree), so two edits to one file always meet in the
+//! overlap check and the patch names each file once. Lines are what git calls lines: text up to
+//! and including `\n`. A carriage return is part of its line's content (so CRLF files and a lone
+//! `\r` in a replacement survive `git apply` unchanged).
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::ops::Range;
 
 use joule_policy::DenyRules;
+use similar::{Algorithm, DiffTag};
 
 use crate::findings::{Edit, Span};
 use crate::inputs::Inputs;
+use crate::source::SourceTree;
+
+/// Where an edit really goes: the tree's name and the file's canonical path in it.
+pub type FileKey = (String, String);
+
+/// The tree and canonical file an edit goes to, after the deny rules (as given and as
+/// resolved) let it through.
+pub fn resolve<'a>(
+    edit: &Edit,
+    inputs: &'a Inputs,
+    deny: Option<&DenyRules>,
+) -> Result<(&'a SourceTree, String), String> {
+    let tree_name = edit.tree.as_deref();
+    let tree = inputs.tree(tree_name).ok_or_else(|| match tree_name {
+        Some(name) => format!("edit names source tree `{name}`, which was not granted"),
+        None => "edit needs a source tree and none was granted".to_string(),
+    })?;
+    let file = edit.file.as_str();
+    if let Some(deny) = deny {
+        deny.check(file, tree.resolved(file).as_deref())
+            .map_err(|denial| format!("edit denied: {denial}"))?;
+    }
+    let canonical = tree
+        .canonical(file)
+        .map_err(|e| format!("cannot read {file}: {e}"))?;
+    Ok((tree, canonical))
+}
 
 /// The unified diff of a set of edits (one finding's, or a whole report's), or why it cannot be
 /// made.
@@ -19,37 +55,78 @@ pub fn patch(
     if edits.is_empty() {
         return Ok(None);
     }
-    let mut by_file: BTreeMap<(Option<&str>, &str), Vec<&Edit>> = BTreeMap::new();
+    let mut by_file: BTreeMap<FileKey, (&SourceTree, Vec<&Edit>)> = BTreeMap::new();
     for &e in edits {
+        let (tree, file) = resolve(e, inputs, deny)?;
         by_file
-            .entry((e.tree.as_deref(), e.file.as_str()))
-            .or_default()
+            .entry((tree.name().to_string(), file))
+            .or_insert_with(|| (tree, Vec::new()))
+            .1
             .push(e);
     }
     let mut out = String::new();
-    for ((tree_name, file), edits) in by_file {
-        let tree = inputs.tree(tree_name).ok_or_else(|| match tree_name {
-            Some(name) => format!("edit names source tree `{name}`, which was not granted"),
-            None => "edit needs a source tree and none was granted".to_string(),
-        })?;
-        if let Some(deny) = deny {
-            deny.check(file, tree.resolved(file).as_deref())
-                .map_err(|denial| format!("edit denied: {denial}"))?;
-        }
+    for ((_, file), (tree, edits)) in by_file {
         let original = tree
-            .read(file)
+            .read(&file)
             .map_err(|e| format!("cannot read {file}: {e}"))?;
         let updated = apply(&original, &edits).map_err(|e| format!("{file}: {e}"))?;
-        let diff = similar::TextDiff::from_lines(&original, &updated);
-        out.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("a/{file}"), &format!("b/{file}"))
-                .to_string(),
-        );
+        out.push_str(&unified(&file, &original, &updated));
     }
     Ok(Some(out))
+}
+
+/// `text` cut into git's lines: each up to and including its `\n`, the last maybe without.
+fn lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+/// A hunk's range as a unified diff writes it: `start,len`, `start` alone for one line, and the
+/// line before for an empty range.
+fn range(r: &Range<usize>) -> String {
+    match r.len() {
+        0 => format!("{},0", r.start),
+        1 => format!("{}", r.start + 1),
+        n => format!("{},{n}", r.start + 1),
+    }
+}
+
+/// The unified diff (three lines of context) from `old` to `new` of `file`; empty when they
+/// are the same.
+pub fn unified(file: &str, old: &str, new: &str) -> String {
+    let (old, new) = (lines(old), lines(new));
+    let ops = similar::capture_diff_slices(Algorithm::Myers, &old, &new);
+    let mut out = String::new();
+    for group in similar::group_diff_ops(ops, 3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        if out.is_empty() {
+            let _ = writeln!(out, "--- a/{file}\n+++ b/{file}");
+        }
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        let _ = writeln!(out, "@@ -{} +{} @@", range(&old_range), range(&new_range));
+        for op in &group {
+            let (tag, old_lines, new_lines) = op.as_tag_tuple();
+            let mut emit = |sign: char, line: &str| {
+                out.push(sign);
+                out.push_str(line);
+                if !line.ends_with('\n') {
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            };
+            match tag {
+                DiffTag::Equal => old[old_lines].iter().for_each(|l| emit(' ', l)),
+                DiffTag::Delete => old[old_lines].iter().for_each(|l| emit('-', l)),
+                DiffTag::Insert => new[new_lines].iter().for_each(|l| emit('+', l)),
+                DiffTag::Replace => {
+                    old[old_lines].iter().for_each(|l| emit('-', l));
+                    new[new_lines].iter().for_each(|l| emit('+', l));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Byte offset where 1-based `line` starts (the end of the text for the line after the last).
@@ -72,7 +149,7 @@ fn line_offset(text: &str, line: u32) -> Option<usize> {
     (seen + 1 == line && !text.ends_with('\n')).then_some(text.len())
 }
 
-fn byte_range(text: &str, span: &Span) -> Result<(usize, usize), String> {
+pub fn byte_range(text: &str, span: &Span) -> Result<(usize, usize), String> {
     let (start, end) = match *span {
         Span::Bytes { start, end } => (start as usize, end as usize),
         Span::Lines { start, end } => {

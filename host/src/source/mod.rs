@@ -133,6 +133,14 @@ impl SourceTree {
         (shown != display_path(rel)).then_some(shown)
     }
 
+    /// The one path inside the tree that `path` names, every spelling alike (`./a`, `a//b`, a
+    /// symlink in the tree that leads to `a`): for joining edits to the same file.
+    pub fn canonical(&self, path: &str) -> Result<String, TreeError> {
+        let rel = checked_path(path)?;
+        let canonical = self.dir.canonicalize(rel).map_err(|e| io_error(path, &e))?;
+        Ok(display_path(&canonical))
+    }
+
     fn is_file(&self, path: &str) -> bool {
         checked_path(path).is_ok_and(|p| self.dir.metadata(p).is_ok_and(|m| m.is_file()))
     }
