@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use joule_policy::Policy;
+use joule_policy::{Policy, RunLimits};
 
 use crate::audit::AuditLog;
 use crate::engine::{LoadedSkill, Plan, Runtime, RuntimeConfig};
@@ -37,6 +37,8 @@ pub struct Request {
     pub parameters: HashMap<String, BTreeMap<String, String>>,
     pub jobs: usize,
     pub max_depth: usize,
+    /// What the whole run may do.
+    pub budget: RunLimits,
     /// Who may read what; `Policy::open` when the operator gave none.
     pub policy: Option<Policy>,
     /// Where to record every host call and load decision.
@@ -446,6 +448,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         parameters: request.parameters,
         jobs: request.jobs.max(1),
         max_depth: request.max_depth,
+        budget: request.budget,
     };
     plan.validate()?;
     let access = plan.access.clone();

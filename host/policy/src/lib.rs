@@ -38,7 +38,7 @@ pub use denial::Denial;
 pub use deny::{BUILTIN_SECRETS, DenyRules};
 pub use file::{Policy, PolicyPlace, SkillPolicy, pin};
 pub use grants::{GrantsView, ProfileGrant, ProfileSelector, SkillGrants};
-pub use limits::Limits;
+pub use limits::{Limits, RunLimits};
 pub use review::{Review, Verdict};
 
 #[cfg(test)]

@@ -39,6 +39,31 @@ impl Default for Limits {
     }
 }
 
+/// What one run may do in all, whatever its skills do: composition (skills triggered by
+/// findings, round after round) multiplies invocations and findings, and these bound the
+/// product. Reaching one stops what would pass it, keeps everything else, and says so.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunLimits {
+    /// Invocations in the whole run, scans and finding-triggered ones together.
+    pub invocations: usize,
+    /// Findings kept in the whole run.
+    pub findings: usize,
+    /// Bytes of findings (all their text) kept in the whole run.
+    pub findings_bytes: usize,
+}
+
+impl Default for RunLimits {
+    /// Sized for a one-off scan of a whole fleet (a regression in each of 30,000 series,
+    /// attributed and mitigated, fits), not for a chain that feeds on itself.
+    fn default() -> Self {
+        RunLimits {
+            invocations: 100_000,
+            findings: 1_000_000,
+            findings_bytes: 1 << 30,
+        }
+    }
+}
+
 impl Limits {
     /// In words, for `joule audit`.
     pub fn describe(&self) -> String {

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use joule_policy::RunLimits;
 
 use super::{EngineArgs, Format, exit};
 use crate::findings::Fleet;
@@ -80,6 +81,16 @@ pub struct RunArgs {
     /// Rounds of finding-triggered skills after the scan.
     #[arg(long, value_name = "N", default_value_t = 4)]
     max_depth: usize,
+    /// Invocations the whole run may make, scans and finding-triggered ones together; past it
+    /// the rest are left out and the report says which.
+    #[arg(long, value_name = "N", default_value_t = RunLimits::default().invocations)]
+    max_invocations: usize,
+    /// Findings the whole run may keep; past it the rest are left out and the report says whose.
+    #[arg(long, value_name = "N", default_value_t = RunLimits::default().findings)]
+    max_findings: usize,
+    /// MiB of findings (all their text) the whole run may keep.
+    #[arg(long, value_name = "MIB", default_value_t = RunLimits::default().findings_bytes >> 20)]
+    max_findings_mib: usize,
     /// The policy: which skill (pinned by digest) may read what, within which limits. Without
     /// one, every skill may read every input given here (secrets still denied). See
     /// docs/security.md.
@@ -259,6 +270,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         parameters: parse_params(&args.params)?,
         jobs,
         max_depth: args.max_depth,
+        budget: RunLimits {
+            invocations: args.max_invocations,
+            findings: args.max_findings,
+            findings_bytes: args.max_findings_mib.saturating_mul(1 << 20),
+        },
         policy: None,
         audit: None,
     };

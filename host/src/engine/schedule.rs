@@ -1,11 +1,17 @@
 //! Running many skills: concurrently on tokio's blocking pool (at most `jobs` at once), first the
 //! `scan` skills, then, round by round, the skills triggered by the findings of the round before,
 //! up to a bounded depth. A failed invocation is recorded and never stops the others.
+//!
+//! Composition multiplies work, so the run as a whole is bounded too ([`RunLimits`]): a skill
+//! runs at most once per upstream finding (however many of its triggers match it, and however
+//! many invocations returned that finding), and invocations, findings and their bytes have run
+//! totals. What would pass one is not run or not kept, and the skills it belonged to get a
+//! failed record saying how much was left out, which limit, and the flag that raises it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use joule_policy::SkillGrants;
+use joule_policy::{RunLimits, SkillGrants};
 use tokio::sync::Semaphore;
 
 use super::invoke::Outcome;
@@ -29,6 +35,8 @@ pub struct Plan {
     pub jobs: usize,
     /// Rounds of finding-triggered skills after the scan round.
     pub max_depth: usize,
+    /// What the whole run may do.
+    pub budget: RunLimits,
 }
 
 impl Plan {
@@ -92,6 +100,118 @@ struct Job {
     input: Option<Finding>,
 }
 
+/// How much of the run's budget is spent, and what was left out past it, per skill.
+#[derive(Default)]
+struct Spent {
+    invocations: usize,
+    findings: usize,
+    findings_bytes: usize,
+    /// Skill id -> invocations not run.
+    not_run: BTreeMap<String, usize>,
+    /// Skill id -> findings not kept.
+    not_kept: BTreeMap<String, usize>,
+}
+
+impl Spent {
+    /// The jobs of a round the invocation budget still allows, shared fairly between skills
+    /// when it cannot take them all (so one skill's flood does not crowd out another's few);
+    /// the rest are counted as not run.
+    fn admit(&mut self, jobs: Vec<Job>, budget: &RunLimits) -> Vec<Job> {
+        let room = budget.invocations.saturating_sub(self.invocations);
+        let admitted = if jobs.len() <= room {
+            jobs
+        } else {
+            let (kept, left) = fair_share(jobs, room, |j: &Job| j.skill.descriptor.id.clone());
+            for job in left {
+                *self
+                    .not_run
+                    .entry(job.skill.descriptor.id.clone())
+                    .or_default() += 1;
+            }
+            kept
+        };
+        self.invocations += admitted.len();
+        admitted
+    }
+
+    /// The findings of a round the findings budget still allows, shared fairly between skills
+    /// as invocations are; the rest are counted as not kept.
+    fn keep_round(&mut self, found: Vec<Finding>, budget: &RunLimits) -> Vec<Finding> {
+        let room = budget.findings.saturating_sub(self.findings);
+        let found = if found.len() <= room {
+            found
+        } else {
+            let (kept, left) = fair_share(found, room, |f: &Finding| f.skill.clone());
+            for f in left {
+                *self.not_kept.entry(f.skill).or_default() += 1;
+            }
+            kept
+        };
+        found.into_iter().filter(|f| self.keep(f, budget)).collect()
+    }
+
+    /// Whether a finding still fits the run's findings budget (and takes its room if so).
+    fn keep(&mut self, finding: &Finding, budget: &RunLimits) -> bool {
+        let bytes = finding.text_bytes();
+        if self.findings < budget.findings && self.findings_bytes + bytes <= budget.findings_bytes {
+            self.findings += 1;
+            self.findings_bytes += bytes;
+            return true;
+        }
+        *self.not_kept.entry(finding.skill.clone()).or_default() += 1;
+        false
+    }
+
+    /// A failed record for each skill that lost invocations or findings to the budget.
+    fn records(self, plan: &Plan) -> Vec<RunRecord> {
+        let budget = &plan.budget;
+        let mut records = Vec::new();
+        for (skill, n) in self.not_run {
+            records.push((
+                skill,
+                format!(
+                    "{n} invocation(s) on upstream findings were not run: the run's budget of {} invocations was reached (raise it with --max-invocations)",
+                    budget.invocations
+                ),
+            ));
+        }
+        for (skill, n) in self.not_kept {
+            records.push((
+                skill,
+                format!(
+                    "{n} finding(s) were not kept: the run's budget of {} findings or {} MiB of findings was reached (raise it with --max-findings or --max-findings-mib)",
+                    budget.findings,
+                    budget.findings_bytes >> 20
+                ),
+            ));
+        }
+        records
+            .into_iter()
+            .map(|(skill, error)| {
+                let loaded = plan.skills.iter().find(|s| s.descriptor.id == skill);
+                RunRecord {
+                    skill: skill.clone(),
+                    version: loaded
+                        .map(|s| s.descriptor.version.clone())
+                        .unwrap_or_default(),
+                    digest: loaded.map(|s| s.digest.clone()).unwrap_or_default(),
+                    trigger: "budget".to_string(),
+                    input: None,
+                    status: RunStatus::Failed,
+                    duration_ms: 0.0,
+                    error: Some(error),
+                    findings: 0,
+                    host_calls: 0,
+                    log: Vec::new(),
+                    log_dropped: 0,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Runs the plan and returns every run record and every finding (not yet ranked), in a
 /// deterministic order: by round, then by skill order, then by input finding.
 pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Finding>) {
@@ -99,6 +219,9 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
     let permits = Arc::new(Semaphore::new(plan.jobs.max(1)));
     let mut records = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
+    let mut spent = Spent::default();
+    // (skill id, upstream finding id) already invoked: one invocation per pair.
+    let mut invoked: HashSet<(String, String)> = HashSet::new();
 
     let mut jobs: Vec<Job> = plan
         .skills
@@ -112,11 +235,12 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
         .collect();
 
     for round in 0..=plan.max_depth {
-        if jobs.is_empty() {
+        let admitted = spent.admit(std::mem::take(&mut jobs), &plan.budget);
+        if admitted.is_empty() {
             break;
         }
-        let mut handles = Vec::with_capacity(jobs.len());
-        for job in jobs.drain(..) {
+        let mut handles = Vec::with_capacity(admitted.len());
+        for job in admitted {
             let runtime = runtime.clone();
             let plan = plan.clone();
             let permits = permits.clone();
@@ -158,24 +282,72 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
             records.push(record);
             new_findings.extend(produced);
         }
+        let new_findings = spent.keep_round(new_findings, &plan.budget);
         if round < plan.max_depth {
             for finding in &new_findings {
                 for skill in &plan.skills {
-                    for trigger in &skill.descriptor.triggers {
-                        if matches(trigger, finding) {
-                            jobs.push(Job {
-                                skill: skill.clone(),
-                                trigger: trigger.clone(),
-                                input: Some(finding.clone()),
-                            });
-                        }
+                    // The first of the skill's triggers that matches; a skill runs once per
+                    // finding whatever else matches, and once per finding id however many
+                    // invocations returned it.
+                    let Some(trigger) = skill
+                        .descriptor
+                        .triggers
+                        .iter()
+                        .find(|t| matches(t, finding))
+                    else {
+                        continue;
+                    };
+                    if invoked.insert((skill.descriptor.id.clone(), finding.id.clone())) {
+                        jobs.push(Job {
+                            skill: skill.clone(),
+                            trigger: trigger.clone(),
+                            input: Some(finding.clone()),
+                        });
                     }
                 }
             }
         }
         findings.extend(new_findings);
     }
+    records.extend(spent.records(&plan));
     (records, findings)
+}
+
+/// Splits `items` into at most `room` kept and the rest, sharing the room fairly between the
+/// groups `group` names: every group gets as much as the smallest share it needs, the room left
+/// is shared again among the others (water-filling), and each group keeps its first items. The
+/// kept items stay in their order.
+fn fair_share<T, K: Ord + Clone>(
+    items: Vec<T>,
+    room: usize,
+    group: impl Fn(&T) -> K,
+) -> (Vec<T>, Vec<T>) {
+    let mut counts: BTreeMap<K, usize> = BTreeMap::new();
+    for item in &items {
+        *counts.entry(group(item)).or_default() += 1;
+    }
+    let mut by_need: Vec<(K, usize)> = counts.into_iter().collect();
+    by_need.sort_by_key(|(_, n)| *n);
+    let mut allowed: BTreeMap<K, usize> = BTreeMap::new();
+    let mut left = room;
+    let groups = by_need.len();
+    for (i, (key, need)) in by_need.into_iter().enumerate() {
+        let share = left / (groups - i);
+        let take = need.min(share);
+        left -= take;
+        allowed.insert(key, take);
+    }
+    let (mut kept, mut rest) = (Vec::new(), Vec::new());
+    for item in items {
+        let slot = allowed.get_mut(&group(&item)).expect("counted above");
+        if *slot > 0 {
+            *slot -= 1;
+            kept.push(item);
+        } else {
+            rest.push(item);
+        }
+    }
+    (kept, rest)
 }
 
 fn matches(trigger: &Trigger, finding: &Finding) -> bool {
@@ -217,4 +389,40 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
         stderr: outcome.stderr,
     };
     (record, produced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fair_share;
+
+    #[test]
+    fn a_flood_does_not_crowd_out_the_few() {
+        // 1,000 items of `a`, 3 of `b`, 10 of `c`, room for 20: `b` keeps all its 3, and `a` and
+        // `c` share the other 17 (8 and 9: the flood gets no more than anyone else).
+        let items: Vec<(char, usize)> = (0..1_000)
+            .map(|i| ('a', i))
+            .chain((0..3).map(|i| ('b', i)))
+            .chain((0..10).map(|i| ('c', i)))
+            .collect();
+        let (kept, rest) = fair_share(items, 20, |&(g, _)| g);
+        assert_eq!(kept.len(), 20);
+        assert_eq!(rest.len(), 993);
+        let of = |g: char| kept.iter().filter(|(k, _)| *k == g).count();
+        assert_eq!((of('a'), of('b'), of('c')), (9, 3, 8));
+        // Each group keeps its first items, in order.
+        assert_eq!(
+            kept.iter()
+                .filter(|(k, _)| *k == 'a')
+                .map(|(_, i)| *i)
+                .collect::<Vec<_>>(),
+            (0..9).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn room_for_everything_keeps_everything_and_no_room_keeps_nothing() {
+        let items = vec![1, 2, 3];
+        assert_eq!(fair_share(items.clone(), 5, |_| ()).0, items);
+        assert_eq!(fair_share(items.clone(), 0, |_| ()).1, items);
+    }
 }

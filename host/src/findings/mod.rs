@@ -161,6 +161,36 @@ impl Finding {
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The bytes of text the finding carries (what the run's findings budget counts).
+    pub fn text_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.rule.len()
+            + self.title.len()
+            + self.message.len()
+            + self
+                .locations
+                .iter()
+                .map(|l| opt(&l.tree) + opt(&l.file) + opt(&l.function) + 8)
+                .sum::<usize>()
+            + self
+                .evidence
+                .iter()
+                .map(|m| m.name.len() + m.unit.len() + 8)
+                .sum::<usize>()
+            + self
+                .edits
+                .iter()
+                .map(|e| opt(&e.tree) + e.file.len() + e.replacement.len() + 16)
+                .sum::<usize>()
+            + opt(&self.series)
+            + opt(&self.at)
+            + self
+                .labels
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+    }
+
     /// The ranking score: the share of the profile the finding is worth, times confidence.
     /// Information (a hot function is a fact, not a fix) counts half, so actionable findings
     /// of similar weight come first.
