@@ -48,12 +48,13 @@ impl Plan {
                 );
             };
             for name in values.keys() {
-                if !skill.descriptor.parameters.iter().any(|p| &p.name == name) {
-                    let declared: Vec<_> = skill
+                if !skill.descriptor.parameters.iter().any(|p| p.name == *name) {
+                    // The skill's names, into an error the terminal shows.
+                    let declared: Vec<String> = skill
                         .descriptor
                         .parameters
                         .iter()
-                        .map(|p| p.name.as_str())
+                        .map(|p| p.name.terminal())
                         .collect();
                     anyhow::bail!(
                         "--param {skill_id}.{name}: `{skill_id}` has no parameter `{name}` (it declares: {})",
@@ -78,9 +79,9 @@ impl Plan {
             .iter()
             .filter_map(|p| {
                 let value = given
-                    .and_then(|g| g.get(&p.name).cloned())
-                    .or_else(|| p.default.clone())?;
-                Some((p.name.clone(), value))
+                    .and_then(|g| g.get(p.name.raw()).cloned())
+                    .or_else(|| p.default.as_ref().map(|d| d.raw().to_string()))?;
+                Some((p.name.raw().to_string(), value))
             })
             .collect()
     }
@@ -198,7 +199,7 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
                 .map(|f| crate::caps::types::finding_from_wit(&skill.descriptor.id, f))
                 .collect::<Vec<_>>(),
         ),
-        Err(failure) => (RunStatus::Failed, Some(failure.reason), Vec::new()),
+        Err(failure) => (RunStatus::Failed, Some(failure.reason.into()), Vec::new()),
     };
     let record = RunRecord {
         skill: skill.descriptor.id.clone(),

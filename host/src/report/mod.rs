@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::findings::{self, Edit, Finding, Fleet};
 use crate::inputs::Inputs;
+use crate::untrusted::Untrusted;
 
 /// The Findings JSON format version this host writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -141,14 +142,14 @@ impl Report {
                     // edit without a tree name to another skill's tree.
                     if let Some((_, granted)) = access.get(&f.skill) {
                         for e in &mut f.edits {
-                            if let Some(tree) = granted.tree(e.tree.as_deref()) {
-                                e.tree = Some(tree.name().to_string());
+                            if let Some(tree) = granted.tree(e.tree.as_ref().map(Untrusted::raw)) {
+                                e.tree = Some(tree.name().into());
                             }
                         }
                     }
-                    f.patch = p;
+                    f.patch = p.map(Untrusted::from);
                 }
-                Err(e) => f.patch_error = Some(e),
+                Err(e) => f.patch_error = Some(e.into()),
             }
         }
         let combined_patch = combined(&findings, inputs);

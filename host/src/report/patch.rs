@@ -8,9 +8,11 @@ use joule_policy::DenyRules;
 
 use crate::findings::{Edit, Span};
 use crate::inputs::Inputs;
+use crate::untrusted::Untrusted;
 
 /// The unified diff of a set of edits (one finding's, or a whole report's), or why it cannot be
-/// made.
+/// made. Both hold the skills' file names and replacement text: they are returned as the
+/// strings they are, for the `--patch` file, and carried as [`Untrusted`] in findings.
 pub fn patch(
     edits: &[&Edit],
     inputs: &Inputs,
@@ -22,7 +24,7 @@ pub fn patch(
     let mut by_file: BTreeMap<(Option<&str>, &str), Vec<&Edit>> = BTreeMap::new();
     for &e in edits {
         by_file
-            .entry((e.tree.as_deref(), e.file.as_str()))
+            .entry((e.tree.as_ref().map(Untrusted::raw), e.file.raw()))
             .or_default()
             .push(e);
     }
@@ -105,7 +107,7 @@ fn byte_range(text: &str, span: &Span) -> Result<(usize, usize), String> {
 pub fn apply(text: &str, edits: &[&Edit]) -> Result<String, String> {
     let mut ranges: Vec<(usize, usize, &str)> = edits
         .iter()
-        .map(|e| byte_range(text, &e.span).map(|(s, t)| (s, t, e.replacement.as_str())))
+        .map(|e| byte_range(text, &e.span).map(|(s, t)| (s, t, e.replacement.raw())))
         .collect::<Result<_, _>>()?;
     ranges.sort_by_key(|&(s, t, _)| (s, t));
     for pair in ranges.windows(2) {

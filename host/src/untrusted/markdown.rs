@@ -313,7 +313,9 @@ fn code_span(text: &str) -> String {
     let fence = "`".repeat(longest_run(text, b'`') + 1);
     let pad = text.starts_with('`')
         || text.ends_with('`')
-        || (text.starts_with(' ') && text.ends_with(' ') && text.trim_start_matches(' ') != "");
+        || (text.starts_with(' ')
+            && text.ends_with(' ')
+            && !text.trim_start_matches(' ').is_empty());
     let pad = if pad { " " } else { "" };
     format!("{fence}{pad}{text}{pad}{fence}")
 }
