@@ -74,17 +74,14 @@ const MESSAGE_END: &str = "joule-message-end";
 /// A finding's message (Markdown), written so that it ends where it seems to: kept as the skill
 /// wrote it when a CommonMark parser finds it holds no heading, raw HTML, image or footnote
 /// definition, and closes every block it opens (a paragraph after it is still a paragraph of
-/// its own); raw HTML is first tried as text (`&lt;`). Otherwise it is shown as text, in a
-/// fenced block that names `author`, the skill: it cannot close that block or start a heading.
+/// its own); raw HTML is first tried as text (`&lt;`), and so is every `\<` (see
+/// [`escape_line`] for why). Otherwise it is shown as text, in a fenced block that names
+/// `author`, the skill: it cannot close that block or start a heading.
 pub fn message(text: &str, author: &str) -> String {
     let text = lines(text.trim_end());
-    let html_as_text = if holds_html(&text) {
-        Cow::Owned(html_as_text(&text))
-    } else {
-        Cow::Borrowed(&*text)
-    };
-    if contained(&html_as_text) {
-        return html_as_text.into_owned();
+    let written = lt_as_text(&text, holds_html(&text));
+    if contained(&written) {
+        return written.into_owned();
     }
     format!(
         "Message from {}, shown as text: as Markdown it would change the report's layout (a \
@@ -118,13 +115,17 @@ pub(super) fn options() -> Options {
 }
 
 /// Whether `text`, as a document of its own followed by a paragraph, holds no heading, HTML,
-/// image or footnote definition, and leaves that paragraph a paragraph at the top level.
+/// image or footnote definition, leaves that paragraph a paragraph at the top level, and has no
+/// code span right after a bare URL (GitHub would take the span's first backtick into the link
+/// and read its text as Markdown).
 fn contained(text: &str) -> bool {
     let doc = format!("{text}\n\n{MESSAGE_END}\n");
     let mut depth = 0usize;
     let mut last_top_paragraph = None;
-    let events: Vec<Event> = Parser::new_ext(&doc, options()).collect();
-    for (i, event) in events.iter().enumerate() {
+    let events: Vec<(Event, std::ops::Range<usize>)> = Parser::new_ext(&doc, options())
+        .into_offset_iter()
+        .collect();
+    for (i, (event, range)) in events.iter().enumerate() {
         match event {
             Event::Start(
                 Tag::Heading { .. }
@@ -135,6 +136,15 @@ fn contained(text: &str) -> bool {
             )
             | Event::Html(_)
             | Event::InlineHtml(_) => return false,
+            Event::Code(_) => {
+                let before = &doc[..range.start];
+                let word = before
+                    .rfind(|c: char| c.is_ascii_whitespace())
+                    .map_or(before, |at| &before[at + 1..]);
+                if holds_url(word) {
+                    return false;
+                }
+            }
             Event::Start(tag) => {
                 if depth == 0 && matches!(tag, Tag::Paragraph) {
                     last_top_paragraph = Some(i);
@@ -146,7 +156,7 @@ fn contained(text: &str) -> bool {
         }
     }
     last_top_paragraph.is_some_and(|i| {
-        events.len() == i + 3 && matches!(&events[i + 1], Event::Text(t) if &**t == MESSAGE_END)
+        events.len() == i + 3 && matches!(&events[i + 1].0, Event::Text(t) if &**t == MESSAGE_END)
     })
 }
 
@@ -159,9 +169,13 @@ fn holds_html(text: &str) -> bool {
     })
 }
 
-/// `text` with every `<` outside code spans and code blocks written `&lt;`, which shows the
-/// same and is never HTML.
-fn html_as_text(text: &str) -> String {
+/// `text` with every `\<` outside code spans and code blocks written `&lt;` (the same
+/// character, and no backslash for a bare URL before it to take), and, when `all`, every other
+/// `<` there too: it shows the same and is never HTML.
+fn lt_as_text(text: &str, all: bool) -> Cow<'_, str> {
+    if !all && !text.contains("\\<") {
+        return Cow::Borrowed(text);
+    }
     let mut code = Vec::new();
     let mut block_start = None;
     for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
@@ -175,14 +189,23 @@ fn html_as_text(text: &str) -> String {
         }
     }
     let mut out = String::with_capacity(text.len() + 16);
+    let mut backslashes = 0;
     for (i, c) in text.char_indices() {
         if c == '<' && !code.iter().any(|r| r.contains(&i)) {
-            out.push_str("&lt;");
+            if backslashes % 2 == 1 {
+                out.pop();
+                out.push_str("&lt;");
+            } else if all {
+                out.push_str("&lt;");
+            } else {
+                out.push(c);
+            }
         } else {
             out.push(c);
         }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The longest run of `byte` in `text`.
@@ -218,16 +241,28 @@ fn closing_run(bytes: &[u8], from: usize, n: usize) -> Option<usize> {
 }
 
 /// One line of text (no line breaks) escaped for a line of Markdown: its code spans kept, an
-/// unmatched backtick escaped, `<`, `[` and `]` escaped, the backslash escapes the text already
-/// has kept, a trailing backslash escaped, and `#`s at the end that a heading would drop
-/// escaped.
+/// unmatched backtick escaped, `<` written `&lt;`, `[` and `]` escaped, the backslash escapes
+/// the text already has kept, a trailing backslash escaped, and `#`s at the end that a heading
+/// would drop escaped.
+///
+/// GitHub links bare URLs (`https://...`, `www.`) as it reads a line, taking every character up
+/// to a space or `<`, backslashes and backticks included. So `<` is never escaped with a
+/// backslash (a link before it would take the backslash and leave the `<`), and backticks in a
+/// word holding a URL open no code span (the link would take the first backtick and leave the
+/// span's text to be read as Markdown).
 fn escape_line(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
+    // Where the word being written started in `out`: since the last space.
+    let mut word = 0;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => match bytes.get(i + 1) {
+                Some(b'<') => {
+                    out.push_str("&lt;");
+                    i += 2;
+                }
                 // An escape the text has already: Markdown reads the character after it as
                 // itself, as we want; copied as is, so it cannot pair with what follows.
                 Some(next) if next.is_ascii_punctuation() => {
@@ -245,7 +280,12 @@ fn escape_line(text: &str) -> String {
             },
             b'`' => {
                 let n = run_at(bytes, i, b'`');
-                match closing_run(bytes, i + n, n) {
+                let span = if holds_url(&out[word..]) {
+                    None
+                } else {
+                    closing_run(bytes, i + n, n)
+                };
+                match span {
                     Some(close) => {
                         out.push_str(&text[i..close + n]);
                         i = close + n;
@@ -256,9 +296,18 @@ fn escape_line(text: &str) -> String {
                     }
                 }
             }
-            b'<' | b'[' | b']' => {
+            b'<' => {
+                out.push_str("&lt;");
+                i += 1;
+            }
+            b'[' | b']' => {
                 out.push('\\');
                 out.push(bytes[i] as char);
+                i += 1;
+            }
+            b' ' => {
+                out.push(' ');
+                word = out.len();
                 i += 1;
             }
             _ => {
@@ -271,6 +320,11 @@ fn escape_line(text: &str) -> String {
     }
     escape_closing_hashes(&mut out);
     out
+}
+
+/// Whether `word` holds what GitHub would start a link at: a scheme's `://` or `www.`.
+fn holds_url(word: &str) -> bool {
+    word.contains("://") || word.to_ascii_lowercase().contains("www.")
 }
 
 /// `## Title #` is a heading `Title`: `#`s at the end after a space are dropped. Escapes the

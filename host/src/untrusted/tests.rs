@@ -311,7 +311,7 @@ fn links_images_and_html_in_a_title_are_text() {
     let written = markdown::inline(title);
     assert_eq!(
         written,
-        "click \\[here\\](http://evil.example) !\\[x\\](http://evil.example/?leak) \\<script>alert(1)\\</script>"
+        "click \\[here\\](http://evil.example) !\\[x\\](http://evil.example/?leak) &lt;script>alert(1)&lt;/script>"
     );
     let doc = format!("## 1. {written}\n");
     assert!(
@@ -320,6 +320,30 @@ fn links_images_and_html_in_a_title_are_text() {
         "{doc}"
     );
     assert_stays_in_place(title);
+}
+
+/// GitHub links a bare URL as it reads a line, up to a space or `<`, taking backslashes and
+/// backticks with it: `https://e\<div>` would leave `<div>` as HTML, `https://e`<img>`` the
+/// span's text. So no `<` is escaped with a backslash, and a word holding a URL opens no span.
+#[test]
+fn a_bare_url_cannot_take_an_escape_or_a_code_span_into_its_link() {
+    assert_eq!(
+        markdown::inline("see https://e.example`<img src=x>` and www.e.example\\<div>"),
+        "see https://e.example\\`&lt;img src=x>\\` and www.e.example&lt;div>"
+    );
+    assert_eq!(
+        markdown::message("see http://e.example\\<div> and `code`", "s"),
+        "see http://e.example&lt;div> and `code`"
+    );
+    let message = "see https://e.example`<img src=x>`";
+    assert!(markdown::message(message, "s").starts_with("Message from `s`, shown as text"));
+    for text in [
+        "see https://e.example`<img src=x>`",
+        "www.e.example\\<div>",
+        "x://`![i](http://e/?leak)`",
+    ] {
+        assert_stays_in_place(text);
+    }
 }
 
 #[test]
@@ -513,6 +537,9 @@ const PIECES: &[&str] = &[
     "{",
     "}",
     "$$",
+    "https://e",
+    "www.e",
+    "a@b.c",
 ];
 
 /// xorshift64*: the same sequence of strings on every run.
@@ -549,4 +576,38 @@ fn thousands_of_strings_of_hostile_pieces_stay_in_their_place() {
     for _ in 0..20_000 {
         assert_stays_in_place(&pieces.text());
     }
+}
+
+#[test]
+#[ignore]
+fn dump_for_cmark_gfm() {
+    let mut pieces = Pieces(0x9e37_79b9_7f4a_7c15);
+    let mut texts: Vec<String> = Vec::new();
+    for a in PIECES {
+        for b in PIECES {
+            texts.push(format!("{a}{b}"));
+        }
+    }
+    for _ in 0..20_000 {
+        texts.push(pieces.text());
+    }
+    let docs: Vec<serde_json::Value> = texts
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "text": t,
+                "cell": table_with(&markdown::cell(t)),
+                "code_in_cell": table_with(&markdown::code_in_cell(t)),
+                "heading": format!("## 1. {}\n\n{END}\n", markdown::inline(t)),
+                "item": format!("- {}: 12 ms\n\n{END}\n", markdown::inline_at_start(t)),
+                "message": format!("**info** · skill `scribbler`\n\n{}\n\n{END}\n", markdown::message(t, "scribbler")),
+                "fenced": format!("{}\n\n{END}\n", markdown::fenced(t, "diff")),
+            })
+        })
+        .collect();
+    std::fs::write(
+        "/work/text-notes/docs.json",
+        serde_json::to_string(&docs).unwrap(),
+    )
+    .unwrap();
 }
