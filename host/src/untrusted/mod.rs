@@ -62,6 +62,11 @@ impl Untrusted {
         self.0.is_empty()
     }
 
+    /// Its length in bytes, as the findings budget counts text.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// [`markdown::inline`]: in the middle of a line of Markdown (a heading, a paragraph).
     pub fn md_inline(&self) -> String {
         markdown::inline(&self.0)
