@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy test eval-defense eval-offense lint bench profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy test eval-defense eval-offense markdown-gfm lint bench profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -24,6 +24,7 @@ help:
 	@echo "make eval-defense  regression detection on labelled synthetic fleets, beside Apache Otava"
 	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
+	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
@@ -110,6 +111,19 @@ demo-policy: build
 
 test: skills test-skills
 	$(CARGO) test --workspace
+
+# The hostile strings of host/src/untrusted/tests.rs, written in every Markdown place, read by
+# cmark-gfm (PyPI cmarkgfm, in its own venv under the target directory): what GitHub shows.
+GFM_VENV := $(TARGET_DIR)/gfm-venv
+
+$(GFM_VENV)/bin/python:
+	python3 -m venv $(GFM_VENV)
+	$(GFM_VENV)/bin/pip install --quiet cmarkgfm==2025.10.22
+
+markdown-gfm: $(GFM_VENV)/bin/python
+	JOULE_MARKDOWN_CORPUS=$(abspath $(TARGET_DIR))/markdown-corpus.json \
+		$(CARGO) test -p joule --lib untrusted::tests::markdown_corpus_for_other_readers -- --ignored
+	$(GFM_VENV)/bin/python tests/eval/markdown_gfm.py $(TARGET_DIR)/markdown-corpus.json
 
 lint:
 	$(CARGO) fmt --all -- --check

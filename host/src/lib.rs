@@ -5,7 +5,9 @@
 //! components ([`engine`]); gives each one the inputs its grants let through ([`inputs`], under
 //! the `joule-policy` crate's rules) by the interfaces in [`caps`]; records every access
 //! ([`audit`]); and merges what the skills find ([`findings`]) into ranked reports and patches
-//! ([`report`]). [`session`] runs all of it for one request; [`cli`] is the command line.
+//! ([`report`]). [`session`] runs all of it for one request; [`cli`] is the command line. What
+//! skills wrote is carried as [`untrusted::Untrusted`] text, which each output writes through its
+//! own escaping function.
 
 pub mod audit;
 pub mod caps;
@@ -18,3 +20,4 @@ pub mod metrics;
 pub mod report;
 pub mod session;
 pub mod source;
+pub mod untrusted;

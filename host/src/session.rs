@@ -14,6 +14,7 @@ use crate::history::History;
 use crate::inputs::{Inputs, NamedMetrics, NamedProfile, ProfileViews};
 use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, RunRecord, SourceRecord};
 use crate::source::SourceTree;
+use crate::untrusted::Untrusted;
 
 /// What the operator asked for.
 #[derive(Clone, Debug, Default)]
@@ -105,7 +106,12 @@ pub async fn load_skills(
         };
         match loaded {
             Ok(skill) => skills.push(skill),
-            Err(e) => failures.push(RunRecord::failed_load(&file, format!("{e:#}"), elapsed)),
+            // The error may quote the skill (a panic in `describe`): untrusted.
+            Err(e) => failures.push(RunRecord::failed_load(
+                &file,
+                format!("{e:#}").into(),
+                elapsed,
+            )),
         }
     }
     (skills, failures)
@@ -134,7 +140,8 @@ pub fn unique_ids<T>(
                     this.path.display(),
                     this.descriptor.id,
                     first.path.display()
-                ),
+                )
+                .into(),
                 Default::default(),
             )),
         }
@@ -410,7 +417,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
                 }
                 let mut record = RunRecord::failed_load(
                     &skill.path,
-                    format!("{path}: {reason}"),
+                    format!("{path}: {reason}").into(),
                     Default::default(),
                 );
                 record.skill = skill.descriptor.id.clone();
@@ -438,7 +445,11 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         skills.push(skill);
     }
     if skills.is_empty() {
-        let reasons: Vec<String> = runs.iter().filter_map(|r| r.error.clone()).collect();
+        // One line each, whatever a skill put in them: the error goes to the terminal.
+        let reasons: Vec<String> = runs
+            .iter()
+            .filter_map(|r| r.error.as_ref().map(Untrusted::terminal))
+            .collect();
         anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
     }
     let plan = Plan {

@@ -64,7 +64,7 @@ fn skills_describe_themselves_and_show_their_imports() {
     let params: Vec<_> = d
         .parameters
         .iter()
-        .map(|p| (p.name.as_str(), p.default.as_deref()))
+        .map(|p| (p.name.raw(), p.default.as_ref().map(|d| d.raw())))
         .collect();
     assert_eq!(params, [("limit", Some("10")), ("min-share", Some("0.01"))]);
     assert!(
@@ -134,7 +134,7 @@ fn finding_triggered_skills_run_once_per_matching_finding() {
         assert!(
             follow
                 .iter()
-                .any(|f| f.title == format!("follows: {}", h.title))
+                .any(|f| f.title == format!("follows: {}", h.title.raw()))
         );
         let run = report
             .runs

@@ -7,7 +7,7 @@ use crate::file::Policy;
 use crate::grants::SkillGrants;
 
 /// A component as the policy judges it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Component<'a> {
     /// The id its `describe` gave.
     pub id: &'a str,
@@ -16,7 +16,7 @@ pub struct Component<'a> {
     /// The interfaces it imports, versioned (`wasi:sockets/tcp@0.2.6`), from the component.
     pub imports: &'a [String],
     /// The capabilities its `describe` declared (`profiles`, `source` ...).
-    pub declares: &'a [String],
+    pub declares: Vec<&'a str>,
 }
 
 impl Policy {

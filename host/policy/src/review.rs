@@ -56,7 +56,7 @@ impl Policy {
         for capability in Capability::ALL {
             let (name, interface) = (capability.name(), capability.interface());
             let imported = capability.imported_by(imports);
-            let declared = component.declares.iter().any(|c| c == name);
+            let declared = component.declares.contains(&name);
             if imported && !declared {
                 gaps.push(format!(
                     "imports {interface} but does not declare \"{name}\""

@@ -188,7 +188,7 @@ fn component<'a>(id: &'a str, imports: &'a [String], declares: &'a [String]) -> 
         id,
         digest: DIGEST,
         imports,
-        declares,
+        declares: declares.iter().map(String::as_str).collect(),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `log`: a skill's log lines, tagged with its id, kept for the run record and forwarded to
-//! the host's `tracing` output, within a per-invocation byte budget.
+//! the host's `tracing` output (one terminal line each), within a per-invocation byte budget.
 
 use super::SkillState;
 use super::bindings::joule::skill::log::{Host, Level};
 use crate::audit::{Op, Target};
 use crate::report::LogLine;
+use crate::untrusted::Untrusted;
 
 /// What a log line costs against the log budget on top of its bytes: a line's level and its
 /// place in the report.
@@ -40,12 +41,14 @@ impl LogSink {
             return false;
         }
         self.used += cost;
+        let message = Untrusted::from(message);
+        let line = || message.terminal();
         match level {
-            "error" => tracing::error!(skill = %self.skill, "{message}"),
-            "warn" => tracing::warn!(skill = %self.skill, "{message}"),
-            "info" => tracing::info!(skill = %self.skill, "{message}"),
-            "debug" => tracing::debug!(skill = %self.skill, "{message}"),
-            _ => tracing::trace!(skill = %self.skill, "{message}"),
+            "error" => tracing::error!(skill = %self.skill, "{}", line()),
+            "warn" => tracing::warn!(skill = %self.skill, "{}", line()),
+            "info" => tracing::info!(skill = %self.skill, "{}", line()),
+            "debug" => tracing::debug!(skill = %self.skill, "{}", line()),
+            _ => tracing::trace!(skill = %self.skill, "{}", line()),
         }
         self.lines.push(LogLine { level, message });
         true

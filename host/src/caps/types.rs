@@ -5,6 +5,7 @@
 
 use super::bindings::joule::skill::types as wit;
 use crate::findings::{Edit, Finding, Impact, Kind, LineRange, Location, Measure, Span};
+use crate::untrusted::Untrusted;
 
 impl From<wit::FindingKind> for Kind {
     fn from(kind: wit::FindingKind) -> Self {
@@ -36,20 +37,21 @@ fn finite(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
 }
 
-/// Converts what skill `skill` returned, clamping numbers into range and fingerprinting it.
+/// Converts what skill `skill` returned, clamping numbers into range and fingerprinting it. Its
+/// text becomes [`Untrusted`] here, before anything else sees it.
 pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
     Finding {
         id: String::new(),
         skill: skill.to_string(),
         kind: f.kind.into(),
-        rule: f.rule,
-        title: f.title,
-        message: f.message,
+        rule: f.rule.into(),
+        title: f.title.into(),
+        message: f.message.into(),
         locations: f.locations.into_iter().map(location_from_wit).collect(),
         impact: Impact {
             sample_share: f.impact.sample_share.map(|s| finite(s).clamp(0.0, 1.0)),
             value: f.impact.value.map(finite),
-            unit: f.impact.unit,
+            unit: f.impact.unit.map(Untrusted::from),
             relative_change: f.impact.relative_change.map(finite),
         },
         confidence: finite(f.confidence).clamp(0.0, 1.0),
@@ -57,17 +59,17 @@ pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
             .evidence
             .into_iter()
             .map(|m| Measure {
-                name: m.name,
+                name: m.name.into(),
                 value: finite(m.value),
-                unit: m.unit,
+                unit: m.unit.into(),
             })
             .collect(),
         edits: f
             .edits
             .into_iter()
             .map(|e| Edit {
-                tree: e.tree,
-                file: e.file,
+                tree: e.tree.map(Untrusted::from),
+                file: e.file.into(),
                 span: match e.span {
                     wit::Span::Lines(r) => Span::Lines {
                         start: r.start,
@@ -78,14 +80,18 @@ pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
                         end: r.end,
                     },
                 },
-                replacement: e.replacement,
+                replacement: e.replacement.into(),
             })
             .collect(),
         patch: None,
         patch_error: None,
-        series: f.series,
-        at: f.at,
-        labels: f.labels.into_iter().collect(),
+        series: f.series.map(Untrusted::from),
+        at: f.at.map(Untrusted::from),
+        labels: f
+            .labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
         saving: None,
         overlaps: Vec::new(),
     }
@@ -94,40 +100,45 @@ pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
 
 fn location_from_wit(l: wit::Location) -> Location {
     Location {
-        tree: l.tree,
-        file: l.file,
+        tree: l.tree.map(Untrusted::from),
+        file: l.file.map(Untrusted::from),
         lines: l.lines.map(|r| LineRange {
             start: r.start,
             end: r.end,
         }),
-        function: l.function,
+        function: l.function.map(Untrusted::from),
     }
+}
+
+/// The text as the skill wrote it, for another skill.
+fn raw(text: &Untrusted) -> String {
+    text.raw().to_string()
 }
 
 /// The same finding in WIT form, to hand to a downstream skill.
 pub fn finding_to_wit(f: &Finding) -> wit::Finding {
     wit::Finding {
         kind: f.kind.into(),
-        rule: f.rule.clone(),
-        title: f.title.clone(),
-        message: f.message.clone(),
+        rule: raw(&f.rule),
+        title: raw(&f.title),
+        message: raw(&f.message),
         locations: f
             .locations
             .iter()
             .map(|l| wit::Location {
-                tree: l.tree.clone(),
-                file: l.file.clone(),
+                tree: l.tree.as_ref().map(raw),
+                file: l.file.as_ref().map(raw),
                 lines: l.lines.as_ref().map(|r| wit::LineRange {
                     start: r.start,
                     end: r.end,
                 }),
-                function: l.function.clone(),
+                function: l.function.as_ref().map(raw),
             })
             .collect(),
         impact: wit::Impact {
             sample_share: f.impact.sample_share,
             value: f.impact.value,
-            unit: f.impact.unit.clone(),
+            unit: f.impact.unit.as_ref().map(raw),
             relative_change: f.impact.relative_change,
         },
         confidence: f.confidence,
@@ -135,30 +146,26 @@ pub fn finding_to_wit(f: &Finding) -> wit::Finding {
             .evidence
             .iter()
             .map(|m| wit::Measure {
-                name: m.name.clone(),
+                name: raw(&m.name),
                 value: m.value,
-                unit: m.unit.clone(),
+                unit: raw(&m.unit),
             })
             .collect(),
         edits: f
             .edits
             .iter()
             .map(|e| wit::Edit {
-                tree: e.tree.clone(),
-                file: e.file.clone(),
+                tree: e.tree.as_ref().map(raw),
+                file: raw(&e.file),
                 span: match e.span {
                     Span::Lines { start, end } => wit::Span::Lines(wit::LineRange { start, end }),
                     Span::Bytes { start, end } => wit::Span::Bytes(wit::ByteRange { start, end }),
                 },
-                replacement: e.replacement.clone(),
+                replacement: raw(&e.replacement),
             })
             .collect(),
-        series: f.series.clone(),
-        at: f.at.clone(),
-        labels: f
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        series: f.series.as_ref().map(raw),
+        at: f.at.as_ref().map(raw),
+        labels: f.labels.iter().map(|(k, v)| (raw(k), raw(v))).collect(),
     }
 }

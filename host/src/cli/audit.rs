@@ -12,6 +12,7 @@ use joule_policy::{Capability, Policy, Review, risky};
 use super::{EngineArgs, exit};
 use crate::engine::LoadedSkill;
 use crate::session;
+use crate::untrusted::{Untrusted, terminal, toml};
 
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
@@ -63,10 +64,10 @@ pub struct InitArgs {
 struct ComponentAudit {
     path: String,
     id: String,
-    version: String,
+    version: Untrusted,
     digest: String,
     imports: Vec<ImportView>,
-    declares: Vec<String>,
+    declares: Vec<Untrusted>,
     #[serde(flatten)]
     review: Review,
 }
@@ -101,7 +102,7 @@ fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
 fn load_all(
     engine: &EngineArgs,
     paths: &[PathBuf],
-) -> anyhow::Result<(Vec<std::sync::Arc<LoadedSkill>>, Vec<String>)> {
+) -> anyhow::Result<(Vec<std::sync::Arc<LoadedSkill>>, Vec<Untrusted>)> {
     let files = session::skill_files(paths)?;
     let config = engine.config()?;
     let tokio = super::tokio_runtime()?;
@@ -144,14 +145,19 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>) -> String {
+/// The audit as text: a table of every component, then one block each. Everything from a
+/// component (its version, declarations, imports, and the gaps and verdicts that quote them)
+/// and from the policy is written as one terminal line ([`terminal::line`]), so the table keeps
+/// one row and each block its lines.
+fn render(audits: &[ComponentAudit], failed: &[Untrusted], policy: &Option<PathBuf>) -> String {
+    let line = terminal::line;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Policy: {}\n",
         policy
             .as_ref()
-            .map(|p| p.display().to_string())
+            .map(|p| line(&p.display().to_string()))
             .unwrap_or_else(
                 || "none (every skill may read every input given; secrets denied)".to_string()
             )
@@ -176,7 +182,7 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
             out,
             "{:<width$} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} {}",
             a.id,
-            a.version,
+            a.version.terminal(),
             format!("{}…", &a.digest[..15.min(a.digest.len())]),
             if has(Capability::Profiles) {
                 "imports"
@@ -212,54 +218,68 @@ fn render(audits: &[ComponentAudit], failed: &[String], policy: &Option<PathBuf>
         );
     }
     for a in audits {
-        let _ = writeln!(out, "\n{} {} ({})", a.id, a.version, a.path);
-        let _ = writeln!(out, "  digest:   {}", a.digest);
-        let _ = writeln!(out, "  verdict:  {}", a.review.verdict);
-        let width = a
-            .imports
-            .iter()
-            .map(|i| i.interface.len())
-            .max()
-            .unwrap_or(0);
-        let imports: Vec<String> = a
-            .imports
-            .iter()
-            .map(|i| format!("{:width$}  {}", i.interface, i.reaches))
-            .collect();
-        let _ = writeln!(out, "  imports:  {}", imports.join("\n            "));
-        let _ = writeln!(out, "  declares: {}", a.declares.join(", "));
-        match &a.review.grants {
-            Some(g) => {
-                let _ = writeln!(out, "  grants:   profiles: {}", g.profiles);
-                let _ = writeln!(out, "            sources:  {}", g.sources);
-                let _ = writeln!(out, "            metrics:  {}", g.metrics);
-                let _ = writeln!(out, "            history:  {}", g.history);
-                let _ = writeln!(out, "            denied:   {}", g.deny);
-                let _ = writeln!(
-                    out,
-                    "            wasi:     {}",
-                    if g.wasi.is_empty() {
-                        "none".to_string()
-                    } else {
-                        g.wasi.join(", ")
-                    }
-                );
-                let _ = writeln!(out, "            limits:   {}", g.limits);
-            }
-            None => {
-                let _ = writeln!(out, "  grants:   none");
-            }
-        }
-        if a.review.gaps.is_empty() {
-            let _ = writeln!(out, "  gaps:     none");
-        } else {
-            let _ = writeln!(out, "  gaps:     {}", a.review.gaps.join("\n            "));
-        }
+        component_block(&mut out, a);
     }
     for f in failed {
-        let _ = writeln!(out, "\nunloadable: {f}");
+        let _ = writeln!(out, "\nunloadable: {}", f.terminal());
     }
     out
+}
+
+/// One component's block: digest, verdict, imports, declarations, grants, gaps.
+fn component_block(out: &mut String, a: &ComponentAudit) {
+    let line = terminal::line;
+    let _ = writeln!(
+        out,
+        "\n{} {} ({})",
+        a.id,
+        a.version.terminal(),
+        line(&a.path)
+    );
+    let _ = writeln!(out, "  digest:   {}", a.digest);
+    let _ = writeln!(out, "  verdict:  {}", line(&a.review.verdict.to_string()));
+    let interfaces: Vec<String> = a.imports.iter().map(|i| line(&i.interface)).collect();
+    let width = interfaces
+        .iter()
+        .map(|i| i.chars().count())
+        .max()
+        .unwrap_or(0);
+    let imports: Vec<String> = interfaces
+        .iter()
+        .zip(&a.imports)
+        .map(|(interface, i)| format!("{interface:width$}  {}", i.reaches))
+        .collect();
+    let _ = writeln!(out, "  imports:  {}", imports.join("\n            "));
+    let declares: Vec<String> = a.declares.iter().map(Untrusted::terminal).collect();
+    let _ = writeln!(out, "  declares: {}", declares.join(", "));
+    match &a.review.grants {
+        Some(g) => {
+            let _ = writeln!(out, "  grants:   profiles: {}", line(&g.profiles));
+            let _ = writeln!(out, "            sources:  {}", line(&g.sources));
+            let _ = writeln!(out, "            metrics:  {}", line(&g.metrics));
+            let _ = writeln!(out, "            history:  {}", line(&g.history));
+            let _ = writeln!(out, "            denied:   {}", line(&g.deny));
+            let _ = writeln!(
+                out,
+                "            wasi:     {}",
+                if g.wasi.is_empty() {
+                    "none".to_string()
+                } else {
+                    line(&g.wasi.join(", "))
+                }
+            );
+            let _ = writeln!(out, "            limits:   {}", line(&g.limits));
+        }
+        None => {
+            let _ = writeln!(out, "  grants:   none");
+        }
+    }
+    if a.review.gaps.is_empty() {
+        let _ = writeln!(out, "  gaps:     none");
+    } else {
+        let gaps: Vec<String> = a.review.gaps.iter().map(|g| line(g)).collect();
+        let _ = writeln!(out, "  gaps:     {}", gaps.join("\n            "));
+    }
 }
 
 /// Refuses two components claiming one id: pinning either could pin an impostor.
@@ -305,11 +325,17 @@ pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
                 "# Joule policy: which skill may read what. See docs/security.md.\nversion = 1\n",
             );
             for s in &skills {
+                // What the skill says of itself goes into a comment, one line; its id into a
+                // TOML string. Neither can add a key (a grant) to the policy.
                 let d = &s.descriptor;
                 let _ = write!(
                     out,
-                    "\n# {} {}: {}\n[[skill]]\nid = \"{}\"\ndigest = \"sha256:{}\"\n",
-                    d.id, d.version, d.summary, d.id, s.digest
+                    "\n# {} {}: {}\n[[skill]]\nid = {}\ndigest = \"sha256:{}\"\n",
+                    toml::comment(&d.id),
+                    d.version.toml_comment(),
+                    d.summary.toml_comment(),
+                    toml::string(&d.id),
+                    s.digest
                 );
                 for capability in Capability::ALL {
                     if !capability.imported_by(&s.imports) {

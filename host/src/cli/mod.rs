@@ -12,6 +12,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::untrusted::terminal;
+
 /// Exit codes, as documented in `joule --help`.
 pub mod exit {
     /// Everything ran: every input was read and every skill run succeeded.
@@ -140,8 +142,10 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: piped or captured, stderr holds no escape sequence at all.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -182,7 +186,9 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::OK)
         }
         Err(e) => {
-            eprintln!("joule: error: {e:#}");
+            // Errors may quote skills (a panic in `describe`, a parameter name); their own
+            // lines went through `terminal::line` where they were made.
+            eprintln!("joule: error: {}", terminal::lines(&format!("{e:#}")));
             ExitCode::from(exit::ERROR)
         }
     }

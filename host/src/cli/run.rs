@@ -10,6 +10,7 @@ use super::{EngineArgs, Format, exit};
 use crate::findings::Fleet;
 use crate::metrics::prometheus::{self, RangeQuery};
 use crate::session::{self, Request};
+use crate::untrusted::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -330,11 +331,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 .filter_map(|m| m.error.as_ref()),
         )
     {
-        eprintln!("joule: warning: {e}");
+        eprintln!("joule: warning: {}", terminal::line(e));
     }
+    // One line per failed run, whatever the skill wrote into its error.
     for r in &report.runs {
         if let Some(e) = &r.error {
-            eprintln!("joule: warning: skill `{}` failed: {e}", r.skill);
+            eprintln!(
+                "joule: warning: skill `{}` failed: {}",
+                terminal::line(&r.skill),
+                e.terminal()
+            );
         }
     }
     Ok(

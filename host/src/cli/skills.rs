@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{EngineArgs, exit};
 use crate::session;
+use crate::untrusted::{Untrusted, terminal};
 
 #[derive(clap::Args, Debug)]
 pub struct SkillsArgs {
@@ -40,30 +41,44 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
         let out = serde_json::json!({ "skills": list, "failed": failures });
         super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
     } else {
+        // Each thing a skill says of itself is one terminal line: an entry keeps its lines.
         let mut out = String::new();
         for s in &skills {
             let d = &s.descriptor;
-            let _ = writeln!(out, "{} {}", d.id, d.version);
-            let _ = writeln!(out, "  {}", d.summary);
-            let _ = writeln!(out, "  file:         {}", s.path.display());
+            let _ = writeln!(out, "{} {}", d.id, d.version.terminal());
+            let _ = writeln!(out, "  {}", d.summary.terminal());
+            let _ = writeln!(
+                out,
+                "  file:         {}",
+                terminal::line(&s.path.display().to_string())
+            );
             let _ = writeln!(out, "  sha256:       {}", s.digest);
-            let triggers: Vec<String> = d.triggers.iter().map(|t| t.describe()).collect();
+            let triggers: Vec<String> =
+                d.triggers.iter().map(|t| t.describe().terminal()).collect();
             let _ = writeln!(out, "  triggers:     {}", triggers.join(", "));
-            let _ = writeln!(out, "  capabilities: {}", d.capabilities.join(", "));
+            let capabilities: Vec<String> =
+                d.capabilities.iter().map(Untrusted::terminal).collect();
+            let _ = writeln!(out, "  capabilities: {}", capabilities.join(", "));
+            let imports: Vec<String> = s.imports.iter().map(|i| terminal::line(i)).collect();
             let _ = writeln!(
                 out,
                 "  imports:      {}",
-                s.imports.join("\n                ")
+                imports.join("\n                ")
             );
             if !d.parameters.is_empty() {
                 let _ = writeln!(out, "  parameters:");
                 for p in &d.parameters {
                     let default = p
                         .default
-                        .as_deref()
-                        .map(|v| format!(" (default {v})"))
+                        .as_ref()
+                        .map(|v| format!(" (default {})", v.terminal()))
                         .unwrap_or_default();
-                    let _ = writeln!(out, "    {}{default}: {}", p.name, p.description);
+                    let _ = writeln!(
+                        out,
+                        "    {}{default}: {}",
+                        p.name.terminal(),
+                        p.description.terminal()
+                    );
                 }
             }
             out.push('\n');
@@ -72,7 +87,9 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
         for f in &failures {
             eprintln!(
                 "joule: warning: {}",
-                f.error.as_deref().unwrap_or("a skill failed to load")
+                f.error
+                    .as_ref()
+                    .map_or("a skill failed to load".to_string(), Untrusted::terminal)
             );
         }
     }

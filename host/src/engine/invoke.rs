@@ -13,6 +13,7 @@ use crate::caps::SkillState;
 use crate::caps::bindings::{Skill, joule::skill::types as wit};
 use crate::inputs::Inputs;
 use crate::report::LogLine;
+use crate::untrusted::{Untrusted, terminal};
 
 /// Why an invocation did not return findings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +28,8 @@ pub struct Outcome {
     pub duration: Duration,
     pub log: Vec<LogLine>,
     pub log_dropped: u64,
-    pub stdout: String,
-    pub stderr: String,
+    pub stdout: Untrusted,
+    pub stderr: Untrusted,
     pub host_calls: u64,
 }
 
@@ -40,8 +41,8 @@ impl Outcome {
             duration,
             log: Vec::new(),
             log_dropped: 0,
-            stdout: String::new(),
-            stderr: String::new(),
+            stdout: Untrusted::default(),
+            stderr: Untrusted::default(),
             host_calls: 0,
         }
     }
@@ -160,20 +161,21 @@ impl Runtime {
         }
         let stdout = String::from_utf8_lossy(&state.stdout.contents()).into_owned();
         let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
-        // What a skill prints goes to the host log as well as into its run record.
+        // What a skill prints goes to the host log as well as into its run record: one log line
+        // for each of its lines, with nothing in it the terminal would act on.
         for line in stdout.lines() {
-            tracing::info!(skill = %skill.descriptor.id, "stdout: {line}");
+            tracing::info!(skill = %skill.descriptor.id, "stdout: {}", terminal::line(line));
         }
         for line in stderr.lines() {
-            tracing::info!(skill = %skill.descriptor.id, "stderr: {line}");
+            tracing::info!(skill = %skill.descriptor.id, "stderr: {}", terminal::line(line));
         }
         Outcome {
             result,
             duration,
             log: std::mem::take(&mut state.log.lines),
             log_dropped: state.log.dropped,
-            stdout,
-            stderr,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
             host_calls: state.calls,
         }
     }

@@ -56,12 +56,13 @@ impl Plan {
                 );
             };
             for name in values.keys() {
-                if !skill.descriptor.parameters.iter().any(|p| &p.name == name) {
-                    let declared: Vec<_> = skill
+                if !skill.descriptor.parameters.iter().any(|p| p.name == *name) {
+                    // The skill's names, into an error the terminal shows.
+                    let declared: Vec<String> = skill
                         .descriptor
                         .parameters
                         .iter()
-                        .map(|p| p.name.as_str())
+                        .map(|p| p.name.terminal())
                         .collect();
                     anyhow::bail!(
                         "--param {skill_id}.{name}: `{skill_id}` has no parameter `{name}` (it declares: {})",
@@ -86,9 +87,9 @@ impl Plan {
             .iter()
             .filter_map(|p| {
                 let value = given
-                    .and_then(|g| g.get(&p.name).cloned())
-                    .or_else(|| p.default.clone())?;
-                Some((p.name.clone(), value))
+                    .and_then(|g| g.get(p.name.raw()).cloned())
+                    .or_else(|| p.default.as_ref().map(|d| d.raw().to_string()))?;
+                Some((p.name.raw().to_string(), value))
             })
             .collect()
     }
@@ -195,17 +196,17 @@ impl Spent {
                         .map(|s| s.descriptor.version.clone())
                         .unwrap_or_default(),
                     digest: loaded.map(|s| s.digest.clone()).unwrap_or_default(),
-                    trigger: "budget".to_string(),
+                    trigger: "budget".into(),
                     input: None,
                     status: RunStatus::Failed,
                     duration_ms: 0.0,
-                    error: Some(error),
+                    error: Some(error.into()),
                     findings: 0,
                     host_calls: 0,
                     log: Vec::new(),
                     log_dropped: 0,
-                    stdout: String::new(),
-                    stderr: String::new(),
+                    stdout: Default::default(),
+                    stderr: Default::default(),
                 }
             })
             .collect()
@@ -370,7 +371,7 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
                 .map(|f| crate::caps::types::finding_from_wit(&skill.descriptor.id, f))
                 .collect::<Vec<_>>(),
         ),
-        Err(failure) => (RunStatus::Failed, Some(failure.reason), Vec::new()),
+        Err(failure) => (RunStatus::Failed, Some(failure.reason.into()), Vec::new()),
     };
     let record = RunRecord {
         skill: skill.descriptor.id.clone(),

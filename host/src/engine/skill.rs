@@ -13,6 +13,7 @@ use super::Runtime;
 use super::cache::{self, Origin};
 use crate::caps::bindings::{SkillPre, joule::skill::types as wit};
 use crate::findings::Kind;
+use crate::untrusted::Untrusted;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "on", rename_all = "kebab-case")]
@@ -23,7 +24,7 @@ pub enum Trigger {
     Finding {
         kind: Kind,
         #[serde(skip_serializing_if = "Option::is_none")]
-        rule: Option<String>,
+        rule: Option<Untrusted>,
     },
 }
 
@@ -33,7 +34,7 @@ impl Trigger {
             wit::Trigger::Scan => Trigger::Scan,
             wit::Trigger::Finding(f) => Trigger::Finding {
                 kind: f.kind.into(),
-                rule: f.rule,
+                rule: f.rule.map(Untrusted::from),
             },
         }
     }
@@ -43,39 +44,41 @@ impl Trigger {
             Trigger::Scan => wit::Trigger::Scan,
             Trigger::Finding { kind, rule } => wit::Trigger::Finding(wit::FindingFilter {
                 kind: (*kind).into(),
-                rule: rule.clone(),
+                rule: rule.as_ref().map(|r| r.raw().to_string()),
             }),
         }
     }
 
-    pub fn describe(&self) -> String {
+    /// `scan`, `finding:KIND` or `finding:KIND/RULE`: with the skill's rule in it, untrusted.
+    pub fn describe(&self) -> Untrusted {
         match self {
-            Trigger::Scan => "scan".to_string(),
-            Trigger::Finding { kind, rule: None } => format!("finding:{}", kind.name()),
+            Trigger::Scan => "scan".into(),
+            Trigger::Finding { kind, rule: None } => format!("finding:{}", kind.name()).into(),
             Trigger::Finding {
                 kind,
                 rule: Some(rule),
-            } => format!("finding:{}/{rule}", kind.name()),
+            } => format!("finding:{}/{}", kind.name(), rule.raw()).into(),
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Parameter {
-    pub name: String,
-    pub description: String,
+    pub name: Untrusted,
+    pub description: Untrusted,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
+    pub default: Option<Untrusted>,
 }
 
-/// What a skill's `describe` returned.
+/// What a skill's `describe` returned: an id checked at load ([`valid_id`]), and the rest
+/// untrusted text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Descriptor {
     pub id: String,
-    pub version: String,
-    pub summary: String,
+    pub version: Untrusted,
+    pub summary: Untrusted,
     pub triggers: Vec<Trigger>,
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Untrusted>,
     pub parameters: Vec<Parameter>,
 }
 
@@ -83,17 +86,17 @@ impl Descriptor {
     fn from_wit(d: wit::Descriptor) -> Self {
         Descriptor {
             id: d.id,
-            version: d.version,
-            summary: d.summary,
+            version: d.version.into(),
+            summary: d.summary.into(),
             triggers: d.triggers.into_iter().map(Trigger::from_wit).collect(),
-            capabilities: d.capabilities,
+            capabilities: d.capabilities.into_iter().map(Untrusted::from).collect(),
             parameters: d
                 .parameters
                 .into_iter()
                 .map(|p| Parameter {
-                    name: p.name,
-                    description: p.description,
-                    default: p.default_value,
+                    name: p.name.into(),
+                    description: p.description.into(),
+                    default: p.default_value.map(Untrusted::from),
                 })
                 .collect(),
         }
@@ -119,7 +122,12 @@ impl LoadedSkill {
             id: &self.descriptor.id,
             digest: &self.digest,
             imports: &self.imports,
-            declares: &self.descriptor.capabilities,
+            declares: self
+                .descriptor
+                .capabilities
+                .iter()
+                .map(Untrusted::raw)
+                .collect(),
         }
     }
 }
@@ -181,8 +189,8 @@ impl Runtime {
             digest,
             descriptor: Descriptor {
                 id: String::new(),
-                version: String::new(),
-                summary: String::new(),
+                version: Untrusted::default(),
+                summary: Untrusted::default(),
                 triggers: Vec::new(),
                 capabilities: Vec::new(),
                 parameters: Vec::new(),
@@ -194,23 +202,16 @@ impl Runtime {
         let descriptor = self
             .describe(&skill)
             .map_err(|f| anyhow::anyhow!("{}: `describe` failed: {}", path.display(), f.reason))?;
-        let mut descriptor = Descriptor::from_wit(descriptor);
+        let descriptor = Descriptor::from_wit(descriptor);
+        // The id names the skill in policies, reports, the audit log and file names, often
+        // where no escaping applies (a policy's `[[skill]]` key, `--param ID.NAME`): it is
+        // checked, not escaped. Everything else a skill says of itself is `Untrusted`.
         if let Err(why) = valid_id(&descriptor.id) {
             anyhow::bail!(
                 "{}: `describe` returned the id {:?}, which {why}",
                 path.display(),
                 descriptor.id
             );
-        }
-        // What a skill says of itself lands in reports, policies and terminals: no control
-        // characters (a newline in a summary must not become a line of a generated policy).
-        for text in [&mut descriptor.version, &mut descriptor.summary] {
-            if text.chars().any(char::is_control) {
-                *text = text
-                    .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect();
-            }
         }
         skill.descriptor = descriptor;
         Ok(Arc::new(skill))

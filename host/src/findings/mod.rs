@@ -3,7 +3,8 @@
 //! boundary (`caps::types`).
 //!
 //! The shape here is the documented one (`docs/findings.md`, `docs/findings-v1.schema.json`);
-//! changing a field name is a format change.
+//! changing a field name is a format change. Every string a skill gave is [`Untrusted`]: the
+//! same string in JSON, written anywhere else through the escaping of that output.
 
 mod rank;
 mod saving;
@@ -15,6 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::untrusted::Untrusted;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -47,13 +50,13 @@ pub struct LineRange {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tree: Option<String>,
+    pub tree: Option<Untrusted>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub file: Option<Untrusted>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines: Option<LineRange>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
+    pub function: Option<Untrusted>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,17 +71,17 @@ pub enum Span {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tree: Option<String>,
-    pub file: String,
+    pub tree: Option<Untrusted>,
+    pub file: Untrusted,
     pub span: Span,
-    pub replacement: String,
+    pub replacement: Untrusted,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measure {
-    pub name: String,
+    pub name: Untrusted,
     pub value: f64,
-    pub unit: String,
+    pub unit: Untrusted,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -88,7 +91,7 @@ pub struct Impact {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub unit: Option<Untrusted>,
     /// Reserved for regressions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relative_change: Option<f64>,
@@ -99,30 +102,32 @@ pub struct Finding {
     /// Stable fingerprint: the same problem at the same place has the same id across runs,
     /// even when line numbers or measured values move.
     pub id: String,
+    /// The id of the skill that made it (checked at load: `engine::valid_id`).
     pub skill: String,
     pub kind: Kind,
-    pub rule: String,
-    pub title: String,
-    pub message: String,
+    pub rule: Untrusted,
+    pub title: Untrusted,
+    pub message: Untrusted,
     pub locations: Vec<Location>,
     pub impact: Impact,
     pub confidence: f64,
     pub evidence: Vec<Measure>,
     pub edits: Vec<Edit>,
-    /// The unified diff the edits make, when they apply to a granted tree.
+    /// The unified diff the edits make, when they apply to a granted tree: the skill's
+    /// replacement text and file names in it, so untrusted too.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub patch: Option<String>,
-    /// Why the edits could not be turned into a patch.
+    pub patch: Option<Untrusted>,
+    /// Why the edits could not be turned into a patch (it may name the skill's files).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub patch_error: Option<String>,
+    pub patch_error: Option<Untrusted>,
     /// Reserved for regressions: the series the change was found in.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub series: Option<String>,
+    pub series: Option<Untrusted>,
     /// Reserved for regressions: when the change happened.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub at: Option<String>,
+    pub at: Option<Untrusted>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
-    pub labels: BTreeMap<String, String>,
+    pub labels: BTreeMap<Untrusted, Untrusted>,
     /// For opportunities: what the fix saves across the operator's fleet.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub saving: Option<Saving>,
@@ -145,14 +150,15 @@ impl Finding {
     fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
         let primary = self.locations.first().cloned().unwrap_or_default();
+        let fingerprint = self.labels.get(&Untrusted::from("fingerprint"));
         for part in [
             Some(self.skill.as_str()),
-            Some(self.rule.as_str()),
-            self.series.as_deref(),
-            primary.tree.as_deref(),
-            primary.file.as_deref(),
-            primary.function.as_deref(),
-            self.labels.get("fingerprint").map(String::as_str),
+            Some(self.rule.raw()),
+            self.series.as_ref().map(Untrusted::raw),
+            primary.tree.as_ref().map(Untrusted::raw),
+            primary.file.as_ref().map(Untrusted::raw),
+            primary.function.as_ref().map(Untrusted::raw),
+            fingerprint.map(Untrusted::raw),
         ] {
             h.update(part.unwrap_or("").as_bytes());
             h.update([0]);
@@ -163,7 +169,7 @@ impl Finding {
 
     /// The bytes of text the finding carries (what the run's findings budget counts).
     pub fn text_bytes(&self) -> usize {
-        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let opt = |s: &Option<Untrusted>| s.as_ref().map_or(0, Untrusted::len);
         self.rule.len()
             + self.title.len()
             + self.message.len()

@@ -81,8 +81,8 @@ mod tests {
             skill: "s".into(),
             kind,
             rule: "r".into(),
-            title: String::new(),
-            message: String::new(),
+            title: Default::default(),
+            message: Default::default(),
             locations: Vec::new(),
             impact: Impact {
                 sample_share: share,

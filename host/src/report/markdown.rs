@@ -1,5 +1,6 @@
 //! The Markdown report: a ranked summary table, one section per finding with its evidence and
-//! patch, then the runs and any input that could not be read.
+//! patch, then the runs and any input that could not be read. One function per section, each
+//! writing what skills gave through [`crate::untrusted::markdown`].
 
 use std::fmt::Write;
 
@@ -8,6 +9,7 @@ use joule_profile::model::units::scaled;
 use super::Report;
 use super::RunStatus;
 use crate::findings::Finding;
+use crate::untrusted::{Untrusted, markdown};
 
 fn share(f: &Finding) -> String {
     f.impact
@@ -38,33 +40,46 @@ fn significant(v: f64) -> String {
     }
 }
 
-/// Table cells may not contain `|` or newlines.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
+/// Where a finding is: `src/parse.rs:20` in `parse_line`, each part one code span.
 fn location(f: &Finding) -> Option<String> {
     let l = f.locations.first()?;
     let mut place = match (&l.file, &l.lines) {
         (Some(file), Some(lines)) if lines.start == lines.end => {
-            format!("`{file}:{}`", lines.start)
+            markdown::code(&format!("{}:{}", file.raw(), lines.start))
         }
-        (Some(file), Some(lines)) => format!("`{file}:{}-{}`", lines.start, lines.end),
-        (Some(file), None) => format!("`{file}`"),
+        (Some(file), Some(lines)) => {
+            markdown::code(&format!("{}:{}-{}", file.raw(), lines.start, lines.end))
+        }
+        (Some(file), None) => file.md_code(),
         _ => String::new(),
     };
     if let Some(function) = &l.function {
         if !place.is_empty() {
             place.push_str(" in ");
         }
-        let _ = write!(place, "`{function}`");
+        place.push_str(&function.md_code());
     }
     (!place.is_empty()).then_some(place)
 }
 
+/// The report. Every string from a skill (and from the operator's inputs) is written through
+/// the escaping function of the place it goes to ([`crate::untrusted::markdown`]), so no
+/// skill can add a row, a finding, a heading or a section.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Joule report\n");
+    summary(&mut out, report);
+    findings_table(&mut out, report);
+    for (i, f) in report.findings.iter().enumerate() {
+        finding(&mut out, i + 1, f);
+    }
+    runs_table(&mut out, report);
+    input_problems(&mut out, report);
+    out
+}
+
+/// `12 skills ran on 1 profile (...), metric set ... and source tree .... **15 findings**.`
+fn summary(out: &mut String, report: &Report) {
     let profiles: Vec<String> = report
         .inputs
         .profiles
@@ -73,16 +88,21 @@ pub fn markdown(report: &Report) -> String {
         .map(|p| match (&p.sample_type, p.total) {
             (Some(t), Some(total)) => {
                 let (name, unit) = t.split_once('/').unwrap_or((t, ""));
-                format!("`{}` ({} of {name})", p.name, scaled(total, unit))
+                format!(
+                    "{} ({} of {})",
+                    markdown::code(&p.name),
+                    scaled(total, unit),
+                    markdown::inline(name)
+                )
             }
-            _ => format!("`{}`", p.name),
+            _ => markdown::code(&p.name),
         })
         .collect();
     let sources: Vec<String> = report
         .inputs
         .sources
         .iter()
-        .map(|s| format!("`{}`", s.name))
+        .map(|s| markdown::code(&s.name))
         .collect();
     let metrics: Vec<String> = report
         .inputs
@@ -90,7 +110,7 @@ pub fn markdown(report: &Report) -> String {
         .iter()
         .filter_map(|m| {
             let series = m.series?;
-            Some(format!("`{}` ({series} series)", m.name))
+            Some(format!("{} ({series} series)", markdown::code(&m.name)))
         })
         .collect();
     let skills: std::collections::BTreeSet<&str> =
@@ -128,78 +148,107 @@ pub fn markdown(report: &Report) -> String {
             n => format!(", {n} failed run{}", if n == 1 { "" } else { "s" }),
         }
     );
+}
 
-    if !report.findings.is_empty() {
+/// One row per finding, ranked, and the fleet the savings are for.
+fn findings_table(out: &mut String, report: &Report) {
+    if report.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| # | Finding | Kind | Share | Saving | Confidence | Skill |\n|---:|---|---|---:|---:|---:|---|"
+    );
+    for (i, f) in report.findings.iter().enumerate() {
         let _ = writeln!(
             out,
-            "| # | Finding | Kind | Share | Saving | Confidence | Skill |\n|---:|---|---|---:|---:|---:|---|"
+            "| {} | {} | {} | {} | {} | {:.2} | {} |",
+            i + 1,
+            f.title.md_cell(),
+            f.kind.name(),
+            share(f),
+            saving(f),
+            f.confidence,
+            markdown::code_in_cell(&f.skill)
         );
-        for (i, f) in report.findings.iter().enumerate() {
+    }
+    if let Some(fleet) = &report.fleet {
+        let _ = writeln!(
+            out,
+            "\nSavings are for a fleet of {} cores running the profiled programs at {} W a \
+             core (`--fleet-cores`, `--watts-per-core`).",
+            significant(fleet.cores),
+            significant(fleet.watts_per_core)
+        );
+    }
+    out.push('\n');
+}
+
+/// Finding `n`: its heading, who made it and how sure, where, what it saves, the skill's
+/// message, the evidence and the patch.
+fn finding(out: &mut String, n: usize, f: &Finding) {
+    let _ = writeln!(out, "## {n}. {}\n", f.title.md_inline());
+    let _ = writeln!(
+        out,
+        "**{}** · rule {} · skill {} · share {} · confidence {:.2} · id `{}`\n",
+        f.kind.name(),
+        f.rule.md_code(),
+        markdown::code(&f.skill),
+        share(f),
+        f.confidence,
+        f.id
+    );
+    if let Some(place) = location(f) {
+        let _ = writeln!(out, "Location: {place}\n");
+    }
+    if let Some(s) = &f.saving {
+        let _ = writeln!(
+            out,
+            "Estimated saving: {} ({:.2}% of the profile)\n",
+            saving(f),
+            s.share * 100.0
+        );
+    }
+    if !f.message.is_empty() {
+        let _ = writeln!(out, "{}\n", f.message.md_message(&f.skill));
+    }
+    if !f.evidence.is_empty() {
+        let _ = writeln!(out, "Evidence:\n");
+        for m in &f.evidence {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {:.2} | `{}` |",
-                i + 1,
-                cell(&f.title),
-                f.kind.name(),
-                share(f),
-                saving(f),
-                f.confidence,
-                f.skill
-            );
-        }
-        if let Some(fleet) = &report.fleet {
-            let _ = writeln!(
-                out,
-                "\nSavings are for a fleet of {} cores running the profiled programs at {} W a \
-                 core (`--fleet-cores`, `--watts-per-core`).",
-                significant(fleet.cores),
-                significant(fleet.watts_per_core)
+                "- {}: {} {}",
+                m.name.md_inline_at_start(),
+                trim_number(m.value),
+                m.unit.md_inline()
             );
         }
         out.push('\n');
     }
-
-    for (i, f) in report.findings.iter().enumerate() {
-        let _ = writeln!(out, "## {}. {}\n", i + 1, f.title);
+    if let Some(patch) = &f.patch {
+        let _ = writeln!(out, "Suggested patch:\n\n{}\n", patch.md_fenced("diff"));
+    }
+    if let Some(e) = &f.patch_error {
         let _ = writeln!(
             out,
-            "**{}** · rule `{}` · skill `{}` · share {} · confidence {:.2} · id `{}`\n",
-            f.kind.name(),
-            f.rule,
-            f.skill,
-            share(f),
-            f.confidence,
-            f.id
+            "The suggested edits could not be applied: {}\n",
+            e.md_inline()
         );
-        if let Some(place) = location(f) {
-            let _ = writeln!(out, "Location: {place}\n");
-        }
-        if let Some(s) = &f.saving {
-            let _ = writeln!(
-                out,
-                "Estimated saving: {} ({:.2}% of the profile)\n",
-                saving(f),
-                s.share * 100.0
-            );
-        }
-        if !f.message.is_empty() {
-            let _ = writeln!(out, "{}\n", f.message.trim_end());
-        }
-        if !f.evidence.is_empty() {
-            let _ = writeln!(out, "Evidence:\n");
-            for m in &f.evidence {
-                let _ = writeln!(out, "- {}: {} {}", m.name, trim_number(m.value), m.unit);
-            }
-            out.push('\n');
-        }
-        if let Some(patch) = &f.patch {
-            let _ = writeln!(out, "Suggested patch:\n\n```diff\n{}```\n", patch);
-        }
-        if let Some(e) = &f.patch_error {
-            let _ = writeln!(out, "The suggested edits could not be applied: {e}\n");
-        }
     }
+    if !f.overlaps.is_empty() {
+        // Ids are the host's own fingerprints (hex), not a skill's text.
+        let ids: Vec<String> = f.overlaps.iter().map(|id| format!("`{id}`")).collect();
+        let _ = writeln!(
+            out,
+            "Its edits overlap those of {}: the combined patch carries only the first of them \
+             in rank order.\n",
+            ids.join(", ")
+        );
+    }
+}
 
+/// One row per run: skill, version, trigger, status, time, findings, and why it failed.
+fn runs_table(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "## Runs\n\n| Skill | Version | Trigger | Status | Time | Findings | Detail |\n|---|---|---|---|---:|---:|---|"
@@ -207,40 +256,48 @@ pub fn markdown(report: &Report) -> String {
     for r in &report.runs {
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {:.1} ms | {} | {} |",
-            r.skill,
-            r.version,
-            r.trigger,
+            "| {} | {} | {} | {} | {:.1} ms | {} | {} |",
+            markdown::code_in_cell(&r.skill),
+            r.version.md_cell(),
+            r.trigger.md_cell(),
             match r.status {
                 RunStatus::Ok => "ok",
                 RunStatus::Failed => "**failed**",
             },
             r.duration_ms,
             r.findings,
-            cell(r.error.as_deref().unwrap_or(""))
+            r.error.as_ref().map(Untrusted::md_cell).unwrap_or_default()
         );
     }
     out.push('\n');
+}
 
+/// Profiles that could not be read, or were read with lines skipped.
+fn input_problems(out: &mut String, report: &Report) {
     let broken: Vec<_> = report
         .inputs
         .profiles
         .iter()
         .filter(|p| p.error.is_some() || !p.warnings.is_empty())
         .collect();
-    if !broken.is_empty() {
-        let _ = writeln!(out, "## Input problems\n");
-        for p in broken {
-            if let Some(e) = &p.error {
-                let _ = writeln!(out, "- {e}");
-            }
-            for w in &p.warnings {
-                let _ = writeln!(out, "- {}: {w}", p.path);
-            }
-        }
-        out.push('\n');
+    if broken.is_empty() {
+        return;
     }
-    out
+    let _ = writeln!(out, "## Input problems\n");
+    for p in broken {
+        if let Some(e) = &p.error {
+            let _ = writeln!(out, "- {}", markdown::inline_at_start(e));
+        }
+        for w in &p.warnings {
+            let _ = writeln!(
+                out,
+                "- {}: {}",
+                markdown::inline_at_start(&p.path),
+                markdown::inline(w)
+            );
+        }
+    }
+    out.push('\n');
 }
 
 /// `12.0` -> `12`, `0.123456` -> `0.1235`.

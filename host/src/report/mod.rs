@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::findings::{self, Edit, Finding, Fleet};
 use crate::inputs::Inputs;
+use crate::untrusted::Untrusted;
 
 /// The Findings JSON format version this host writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -218,13 +219,16 @@ impl Report {
                     let cost = spent.entry(grants.skill.as_str()).or_default();
                     let bytes = p.as_ref().map_or(0, String::len);
                     if *cost + bytes > budget {
-                        f.patch_error = Some(format!(
-                            "patch left out: {bytes} bytes would take skill `{}`'s patches past \
-                             its findings budget of {} KiB ({}); the finding stands",
-                            f.skill,
-                            budget >> 10,
-                            grants.how_to_grant("limits.findings_kib = N")
-                        ));
+                        f.patch_error = Some(
+                            format!(
+                                "patch left out: {bytes} bytes would take skill `{}`'s patches \
+                                 past its findings budget of {} KiB ({}); the finding stands",
+                                f.skill,
+                                budget >> 10,
+                                grants.how_to_grant("limits.findings_kib = N")
+                            )
+                            .into(),
+                        );
                         continue;
                     }
                     *cost += bytes;
@@ -234,13 +238,13 @@ impl Report {
                     // two spellings of one file are one file there.
                     for e in &mut f.edits {
                         if let Ok((tree, file)) = patch::resolve(e, granted, None) {
-                            e.tree = Some(tree.name().to_string());
-                            e.file = file;
+                            e.tree = Some(tree.name().into());
+                            e.file = file.into();
                         }
                     }
-                    f.patch = p;
+                    f.patch = p.map(Untrusted::from);
                 }
-                Err(e) => f.patch_error = Some(e),
+                Err(e) => f.patch_error = Some(e.into()),
             }
         }
         let combined_patch = combined(&mut findings, inputs);

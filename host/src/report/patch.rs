@@ -18,6 +18,7 @@ use similar::{Algorithm, DiffTag};
 use crate::findings::{Edit, Span};
 use crate::inputs::Inputs;
 use crate::source::SourceTree;
+use crate::untrusted::Untrusted;
 
 /// Where an edit really goes: the tree's name and the file's canonical path in it.
 pub type FileKey = (String, String);
@@ -29,12 +30,12 @@ pub fn resolve<'a>(
     inputs: &'a Inputs,
     deny: Option<&DenyRules>,
 ) -> Result<(&'a SourceTree, String), String> {
-    let tree_name = edit.tree.as_deref();
+    let tree_name = edit.tree.as_ref().map(Untrusted::raw);
     let tree = inputs.tree(tree_name).ok_or_else(|| match tree_name {
         Some(name) => format!("edit names source tree `{name}`, which was not granted"),
         None => "edit needs a source tree and none was granted".to_string(),
     })?;
-    let file = edit.file.as_str();
+    let file = edit.file.raw();
     if let Some(deny) = deny {
         deny.check(file, tree.resolved(file).as_deref())
             .map_err(|denial| format!("edit denied: {denial}"))?;
@@ -46,7 +47,8 @@ pub fn resolve<'a>(
 }
 
 /// The unified diff of a set of edits (one finding's, or a whole report's), or why it cannot be
-/// made.
+/// made. Both hold the skills' file names and replacement text: they are returned as the
+/// strings they are, for the `--patch` file, and carried as [`Untrusted`] in findings.
 pub fn patch(
     edits: &[&Edit],
     inputs: &Inputs,
@@ -182,7 +184,7 @@ pub fn byte_range(text: &str, span: &Span) -> Result<(usize, usize), String> {
 pub fn apply(text: &str, edits: &[&Edit]) -> Result<String, String> {
     let mut ranges: Vec<(usize, usize, &str)> = edits
         .iter()
-        .map(|e| byte_range(text, &e.span).map(|(s, t)| (s, t, e.replacement.as_str())))
+        .map(|e| byte_range(text, &e.span).map(|(s, t)| (s, t, e.replacement.raw())))
         .collect::<Result<_, _>>()?;
     ranges.sort_by_key(|&(s, t, _)| (s, t));
     for pair in ranges.windows(2) {

@@ -1,15 +1,18 @@
 //! The record of one invocation (or of a skill that could not be loaded), as the report
-//! carries it: status, timing, error, the log lines and captured output.
+//! carries it: status, timing, error, the log lines and captured output. What the skill wrote
+//! (its version, trigger rule, error, log and output) is [`Untrusted`].
 
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::untrusted::Untrusted;
+
 /// One line a skill logged, as kept in its run record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogLine {
     pub level: &'static str,
-    pub message: String,
+    pub message: Untrusted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -22,17 +25,21 @@ pub enum RunStatus {
 /// One invocation, as reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunRecord {
+    /// The skill's id (checked at load), or the file name of a skill that did not load.
     pub skill: String,
-    pub version: String,
+    pub version: Untrusted,
     pub digest: String,
-    pub trigger: String,
+    /// `scan`, `load`, or `finding:KIND[/RULE]` with the skill's rule.
+    pub trigger: Untrusted,
     /// The upstream finding's id, for finding-triggered runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
     pub status: RunStatus,
     pub duration_ms: f64,
+    /// Why it failed: the host's words, with the skill's own where it gave some (its error, its
+    /// panic message).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Untrusted>,
     /// Findings this run contributed (before de-duplication).
     pub findings: usize,
     pub host_calls: u64,
@@ -40,23 +47,23 @@ pub struct RunRecord {
     pub log: Vec<LogLine>,
     #[serde(skip_serializing_if = "is_zero_u64")]
     pub log_dropped: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stdout: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stderr: String,
+    #[serde(skip_serializing_if = "Untrusted::is_empty")]
+    pub stdout: Untrusted,
+    #[serde(skip_serializing_if = "Untrusted::is_empty")]
+    pub stderr: Untrusted,
 }
 
 impl RunRecord {
     /// The record of a skill that could not be loaded, named after its file.
-    pub fn failed_load(file: &std::path::Path, error: String, duration: Duration) -> Self {
+    pub fn failed_load(file: &std::path::Path, error: Untrusted, duration: Duration) -> Self {
         RunRecord {
             skill: file
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            version: String::new(),
+            version: Untrusted::default(),
             digest: String::new(),
-            trigger: "load".to_string(),
+            trigger: "load".into(),
             input: None,
             status: RunStatus::Failed,
             duration_ms: duration.as_secs_f64() * 1e3,
@@ -65,8 +72,8 @@ impl RunRecord {
             host_calls: 0,
             log: Vec::new(),
             log_dropped: 0,
-            stdout: String::new(),
-            stderr: String::new(),
+            stdout: Untrusted::default(),
+            stderr: Untrusted::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ use joule_policy::{Limits, SkillGrants};
 use super::*;
 use crate::findings::{Impact, Kind, Span};
 use crate::source::SourceTree;
+use crate::untrusted::Untrusted;
 
 /// A tree with `files` written into a fresh directory, granted as `app`.
 fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Arc<Inputs>) {
@@ -46,7 +47,7 @@ fn finding(skill: &str, rule: &str, share: f64, edits: Vec<Edit>) -> Finding {
         kind: Kind::Opportunity,
         rule: rule.into(),
         title: rule.into(),
-        message: String::new(),
+        message: String::new().into(),
         locations: Vec::new(),
         impact: Impact {
             sample_share: Some(share),
@@ -138,9 +139,13 @@ fn one_file_under_several_spellings_is_one_file_and_the_displaced_fix_says_so() 
     // Every edit now names the canonical file, and each finding's own patch stands.
     for f in &r.findings {
         assert_eq!(f.edits[0].file, "src/a.rs");
-        assert_eq!(f.edits[0].tree.as_deref(), Some("app"));
+        assert_eq!(f.edits[0].tree.as_ref().map(Untrusted::raw), Some("app"));
         assert!(
-            f.patch.as_ref().unwrap().starts_with("--- a/src/a.rs\n"),
+            f.patch
+                .as_ref()
+                .unwrap()
+                .raw()
+                .starts_with("--- a/src/a.rs\n"),
             "{f:?}"
         );
     }
@@ -180,7 +185,7 @@ fn carriage_returns_are_line_content_as_git_reads_them() {
     );
     let r = report(&inputs, vec![crlf, lone], Limits::default());
     for f in &r.findings {
-        let p = f.patch.as_ref().unwrap();
+        let p = f.patch.as_ref().unwrap().raw();
         git_applies(dir.path(), p).unwrap_or_else(|e| panic!("{e}\n{p:?}"));
     }
     let combined = r.combined_patch();
@@ -223,7 +228,7 @@ fn patches_past_the_skills_findings_budget_are_left_out_and_the_findings_stand()
     let kept = r.findings.iter().filter(|f| f.patch.is_some()).count();
     assert!((1..4).contains(&kept), "{kept}");
     let dropped = r.findings.iter().find(|f| f.patch.is_none()).unwrap();
-    let e = dropped.patch_error.as_deref().unwrap();
+    let e = dropped.patch_error.as_ref().unwrap().raw();
     assert!(
         e.starts_with("patch left out:") && e.contains("findings budget of 1 KiB"),
         "{e}"
@@ -274,7 +279,7 @@ fn many_findings_merge_into_one_patch_with_every_clash_named() {
     let displaced = r
         .findings
         .iter()
-        .filter(|f| f.rule.starts_with("again"))
+        .filter(|f| f.rule.raw().starts_with("again"))
         .collect::<Vec<_>>();
     assert_eq!(displaced.len(), 200);
     assert!(
