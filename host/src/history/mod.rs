@@ -333,7 +333,9 @@ impl History {
         patch_text(&diff, visible)
     }
 
-    /// Who last changed lines `start..=end` of `path` at HEAD.
+    /// Who last changed lines `start..=end` of `path` at HEAD; lines past the end of the file
+    /// are left out (libgit2 would report a hunk reaching `end` however far that is, and a
+    /// skill asking for lines up to `u32::MAX` would have the host build four billion answers).
     pub fn blame(&self, path: &str, start: u32, end: u32) -> Result<Vec<BlameLine>, HistoryError> {
         crate::source::checked_path(path)
             .map_err(|e| HistoryError::InvalidArgument(e.to_string()))?;
@@ -343,24 +345,36 @@ impl History {
             )));
         }
         let repo = self.repo();
+        let not_found = |e: git2::Error| HistoryError::NotFound(format!("{path}: {}", e.message()));
+        let lines = repo
+            .head()
+            .and_then(|h| h.peel_to_tree())
+            .and_then(|t| t.get_path(Path::new(path)))
+            .and_then(|e| e.to_object(&repo))
+            .and_then(|o| o.peel_to_blob())
+            .map(|b| line_count(b.content()))
+            .map_err(not_found)?;
+        let end = end.min(lines);
+        if start > end {
+            return Ok(Vec::new());
+        }
         let mut options = git2::BlameOptions::new();
         options.min_line(start as usize).max_line(end as usize);
         let blame = repo
             .blame_file(Path::new(path), Some(&mut options))
-            .map_err(|e| HistoryError::NotFound(format!("{path}: {}", e.message())))?;
+            .map_err(not_found)?;
         let mut out = Vec::new();
         for hunk in blame.iter() {
-            let first = hunk.final_start_line() as u32;
+            let first = hunk.final_start_line() as u64;
+            let last = (first + hunk.lines_in_hunk() as u64).saturating_sub(1);
             let sig = hunk.final_signature();
-            for line in first..first + hunk.lines_in_hunk() as u32 {
-                if (start..=end).contains(&line) {
-                    out.push(BlameLine {
-                        line,
-                        commit: hunk.final_commit_id().to_string(),
-                        author: sig.name().unwrap_or_default().to_string(),
-                        time: sig.when().seconds(),
-                    });
-                }
+            for line in first.max(start.into())..=last.min(end.into()) {
+                out.push(BlameLine {
+                    line: line as u32,
+                    commit: hunk.final_commit_id().to_string(),
+                    author: sig.name().unwrap_or_default().to_string(),
+                    time: sig.when().seconds(),
+                });
             }
         }
         Ok(out)
@@ -411,6 +425,13 @@ impl History {
         }
         Ok(text)
     }
+}
+
+/// Lines in a file as git counts them: a last line without a newline counts.
+fn line_count(text: &[u8]) -> u32 {
+    let newlines = memchr::memchr_iter(b'\n', text).count();
+    let unterminated = text.last().is_some_and(|&b| b != b'\n');
+    u32::try_from(newlines + usize::from(unterminated)).unwrap_or(u32::MAX)
 }
 
 /// A diff as the text `git diff` prints (and `git apply` takes), leaving out the files

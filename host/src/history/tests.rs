@@ -142,6 +142,11 @@ fn blame_names_the_commit_of_each_line() {
     let by: Vec<&str> = lines.iter().map(|l| l.commit.as_str()).collect();
     assert_eq!(by, [a.as_str(), b.as_str(), b.as_str()]);
     assert!(h.blame("../etc/passwd", 1, 1).is_err());
+    // Lines past the end of the file are left out, however far the range reaches.
+    let all = h.blame("lib.rs", 1, u32::MAX).unwrap();
+    assert_eq!(all.len(), V2.lines().count());
+    assert_eq!(all.last().unwrap().line, V2.lines().count() as u32);
+    assert!(h.blame("lib.rs", 1_000, u32::MAX).unwrap().is_empty());
 }
 
 #[test]
