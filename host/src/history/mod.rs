@@ -1,8 +1,14 @@
 //! Version history of a granted git repository, read-only, through libgit2: commits in a
 //! deploy window, what each changed (files, hunks, the functions the hunks touch), diffs, blame,
 //! and the patch that reverts a commit on top of HEAD. Skills see it through `history`.
+//!
+//! Read-only means nothing is written to the repository, not even by the answers libgit2
+//! computes by writing: reverts are merged in a scratch repository held in memory
+//! (`revert.rs`). The tests snapshot a repository (every file's contents, size, mode and
+//! modification time, `.git` included) before and after asking it everything.
 
 mod functions;
+mod revert;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +18,7 @@ use anyhow::Context;
 use git2::{DiffFormat, DiffOptions, Oid, Repository, Sort};
 
 pub use functions::enclosing_functions;
+use revert::Reverted;
 
 /// Commits one `commits` call returns at most.
 pub const MAX_COMMITS: usize = 10_000;
@@ -330,7 +337,7 @@ impl History {
         let repo = self.repo();
         let c = Self::find(&repo, id)?;
         let diff = Self::commit_diff(&repo, &c, 3)?;
-        patch_text(&diff, visible)
+        patch_text(&diff, visible).map_err(io)
     }
 
     /// Who last changed lines `start..=end` of `path` at HEAD; lines past the end of the file
@@ -381,7 +388,8 @@ impl History {
     }
 
     /// A unified diff that undoes commit `id` on top of HEAD, computed by libgit2's revert (a
-    /// three-way merge); an error naming the conflicting files when it does not apply cleanly.
+    /// three-way merge) in memory: nothing is written to the repository (see `revert.rs`); an
+    /// error naming the conflicting files when it does not apply cleanly.
     pub fn revert(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
         let repo = self.repo();
         let c = Self::find(&repo, id)?;
@@ -391,39 +399,24 @@ impl History {
                 "commit {id} is the root commit; reverting it would empty the repository"
             )));
         }
-        let mainline = if c.parent_count() > 1 { 1 } else { 0 };
-        let mut index = repo.revert_commit(&c, &head, mainline, None).map_err(io)?;
-        if index.has_conflicts() {
-            let files: Vec<String> = index
-                .conflicts()
-                .map_err(io)?
-                .filter_map(Result::ok)
-                .filter_map(|conflict| conflict.our.or(conflict.their).or(conflict.ancestor))
-                .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
-                .collect();
-            return Err(HistoryError::Conflict(format!(
-                "commit {} does not revert cleanly on HEAD {}: later commits changed the same \
-                 lines of {}",
-                &c.id().to_string()[..12],
-                &head.id().to_string()[..12],
-                files.join(", ")
-            )));
-        }
-        let tree = index
-            .write_tree_to(&repo)
-            .and_then(|oid| repo.find_tree(oid))
-            .map_err(io)?;
-        let head_tree = head.tree().map_err(io)?;
-        let diff = repo
-            .diff_tree_to_tree(Some(&head_tree), Some(&tree), None)
-            .map_err(io)?;
-        let text = patch_text(&diff, visible)?;
-        if text.is_empty() {
-            return Err(HistoryError::Conflict(format!(
-                "reverting commit {id} changes nothing on HEAD: it was undone already"
-            )));
-        }
-        Ok(text)
+        let reverted =
+            revert::revert(&repo, &c, &head, |diff| patch_text(diff, visible)).map_err(io)?;
+        let files = match reverted {
+            Reverted::Patch(text) if text.is_empty() => {
+                return Err(HistoryError::Conflict(format!(
+                    "reverting commit {id} changes nothing on HEAD: it was undone already"
+                )));
+            }
+            Reverted::Patch(text) => return Ok(text),
+            Reverted::Conflicts(files) => files,
+        };
+        Err(HistoryError::Conflict(format!(
+            "commit {} does not revert cleanly on HEAD {}: later commits changed the same \
+             lines of {}",
+            &c.id().to_string()[..12],
+            &head.id().to_string()[..12],
+            files.join(", ")
+        )))
     }
 }
 
@@ -439,7 +432,7 @@ fn line_count(text: &[u8]) -> u32 {
 fn patch_text(
     diff: &git2::Diff<'_>,
     visible: &dyn Fn(&str) -> bool,
-) -> Result<String, HistoryError> {
+) -> Result<String, git2::Error> {
     let mut out = Vec::new();
     diff.print(DiffFormat::Patch, |delta, _, line| {
         let shown = [delta.old_file().path(), delta.new_file().path()]
@@ -454,8 +447,7 @@ fn patch_text(
         }
         out.extend_from_slice(line.content());
         true
-    })
-    .map_err(io)?;
+    })?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
