@@ -106,6 +106,25 @@ impl Policy {
     }
 }
 
+/// Which component keeps an id that several give, for each component of `given` (its id and
+/// its file name without the extension, in the order the operator gave them): the index of the
+/// one that keeps its id, itself when it does. One named after its id (`hot-functions.wasm` for
+/// `hot-functions`) keeps the id over one that is not, whatever their order; among equals, the
+/// first given keeps it. So, without a policy to pin ids to components, a newcomer cannot take
+/// a shipped skill's id by its file sorting first. (Under a policy, only components its entries
+/// pin get this far, so two can give one id only by being the same bytes.)
+pub fn id_keepers(given: &[(&str, &str)]) -> Vec<usize> {
+    let named_after_id = |(id, file): (&str, &str)| id == file;
+    let mut keepers: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, &(id, _)) in given.iter().enumerate() {
+        let keeper = keepers.entry(id).or_insert(i);
+        if named_after_id(given[i]) && !named_after_id(given[*keeper]) {
+            *keeper = i;
+        }
+    }
+    given.iter().map(|(id, _)| keepers[id]).collect()
+}
+
 /// Refuses a component importing a risky WASI interface its grants do not include.
 fn check_imports(grants: &SkillGrants, imports: &[String]) -> Result<(), Denial> {
     for import in imports {

@@ -19,7 +19,8 @@
 //!   every import reaches ([`reach`]).
 //! - `denial.rs`: the one shape of a refusal ([`Denial`]).
 //! - `admission.rs`: whether a component may run any code ([`Policy::admit_unrun`], judged
-//!   from its bytes before its `describe`), and with which grants ([`Policy::admit`]).
+//!   from its bytes before its `describe`), with which grants ([`Policy::admit`]), and which
+//!   of several components giving one id keeps it ([`id_keepers`]).
 //! - `review.rs`: the gap analysis behind `joule audit` ([`Policy::review`]).
 //!
 //! Nothing here runs Wasm or reads an input: the host asks, this crate answers.
@@ -33,7 +34,7 @@ mod grants;
 mod limits;
 mod review;
 
-pub use admission::{Component, Unrun};
+pub use admission::{Component, Unrun, id_keepers};
 pub use capability::{Capability, RISKY_WASI, reach, risky};
 pub use denial::Denial;
 pub use deny::{BUILTIN_SECRETS, DenyRules};

@@ -336,6 +336,19 @@ fn nothing_runs_before_its_digest_is_pinned_and_the_refusal_says_what_to_add() {
 }
 
 #[test]
+fn the_component_named_after_an_id_keeps_it_else_the_first_given() {
+    // `aaa.wasm` sorts first and gives `hot`; `hot.wasm` keeps it all the same.
+    assert_eq!(
+        id_keepers(&[("hot", "aaa"), ("hot", "hot"), ("cold", "cold")]),
+        [1, 1, 2]
+    );
+    assert_eq!(id_keepers(&[("hot", "hot"), ("hot", "aaa")]), [0, 0]);
+    // Among equals, the first given.
+    assert_eq!(id_keepers(&[("hot", "hot"), ("hot", "hot")]), [0, 0]);
+    assert_eq!(id_keepers(&[("hot", "aaa"), ("hot", "bbb")]), [0, 0]);
+}
+
+#[test]
 fn describe_runs_within_fixed_limits_far_below_a_runs() {
     let limits = Limits::for_describe(1 << 30);
     assert_eq!(limits.deadline, DESCRIBE_DEADLINE);
