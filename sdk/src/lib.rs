@@ -32,7 +32,7 @@
 //!     }
 //! }
 //!
-//! export_skill!(Hottest);
+//! export_skill!(Hottest, id = "hottest");
 //! ```
 
 mod describe;
