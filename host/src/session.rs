@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use joule_policy::{Policy, RunLimits};
+use joule_policy::{Denial, Policy, RunLimits};
 
 use crate::audit::AuditLog;
-use crate::engine::{LoadedSkill, Plan, Runtime, RuntimeConfig};
+use crate::engine::{Inspected, LoadedSkill, Plan, Runtime, RuntimeConfig};
 use crate::history::History;
 use crate::inputs::{Inputs, NamedMetrics, NamedProfile, ProfileViews};
 use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, RunRecord, SourceRecord};
@@ -81,72 +81,201 @@ pub fn skill_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads skills in parallel. A skill that fails to load becomes a failed run record; the
-/// others load.
+/// What loading one component came to.
+#[derive(Debug)]
+pub enum Loaded {
+    /// Admitted to run code, and described: ready for its grants ([`Policy::admit`]).
+    Skill(Arc<LoadedSkill>),
+    /// Refused before any of its code ran ([`Policy::admit_unrun`]).
+    Refused {
+        /// What its bytes say.
+        component: Box<Inspected>,
+        /// What it went by: the id the policy pins its digest under, its claim, its file name.
+        name: String,
+        denial: Denial,
+    },
+    /// Not loadable at all (unreadable, not a skill component, `describe` failed), as the run
+    /// record that says why.
+    Failed(RunRecord),
+}
+
+/// Loads skills in parallel, in the order of `files`, asking `policy` before each one runs any
+/// code: a component it does not admit is inspected (digest, claimed id, imports) and refused
+/// without its `describe` ever running. With no policy to ask (`None`), every component
+/// describes itself: that is for the operator's own commands about the files they name
+/// (`joule skills`, `joule policy pin` and `init`), never for a run. A component that fails to
+/// load becomes a failed run record; the others load.
 pub async fn load_skills(
     runtime: &Arc<Runtime>,
     files: Vec<PathBuf>,
-) -> (Vec<Arc<LoadedSkill>>, Vec<RunRecord>) {
+    policy: Option<&Policy>,
+) -> Vec<Loaded> {
     let handles: Vec<_> = files
         .into_iter()
         .map(|file| {
             let runtime = runtime.clone();
+            let policy = policy.cloned();
             tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
-                let loaded = runtime.load(&file);
-                (file, loaded, started.elapsed())
+                let loaded = load_one(&runtime, &file, policy.as_ref());
+                match loaded {
+                    Ok(loaded) => loaded,
+                    Err(e) => Loaded::Failed(RunRecord::failed_load(
+                        &file,
+                        format!("{e:#}").into(),
+                        started.elapsed(),
+                    )),
+                }
             })
         })
         .collect();
-    let mut skills = Vec::new();
-    let mut failures = Vec::new();
+    let mut out = Vec::new();
     for handle in handles {
-        let Ok((file, loaded, elapsed)) = handle.await else {
-            continue;
-        };
-        match loaded {
-            Ok(skill) => skills.push(skill),
-            // The error may quote the skill (a panic in `describe`): untrusted.
-            Err(e) => failures.push(RunRecord::failed_load(
-                &file,
-                format!("{e:#}").into(),
-                elapsed,
-            )),
+        if let Ok(loaded) = handle.await {
+            out.push(loaded);
         }
     }
-    (skills, failures)
+    out
 }
 
-/// Keeps the first skill of each id and refuses the others. Under a policy, run this after
-/// the digest checks, so an impostor claiming a pinned id cannot crowd out the real skill.
+/// The skills described, and the run records of the components that failed to load, from a
+/// [`load_skills`] that asked no policy (where nothing is refused).
+pub fn described(loaded: Vec<Loaded>) -> (Vec<Arc<LoadedSkill>>, Vec<RunRecord>) {
+    let mut skills = Vec::new();
+    let mut failed = Vec::new();
+    for l in loaded {
+        match l {
+            Loaded::Skill(skill) => skills.push(skill),
+            Loaded::Failed(record) => failed.push(record),
+            Loaded::Refused { .. } => unreachable!("no policy was asked"),
+        }
+    }
+    (skills, failed)
+}
+
+fn load_one(runtime: &Runtime, file: &Path, policy: Option<&Policy>) -> anyhow::Result<Loaded> {
+    let component = runtime.inspect(file)?;
+    let Some(policy) = policy else {
+        return Ok(Loaded::Skill(runtime.describe_component(component)?));
+    };
+    // Until it has described itself, a component is called by the id the policy pins its
+    // digest under, else the id it claims, else its file name.
+    let name = policy
+        .pinned_as(&component.digest)
+        .first()
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| component.name());
+    let unrun = joule_policy::Unrun {
+        name: &name,
+        digest: &component.digest,
+        imports: &component.imports,
+    };
+    if let Err(denial) = policy.admit_unrun(&unrun) {
+        return Ok(Loaded::Refused {
+            component: Box::new(component),
+            name,
+            denial,
+        });
+    }
+    Ok(Loaded::Skill(runtime.describe_component(component)?))
+}
+
+/// The skills of `loaded`, refusing two with one id by the rule of
+/// [`joule_policy::id_keepers`]: the one named after its id keeps it, else the first given
+/// (`--skills` arguments in order, the files of a directory by name). Returns the skills kept,
+/// and the ones refused, each with why (naming the one that kept the id). Under a policy, run
+/// this after the digest checks, so an impostor claiming a pinned id cannot crowd out the real
+/// skill.
 pub fn unique_ids<T>(
     loaded: Vec<T>,
     skill: impl Fn(&T) -> &LoadedSkill,
-) -> (Vec<T>, Vec<RunRecord>) {
-    let mut kept: Vec<T> = Vec::new();
-    let mut failures = Vec::new();
-    for item in loaded {
+) -> (Vec<T>, Vec<(T, String)>) {
+    let files: Vec<String> = loaded
+        .iter()
+        .map(|item| crate::engine::file_stem(&skill(item).path))
+        .collect();
+    let given: Vec<(&str, &str)> = loaded
+        .iter()
+        .zip(&files)
+        .map(|(item, file)| (skill(item).descriptor.id.as_str(), file.as_str()))
+        .collect();
+    let keepers = joule_policy::id_keepers(&given);
+    let keeper_paths: Vec<PathBuf> = keepers
+        .iter()
+        .map(|&k| skill(&loaded[k]).path.clone())
+        .collect();
+    let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    for (i, item) in loaded.into_iter().enumerate() {
+        if keepers[i] == i {
+            kept.push(item);
+            continue;
+        }
         let this = skill(&item);
-        match kept
-            .iter()
-            .map(&skill)
-            .find(|s| s.descriptor.id == this.descriptor.id)
-        {
-            None => kept.push(item),
-            Some(first) => failures.push(RunRecord::failed_load(
-                &this.path,
-                format!(
-                    "{}: skill id `{}` is already taken by {}",
-                    this.path.display(),
-                    this.descriptor.id,
-                    first.path.display()
-                )
-                .into(),
-                Default::default(),
-            )),
+        let why = format!(
+            "{}: skill id `{}` is already taken by {}, which keeps it (a component named after its id keeps the id; otherwise the first given does); this one is refused",
+            this.path.display(),
+            this.descriptor.id,
+            keeper_paths[i].display()
+        );
+        refused.push((item, why));
+    }
+    (kept, refused)
+}
+
+/// A component refused at load, for its run record and the audit log's load decision.
+pub struct Refusal<'a> {
+    path: &'a Path,
+    /// The id it gave, or the name it went by when none of its code ran.
+    id: &'a str,
+    version: &'a Untrusted,
+    digest: &'a str,
+}
+
+impl<'a> Refusal<'a> {
+    pub fn of(skill: &'a LoadedSkill) -> Self {
+        Refusal {
+            path: &skill.path,
+            id: &skill.descriptor.id,
+            version: &skill.descriptor.version,
+            digest: &skill.digest,
         }
     }
-    (kept, failures)
+
+    /// Refused by the policy, for `reason`: recorded under its id.
+    pub fn record(&self, reason: &str, audit: Option<&AuditLog>) -> RunRecord {
+        let shown = self.path.display().to_string();
+        if let Some(audit) = audit {
+            audit.write_load(self.id, self.digest, &shown, Some(reason));
+        }
+        let mut record = RunRecord::failed_load(
+            self.path,
+            format!("{shown}: {reason}").into(),
+            Default::default(),
+        );
+        record.skill = self.id.to_string();
+        record.version = self.version.clone();
+        record.digest = self.digest.to_string();
+        record
+    }
+
+    /// Refused for giving an id another component keeps (`why` says which): recorded under its
+    /// file name, as any component that failed to load, and in the audit log under the id.
+    pub fn duplicate(&self, why: &str, audit: Option<&AuditLog>) -> RunRecord {
+        if let Some(audit) = audit {
+            audit.write_load(
+                self.id,
+                self.digest,
+                &self.path.display().to_string(),
+                Some(why),
+            );
+        }
+        let mut record =
+            RunRecord::failed_load(self.path, why.to_string().into(), Default::default());
+        record.version = self.version.clone();
+        record.digest = self.digest.to_string();
+        record
+    }
 }
 
 /// Reads every file with `load` on the blocking pool, concurrently; each result comes back
@@ -391,7 +520,6 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
     {
         anyhow::bail!("--path-prefix {name}=...: no source tree is named `{name}`");
     }
-    let (loaded, mut runs) = load_skills(&runtime, files).await;
     let policy = request
         .policy
         .unwrap_or_else(|| Policy::open(runtime.limits().clone()));
@@ -405,30 +533,41 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         histories,
         withheld_histories: Vec::new(),
     };
+    let audit = request.audit.as_deref();
+    let mut runs = Vec::new();
     let mut admitted = Vec::new();
-    for skill in loaded {
-        let path = skill.path.display().to_string();
+    for loaded in load_skills(&runtime, files, Some(&policy)).await {
+        let skill = match loaded {
+            Loaded::Skill(skill) => skill,
+            Loaded::Refused {
+                component,
+                name,
+                denial,
+            } => {
+                let never_ran = Untrusted::default();
+                let refusal = Refusal {
+                    path: &component.path,
+                    id: &name,
+                    version: &never_ran,
+                    digest: &component.digest,
+                };
+                runs.push(refusal.record(&denial.to_string(), audit));
+                continue;
+            }
+            Loaded::Failed(record) => {
+                runs.push(record);
+                continue;
+            }
+        };
         match policy.admit(&skill.component()) {
             Ok(grants) => admitted.push((skill, grants)),
-            Err(denial) => {
-                let reason = denial.to_string();
-                if let Some(audit) = &request.audit {
-                    audit.write_load(&skill.descriptor.id, &skill.digest, &path, Some(&reason));
-                }
-                let mut record = RunRecord::failed_load(
-                    &skill.path,
-                    format!("{path}: {reason}").into(),
-                    Default::default(),
-                );
-                record.skill = skill.descriptor.id.clone();
-                record.version = skill.descriptor.version.clone();
-                record.digest = skill.digest.clone();
-                runs.push(record);
-            }
+            Err(denial) => runs.push(Refusal::of(&skill).record(&denial.to_string(), audit)),
         }
     }
     let (admitted, duplicates) = unique_ids(admitted, |(skill, _)| skill);
-    runs.extend(duplicates);
+    for ((skill, _), why) in duplicates {
+        runs.push(Refusal::of(&skill).duplicate(&why, audit));
+    }
     let mut skills = Vec::new();
     let mut access = HashMap::new();
     let mut views = ProfileViews::default();

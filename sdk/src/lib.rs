@@ -32,7 +32,7 @@
 //!     }
 //! }
 //!
-//! export_skill!(Hottest);
+//! export_skill!(Hottest, id = "hottest");
 //! ```
 
 mod describe;
@@ -81,6 +81,19 @@ pub use tree::{Query, Search, Tree};
 pub trait Skill {
     fn describe() -> Descriptor;
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String>;
+}
+
+/// The bytes of `id`, for the `joule:skill-id` section [`export_skill!`] writes.
+#[doc(hidden)]
+pub const fn __claimed_id<const N: usize>(id: &str) -> [u8; N] {
+    let bytes = id.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
 }
 
 /// Everything a typical skill uses, in one import.
@@ -136,8 +149,24 @@ impl Invocation {
 }
 
 /// Exports a type implementing [`Skill`] as the component's `describe` and `run`.
+///
+/// `export_skill!(Hottest, id = "hottest")` also writes the id into the component, in a custom
+/// section named `joule:skill-id`, where the host reads it without running any code: under a
+/// policy, a component whose digest no entry pins is refused before its `describe` runs, and
+/// the refusal (and `joule audit`) can then name the skill by the id it claims rather than by
+/// its file name. The claim is a name, never a credential: the host admits by digest, and
+/// refuses a component whose `describe` returns another id than the one it claims.
 #[macro_export]
 macro_rules! export_skill {
+    ($skill:ty, id = $id:literal) => {
+        $crate::export_skill!($skill);
+
+        const _: () = {
+            #[unsafe(link_section = "joule:skill-id")]
+            #[used]
+            static CLAIMED_ID: [u8; $id.len()] = $crate::__claimed_id($id);
+        };
+    };
     ($skill:ty) => {
         const _: () = {
             struct __JouleSkillExport;

@@ -175,6 +175,9 @@ fn audit_against_a_policy_shows_grants_and_the_gaps_both_ways() {
     // Deny by default: a component the policy does not name is refused, and the verdict says
     // what entry would let it run.
     let regex = component(&audit, "regex-in-hot-path");
+    // Refused before any of its code ran: named by the id its component claims, not described.
+    assert_eq!(regex["id_from"], "claim", "{regex:#}");
+    assert_eq!(regex["version"], "", "{regex:#}");
     let verdict = regex["verdict"].as_str().unwrap();
     assert!(verdict.contains("no [[skill]] entry"), "{verdict}");
     assert!(

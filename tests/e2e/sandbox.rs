@@ -1384,6 +1384,110 @@ fn granted_wasi_filesystem_loads_but_sees_no_file() {
 }
 
 // --------------------------------------------------------------------------------------------
+// History: a read-only grant writes nothing.
+// --------------------------------------------------------------------------------------------
+
+/// A repository under `dir` with what reverts meet: files added, changed, deleted and renamed
+/// after the fact, a merge commit, a commit later ones rewrote, and both packed and loose
+/// objects (libgit2 touches either kind when it "freshens" an object it would write).
+fn history_repo(dir: &Path) -> PathBuf {
+    let repo = dir.join("history");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], None);
+    let at = |i: i64| Some(1_700_000_000 + i * 100);
+    let commit = |file: &str, text: &str, message: &str, i: i64| {
+        std::fs::write(repo.join(file), text).unwrap();
+        git(&repo, &["add", "-A"], None);
+        git(&repo, &["commit", "-q", "-m", message], at(i));
+    };
+    let body: String = (1..=30).map(|i| format!("fn f{i}() {{}}\n")).collect();
+    commit("lib.rs", &body, "Start", 1);
+    commit("gone.txt", "deleted later\n", "Add gone.txt", 2);
+    commit(
+        "lib.rs",
+        &body.replace("fn f3() {}", "fn f3() { slow() }"),
+        "Slow f3",
+        3,
+    );
+    git(&repo, &["gc", "-q"], None);
+    git(&repo, &["mv", "lib.rs", "core.rs"], None);
+    commit(
+        "core.rs",
+        &body
+            .replace("fn f3() {}", "fn f3() { slow() }")
+            .replace("fn f29() {}", "fn f29() { fast() }"),
+        "Rename lib.rs, speed up f29",
+        4,
+    );
+    std::fs::remove_file(repo.join("gone.txt")).unwrap();
+    commit("added.txt", "new\n", "Delete gone.txt", 5);
+    git(&repo, &["checkout", "-q", "-b", "side"], None);
+    commit("side.txt", "from the side\n", "Side work", 6);
+    git(&repo, &["checkout", "-q", "main"], None);
+    git(
+        &repo,
+        &["merge", "-q", "--no-ff", "-m", "Merge side", "side"],
+        at(7),
+    );
+    commit(
+        "core.rs",
+        &body
+            .replace("fn f3() {}", "fn f3() { slower() }")
+            .replace("fn f29() {}", "fn f29() { fast() }"),
+        "Rewrite f3",
+        8,
+    );
+    repo
+}
+
+#[test]
+fn reverting_every_commit_again_and_again_writes_nothing_to_the_repository() {
+    let stage = Stage::new();
+    let repo = history_repo(stage.base());
+    age(&repo);
+    let before = snapshot(&repo);
+    let policy = pinned_policy("hostile.toml", &[]);
+    let history = format!("app={}", repo.display());
+    let run = run_beside(
+        Some(&policy),
+        Some(&stage),
+        &["rewriter"],
+        &["--history", &history],
+    );
+    let audit = assert_survived(&run, 0, &["rewriter"], hot_functions_alone());
+    let changed = changed_entries(&before, &snapshot(&repo));
+    assert!(
+        changed.is_empty(),
+        "the read-only repository changed: {changed:?}"
+    );
+    // The attack really ran: reverts came back as patches (merges and renames among them), and
+    // conflicts, the root commit and ids that are no commit were refused; every call audited.
+    let findings = run.findings_of("rewriter");
+    let count = |name: &str| -> f64 {
+        findings[0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .and_then(|e| e["value"].as_f64())
+            .unwrap_or_else(|| panic!("no {name} in {:#}", findings[0]))
+    };
+    let title = findings[0]["title"].as_str().unwrap();
+    assert!(count("patches") >= 40.0, "{title}");
+    assert!(count("refused") >= 10.0, "{title}");
+    assert!(count("blamed") > 0.0, "{title}");
+    assert!(
+        audit
+            .of("rewriter")
+            .allowed
+            .get("history/revert")
+            .copied()
+            .unwrap_or(0)
+            >= 50
+    );
+}
+
+// --------------------------------------------------------------------------------------------
 // Loading: digests, impostors, skills the policy does not name.
 // --------------------------------------------------------------------------------------------
 

@@ -819,3 +819,63 @@ pub fn git(dir: &Path, args: &[&str], time: Option<i64>) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// One entry of a directory as [`snapshot`] records it: kind, size, permissions, modification
+/// time (seconds, nanoseconds) and, for a file, its contents.
+pub type EntrySnapshot = (String, u64, u32, i64, i64, Vec<u8>);
+
+/// Every entry under `dir` (`.git` included), by path relative to it: what must not change when
+/// a grant is read-only. Compare two with [`changed_entries`].
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, EntrySnapshot> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(path) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                todo.push(entry.unwrap().path());
+            }
+        }
+        let contents = if meta.is_file() {
+            std::fs::read(&path).unwrap()
+        } else {
+            Vec::new()
+        };
+        let entry = (
+            format!("{:?}", meta.file_type()),
+            meta.len(),
+            meta.mode(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            contents,
+        );
+        out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), entry);
+    }
+    out
+}
+
+/// The paths added, removed or changed (in any field) between two snapshots.
+pub fn changed_entries(
+    before: &std::collections::BTreeMap<PathBuf, EntrySnapshot>,
+    after: &std::collections::BTreeMap<PathBuf, EntrySnapshot>,
+) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = after
+        .iter()
+        .filter(|(path, entry)| before.get(*path) != Some(entry))
+        .map(|(path, _)| path.clone())
+        .chain(before.keys().filter(|p| !after.contains_key(*p)).cloned())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Sets the times of everything under `dir` far in the past, so that a write, or a mere touch
+/// (libgit2 "freshens" objects by touching them), shows in a [`snapshot`].
+pub fn age(dir: &Path) {
+    run_ok(
+        Command::new("find")
+            .args([".", "-exec", "touch", "-h", "-d", "@1000000000", "{}", "+"])
+            .current_dir(dir),
+    );
+}

@@ -298,7 +298,7 @@ impl Policy {
                     "component digest sha256:{digest} does not match the policy's sha256:{} for skill `{id}` ({})",
                     entry.digest, entry.digest_place
                 ),
-                "the component changed since it was pinned",
+                "the component changed since it was pinned, or it is another one giving that id: pin it again (`joule policy pin`) only if you trust it",
             ));
         }
         Ok(entry.grants.clone())

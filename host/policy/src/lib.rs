@@ -18,7 +18,9 @@
 //! - `capability.rs`: the host's interfaces ([`Capability`]), the risky WASI ones, and what
 //!   every import reaches ([`reach`]).
 //! - `denial.rs`: the one shape of a refusal ([`Denial`]).
-//! - `admission.rs`: whether a component may run, and with which grants ([`Policy::admit`]).
+//! - `admission.rs`: whether a component may run any code ([`Policy::admit_unrun`], judged
+//!   from its bytes before its `describe`), with which grants ([`Policy::admit`]), and which
+//!   of several components giving one id keeps it ([`id_keepers`]).
 //! - `review.rs`: the gap analysis behind `joule audit` ([`Policy::review`]).
 //!
 //! Nothing here runs Wasm or reads an input: the host asks, this crate answers.
@@ -32,13 +34,13 @@ mod grants;
 mod limits;
 mod review;
 
-pub use admission::Component;
+pub use admission::{Component, Unrun, id_keepers};
 pub use capability::{Capability, RISKY_WASI, reach, risky};
 pub use denial::Denial;
 pub use deny::{BUILTIN_SECRETS, DenyRules};
 pub use file::{Policy, PolicyPlace, SkillPolicy, pin};
 pub use grants::{GrantsView, ProfileGrant, ProfileSelector, SkillGrants};
-pub use limits::{Limits, RunLimits};
+pub use limits::{DESCRIBE_DEADLINE, DESCRIBE_MEMORY, Limits, RunLimits};
 pub use review::{Review, Verdict};
 
 #[cfg(test)]

@@ -64,7 +64,31 @@ impl Default for RunLimits {
     }
 }
 
+/// How long a skill's `describe` may run, whatever the policy or the command line say.
+pub const DESCRIBE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The memory a skill's `describe` may grow to (less when the runtime's memory slots are smaller).
+pub const DESCRIBE_MEMORY: usize = 64 << 20;
+
 impl Limits {
+    /// The fixed limits `describe` runs under, not a run's: a skill returns a constant
+    /// descriptor from it, which takes milliseconds and the memory its component starts with
+    /// (1 MiB for every skill in this repository), so these are far above what it needs and far
+    /// below what a run may get. It reads nothing (nothing is granted to it), and its log and
+    /// output are small. `memory_slot` is the most memory the runtime gives any instance.
+    pub fn for_describe(memory_slot: usize) -> Limits {
+        Limits {
+            deadline: DESCRIBE_DEADLINE,
+            memory_bytes: DESCRIBE_MEMORY.min(memory_slot),
+            log_bytes: 4 << 10,
+            max_findings: 0,
+            findings_bytes: 0,
+            host_call_bytes: 1 << 20,
+            host_calls: 1_000,
+            handles: 16,
+        }
+    }
+
     /// In words, for `joule audit`.
     pub fn describe(&self) -> String {
         format!(

@@ -3,7 +3,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::admission::Component;
+use crate::admission::{Component, Unrun};
 use crate::capability::{Capability, RISKY_WASI, risky};
 use crate::denial::Denial;
 use crate::file::Policy;
@@ -123,6 +123,36 @@ impl Policy {
             grants: grants.ok().map(|g| g.describe()),
             gaps,
             verdict,
+        }
+    }
+
+    /// Reviews a component refused before any of its code ran ([`Policy::admit_unrun`]): what
+    /// its bytes say, which is its digest and imports (it has declared nothing), and the refusal.
+    pub fn review_unrun(&self, component: &Unrun<'_>, denial: Denial) -> Review {
+        let pinned = self.pinned_as(component.digest);
+        let gaps = component
+            .imports
+            .iter()
+            .filter_map(|import| {
+                let name = risky(import)?;
+                let granted = pinned.iter().any(|id| {
+                    self.grants_for(id, component.digest)
+                        .is_ok_and(|g| g.wasi.contains(name))
+                });
+                Some(format!(
+                    "risky import {import}{}",
+                    if granted {
+                        " (granted)"
+                    } else {
+                        " (not granted: refused at load)"
+                    }
+                ))
+            })
+            .collect();
+        Review {
+            grants: None,
+            gaps,
+            verdict: Verdict::Refused(denial),
         }
     }
 }

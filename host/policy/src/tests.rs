@@ -276,6 +276,89 @@ fn a_refused_component_is_reviewed_with_the_reason_and_no_grants() {
     assert_eq!(serde_json_string(&Verdict::Loads), "\"loads\"");
 }
 
+#[test]
+fn nothing_runs_before_its_digest_is_pinned_and_the_refusal_says_what_to_add() {
+    let p = policy(&format!(
+        "version = 1\n\n[[skill]]\nid = \"hot\"\ndigest = \"sha256:{DIGEST}\"\n"
+    ))
+    .unwrap();
+    let imports = strings(&["joule:skill/profiles@0.1.3"]);
+    let unrun = |name, digest| Unrun {
+        name,
+        digest,
+        imports: &imports,
+    };
+    assert_eq!(p.admit_unrun(&unrun("anything", DIGEST)), Ok(()));
+    assert_eq!(p.pinned_as(DIGEST), ["hot"]);
+    // Unpinned and named (by its claim or file name) as no entry: what to add.
+    let other = "2".repeat(64);
+    let denial = p.admit_unrun(&unrun("cold", &other)).unwrap_err();
+    assert!(
+        denial.reason.ends_with(
+            "has no [[skill]] entry in the policy policy.toml; none of its code was run"
+        ),
+        "{denial}"
+    );
+    assert!(
+        denial
+            .remedy
+            .contains(&format!("id = \"cold\"\n  digest = \"sha256:{other}\""))
+    );
+    // Unpinned and named as a pinned skill: an impostor, or a changed build; both digests.
+    let denial = p.admit_unrun(&unrun("hot", &other)).unwrap_err();
+    assert!(
+        denial.reason.contains(&other) && denial.reason.contains(DIGEST),
+        "{denial}"
+    );
+    let review = p.review_unrun(&unrun("hot", &other), denial);
+    assert!(!review.verdict.loads() && review.grants.is_none());
+    // Pinned, but describing itself with another id than its entry's.
+    let denial = p.admit(&component("cold", &imports, &[])).unwrap_err();
+    assert!(
+        denial
+            .reason
+            .contains("describes itself as `cold`, but the policy pins it as `hot`"),
+        "{denial}"
+    );
+    // Without a policy everything may run, but a risky import is refused before it does.
+    let open = Policy::open(Limits::default());
+    assert!(open.pinned_as(DIGEST).is_empty());
+    assert_eq!(open.admit_unrun(&unrun("x", &other)), Ok(()));
+    let risky = strings(&["wasi:sockets/tcp@0.2.6"]);
+    let denial = open
+        .admit_unrun(&Unrun {
+            name: "x",
+            digest: &other,
+            imports: &risky,
+        })
+        .unwrap_err();
+    assert!(denial.reason.contains("wasi:sockets/tcp@0.2.6"), "{denial}");
+}
+
+#[test]
+fn the_component_named_after_an_id_keeps_it_else_the_first_given() {
+    // `aaa.wasm` sorts first and gives `hot`; `hot.wasm` keeps it all the same.
+    assert_eq!(
+        id_keepers(&[("hot", "aaa"), ("hot", "hot"), ("cold", "cold")]),
+        [1, 1, 2]
+    );
+    assert_eq!(id_keepers(&[("hot", "hot"), ("hot", "aaa")]), [0, 0]);
+    // Among equals, the first given.
+    assert_eq!(id_keepers(&[("hot", "hot"), ("hot", "hot")]), [0, 0]);
+    assert_eq!(id_keepers(&[("hot", "aaa"), ("hot", "bbb")]), [0, 0]);
+}
+
+#[test]
+fn describe_runs_within_fixed_limits_far_below_a_runs() {
+    let limits = Limits::for_describe(1 << 30);
+    assert_eq!(limits.deadline, DESCRIBE_DEADLINE);
+    assert_eq!(limits.memory_bytes, DESCRIBE_MEMORY);
+    assert!(limits.deadline < Limits::default().deadline);
+    assert_eq!(limits.max_findings, 0);
+    // Never more memory than the runtime's slots hold.
+    assert_eq!(Limits::for_describe(16 << 20).memory_bytes, 16 << 20);
+}
+
 /// The JSON a serialisable value is written as (the audit's `--format json`).
 fn serde_json_string(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap()

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 
-use joule_policy::{Capability, Policy, Review, risky};
+use joule_policy::{Capability, Denial, Policy, Review, risky};
 
 use super::{EngineArgs, exit};
-use crate::engine::LoadedSkill;
-use crate::session;
+use crate::engine::{Inspected, LoadedSkill};
+use crate::session::{self, Loaded};
 use crate::untrusted::{Untrusted, terminal, toml};
 
 #[derive(clap::Args, Debug)]
@@ -64,6 +64,10 @@ pub struct InitArgs {
 struct ComponentAudit {
     path: String,
     id: String,
+    /// Where the id comes from: `describe`, or, for a component refused before any of its code
+    /// ran, the `policy entry` pinning its digest, the `claim` in its component, its `file name`.
+    id_from: &'static str,
+    /// Empty when it never described itself.
     version: Untrusted,
     digest: String,
     imports: Vec<ImportView>,
@@ -79,38 +83,85 @@ struct ImportView {
     reaches: &'static str,
 }
 
+fn import_views(imports: &[String]) -> Vec<ImportView> {
+    imports
+        .iter()
+        .map(|i| ImportView {
+            interface: i.clone(),
+            reaches: joule_policy::reach(i),
+        })
+        .collect()
+}
+
 fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
     let d = &skill.descriptor;
     ComponentAudit {
         path: skill.path.display().to_string(),
         id: d.id.clone(),
+        id_from: "describe",
         version: d.version.clone(),
         digest: format!("sha256:{}", skill.digest),
-        imports: skill
-            .imports
-            .iter()
-            .map(|i| ImportView {
-                interface: i.clone(),
-                reaches: joule_policy::reach(i),
-            })
-            .collect(),
+        imports: import_views(&skill.imports),
         declares: d.capabilities.clone(),
         review: policy.review(&skill.component()),
     }
 }
 
+/// A component the policy refuses before any of its code runs, audited from its bytes alone:
+/// its digest, its imports and the name it goes by.
+fn audit_unrun(
+    component: &Inspected,
+    name: String,
+    denial: Denial,
+    policy: &Policy,
+) -> ComponentAudit {
+    let unrun = joule_policy::Unrun {
+        name: &name,
+        digest: &component.digest,
+        imports: &component.imports,
+    };
+    let id_from = if policy.pinned_as(&component.digest).is_empty() {
+        component.named_by()
+    } else {
+        "policy entry"
+    };
+    ComponentAudit {
+        path: component.path.display().to_string(),
+        review: policy.review_unrun(&unrun, denial),
+        id: name,
+        id_from,
+        version: Untrusted::default(),
+        digest: format!("sha256:{}", component.digest),
+        imports: import_views(&component.imports),
+        declares: Vec::new(),
+    }
+}
+
+/// Loads the components in `paths`, asking `policy` before any of their code runs (`None`:
+/// each describes itself, for the operator's own `joule policy` commands).
 fn load_all(
     engine: &EngineArgs,
     paths: &[PathBuf],
-) -> anyhow::Result<(Vec<std::sync::Arc<LoadedSkill>>, Vec<Untrusted>)> {
+    policy: Option<&Policy>,
+) -> anyhow::Result<Vec<Loaded>> {
     let files = session::skill_files(paths)?;
     let config = engine.config()?;
     let tokio = super::tokio_runtime()?;
     tokio.block_on(async {
         let runtime = session::runtime(config, crate::engine::default_jobs())?;
-        let (skills, failed) = session::load_skills(&runtime, files).await;
-        anyhow::Ok((skills, failed.into_iter().filter_map(|r| r.error).collect()))
+        anyhow::Ok(session::load_skills(&runtime, files, policy).await)
     })
+}
+
+/// The components described, for `joule policy`: the operator asks to trust them, so each
+/// describes itself (under the fixed limits of `describe`) to say which entry it belongs to.
+/// One that cannot is left out, with a warning.
+fn described(engine: &EngineArgs) -> anyhow::Result<Vec<std::sync::Arc<LoadedSkill>>> {
+    let (skills, failed) = session::described(load_all(engine, &engine.skill_paths()?, None)?);
+    for error in failed.iter().filter_map(|r| r.error.as_ref()) {
+        eprintln!("joule: warning: left out: {}", error.terminal());
+    }
+    Ok(skills)
 }
 
 pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
@@ -119,13 +170,26 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     if paths.is_empty() {
         paths = args.engine.skill_paths()?;
     }
-    let (skills, failed) = load_all(&args.engine, &paths)?;
     let defaults = args.engine.config()?.limits;
     let policy = match &args.policy {
         Some(path) => Policy::load(path, defaults)?,
         None => Policy::open(defaults),
     };
-    let audits: Vec<ComponentAudit> = skills.iter().map(|s| audit_one(s, &policy)).collect();
+    // As a run would: only a component the policy admits runs its `describe`; the others are
+    // audited from their bytes.
+    let mut audits = Vec::new();
+    let mut failed = Vec::new();
+    for loaded in load_all(&args.engine, &paths, Some(&policy))? {
+        match loaded {
+            Loaded::Skill(skill) => audits.push(audit_one(&skill, &policy)),
+            Loaded::Refused {
+                component,
+                name,
+                denial,
+            } => audits.push(audit_unrun(&component, name, denial, &policy)),
+            Loaded::Failed(record) => failed.extend(record.error),
+        }
+    }
     let refused = audits.iter().filter(|a| !a.review.verdict.loads()).count() + failed.len();
     match args.format {
         AuditFormat::Json => {
@@ -181,8 +245,12 @@ fn render(audits: &[ComponentAudit], failed: &[Untrusted], policy: &Option<PathB
         let _ = writeln!(
             out,
             "{:<width$} {:<8} {:<18} {:<9} {:<7} {:<8} {:<8} {:<4} {:<6} {}",
-            a.id,
-            a.version.terminal(),
+            line(&a.id),
+            if a.version.is_empty() {
+                "-".to_string()
+            } else {
+                a.version.terminal()
+            },
             format!("{}…", &a.digest[..15.min(a.digest.len())]),
             if has(Capability::Profiles) {
                 "imports"
@@ -229,13 +297,21 @@ fn render(audits: &[ComponentAudit], failed: &[Untrusted], policy: &Option<PathB
 /// One component's block: digest, verdict, imports, declarations, grants, gaps.
 fn component_block(out: &mut String, a: &ComponentAudit) {
     let line = terminal::line;
-    let _ = writeln!(
-        out,
-        "\n{} {} ({})",
-        a.id,
-        a.version.terminal(),
-        line(&a.path)
-    );
+    let version = if a.version.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", a.version.terminal())
+    };
+    // A described id passed the id rule at load; a name for a component that never ran comes
+    // from its bytes or its file name, so it is written as a terminal line like the rest.
+    let _ = writeln!(out, "\n{}{version} ({})", line(&a.id), line(&a.path));
+    if a.id_from != "describe" {
+        let _ = writeln!(
+            out,
+            "  not run:  refused before any of its code ran; named by its {}",
+            a.id_from
+        );
+    }
     let _ = writeln!(out, "  digest:   {}", a.digest);
     let _ = writeln!(out, "  verdict:  {}", line(&a.review.verdict.to_string()));
     let interfaces: Vec<String> = a.imports.iter().map(|i| line(&i.interface)).collect();
@@ -250,8 +326,10 @@ fn component_block(out: &mut String, a: &ComponentAudit) {
         .map(|(interface, i)| format!("{interface:width$}  {}", i.reaches))
         .collect();
     let _ = writeln!(out, "  imports:  {}", imports.join("\n            "));
-    let declares: Vec<String> = a.declares.iter().map(Untrusted::terminal).collect();
-    let _ = writeln!(out, "  declares: {}", declares.join(", "));
+    if a.id_from == "describe" {
+        let declares: Vec<String> = a.declares.iter().map(Untrusted::terminal).collect();
+        let _ = writeln!(out, "  declares: {}", declares.join(", "));
+    }
     match &a.review.grants {
         Some(g) => {
             let _ = writeln!(out, "  grants:   profiles: {}", line(&g.profiles));
@@ -303,7 +381,7 @@ fn one_per_id(skills: &[std::sync::Arc<LoadedSkill>]) -> anyhow::Result<()> {
 pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
     match command {
         PolicyCommand::Pin(args) => {
-            let (skills, _) = load_all(&args.engine, &args.engine.skill_paths()?)?;
+            let skills = described(&args.engine)?;
             let text = std::fs::read_to_string(&args.policy)
                 .with_context(|| format!("{}: cannot read the policy", args.policy.display()))?;
             one_per_id(&skills)?;
@@ -319,7 +397,7 @@ pub fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         PolicyCommand::Init(args) => {
-            let (skills, _) = load_all(&args.engine, &args.engine.skill_paths()?)?;
+            let skills = described(&args.engine)?;
             one_per_id(&skills)?;
             let mut out = String::from(
                 "# Joule policy: which skill may read what. See docs/security.md.\nversion = 1\n",

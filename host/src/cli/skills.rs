@@ -21,9 +21,16 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
     let tokio = super::tokio_runtime()?;
     let (skills, failures) = tokio.block_on(async {
         let runtime = session::runtime(config, crate::engine::default_jobs())?;
-        let (loaded, mut failed) = session::load_skills(&runtime, files).await;
+        // The operator asks what these components are: each describes itself (under the fixed
+        // limits of `describe`), with no policy asked.
+        let loaded = session::load_skills(&runtime, files, None).await;
+        let (loaded, mut failed) = session::described(loaded);
         let (skills, duplicates) = session::unique_ids(loaded, |s| s);
-        failed.extend(duplicates);
+        failed.extend(
+            duplicates
+                .iter()
+                .map(|(skill, why)| session::Refusal::of(skill).duplicate(why, None)),
+        );
         anyhow::Ok((skills, failed))
     })?;
     if args.json {

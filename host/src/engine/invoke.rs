@@ -10,7 +10,7 @@ use wasmtime::{Store, Trap};
 use super::{LoadedSkill, Runtime};
 use crate::audit::AuditLog;
 use crate::caps::SkillState;
-use crate::caps::bindings::{Skill, joule::skill::types as wit};
+use crate::caps::bindings::{Skill, SkillPre, joule::skill::types as wit};
 use crate::inputs::Inputs;
 use crate::report::LogLine;
 use crate::untrusted::{Untrusted, terminal};
@@ -64,14 +64,25 @@ impl Runtime {
         grants: Arc<SkillGrants>,
         audit: bool,
     ) -> wasmtime::Result<Instance<'_>> {
+        self.instantiate_pre(&skill.pre, &skill.descriptor.id, inputs, grants, audit)
+    }
+
+    fn instantiate_pre(
+        &self,
+        pre: &SkillPre<SkillState>,
+        id: &str,
+        inputs: Arc<Inputs>,
+        grants: Arc<SkillGrants>,
+        audit: bool,
+    ) -> wasmtime::Result<Instance<'_>> {
         let slot = self.slots.acquire();
         let ticks = deadline_ticks(grants.limits.deadline);
-        let state = SkillState::new(&skill.descriptor.id, inputs, grants, audit);
+        let state = SkillState::new(id, inputs, grants, audit);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        let instance = skill.pre.instantiate(&mut store)?;
+        let instance = pre.instantiate(&mut store)?;
         Ok(Instance {
             store,
             skill: instance,
@@ -79,11 +90,18 @@ impl Runtime {
         })
     }
 
-    /// Calls `describe` with nothing granted and the runtime's default limits.
-    pub(crate) fn describe(&self, skill: &LoadedSkill) -> Result<wit::Descriptor, Failure> {
-        let grants = Arc::new(SkillGrants::open(&skill.descriptor.id, self.limits.clone()));
+    /// Calls `describe` with nothing granted, under its own fixed limits
+    /// ([`Limits::for_describe`]), whatever the policy or the command line give a run; `name`
+    /// is what to call the component meanwhile.
+    pub(crate) fn describe(
+        &self,
+        pre: &SkillPre<SkillState>,
+        name: &str,
+    ) -> Result<wit::Descriptor, Failure> {
+        let limits = Limits::for_describe(self.limits.memory_bytes);
+        let grants = Arc::new(SkillGrants::open(name, limits));
         let mut instance = self
-            .instantiate(skill, Arc::new(Inputs::default()), grants, false)
+            .instantiate_pre(pre, name, Arc::new(Inputs::default()), grants, false)
             .map_err(|e| self.explain(e, None))?;
         instance
             .skill

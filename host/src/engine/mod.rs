@@ -11,7 +11,7 @@ mod skill;
 pub use cache::ComponentCache;
 pub use invoke::{Failure, Outcome};
 pub use schedule::{Plan, run};
-pub use skill::{Descriptor, LoadedSkill, Parameter, Trigger};
+pub use skill::{CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Parameter, Trigger, file_stem};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

@@ -103,6 +103,89 @@ impl Descriptor {
     }
 }
 
+/// The custom section in which a component claims its id, written by the SDK's
+/// `export_skill!(Skill, id = "...")`. Read before any of the component's code runs, it names
+/// the component in refusals and in `joule audit`; it admits nothing (the digest does).
+pub const CLAIM_SECTION: &str = "joule:skill-id";
+
+/// A component read, compiled and linked, none of its code run: what can be known of it
+/// without trusting it.
+pub struct Inspected {
+    pub path: PathBuf,
+    /// sha256 of the component file, hex.
+    pub digest: String,
+    /// The component's imports, as `package/interface@version` names, from its type information.
+    pub imports: Vec<String>,
+    /// The id its `joule:skill-id` section claims, when it has one.
+    pub claim: Option<String>,
+    pub origin: Origin,
+    pre: SkillPre<crate::caps::SkillState>,
+}
+
+impl Inspected {
+    /// What to call the component until it has described itself: the id it claims, else its
+    /// file name.
+    pub fn name(&self) -> String {
+        self.claim.clone().unwrap_or_else(|| file_stem(&self.path))
+    }
+
+    /// Where [`Inspected::name`] comes from: `"claim"` or `"file name"`.
+    pub fn named_by(&self) -> &'static str {
+        if self.claim.is_some() {
+            "claim"
+        } else {
+            "file name"
+        }
+    }
+}
+
+impl std::fmt::Debug for Inspected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspected")
+            .field("path", &self.path)
+            .field("digest", &self.digest)
+            .field("claim", &self.claim)
+            .finish()
+    }
+}
+
+/// A file's name without its extension, as the name of a component that has not described itself.
+pub fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The id a component claims in its `joule:skill-id` sections (in any of its modules), if
+/// any; an error if it claims two, or something that is not an id.
+fn claimed_id(bytes: &[u8]) -> Result<Option<String>, String> {
+    let mut claim: Option<String> = None;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(wasmparser::Payload::CustomSection(section)) = payload else {
+            // Malformed components fail to compile, with wasmtime's own message.
+            continue;
+        };
+        if section.name() != CLAIM_SECTION {
+            continue;
+        }
+        let id = String::from_utf8_lossy(section.data()).into_owned();
+        if let Err(why) = valid_id(&id) {
+            return Err(format!(
+                "its {CLAIM_SECTION} section claims the id {id:?}, which {why}"
+            ));
+        }
+        match &claim {
+            Some(other) if *other != id => {
+                return Err(format!(
+                    "its {CLAIM_SECTION} sections claim two ids, `{other}` and `{id}`"
+                ));
+            }
+            _ => claim = Some(id),
+        }
+    }
+    Ok(claim)
+}
+
 /// A loaded, pre-instantiated skill. Cheap to share across threads.
 pub struct LoadedSkill {
     pub path: PathBuf,
@@ -143,8 +226,10 @@ impl std::fmt::Debug for LoadedSkill {
 }
 
 impl Runtime {
-    /// Loads a skill component: digest, compile (or cache hit), pre-instantiate, `describe`.
-    pub fn load(&self, path: &Path) -> anyhow::Result<Arc<LoadedSkill>> {
+    /// Reads a component without running any of its code: its digest, the id it claims, its
+    /// compilation (or the cached one), its imports from its type information, and its linking
+    /// against the host's interfaces (which refuses an import the host does not provide).
+    pub fn inspect(&self, path: &Path) -> anyhow::Result<Inspected> {
         let bytes = std::fs::read(path).map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot read skill: {}",
@@ -153,6 +238,8 @@ impl Runtime {
             )
         })?;
         let digest = cache::digest(&bytes);
+        let claim =
+            claimed_id(&bytes).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
         let (component, origin) = match &self.cache {
             Some(cache) => cache.load(&self.engine, &bytes, &digest),
             None => Component::new(&self.engine, &bytes)
@@ -184,24 +271,34 @@ impl Runtime {
                     path.display()
                 )
             })?;
-        let mut skill = LoadedSkill {
+        Ok(Inspected {
             path: path.to_path_buf(),
             digest,
-            descriptor: Descriptor {
-                id: String::new(),
-                version: Untrusted::default(),
-                summary: Untrusted::default(),
-                triggers: Vec::new(),
-                capabilities: Vec::new(),
-                parameters: Vec::new(),
-            },
             imports,
+            claim,
             origin,
             pre,
-        };
+        })
+    }
+
+    /// Runs a component's first code, its `describe`, under the fixed limits of
+    /// [`Limits::for_describe`](joule_policy::Limits::for_describe) (never a run's), and checks
+    /// what it says: an id that is one, and the one it claims, if it claims one. Call it only for
+    /// a component the policy admits before running ([`Policy::admit_unrun`](joule_policy::Policy::admit_unrun)).
+    pub fn describe_component(&self, component: Inspected) -> anyhow::Result<Arc<LoadedSkill>> {
+        let path = &component.path;
         let descriptor = self
-            .describe(&skill)
-            .map_err(|f| anyhow::anyhow!("{}: `describe` failed: {}", path.display(), f.reason))?;
+            .describe(&component.pre, &component.name())
+            .map_err(|f| {
+                let limits = joule_policy::Limits::for_describe(self.limits.memory_bytes);
+                anyhow::anyhow!(
+                    "{}: `describe` failed (it runs within {:.0} s and {} MiB): {}",
+                    path.display(),
+                    limits.deadline.as_secs_f64(),
+                    limits.memory_bytes >> 20,
+                    f.reason
+                )
+            })?;
         let descriptor = Descriptor::from_wit(descriptor);
         // The id names the skill in policies, reports, the audit log and file names, often
         // where no escaping applies (a policy's `[[skill]]` key, `--param ID.NAME`): it is
@@ -213,8 +310,28 @@ impl Runtime {
                 descriptor.id
             );
         }
-        skill.descriptor = descriptor;
-        Ok(Arc::new(skill))
+        if let Some(claim) = component.claim.as_deref().filter(|c| *c != descriptor.id) {
+            anyhow::bail!(
+                "{}: `describe` returned the id `{}`, but the component claims `{claim}` in its {CLAIM_SECTION} section",
+                path.display(),
+                descriptor.id
+            );
+        }
+        Ok(Arc::new(LoadedSkill {
+            path: component.path,
+            digest: component.digest,
+            descriptor,
+            imports: component.imports,
+            origin: component.origin,
+            pre: component.pre,
+        }))
+    }
+
+    /// Inspects a component and has it describe itself, with no policy to ask in between: for
+    /// callers that trust the file (the operator's `joule skills` and `joule policy`, tests,
+    /// benchmarks). A run goes through [`crate::session::load_skills`], which asks the policy.
+    pub fn load(&self, path: &Path) -> anyhow::Result<Arc<LoadedSkill>> {
+        self.describe_component(self.inspect(path)?)
     }
 }
 
@@ -234,4 +351,38 @@ pub fn valid_id(id: &str) -> Result<(), &'static str> {
         return Err("may hold only ASCII letters, digits, `.`, `_` and `-`");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Wasm module holding these custom sections (each under 128 bytes).
+    fn module(sections: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = b"\0asm\x01\0\0\0".to_vec();
+        for (name, data) in sections {
+            out.extend([0, (1 + name.len() + data.len()) as u8, name.len() as u8]);
+            out.extend(name.bytes().chain(data.bytes()));
+        }
+        out
+    }
+
+    #[test]
+    fn a_component_claims_its_id_in_a_custom_section_or_not_at_all() {
+        assert_eq!(claimed_id(&module(&[("name", "x")])), Ok(None));
+        let claim = (CLAIM_SECTION, "hot-functions");
+        assert_eq!(
+            claimed_id(&module(&[claim, ("producers", "")])),
+            Ok(Some("hot-functions".into()))
+        );
+        // The same claim twice is one claim; two claims, or one that is no id, are refused.
+        assert_eq!(
+            claimed_id(&module(&[claim, claim])),
+            Ok(Some("hot-functions".into()))
+        );
+        let two = claimed_id(&module(&[claim, (CLAIM_SECTION, "regex-in-hot-path")]));
+        assert!(two.unwrap_err().contains("two ids"));
+        let bad = claimed_id(&module(&[(CLAIM_SECTION, "hot\nfunctions")]));
+        assert!(bad.unwrap_err().contains("may hold only"));
+    }
 }

@@ -1,8 +1,14 @@
 //! Version history of a granted git repository, read-only, through libgit2: commits in a
 //! deploy window, what each changed (files, hunks, the functions the hunks touch), diffs, blame,
 //! and the patch that reverts a commit on top of HEAD. Skills see it through `history`.
+//!
+//! Read-only means nothing is written to the repository, not even by the answers libgit2
+//! computes by writing: reverts are merged in a scratch repository held in memory
+//! (`revert.rs`). The tests snapshot a repository (every file's contents, size, mode and
+//! modification time, `.git` included) before and after asking it everything.
 
 mod functions;
+mod revert;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +18,7 @@ use anyhow::Context;
 use git2::{DiffFormat, DiffOptions, Oid, Repository, Sort};
 
 pub use functions::enclosing_functions;
+use revert::Reverted;
 
 /// Commits one `commits` call returns at most.
 pub const MAX_COMMITS: usize = 10_000;
@@ -330,10 +337,12 @@ impl History {
         let repo = self.repo();
         let c = Self::find(&repo, id)?;
         let diff = Self::commit_diff(&repo, &c, 3)?;
-        patch_text(&diff, visible)
+        patch_text(&diff, visible).map_err(io)
     }
 
-    /// Who last changed lines `start..=end` of `path` at HEAD.
+    /// Who last changed lines `start..=end` of `path` at HEAD; lines past the end of the file
+    /// are left out (libgit2 would report a hunk reaching `end` however far that is, and a
+    /// skill asking for lines up to `u32::MAX` would have the host build four billion answers).
     pub fn blame(&self, path: &str, start: u32, end: u32) -> Result<Vec<BlameLine>, HistoryError> {
         crate::source::checked_path(path)
             .map_err(|e| HistoryError::InvalidArgument(e.to_string()))?;
@@ -343,31 +352,44 @@ impl History {
             )));
         }
         let repo = self.repo();
+        let not_found = |e: git2::Error| HistoryError::NotFound(format!("{path}: {}", e.message()));
+        let lines = repo
+            .head()
+            .and_then(|h| h.peel_to_tree())
+            .and_then(|t| t.get_path(Path::new(path)))
+            .and_then(|e| e.to_object(&repo))
+            .and_then(|o| o.peel_to_blob())
+            .map(|b| line_count(b.content()))
+            .map_err(not_found)?;
+        let end = end.min(lines);
+        if start > end {
+            return Ok(Vec::new());
+        }
         let mut options = git2::BlameOptions::new();
         options.min_line(start as usize).max_line(end as usize);
         let blame = repo
             .blame_file(Path::new(path), Some(&mut options))
-            .map_err(|e| HistoryError::NotFound(format!("{path}: {}", e.message())))?;
+            .map_err(not_found)?;
         let mut out = Vec::new();
         for hunk in blame.iter() {
-            let first = hunk.final_start_line() as u32;
+            let first = hunk.final_start_line() as u64;
+            let last = (first + hunk.lines_in_hunk() as u64).saturating_sub(1);
             let sig = hunk.final_signature();
-            for line in first..first + hunk.lines_in_hunk() as u32 {
-                if (start..=end).contains(&line) {
-                    out.push(BlameLine {
-                        line,
-                        commit: hunk.final_commit_id().to_string(),
-                        author: sig.name().unwrap_or_default().to_string(),
-                        time: sig.when().seconds(),
-                    });
-                }
+            for line in first.max(start.into())..=last.min(end.into()) {
+                out.push(BlameLine {
+                    line: line as u32,
+                    commit: hunk.final_commit_id().to_string(),
+                    author: sig.name().unwrap_or_default().to_string(),
+                    time: sig.when().seconds(),
+                });
             }
         }
         Ok(out)
     }
 
     /// A unified diff that undoes commit `id` on top of HEAD, computed by libgit2's revert (a
-    /// three-way merge); an error naming the conflicting files when it does not apply cleanly.
+    /// three-way merge) in memory: nothing is written to the repository (see `revert.rs`); an
+    /// error naming the conflicting files when it does not apply cleanly.
     pub fn revert(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
         let repo = self.repo();
         let c = Self::find(&repo, id)?;
@@ -377,40 +399,32 @@ impl History {
                 "commit {id} is the root commit; reverting it would empty the repository"
             )));
         }
-        let mainline = if c.parent_count() > 1 { 1 } else { 0 };
-        let mut index = repo.revert_commit(&c, &head, mainline, None).map_err(io)?;
-        if index.has_conflicts() {
-            let files: Vec<String> = index
-                .conflicts()
-                .map_err(io)?
-                .filter_map(Result::ok)
-                .filter_map(|conflict| conflict.our.or(conflict.their).or(conflict.ancestor))
-                .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
-                .collect();
-            return Err(HistoryError::Conflict(format!(
-                "commit {} does not revert cleanly on HEAD {}: later commits changed the same \
-                 lines of {}",
-                &c.id().to_string()[..12],
-                &head.id().to_string()[..12],
-                files.join(", ")
-            )));
-        }
-        let tree = index
-            .write_tree_to(&repo)
-            .and_then(|oid| repo.find_tree(oid))
-            .map_err(io)?;
-        let head_tree = head.tree().map_err(io)?;
-        let diff = repo
-            .diff_tree_to_tree(Some(&head_tree), Some(&tree), None)
-            .map_err(io)?;
-        let text = patch_text(&diff, visible)?;
-        if text.is_empty() {
-            return Err(HistoryError::Conflict(format!(
-                "reverting commit {id} changes nothing on HEAD: it was undone already"
-            )));
-        }
-        Ok(text)
+        let reverted =
+            revert::revert(&repo, &c, &head, |diff| patch_text(diff, visible)).map_err(io)?;
+        let files = match reverted {
+            Reverted::Patch(text) if text.is_empty() => {
+                return Err(HistoryError::Conflict(format!(
+                    "reverting commit {id} changes nothing on HEAD: it was undone already"
+                )));
+            }
+            Reverted::Patch(text) => return Ok(text),
+            Reverted::Conflicts(files) => files,
+        };
+        Err(HistoryError::Conflict(format!(
+            "commit {} does not revert cleanly on HEAD {}: later commits changed the same \
+             lines of {}",
+            &c.id().to_string()[..12],
+            &head.id().to_string()[..12],
+            files.join(", ")
+        )))
     }
+}
+
+/// Lines in a file as git counts them: a last line without a newline counts.
+fn line_count(text: &[u8]) -> u32 {
+    let newlines = memchr::memchr_iter(b'\n', text).count();
+    let unterminated = text.last().is_some_and(|&b| b != b'\n');
+    u32::try_from(newlines + usize::from(unterminated)).unwrap_or(u32::MAX)
 }
 
 /// A diff as the text `git diff` prints (and `git apply` takes), leaving out the files
@@ -418,7 +432,7 @@ impl History {
 fn patch_text(
     diff: &git2::Diff<'_>,
     visible: &dyn Fn(&str) -> bool,
-) -> Result<String, HistoryError> {
+) -> Result<String, git2::Error> {
     let mut out = Vec::new();
     diff.print(DiffFormat::Patch, |delta, _, line| {
         let shown = [delta.old_file().path(), delta.new_file().path()]
@@ -433,8 +447,7 @@ fn patch_text(
         }
         out.extend_from_slice(line.content());
         true
-    })
-    .map_err(io)?;
+    })?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 

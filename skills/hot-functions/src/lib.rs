@@ -144,4 +144,4 @@ fn hot_function(
         .build())
 }
 
-export_skill!(HotFunctions);
+export_skill!(HotFunctions, id = "hot-functions");

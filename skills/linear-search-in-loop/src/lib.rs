@@ -225,7 +225,7 @@ fn fix(
     ]))
 }
 
-export_skill!(LinearSearchInLoop);
+export_skill!(LinearSearchInLoop, id = "linear-search-in-loop");
 
 #[cfg(test)]
 mod tests {

@@ -217,7 +217,7 @@ fn finding(
     ))
 }
 
-export_skill!(LoopAfterAnswer);
+export_skill!(LoopAfterAnswer, id = "loop-after-answer");
 
 #[cfg(test)]
 mod tests {

@@ -165,7 +165,7 @@ fn caller_findings(
     Ok(findings)
 }
 
-export_skill!(MapKeyAllocation);
+export_skill!(MapKeyAllocation, id = "map-key-allocation");
 
 #[cfg(test)]
 mod tests {

@@ -205,7 +205,7 @@ fn caller_findings(
     Ok(findings)
 }
 
-export_skill!(QuadraticFormat);
+export_skill!(QuadraticFormat, id = "quadratic-format");
 
 #[cfg(test)]
 mod tests {

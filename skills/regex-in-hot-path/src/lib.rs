@@ -240,7 +240,7 @@ fn caller_findings(
     Ok(findings)
 }
 
-export_skill!(RegexInHotPath);
+export_skill!(RegexInHotPath, id = "regex-in-hot-path");
 
 #[cfg(test)]
 mod tests {

@@ -303,4 +303,4 @@ fn root_cause(
     f.build()
 }
 
-export_skill!(RegressionAttribute);
+export_skill!(RegressionAttribute, id = "regression-attribute");

@@ -384,4 +384,4 @@ fn regression(set: &MetricSet, d: &Detected, also: &[String]) -> Finding {
     finding.build()
 }
 
-export_skill!(RegressionDetect);
+export_skill!(RegressionDetect, id = "regression-detect");

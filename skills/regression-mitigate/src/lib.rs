@@ -81,4 +81,4 @@ impl Skill for RegressionMitigate {
     }
 }
 
-export_skill!(RegressionMitigate);
+export_skill!(RegressionMitigate, id = "regression-mitigate");

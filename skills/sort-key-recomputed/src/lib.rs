@@ -223,7 +223,7 @@ fn caller_findings(
     Ok(findings)
 }
 
-export_skill!(SortKeyRecomputed);
+export_skill!(SortKeyRecomputed, id = "sort-key-recomputed");
 
 #[cfg(test)]
 mod tests {

@@ -232,7 +232,7 @@ fn loop_end(
     }
 }
 
-export_skill!(UnbufferedWrite);
+export_skill!(UnbufferedWrite, id = "unbuffered-write");
 
 #[cfg(test)]
 mod tests {

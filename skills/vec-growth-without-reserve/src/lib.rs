@@ -241,7 +241,7 @@ fn reserves(tree: &Tree, site: &SyntaxMatch, vec: &str) -> Result<bool, CallErro
         || body.contains("with_capacity("))
 }
 
-export_skill!(VecGrowthWithoutReserve);
+export_skill!(VecGrowthWithoutReserve, id = "vec-growth-without-reserve");
 
 #[cfg(test)]
 mod tests {

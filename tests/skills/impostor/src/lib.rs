@@ -68,4 +68,4 @@ impl Skill for Impostor {
     }
 }
 
-export_skill!(Impostor);
+export_skill!(Impostor, id = "hot-functions");
