@@ -55,6 +55,15 @@ pub struct Instance<'a> {
     _slot: super::SlotGuard<'a>,
 }
 
+/// What [`Runtime::call`] gave: the store, what the call returned, and the pool slot the store's
+/// instance holds. Fields drop in order, the store before its slot: keep the value whole (or
+/// move only `result` out) so no other invocation takes the slot while the store lives.
+struct Called<'a, R> {
+    store: Store<SkillState>,
+    result: wasmtime::Result<R>,
+    _slot: super::SlotGuard<'a>,
+}
+
 impl Runtime {
     /// Instantiates a skill in a fresh store with the limits of its grants.
     pub fn instantiate(
@@ -99,15 +108,16 @@ impl Runtime {
     /// Instantiates `pre` in the store `make` makes and calls `call` on it, all within the
     /// store's deadline: Wasm code is interrupted by the epoch, and a wait inside a host call
     /// (a WASI sleep or poll, which suspends the call's future) is cancelled by a timer at the
-    /// same instant. Returns the store, for what the skill left in it, and what the call gave.
+    /// same instant. Returns the store, for what the skill left in it, and what the call gave,
+    /// with the pool slot the store's instance holds.
     fn call<R>(
         &self,
         pre: &SkillPre<SkillState>,
         make: impl FnOnce() -> Store<SkillState>,
         call: impl AsyncFnOnce(&Skill, &mut Store<SkillState>) -> wasmtime::Result<R>,
-    ) -> (Store<SkillState>, wasmtime::Result<R>) {
+    ) -> Called<'_, R> {
         // The deadline starts once a pool slot is free, as the store is made.
-        let _slot = self.slots.acquire();
+        let slot = self.slots.acquire();
         let mut store = make();
         let deadline = store.data().deadline;
         let instantiated_and_called = async {
@@ -122,7 +132,11 @@ impl Runtime {
             let reason = store.data().overdue(Some("waiting in a host call"));
             Err(store.data_mut().stop(reason))
         });
-        (store, result)
+        Called {
+            store,
+            result,
+            _slot: slot,
+        }
     }
 
     /// Calls `describe` with nothing granted, under its own fixed limits
@@ -136,10 +150,12 @@ impl Runtime {
         let limits = Limits::for_describe(self.limits.memory_bytes);
         let grants = Arc::new(SkillGrants::open(name, limits));
         let make = || self.store(name, Arc::new(Inputs::default()), grants, false, None);
-        let (store, described) = self.call(pre, make, async |skill, store| {
+        let described = self.call(pre, make, async |skill, store| {
             skill.call_describe(store).await
         });
-        described.map_err(|e| self.explain(e, Some(store.data())))
+        described
+            .result
+            .map_err(|e| self.explain(e, Some(described.store.data())))
     }
 
     /// Runs a skill once, until its deadline or `ends` (the run's), whichever comes first.
@@ -157,14 +173,15 @@ impl Runtime {
         let started = Instant::now();
         let limits = grants.limits.clone();
         let make = || self.store(&skill.descriptor.id, inputs, grants, audit.is_some(), ends);
-        let (mut store, called) = self.call(&skill.pre, make, async |instance, store| {
+        // Kept whole: its store must go before its pool slot (fields drop in order).
+        let mut called = self.call(&skill.pre, make, async |instance, store| {
             instance.call_run(store, invocation).await
         });
         let duration = started.elapsed();
-        let state = store.data();
+        let state = called.store.data();
         // `stopped`: the host ended the run (a trap, a deadline, a cap, a limit), as opposed to
         // the skill returning, with findings or with its own error.
-        let (result, stopped) = match called {
+        let (result, stopped) = match called.result {
             Ok(Ok(findings)) => {
                 let within = within_limits(findings, &limits);
                 let over = within.is_err();
@@ -178,7 +195,7 @@ impl Runtime {
             ),
             Err(e) => (Err(self.explain(e, Some(state))), true),
         };
-        let state = store.data_mut();
+        let state = called.store.data_mut();
         if let Some(log) = audit {
             if let Some(buffer) = state.audit.take() {
                 log.write_calls(&skill.descriptor.id, &skill.digest, &buffer);
