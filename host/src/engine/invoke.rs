@@ -200,7 +200,6 @@ impl Runtime {
 
     /// Turns a Wasmtime error into a reason: which limit was hit, the panic message, or the trap.
     fn explain(&self, error: wasmtime::Error, state: Option<&SkillState>) -> Failure {
-        let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
         if let Some(reason) = state.and_then(|s| s.limit_hit.clone()) {
             return Failure { reason };
         }
@@ -214,16 +213,8 @@ impl Runtime {
                 ),
             };
         }
-        if let Some(state) = state
-            && let Some(asked) = state.memory.exceeded
-        {
-            return Failure {
-                reason: format!(
-                    "memory cap exceeded: the skill asked to grow its memory to {:.1} MiB; the cap is {:.1} MiB",
-                    mib(asked),
-                    mib(state.memory.limit)
-                ),
-            };
+        if let Some(reason) = state.and_then(|s| s.memory.explain()) {
+            return Failure { reason };
         }
         let reason = match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => format!(
