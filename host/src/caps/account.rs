@@ -18,6 +18,7 @@
 //! integer adds on the host call's path.
 
 use super::{MemoryCap, SkillState};
+use crate::source::syntax::predicates::{MAX_QUERY_REGEX_BYTES, MAX_QUERY_REGEXES};
 use crate::source::walk::{MAX_GLOB_BYTES, MAX_GLOBS};
 
 /// A resource table entry and its bookkeeping, beyond the value itself.
@@ -130,12 +131,18 @@ const QUERY_BYTES_PER_TEXT_BYTE: usize = 192;
 /// A parser, a query cursor and one file's syntax tree, beyond the compiled query.
 const QUERY_FIXED_BYTES: usize = 1 << 20;
 
-/// What a syntax query is charged while it runs: its compiled form, and the syntax trees of
-/// the `#match?` regexes in it.
+/// What one `#match?` regex of a syntax query may take: its forward and reverse programs
+/// within their checked limit, and its other parts.
+const QUERY_REGEX_BYTES: usize = 3 * MAX_QUERY_REGEX_BYTES;
+
+/// What a syntax query is charged while it runs: its compiled form, and its `#match?` regexes
+/// (counted from the text, at least as many as there are) with their syntax trees.
 pub fn query_cost(text: &str) -> usize {
+    let regexes = text.matches("match?").count().min(MAX_QUERY_REGEXES + 1);
     QUERY_FIXED_BYTES
         .saturating_add(text.len().saturating_mul(QUERY_BYTES_PER_TEXT_BYTE))
         .saturating_add(parse_bytes(text))
+        .saturating_add(regexes.saturating_mul(QUERY_REGEX_BYTES))
 }
 
 fn mib(bytes: usize) -> f64 {

@@ -8,6 +8,7 @@
 //! and matching. Compiled queries are kept for the process's later calls ([`cache`]).
 
 mod cache;
+pub mod predicates;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -303,6 +304,7 @@ impl SyntaxQuery {
                 )));
             }
         }
+        predicates::check(self.language.name(), &self.query)?;
         let query = Query::new(&self.language.grammar(), &self.query).map_err(|e| {
             TreeError::InvalidArgument(format!(
                 "{} query, line {} column {} (byte {}): {:?} error{}",
