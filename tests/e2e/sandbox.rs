@@ -1092,8 +1092,17 @@ fn host_memory_made_for_a_skill_is_charged_to_its_memory_limit() {
     let idle_mib = idle.peak_rss_kib / 1024;
     // Each attack alone would take the host far past the skill's 32 MiB (a cursor copies the
     // stack index, a view the whole profile, an audit record a 512-byte path) with 1,000,000
-    // handles and 4 GiB of host-call data allowed: the memory account stops it.
-    for attack in ["cursors", "views", "view-cursors", "audit", "squeeze"] {
+    // handles and 4 GiB of host-call data allowed: the memory account stops it. The last two
+    // fill the skill's own memory first: what the host builds, and the findings it copies out,
+    // must fit beside it.
+    for attack in [
+        "cursors",
+        "views",
+        "view-cursors",
+        "audit",
+        "squeeze",
+        "findings",
+    ] {
         let run = beside(attack);
         assert_survived(&run, 3, &["hoarder"], hot_functions_alone());
         let error = assert_failed_with(&run, "hoarder", "memory cap exceeded");
@@ -1105,7 +1114,7 @@ fn host_memory_made_for_a_skill_is_charged_to_its_memory_limit() {
             "{attack}: the host grew to {peak_mib} MiB; idle it peaks at {idle_mib} MiB, and \
              the skill's limit is 32 MiB plus a margin of {HOST_MEMORY_MARGIN_MIB} MiB"
         );
-        if attack != "squeeze" {
+        if !matches!(attack, "squeeze" | "findings") {
             // Stopped by a host charge: the refused call is in the audit log with the reason.
             let refused = run.audit.entries("hoarder", |e| {
                 e["decision"] == "deny"

@@ -158,6 +158,14 @@ impl MemoryCap {
 
     /// Charges `bytes` of host memory, or says why not: the reason names `what`.
     pub fn charge(&mut self, bytes: usize, what: &str) -> Result<(), String> {
+        self.fits(bytes, what)?;
+        self.host = self.host.saturating_add(bytes);
+        self.peak = self.peak.max(self.linear.saturating_add(self.host));
+        Ok(())
+    }
+
+    /// Whether `bytes` more fit in the account, or why not: the reason names `what`.
+    pub fn fits(&self, bytes: usize, what: &str) -> Result<(), String> {
         let total = self.linear.saturating_add(self.host).saturating_add(bytes);
         if total > self.limit {
             return Err(format!(
@@ -171,8 +179,6 @@ impl MemoryCap {
                 mib(self.limit)
             ));
         }
-        self.host = self.host.saturating_add(bytes);
-        self.peak = self.peak.max(total);
         Ok(())
     }
 
@@ -299,6 +305,10 @@ mod tests {
         assert!(refused.contains("the cap is 100.0 MiB"), "{refused}");
         assert!(refused.contains("`memory_mib`"), "{refused}");
         assert_eq!(cap.host, 30 << 20, "a refused charge is not taken");
+        assert!(cap.fits(10 << 20, "its findings").is_ok());
+        let findings = cap.fits(10 << 20 | 1, "its findings").unwrap_err();
+        assert!(findings.starts_with("memory cap exceeded: its findings would take"));
+        assert_eq!(cap.host, 30 << 20, "fitting takes nothing");
         cap.release(30 << 20);
         assert_eq!(cap.host, 0);
         assert!(cap.memory_growing(60 << 20, 100 << 20, None).unwrap());

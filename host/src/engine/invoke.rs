@@ -146,7 +146,7 @@ impl Runtime {
         // the skill returning, with findings or with its own error.
         let (result, stopped) = match called {
             Ok(Ok(findings)) => {
-                let within = within_limits(findings, &limits);
+                let within = within_limits(findings, &limits, &state.memory);
                 let over = within.is_err();
                 (within, over)
             }
@@ -239,10 +239,12 @@ impl Runtime {
     }
 }
 
-/// Stops a run whose findings exceed its limits (count, then total size).
+/// Stops a run whose findings exceed its limits (count, then total size, then the memory
+/// account: the findings, copied out of the guest, are host memory made for it).
 fn within_limits(
     findings: Vec<wit::Finding>,
     limits: &Limits,
+    memory: &crate::caps::MemoryCap,
 ) -> Result<Vec<wit::Finding>, Failure> {
     if findings.len() > limits.max_findings {
         return Err(Failure {
@@ -262,6 +264,9 @@ fn within_limits(
             ),
         });
     }
+    memory
+        .fits(bytes, "its findings")
+        .map_err(|reason| Failure { reason })?;
     Ok(findings)
 }
 

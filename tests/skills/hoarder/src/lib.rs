@@ -55,12 +55,13 @@ impl Skill for Hoarder {
         .parameter(
             "attack",
             "`cursors`, `views`, `view-cursors`, `audit`, `squeeze` (its own memory nearly \
-             full, then regexes, globs and syntax queries) or `none`.",
+             full, then regexes, globs and syntax queries), `findings` (its own memory nearly \
+             full, then nearly 4 MiB of findings) or `none`.",
             Some("cursors"),
         )
         .parameter(
             "squeeze_mib",
-            "For `squeeze`: MiB of its own memory to fill first.",
+            "For `squeeze` and `findings`: MiB of its own memory to fill first.",
             Some("24"),
         )
         .build()
@@ -146,6 +147,21 @@ impl Skill for Hoarder {
                     // One more MiB of its own memory each round.
                     ballast.extend(std::iter::repeat_n(1u8, 1 << 20));
                 }
+            }
+            "findings" => {
+                // Nearly 4 MiB of findings (within the findings limits) from a nearly full
+                // memory: the host's copy of them does not fit beside it.
+                ballast = vec![1u8; squeeze << 20];
+                std::hint::black_box(&ballast);
+                let message = "f".repeat(3900);
+                return Ok((0..1000)
+                    .map(|i| {
+                        Finding::info("hoarded")
+                            .title(format!("finding {i}"))
+                            .message(message.clone())
+                            .build()
+                    })
+                    .collect());
             }
             other => return Err(format!("unknown attack {other:?}")),
         }
