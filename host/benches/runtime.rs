@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use joule::audit::{Op, Target};
 use joule::caps::bindings::joule::skill::types::{Invocation, Trigger};
-use joule::engine::{ComponentCache, Runtime, RuntimeConfig};
+use joule::engine::{ComponentCache, Runtime, RuntimeConfig, block_on};
 use joule::inputs::{Inputs, NamedProfile};
 use joule_policy::SkillGrants;
 
@@ -64,6 +64,27 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // A whole invocation as a run makes it: a store, instantiation, the call (with its deadline
+    // armed), the findings back. The probe returns at once with zero calls.
+    let returns_at_once = Invocation {
+        trigger: Trigger::Scan,
+        parameters: vec![("calls".into(), "0".into())],
+        input: None,
+    };
+    c.bench_function("invoke: instantiate, run, return", |b| {
+        b.iter(|| {
+            let outcome = runtime.invoke(
+                &skill,
+                inputs.clone(),
+                grants.clone(),
+                &returns_at_once,
+                None,
+                None,
+            );
+            assert!(outcome.result.is_ok());
+        })
+    });
+
     // One `run` making `iters` host calls: the time per iteration is the time per host call
     // (the single guest entry is amortised away). Policy accounting (call count, data volume)
     // always runs; the second variant also records every call for the audit log (the records
@@ -88,9 +109,7 @@ fn bench(c: &mut Criterion) {
                 state.calls = 0;
                 state.host_bytes = 0;
                 let started = Instant::now();
-                let found = instance
-                    .skill
-                    .call_run(&mut instance.store, &invocation)
+                let found = block_on(instance.skill.call_run(&mut instance.store, &invocation))
                     .expect("run")
                     .expect("no skill error");
                 let elapsed = started.elapsed();

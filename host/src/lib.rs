@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod caps;
 pub mod cli;
+pub mod deadline;
 pub mod engine;
 pub mod findings;
 pub mod history;

@@ -473,6 +473,11 @@ pub fn default_tree_name(dir: &Path) -> String {
 /// Runs a whole session. Errors only when nothing useful can be done (no skill loaded, a source
 /// tree that cannot be opened, a bad parameter); everything else lands in the report.
 pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Report> {
+    // The run's clock starts now: reading the inputs, the skills, the report all count.
+    let now = std::time::Instant::now();
+    let ends = now
+        .checked_add(request.budget.deadline)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400));
     let files = skill_files(&request.skills)?;
     let (profiles, profile_records) = load_profiles(&request.profiles).await;
     let (mut metrics, mut metric_records) = load_metrics(&request.metrics).await;
@@ -599,6 +604,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         jobs: request.jobs.max(1),
         max_depth: request.max_depth,
         budget: request.budget,
+        ends,
     };
     plan.validate()?;
     let access = plan.access.clone();
@@ -614,6 +620,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         findings,
         &run_inputs,
         &access,
+        ends,
     ))
 }
 

@@ -335,6 +335,32 @@ fn a_loop_around_a_cheap_host_call_is_stopped_by_the_deadline() {
     );
 }
 
+/// The most a run may outlast its deadline: the epoch tick, the timer's wake-up, the report.
+const DEADLINE_MARGIN_MS: f64 = 500.0;
+
+#[test]
+fn a_skill_waiting_inside_wasi_is_stopped_at_its_deadline() {
+    // No Wasm runs while a skill waits in a WASI call, so the epoch cannot interrupt it: the
+    // deadline cancels the wait itself. Each way to wait, beside hot-functions, whose findings
+    // stay what they are alone.
+    let policy = pinned_policy("hostile.toml", &[]);
+    for how in ["sleep", "never", "instant", "poll", "naps", "stdin"] {
+        let param = format!("sleeper.how={how}");
+        let run = run_beside(Some(&policy), None, &["sleeper"], &["--param", &param]);
+        assert_survived(&run, 3, &["sleeper"], hot_functions_alone());
+        assert_failed_with(
+            &run,
+            "sleeper",
+            "deadline exceeded: still running after 2.0 s",
+        );
+        let took = run.run_of("sleeper")["duration_ms"].as_f64().unwrap();
+        assert!(
+            (2000.0..2000.0 + DEADLINE_MARGIN_MS).contains(&took),
+            "sleeper ({how}) ran {took} ms with a 2 s deadline"
+        );
+    }
+}
+
 #[test]
 fn a_loop_around_a_cheap_host_call_is_stopped_by_the_host_call_count_limit() {
     let stage = Stage::new();
@@ -426,6 +452,85 @@ fn a_long_host_search_is_stopped_by_the_same_deadline() {
         "the search must stop at the deadline, not when it is done: {took} ms"
     );
     assert!(audit.of("searcher").allowed_on("source") > 0);
+}
+
+#[test]
+fn the_runs_deadline_stops_running_skills_and_starts_no_more() {
+    // Skills' own deadlines (30 s) are far past the run's (2 s): the run's comes first, and
+    // the whole process (start-up, reading the inputs, the report) ends soon after it.
+    let started = std::time::Instant::now();
+    let run = run_beside(
+        None,
+        None,
+        &["spinner"],
+        &["--timeout", "30", "--run-timeout", "2", "--jobs", "2"],
+    );
+    let whole = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(
+        whole < 2000.0 + 2.0 * DEADLINE_MARGIN_MS,
+        "a 2 s run took {whole} ms"
+    );
+    assert_survived(&run, 3, &["spinner"], hot_functions_alone());
+    let error = assert_failed_with(&run, "spinner", "the run's deadline came");
+    assert!(error.contains("--run-timeout"), "{error}");
+    // The run's clock started before the inputs were read; the spinner's, after.
+    let took = run.run_of("spinner")["duration_ms"].as_f64().unwrap();
+    assert!(
+        (1000.0..2000.0 + DEADLINE_MARGIN_MS).contains(&took),
+        "spinner ran {took} ms in a 2 s run"
+    );
+
+    // One invocation at a time, and two skills that never end: the second never starts, and
+    // the report says so, with the flag.
+    let run = run_sandboxed(
+        &[
+            "--profile",
+            path_str(&large_cpu()),
+            "--skills",
+            path_str(&test_skill("spinner")),
+            "--skills",
+            path_str(&test_skill("sleeper")),
+            "--timeout",
+            "30",
+            "--run-timeout",
+            "2",
+            "--jobs",
+            "1",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let runs = run.report["runs"].as_array().unwrap();
+    let stopped: Vec<&Value> = runs.iter().filter(|r| r["trigger"] == "scan").collect();
+    assert_eq!(stopped.len(), 1, "{runs:#?}");
+    let not_run: Vec<&Value> = runs.iter().filter(|r| r["trigger"] == "budget").collect();
+    assert_eq!(not_run.len(), 1, "{runs:#?}");
+    let error = not_run[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("were not run: the run's deadline") && error.contains("--run-timeout"),
+        "{error}"
+    );
+}
+
+#[test]
+fn host_work_that_cannot_watch_a_clock_is_stopped_by_the_same_deadline() {
+    // Each of the compiler's queries takes tree-sitter about 2 s to compile (5 s in the test
+    // build), and each is a new text: the wait for the compiler ends at the deadline.
+    let stage = Stage::new();
+    let policy = pinned_policy("hostile.toml", &[]);
+    let run = run_beside(Some(&policy), Some(&stage), &["compiler"], &[]);
+    let audit = assert_survived(&run, 3, &["compiler"], hot_functions_alone());
+    assert_failed_with(
+        &run,
+        "compiler",
+        "deadline exceeded: still running after 2.0 s",
+    );
+    let took = run.run_of("compiler")["duration_ms"].as_f64().unwrap();
+    assert!(
+        (2000.0..2000.0 + DEADLINE_MARGIN_MS).contains(&took),
+        "the compiler ran {took} ms with a 2 s deadline"
+    );
+    assert!(audit.of("compiler").allowed_on("source") > 0);
 }
 
 #[test]

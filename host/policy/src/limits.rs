@@ -51,6 +51,9 @@ pub struct RunLimits {
     pub findings: usize,
     /// Bytes of findings (all their text) kept in the whole run.
     pub findings_bytes: usize,
+    /// How long the whole run may take, report included: past it no invocation starts, those
+    /// running are stopped, and the report is finished with the work done.
+    pub deadline: Duration,
 }
 
 impl Default for RunLimits {
@@ -61,6 +64,9 @@ impl Default for RunLimits {
             invocations: 100_000,
             findings: 1_000_000,
             findings_bytes: 1 << 30,
+            // The longest a hosted CI job may run (GitHub Actions' limit): a fleet scan that
+            // needs longer is one to schedule with a deliberate `--run-timeout`.
+            deadline: Duration::from_secs(6 * 3600),
         }
     }
 }

@@ -12,6 +12,7 @@ use super::bindings::joule::skill::history::{
 };
 use super::{CallError, ErrorCode, HostCost, SkillState, call_error};
 use crate::audit::{Op, Target};
+use crate::deadline::Late;
 use crate::history::{self, History, HistoryError};
 
 /// A guest's handle on one granted repository.
@@ -89,12 +90,16 @@ fn change_size(f: &FileChange) -> u64 {
 impl SkillState {
     /// One call on a repository handle: counted, answered (with the skill's deny rules),
     /// charged by `size`, recorded with `what` (a commit id or a path) as its resource.
-    fn on_repo<T>(
+    ///
+    /// libgit2 cannot be interrupted (a walk, a diff or a blame over a large history takes as
+    /// long as it takes), so the answer is computed on a worker and waited for only until the
+    /// invocation's deadline ([`crate::deadline`]); past it the skill is stopped.
+    fn on_repo<T: Send + 'static>(
         &mut self,
         handle: &Resource<RepoHandle>,
         op: Op,
         what: &str,
-        answer: impl FnOnce(&History, &DenyRules) -> Result<T, HistoryError>,
+        answer: impl FnOnce(&History, &DenyRules) -> Result<T, HistoryError> + Send + 'static,
         size: impl FnOnce(&T) -> u64,
     ) -> wasmtime::Result<Result<T, CallError>> {
         let started = self.begin(op)?;
@@ -102,7 +107,19 @@ impl SkillState {
         let history = h.history.clone();
         // Secrets committed to the repository are as secret as in a tree: the skill's deny
         // rules go with every answer that can carry file contents or paths.
-        let result = answer(&history, &self.grants.deny).map_err(error);
+        let grants = self.grants.clone();
+        let worker = history.clone();
+        let result =
+            match crate::deadline::until(self.deadline, move || answer(&worker, &grants.deny)) {
+                Ok(answer) => answer.map_err(error),
+                Err(Late::Deadline) => {
+                    return Err(self.stop(format!(
+                        "deadline exceeded: still running after {:.1} s (in a history call)",
+                        self.grants.limits.deadline.as_secs_f64()
+                    )));
+                }
+                Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
+            };
         let (bytes, denied) = match &result {
             Ok(v) => (size(v), None),
             Err(e) => (
@@ -181,7 +198,7 @@ impl HostRepo for SkillState {
             &handle,
             Op::Commits,
             &format!("{since}..={until}"),
-            |h, _| {
+            move |h, _| {
                 h.commits(since, until, limit as usize)
                     .map(|list| list.into_iter().map(commit_record).collect())
             },
@@ -198,7 +215,10 @@ impl HostRepo for SkillState {
             &handle,
             Op::Commit,
             &id,
-            |h, _| h.commit(&id).map(commit_record),
+            {
+                let id = id.clone();
+                move |h, _| h.commit(&id).map(commit_record)
+            },
             commit_size,
         )
     }
@@ -212,16 +232,19 @@ impl HostRepo for SkillState {
             &handle,
             Op::Changes,
             &id,
-            |h, deny| {
-                h.changes(&id).map(|list| {
-                    list.into_iter()
-                        .filter(|c| {
-                            deny.visible(&c.path)
-                                && c.old_path.as_deref().is_none_or(|p| deny.visible(p))
-                        })
-                        .map(change_record)
-                        .collect()
-                })
+            {
+                let id = id.clone();
+                move |h, deny| {
+                    h.changes(&id).map(|list| {
+                        list.into_iter()
+                            .filter(|c| {
+                                deny.visible(&c.path)
+                                    && c.old_path.as_deref().is_none_or(|p| deny.visible(p))
+                            })
+                            .map(change_record)
+                            .collect()
+                    })
+                }
             },
             |list: &Vec<FileChange>| list.iter().map(change_size).sum(),
         )
@@ -236,7 +259,10 @@ impl HostRepo for SkillState {
             &handle,
             Op::CommitDiff,
             &id,
-            |h, deny| h.diff(&id, &|p| deny.visible(p)),
+            {
+                let id = id.clone();
+                move |h, deny| h.diff(&id, &|p| deny.visible(p))
+            },
             |s| s.len() as u64,
         )
     }
@@ -252,21 +278,24 @@ impl HostRepo for SkillState {
             &handle,
             Op::Blame,
             &path,
-            |h, deny| {
-                if let Err(denial) = deny.check(&path, None) {
-                    return Err(HistoryError::Denied(denial.to_string()));
+            {
+                let path = path.clone();
+                move |h, deny| {
+                    if let Err(denial) = deny.check(&path, None) {
+                        return Err(HistoryError::Denied(denial.to_string()));
+                    }
+                    h.blame(&path, start, end).map(|lines| {
+                        lines
+                            .into_iter()
+                            .map(|l| BlameLine {
+                                line: l.line,
+                                commit: l.commit,
+                                author: l.author,
+                                time: l.time,
+                            })
+                            .collect()
+                    })
                 }
-                h.blame(&path, start, end).map(|lines| {
-                    lines
-                        .into_iter()
-                        .map(|l| BlameLine {
-                            line: l.line,
-                            commit: l.commit,
-                            author: l.author,
-                            time: l.time,
-                        })
-                        .collect()
-                })
             },
             |lines: &Vec<BlameLine>| {
                 lines
@@ -286,7 +315,10 @@ impl HostRepo for SkillState {
             &handle,
             Op::Revert,
             &id,
-            |h, deny| h.revert(&id, &|p| deny.visible(p)),
+            {
+                let id = id.clone();
+                move |h, deny| h.revert(&id, &|p| deny.visible(p))
+            },
             |s| s.len() as u64,
         )
     }

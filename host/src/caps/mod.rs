@@ -47,6 +47,9 @@ pub mod bindings {
             "joule:skill/history.repo": super::RepoHandle,
         },
         imports: { default: trappable },
+        // Called as futures so that the invocation's deadline can cancel a skill blocked in a
+        // WASI call (a sleep, a pollable waited on): see `engine::invoke`.
+        exports: { default: async },
     });
 }
 
@@ -84,6 +87,8 @@ pub struct SkillState {
     pub limit_hit: Option<String>,
     /// When the invocation must end; long host calls check it too.
     pub deadline: Instant,
+    /// Whether `deadline` is the run's, which comes before the invocation's own would.
+    pub run_deadline: bool,
     /// Host calls recorded for the audit log, when there is one.
     pub audit: Option<Buffer>,
     /// The operation of the host call in progress, for a refusal recorded by [`Self::stop`].
@@ -159,6 +164,29 @@ impl SkillState {
         self.halt(reason)
     }
 
+    /// Ends the invocation at `ends` (the run's deadline) when that comes before its own.
+    pub fn end_by(&mut self, ends: Instant) {
+        if ends < self.deadline {
+            self.deadline = ends;
+            self.run_deadline = true;
+        }
+    }
+
+    /// Why a skill still running at its deadline was stopped; `place` says where it was (in a
+    /// search, waiting in a host call, ...), when it helps.
+    pub fn overdue(&self, place: Option<&str>) -> String {
+        let place = place.map(|p| format!(" ({p})")).unwrap_or_default();
+        if self.run_deadline {
+            "deadline exceeded: the run's deadline came{place}; raise it with --run-timeout"
+                .to_string()
+        } else {
+            format!(
+                "deadline exceeded: still running after {:.1} s{place}",
+                self.grants.limits.deadline.as_secs_f64()
+            )
+        }
+    }
+
     /// Remembers the limit that stopped the skill, and makes the error that stops it.
     fn halt(&mut self, reason: String) -> wasmtime::Error {
         self.limit_hit.get_or_insert(reason.clone());
@@ -221,6 +249,7 @@ impl SkillState {
             log: LogSink::new(skill_id, limits.log_bytes),
             memory: MemoryCap::new(limits.memory_bytes),
             deadline: Instant::now() + limits.deadline,
+            run_deadline: false,
             grants,
             calls: 0,
             host_bytes: 0,
@@ -318,8 +347,13 @@ impl wasmtime::ResourceLimiter for MemoryCap {
 }
 
 /// Adds every import a skill may have to `linker`: Joule's interfaces and the WASI ones.
+///
+/// WASI's are the async ones: a call that waits (a sleep, `poll`, a pollable's `block`, a
+/// blocking stream operation) suspends the invocation's future instead of its thread, so the
+/// deadline that the invocation runs under cancels it (`engine::invoke`). Joule's own calls
+/// are synchronous and check that deadline where they can be long.
 pub fn add_to_linker(linker: &mut wasmtime::component::Linker<SkillState>) -> anyhow::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
     bindings::Skill::add_to_linker::<SkillState, wasmtime::component::HasSelf<SkillState>>(
         linker,
         |state| state,

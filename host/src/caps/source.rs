@@ -127,10 +127,8 @@ impl SkillState {
             size,
         )?;
         if Instant::now() >= deadline {
-            return Err(self.stop(format!(
-                "deadline exceeded: still running after {:.1} s (in {what})",
-                self.grants.limits.deadline.as_secs_f64()
-            )));
+            let reason = self.overdue(Some(&format!("in {what}")));
+            return Err(self.stop(reason));
         }
         Ok(result)
     }

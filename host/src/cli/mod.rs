@@ -103,6 +103,17 @@ pub struct EngineArgs {
     pub no_cache: bool,
 }
 
+/// A positive, finite number of seconds from flag `flag`, as a duration (at most 100 years).
+pub fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    const CENTURY: f64 = 100.0 * 365.25 * 86_400.0;
+    if !(value > 0.0 && value <= CENTURY) {
+        anyhow::bail!(
+            "{flag} must be a positive number of seconds, at most {CENTURY:.0} (got {value})"
+        );
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}
+
 impl EngineArgs {
     pub fn skill_paths(&self) -> anyhow::Result<Vec<PathBuf>> {
         if !self.skills.is_empty() {
@@ -117,14 +128,12 @@ impl EngineArgs {
     }
 
     pub fn config(&self) -> anyhow::Result<crate::engine::RuntimeConfig> {
-        if !(self.timeout > 0.0 && self.timeout.is_finite()) {
-            anyhow::bail!("--timeout must be a positive number of seconds");
-        }
+        let deadline = seconds("--timeout", self.timeout)?;
         if self.memory == 0 || self.memory > 4096 {
             anyhow::bail!("--memory must be between 1 and 4096 MiB");
         }
         let mut config = crate::engine::RuntimeConfig::default();
-        config.limits.deadline = std::time::Duration::from_secs_f64(self.timeout);
+        config.limits.deadline = deadline;
         config.limits.memory_bytes = self.memory << 20;
         if self.no_cache {
             config.cache = None;
@@ -207,8 +216,8 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Skills run on the blocking pool; a thread needs room for a full Wasm stack
-        // (`engine::MAX_WASM_STACK`) plus the host's own frames around and under it.
+        // Skills are called from the blocking pool (their Wasm runs on the engine's own stacks);
+        // the host's parsers and queries called around them get the same room.
         .thread_stack_size(crate::engine::THREAD_STACK)
         .build()?)
 }

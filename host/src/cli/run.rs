@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// MiB of findings (all their text) the whole run may keep.
     #[arg(long, value_name = "MIB", default_value_t = RunLimits::default().findings_bytes >> 20)]
     max_findings_mib: usize,
+    /// Wall-clock limit for the whole run, report included, in seconds: past it no skill
+    /// starts, running ones are stopped, and the report is written with what was found.
+    #[arg(long, value_name = "SECONDS", default_value_t = RunLimits::default().deadline.as_secs_f64())]
+    run_timeout: f64,
     /// The policy: which skill (pinned by digest) may read what, within which limits. Without
     /// one, every skill may read every input given here (secrets still denied). See
     /// docs/security.md.
@@ -275,6 +279,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             invocations: args.max_invocations,
             findings: args.max_findings,
             findings_bytes: args.max_findings_mib.saturating_mul(1 << 20),
+            deadline: super::seconds("--run-timeout", args.run_timeout)?,
         },
         policy: None,
         audit: None,

@@ -1,7 +1,7 @@
 //! One invocation: a fresh `Store` with its limits, instantiation from the pre-instantiated
 //! skill, the call, and an explanation of any failure a person can act on.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use joule_policy::{Limits, SkillGrants};
@@ -64,30 +64,72 @@ impl Runtime {
         grants: Arc<SkillGrants>,
         audit: bool,
     ) -> wasmtime::Result<Instance<'_>> {
-        self.instantiate_pre(&skill.pre, &skill.descriptor.id, inputs, grants, audit)
+        let slot = self.slots.acquire();
+        let mut store = self.store(&skill.descriptor.id, inputs, grants, audit, None);
+        let skill = block_on(skill.pre.instantiate_async(&mut store))?;
+        Ok(Instance {
+            store,
+            skill,
+            _slot: slot,
+        })
     }
 
-    fn instantiate_pre(
+    /// A fresh store for one invocation: its limits, its deadline, and the epoch deadline that
+    /// interrupts its Wasm code at that time.
+    fn store(
         &self,
-        pre: &SkillPre<SkillState>,
         id: &str,
         inputs: Arc<Inputs>,
         grants: Arc<SkillGrants>,
         audit: bool,
-    ) -> wasmtime::Result<Instance<'_>> {
-        let slot = self.slots.acquire();
-        let ticks = deadline_ticks(grants.limits.deadline);
-        let state = SkillState::new(id, inputs, grants, audit);
+        ends: Option<Instant>,
+    ) -> Store<SkillState> {
+        let mut state = SkillState::new(id, inputs, grants, audit);
+        if let Some(ends) = ends {
+            state.end_by(ends);
+        }
+        let ticks = deadline_ticks(state.deadline.saturating_duration_since(Instant::now()));
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        let instance = pre.instantiate(&mut store)?;
-        Ok(Instance {
-            store,
-            skill: instance,
-            _slot: slot,
-        })
+        store
+    }
+
+    /// Instantiates `pre` in a fresh store (for skill `id`, with its inputs, grants, and audit
+    /// recording when asked) and calls `call` on it, all within the store's
+    /// deadline: Wasm code is interrupted by the epoch, and a wait inside a host call (a WASI
+    /// sleep or poll, which suspends the call's future) is cancelled by a timer at the same
+    /// instant. Returns the store, for what the skill left in it, and what the call gave.
+    fn call<R>(
+        &self,
+        pre: &SkillPre<SkillState>,
+        (id, inputs, grants, audit, ends): (
+            &str,
+            Arc<Inputs>,
+            Arc<SkillGrants>,
+            bool,
+            Option<Instant>,
+        ),
+        call: impl AsyncFnOnce(&Skill, &mut Store<SkillState>) -> wasmtime::Result<R>,
+    ) -> (Store<SkillState>, wasmtime::Result<R>) {
+        // The deadline starts once a pool slot is free, as the store is made.
+        let _slot = self.slots.acquire();
+        let mut store = self.store(id, inputs, grants, audit, ends);
+        let deadline = store.data().deadline;
+        let instantiated_and_called = async {
+            let skill = pre.instantiate_async(&mut store).await?;
+            call(&skill, &mut store).await
+        };
+        // The timer is made inside the engine's runtime, whose thread drives it.
+        let called = block_on(async {
+            tokio::time::timeout_at(deadline.into(), instantiated_and_called).await
+        });
+        let result = called.unwrap_or_else(|_elapsed| {
+            let reason = store.data().overdue(Some("waiting in a host call"));
+            Err(store.data_mut().stop(reason))
+        });
+        (store, result)
     }
 
     /// Calls `describe` with nothing granted, under its own fixed limits
@@ -100,16 +142,15 @@ impl Runtime {
     ) -> Result<wit::Descriptor, Failure> {
         let limits = Limits::for_describe(self.limits.memory_bytes);
         let grants = Arc::new(SkillGrants::open(name, limits));
-        let mut instance = self
-            .instantiate_pre(pre, name, Arc::new(Inputs::default()), grants, false)
-            .map_err(|e| self.explain(e, None))?;
-        instance
-            .skill
-            .call_describe(&mut instance.store)
-            .map_err(|e| self.explain(e, Some(instance.store.data())))
+        let store = (name, Arc::new(Inputs::default()), grants, false, None);
+        let (store, described) = self.call(pre, store, async |skill, store| {
+            skill.call_describe(store).await
+        });
+        described.map_err(|e| self.explain(e, Some(store.data())))
     }
 
-    /// Runs a skill once. Never panics and never returns early: a trap, a deadline, a memory cap
+    /// Runs a skill once, until its deadline or `ends` (the run's), whichever comes first.
+    /// Never panics and never returns early: a trap, a deadline, a memory cap
     /// or an error returned by the skill all become a [`Failure`] in the outcome.
     pub fn invoke(
         &self,
@@ -118,30 +159,22 @@ impl Runtime {
         grants: Arc<SkillGrants>,
         invocation: &wit::Invocation,
         audit: Option<&AuditLog>,
+        ends: Option<Instant>,
     ) -> Outcome {
         let started = Instant::now();
         let limits = grants.limits.clone();
-        let mut instance = match self.instantiate(skill, inputs, grants, audit.is_some()) {
-            Ok(i) => i,
-            Err(e) => {
-                let reason = self.explain(e, None).reason;
-                if let Some(log) = audit {
-                    let (id, digest) = (&skill.descriptor.id, &skill.digest);
-                    log.write_run(
-                        id,
-                        digest,
-                        "instantiate",
-                        true,
-                        Some(&reason),
-                        started.elapsed(),
-                    );
-                }
-                return Outcome::failed(reason, started.elapsed());
-            }
-        };
-        let called = instance.skill.call_run(&mut instance.store, invocation);
+        let store = (
+            skill.descriptor.id.as_str(),
+            inputs,
+            grants,
+            audit.is_some(),
+            ends,
+        );
+        let (mut store, called) = self.call(&skill.pre, store, async |instance, store| {
+            instance.call_run(store, invocation).await
+        });
         let duration = started.elapsed();
-        let state = instance.store.data();
+        let state = store.data();
         // `stopped`: the host ended the run (a trap, a deadline, a cap, a limit), as opposed to
         // the skill returning, with findings or with its own error.
         let (result, stopped) = match called {
@@ -158,7 +191,7 @@ impl Runtime {
             ),
             Err(e) => (Err(self.explain(e, Some(state))), true),
         };
-        let state = instance.store.data_mut();
+        let state = store.data_mut();
         if let Some(log) = audit {
             if let Some(buffer) = state.audit.take() {
                 log.write_calls(&skill.descriptor.id, &skill.digest, &buffer);
@@ -217,12 +250,13 @@ impl Runtime {
             return Failure { reason };
         }
         let reason = match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => format!(
-                "deadline exceeded: still running after {:.1} s",
-                state
-                    .map_or(self.limits.deadline, |s| s.grants.limits.deadline)
-                    .as_secs_f64()
-            ),
+            Some(Trap::Interrupt) => match state {
+                Some(state) => state.overdue(None),
+                None => format!(
+                    "deadline exceeded: still running after {:.1} s",
+                    self.limits.deadline.as_secs_f64()
+                ),
+            },
             Some(Trap::StackOverflow) => "stack overflow".to_string(),
             Some(trap) => {
                 let stderr = state
@@ -294,6 +328,22 @@ fn finding_size(f: &wit::Finding) -> usize {
             .iter()
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>()
+}
+
+/// Runs a future to completion on the calling thread, in the engine's own tokio runtime: its
+/// one thread drives the timers of deadlines and of WASI's clocks, whatever runtime (if any)
+/// the caller is in.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static TIMERS: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("joule-timers")
+            .enable_time()
+            .build()
+            // Only a process out of threads or file descriptors gets here, before any skill ran.
+            .expect("cannot start the engine's timer thread")
+    });
+    TIMERS.block_on(future)
 }
 
 /// Epoch ticks that make up `deadline` (at least one, plus one for the tick in progress).

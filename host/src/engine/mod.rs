@@ -9,7 +9,7 @@ mod schedule;
 mod skill;
 
 pub use cache::ComponentCache;
-pub use invoke::{Failure, Outcome};
+pub use invoke::{Failure, Outcome, block_on};
 pub use schedule::{Plan, run};
 pub use skill::{CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Parameter, Trigger, file_stem};
 
@@ -58,9 +58,8 @@ pub fn default_jobs() -> usize {
 /// The deepest a skill's Wasm stack may grow; past it the skill traps with "stack overflow".
 pub const MAX_WASM_STACK: usize = 1 << 20;
 
-/// The native stack of a thread that runs skills: a full Wasm stack, host calls made from
-/// its deepest frame, and the host's frames under it. Threads that call [`Runtime::invoke`]
-/// need at least this much (tokio's and std's default of 2 MiB is too little).
+/// The native stack a skill runs on (each invocation's async stack, from the pool): a full
+/// Wasm stack, and host calls (parsers, libgit2) made from its deepest frame.
 pub const THREAD_STACK: usize = 8 << 20;
 
 /// One engine and linker for all skills of a process.
@@ -99,6 +98,9 @@ impl Runtime {
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
             .max_wasm_stack(MAX_WASM_STACK)
+            // Calls are async (so a deadline can cancel a wait in WASI): Wasm and the host calls
+            // it makes run on a stack of this size from the pool, not on the caller's thread.
+            .async_stack_size(THREAD_STACK)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
             .parallel_compilation(true);

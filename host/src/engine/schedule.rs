@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use joule_policy::{RunLimits, SkillGrants};
 use tokio::sync::Semaphore;
@@ -37,6 +38,9 @@ pub struct Plan {
     pub max_depth: usize,
     /// What the whole run may do.
     pub budget: RunLimits,
+    /// When the run must end (its start plus `budget.deadline`): no invocation starts after
+    /// it, and those running are stopped at it.
+    pub ends: Instant,
 }
 
 impl Plan {
@@ -111,6 +115,8 @@ struct Spent {
     not_run: BTreeMap<String, usize>,
     /// Skill id -> findings not kept.
     not_kept: BTreeMap<String, usize>,
+    /// Skill id -> invocations not started: the run's deadline had come.
+    too_late: BTreeMap<String, usize>,
 }
 
 impl Spent {
@@ -173,6 +179,15 @@ impl Spent {
                 format!(
                     "{n} invocation(s) on upstream findings were not run: the run's budget of {} invocations was reached (raise it with --max-invocations)",
                     budget.invocations
+                ),
+            ));
+        }
+        for (skill, n) in self.too_late {
+            records.push((
+                skill,
+                format!(
+                    "{n} invocation(s) were not run: the run's deadline of {:.1} s had come (raise it with --run-timeout)",
+                    budget.deadline.as_secs_f64()
                 ),
             ));
         }
@@ -247,6 +262,9 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
             let permits = permits.clone();
             handles.push(tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
+                if Instant::now() >= plan.ends {
+                    return (job, None);
+                }
                 let invocation = wit::Invocation {
                     trigger: job.trigger.to_wit(),
                     parameters: plan.parameters_for(&job.skill),
@@ -257,7 +275,8 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
                 let audit = plan.audit.clone();
                 let outcome = tokio::task::spawn_blocking(move || match access {
                     Some((grants, inputs)) => {
-                        runtime.invoke(&skill, inputs, grants, &invocation, audit.as_deref())
+                        let ends = Some(plan.ends);
+                        runtime.invoke(&skill, inputs, grants, &invocation, audit.as_deref(), ends)
                     }
                     None => Outcome::failed(
                         "the skill has no grants in this run (a host bug)".to_string(),
@@ -265,12 +284,19 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
                     ),
                 })
                 .await;
-                (job, outcome)
+                (job, Some(outcome))
             }));
         }
         let mut new_findings = Vec::new();
         for handle in handles {
             let Ok((job, outcome)) = handle.await else {
+                continue;
+            };
+            let Some(outcome) = outcome else {
+                *spent
+                    .too_late
+                    .entry(job.skill.descriptor.id.clone())
+                    .or_default() += 1;
                 continue;
             };
             let outcome = outcome.unwrap_or_else(|e| {

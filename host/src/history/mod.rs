@@ -97,14 +97,43 @@ pub struct BlameLine {
     pub time: i64,
 }
 
-/// One granted repository. libgit2 handles are not shared between threads, so calls take
-/// turns on one handle.
+/// One granted repository. A libgit2 handle serves one call at a time, so calls borrow one from
+/// a pool (opening another when all are busy): a slow call of one skill holds up no other's.
 pub struct History {
     name: String,
     dir: PathBuf,
-    repo: Mutex<Repository>,
+    repos: Mutex<Vec<Repository>>,
     /// Full commit id -> when it reached production, from the deploy log.
     deploys: HashMap<Oid, i64>,
+}
+
+/// Idle handles kept per repository; more are opened when calls overlap, and closed after.
+const POOLED_HANDLES: usize = 4;
+
+/// A repository handle borrowed from a [`History`]'s pool; back to the pool when dropped.
+struct Pooled<'h> {
+    history: &'h History,
+    repo: Option<Repository>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Repository;
+
+    fn deref(&self) -> &Repository {
+        // Taken only in `drop`.
+        self.repo.as_ref().expect("a pooled repository handle")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let mut idle = self.history.repos.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(repo) = self.repo.take()
+            && idle.len() < POOLED_HANDLES
+        {
+            idle.push(repo);
+        }
+    }
 }
 
 impl std::fmt::Debug for History {
@@ -160,7 +189,7 @@ impl History {
         Ok(History {
             name,
             dir: dir.to_path_buf(),
-            repo: Mutex::new(repo),
+            repos: Mutex::new(vec![repo]),
             deploys,
         })
     }
@@ -173,8 +202,17 @@ impl History {
         &self.dir
     }
 
-    fn repo(&self) -> std::sync::MutexGuard<'_, Repository> {
-        self.repo.lock().unwrap_or_else(|e| e.into_inner())
+    /// A handle on the repository for one call: an idle one from the pool, else a new one.
+    fn repo(&self) -> Result<Pooled<'_>, HistoryError> {
+        let idle = self.repos.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let repo = match idle {
+            Some(repo) => repo,
+            None => Repository::open(&self.dir).map_err(io)?,
+        };
+        Ok(Pooled {
+            history: self,
+            repo: Some(repo),
+        })
     }
 
     fn info(&self, c: &git2::Commit<'_>) -> CommitInfo {
@@ -202,13 +240,13 @@ impl History {
     }
 
     pub fn head(&self) -> Result<String, HistoryError> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(io)?;
         Ok(head.id().to_string())
     }
 
     pub fn commit(&self, id: &str) -> Result<CommitInfo, HistoryError> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let c = Self::find(&repo, id)?;
         Ok(self.info(&c))
     }
@@ -220,7 +258,7 @@ impl History {
         until: i64,
         limit: usize,
     ) -> Result<Vec<CommitInfo>, HistoryError> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let mut walk = repo.revwalk().map_err(io)?;
         walk.set_sorting(Sort::TIME).map_err(io)?;
         walk.push_head().map_err(io)?;
@@ -263,7 +301,7 @@ impl History {
     /// What a commit changed against its first parent, hunk by hunk, with the functions each
     /// hunk touches (in the new file; in the old one for lines only deleted).
     pub fn changes(&self, id: &str) -> Result<Vec<FileChange>, HistoryError> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let c = Self::find(&repo, id)?;
         let diff = Self::commit_diff(&repo, &c, 0)?;
         let mut out = Vec::new();
@@ -334,7 +372,7 @@ impl History {
     /// The commit's change as a unified diff (three lines of context), with only the files
     /// `visible` accepts.
     pub fn diff(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let c = Self::find(&repo, id)?;
         let diff = Self::commit_diff(&repo, &c, 3)?;
         patch_text(&diff, visible).map_err(io)
@@ -351,7 +389,7 @@ impl History {
                 "lines {start}..={end} are not a range (lines count from 1)"
             )));
         }
-        let repo = self.repo();
+        let repo = self.repo()?;
         let not_found = |e: git2::Error| HistoryError::NotFound(format!("{path}: {}", e.message()));
         let lines = repo
             .head()
@@ -391,7 +429,7 @@ impl History {
     /// three-way merge) in memory: nothing is written to the repository (see `revert.rs`); an
     /// error naming the conflicting files when it does not apply cleanly.
     pub fn revert(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let c = Self::find(&repo, id)?;
         let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(io)?;
         if c.parent_count() == 0 {

@@ -13,6 +13,7 @@ pub use run::{LogLine, RunRecord, RunStatus};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use joule_policy::SkillGrants;
 use serde::Serialize;
@@ -42,7 +43,7 @@ pub struct Report {
 /// a higher-ranked one is left out of the combined patch (its own patch still stands), and both
 /// findings name each other in `overlaps`. Each edit's byte range is checked against the ranges
 /// already taken in its file, so this is linear in the edits (bar a log factor), not quadratic.
-fn combined(findings: &mut [Finding], inputs: &Inputs) -> String {
+fn combined(findings: &mut [Finding], inputs: &Inputs, deadline: Instant) -> String {
     /// One file's text and the byte ranges taken in it, by finding index.
     struct Taken<'a> {
         text: String,
@@ -116,7 +117,7 @@ fn combined(findings: &mut [Finding], inputs: &Inputs) -> String {
         .values()
         .flat_map(|t| t.edits.iter().copied())
         .collect();
-    let out = patch::patch(&accepted, inputs, None)
+    let out = patch::patch(&accepted, inputs, None, Some(deadline))
         .ok()
         .flatten()
         .unwrap_or_default();
@@ -195,13 +196,15 @@ impl Report {
     /// Ranks the findings and turns their edits into patches against the granted trees.
     /// `inputs` are the run's; `access` the grants and inputs of each skill, so a finding's
     /// edits are applied only to trees and files its skill was allowed to read (a skill cannot
-    /// get a secret into the report by proposing an edit to it).
+    /// get a secret into the report by proposing an edit to it). Past `deadline` (the run's)
+    /// patches are still made, by a linear-time diff ([`patch::unified`]).
     pub fn new(
         inputs_record: InputsRecord,
         runs: Vec<RunRecord>,
         findings: Vec<Finding>,
         inputs: &Inputs,
         access: &HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
+        deadline: Instant,
     ) -> Self {
         let mut findings = findings::rank(findings);
         // What each skill's patches have cost so far, in rank order, against its findings
@@ -213,7 +216,7 @@ impl Report {
                 continue;
             };
             let edits: Vec<&Edit> = f.edits.iter().collect();
-            match patch::patch(&edits, granted, Some(&grants.deny)) {
+            match patch::patch(&edits, granted, Some(&grants.deny), Some(deadline)) {
                 Ok(p) => {
                     let budget = grants.limits.findings_bytes;
                     let cost = spent.entry(grants.skill.as_str()).or_default();
@@ -247,7 +250,7 @@ impl Report {
                 Err(e) => f.patch_error = Some(e.into()),
             }
         }
-        let combined_patch = combined(&mut findings, inputs);
+        let combined_patch = combined(&mut findings, inputs, deadline);
         Report {
             version: FORMAT_VERSION,
             tool: Tool {

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::ops::Range;
+use std::time::Instant;
 
 use joule_policy::DenyRules;
 use similar::{Algorithm, DiffTag};
@@ -49,10 +50,12 @@ pub fn resolve<'a>(
 /// The unified diff of a set of edits (one finding's, or a whole report's), or why it cannot be
 /// made. Both hold the skills' file names and replacement text: they are returned as the
 /// strings they are, for the `--patch` file, and carried as [`Untrusted`] in findings.
+/// Diffing past `deadline` is linear and coarser ([`unified`]).
 pub fn patch(
     edits: &[&Edit],
     inputs: &Inputs,
     deny: Option<&DenyRules>,
+    deadline: Option<Instant>,
 ) -> Result<Option<String>, String> {
     if edits.is_empty() {
         return Ok(None);
@@ -72,7 +75,7 @@ pub fn patch(
             .read(&file)
             .map_err(|e| format!("cannot read {file}: {e}"))?;
         let updated = apply(&original, &edits).map_err(|e| format!("{file}: {e}"))?;
-        out.push_str(&unified(&file, &original, &updated));
+        out.push_str(&unified(&file, &original, &updated, deadline));
     }
     Ok(Some(out))
 }
@@ -94,9 +97,14 @@ fn range(r: &Range<usize>) -> String {
 
 /// The unified diff (three lines of context) from `old` to `new` of `file`; empty when they
 /// are the same.
-pub fn unified(file: &str, old: &str, new: &str) -> String {
+///
+/// Myers' algorithm takes time in the file's length times the lines changed, which a skill's
+/// edits decide. Past `deadline` (the run's), `similar` stops looking for the shortest diff and
+/// gives the rest as removed and added lines: a larger patch that applies the same, in linear
+/// time.
+pub fn unified(file: &str, old: &str, new: &str, deadline: Option<Instant>) -> String {
     let (old, new) = (lines(old), lines(new));
-    let ops = similar::capture_diff_slices(Algorithm::Myers, &old, &new);
+    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &old, &new, deadline);
     let mut out = String::new();
     for group in similar::group_diff_ops(ops, 3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {

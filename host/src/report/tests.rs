@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use joule_policy::{Limits, SkillGrants};
 
@@ -79,15 +80,23 @@ fn report(inputs: &Arc<Inputs>, findings: Vec<Finding>, limits: Limits) -> Repor
         findings,
         inputs,
         &access,
+        Instant::now() + Duration::from_secs(60),
     )
 }
 
 /// Whether `git apply --check` takes `patch` in `dir`.
 fn git_applies(dir: &Path, patch: &str) -> Result<(), String> {
-    let file = dir.join("../joule-test.patch");
+    git_apply(dir, patch, &["--check", "--verbose"])
+}
+
+/// Runs `git apply` with `flags` on `patch` in `dir`.
+fn git_apply(dir: &Path, patch: &str, flags: &[&str]) -> Result<(), String> {
+    // Beside the tree, named after it: tests running at once write patches of their own.
+    let file = dir.with_extension("patch");
     std::fs::write(&file, patch).unwrap();
     let out = Command::new("git")
-        .args(["apply", "--check", "--verbose"])
+        .arg("apply")
+        .args(flags)
         .arg(&file)
         .current_dir(dir)
         .output()
@@ -290,4 +299,28 @@ fn many_findings_merge_into_one_patch_with_every_clash_named() {
     assert_eq!(combined.matches("\n+n").count(), 2_000);
     assert!(!combined.contains("+dup"));
     git_applies(dir.path(), combined).unwrap();
+}
+
+#[test]
+fn past_the_runs_deadline_a_diff_is_linear_and_still_applies() {
+    // Every other line of 40,000 changed: Myers' shortest diff costs the file's length times
+    // the lines changed. Past the deadline the diff is coarser, quick, and `git apply` takes it.
+    let old: String = (0..40_000).map(|i| format!("line {i}\n")).collect();
+    let new: String = (0..40_000)
+        .map(|i| match i % 2 {
+            0 => format!("line {i}\n"),
+            _ => format!("changed {i}\n"),
+        })
+        .collect();
+    let started = Instant::now();
+    let coarse = super::patch::unified("big.txt", &old, &new, Some(started));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let (dir, _) = tree(&[("big.txt", &old)]);
+    let patch = format!("diff --git a/big.txt b/big.txt\n{coarse}");
+    git_apply(dir.path(), &patch, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("big.txt")).unwrap(),
+        new
+    );
 }

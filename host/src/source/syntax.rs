@@ -19,6 +19,8 @@ use super::walk::{Flow, Walk, glob_set};
 use super::{SourceTree, TreeError};
 use cache::QueryCache;
 
+use crate::deadline::Late;
+
 /// The most matches one query returns, whatever the caller asks for.
 pub const MAX_MATCHES: usize = 10_000;
 /// The longest query text.
@@ -275,40 +277,60 @@ pub struct SyntaxMatch {
 impl SyntaxQuery {
     /// The query compiled for its language (kept from an earlier call with the same language
     /// and text when there was one), or where and why it does not compile.
-    fn compile(&self) -> Result<Arc<Query>, TreeError> {
-        COMPILED.get_or_compile(self.language, &self.query, || self.compile_now())
+    ///
+    /// tree-sitter's compiler cannot be interrupted and takes up to seconds on a hostile text
+    /// within the size and nesting caps (alternations over 64 KiB: about 2 s), so a query not
+    /// yet compiled is compiled on a worker and waited for until `deadline` ([`deadline`]).
+    ///
+    /// [`deadline`]: crate::deadline
+    fn compile(&self, deadline: Instant) -> Result<Arc<Query>, TreeError> {
+        if let Some(query) = COMPILED.get(self.language, &self.query) {
+            return Ok(query);
+        }
+        let (language, text) = (self.language, self.query.clone());
+        crate::deadline::until(deadline, move || {
+            COMPILED.get_or_compile(language, &text, || {
+                SyntaxQuery::compile_now(language, &text)
+            })
+        })
+        .map_err(|late| match late {
+            Late::Deadline => TreeError::LimitExceeded(
+                "deadline exceeded while the query was being compiled".to_string(),
+            ),
+            Late::Lost(why) => TreeError::Io(why),
+        })?
     }
 
-    fn compile_now(&self) -> Result<Query, TreeError> {
-        if self.query.trim().is_empty() {
+    fn compile_now(language: Language, text: &str) -> Result<Query, TreeError> {
+        if text.trim().is_empty() {
             return Err(TreeError::InvalidArgument("the query is empty".to_string()));
         }
-        if self.query.len() > MAX_QUERY_BYTES {
+        if text.len() > MAX_QUERY_BYTES {
             return Err(TreeError::InvalidArgument(format!(
                 "queries are at most {MAX_QUERY_BYTES} bytes (got {})",
-                self.query.len()
+                text.len()
             )));
         }
         let mut depth = 0usize;
-        for (i, c) in self.query.char_indices() {
+        for (i, c) in text.char_indices() {
             match c {
                 '(' | '[' => depth += 1,
                 ')' | ']' => depth = depth.saturating_sub(1),
                 _ => {}
             }
             if depth > MAX_QUERY_NESTING {
-                let line = self.query[..i].matches('\n').count() + 1;
+                let line = text[..i].matches('\n').count() + 1;
                 return Err(TreeError::InvalidArgument(format!(
                     "{} query, line {line}: patterns nest more than {MAX_QUERY_NESTING} deep",
-                    self.language.name()
+                    language.name()
                 )));
             }
         }
-        predicates::check(self.language.name(), &self.query)?;
-        let query = Query::new(&self.language.grammar(), &self.query).map_err(|e| {
+        predicates::check(language.name(), text)?;
+        let compiled = Query::new(&language.grammar(), text).map_err(|e| {
             TreeError::InvalidArgument(format!(
                 "{} query, line {} column {} (byte {}): {:?} error{}",
-                self.language.name(),
+                language.name(),
                 e.row + 1,
                 e.column + 1,
                 e.offset,
@@ -322,22 +344,22 @@ impl SyntaxQuery {
         })?;
         // tree-sitter takes a predicate written after a pattern, outside its parentheses, as a
         // pattern of its own that filters nothing: the query would match more than it says.
-        for i in 0..query.pattern_count() {
-            let start = query.start_byte_for_pattern(i);
-            let text = &self.query[start..query.end_byte_for_pattern(i).min(self.query.len())];
-            if text.trim_start().starts_with("(#") {
-                let line = self.query[..start].matches('\n').count() + 1;
+        for i in 0..compiled.pattern_count() {
+            let start = compiled.start_byte_for_pattern(i);
+            let pattern = &text[start..compiled.end_byte_for_pattern(i).min(text.len())];
+            if pattern.trim_start().starts_with("(#") {
+                let line = text[..start].matches('\n').count() + 1;
                 return Err(TreeError::InvalidArgument(format!(
                     "{} query, line {line}: the predicate `{}` stands outside any pattern, so it \
                      would filter nothing; put it inside the pattern's parentheses: \
                      `((pattern) @capture {})`",
-                    self.language.name(),
-                    text.trim(),
-                    text.trim()
+                    language.name(),
+                    pattern.trim(),
+                    pattern.trim()
                 )));
             }
         }
-        Ok(query)
+        Ok(compiled)
     }
 }
 
@@ -350,7 +372,7 @@ impl SourceTree {
         visible: &dyn Fn(&str) -> bool,
         deadline: Instant,
     ) -> Result<Vec<SyntaxMatch>, TreeError> {
-        let compiled = query.compile()?;
+        let compiled = query.compile(deadline)?;
         let globs = if query.globs.is_empty() {
             query
                 .language
@@ -707,6 +729,33 @@ mod tests {
     }
 
     #[test]
+    fn compiling_a_slow_query_stops_at_the_deadline() {
+        // Alternations across 64 KiB: tree-sitter's analysis takes about 2 s on this text
+        // (release build), far past a 50 ms deadline.
+        let alt = "[(identifier) (integer_literal) (string_literal) (call_expression) (field_expression)]";
+        let mut text = String::from("; slow, unique to this test\n");
+        while text.len() + 2 * alt.len() + 24 < MAX_QUERY_BYTES {
+            text.push_str(&format!("(binary_expression {alt} {alt}) "));
+        }
+        let query = SyntaxQuery {
+            language: Language::Rust,
+            query: text,
+            globs: Vec::new(),
+            under: None,
+            limit: 10,
+        };
+        let started = Instant::now();
+        let late = query.compile(started + std::time::Duration::from_millis(50));
+        let waited = started.elapsed();
+        assert!(
+            matches!(&late, Err(TreeError::LimitExceeded(m)) if m.contains("deadline")),
+            "{:?}",
+            late.map(|_| ())
+        );
+        assert!(waited.as_millis() < 500, "waited {waited:?}");
+    }
+
+    #[test]
     fn a_query_is_compiled_once_for_every_call_that_sends_it() {
         let query = |language| SyntaxQuery {
             language,
@@ -718,13 +767,13 @@ mod tests {
         };
         let rust = query(Language::Rust);
         assert!(Arc::ptr_eq(
-            &rust.compile().unwrap(),
-            &rust.compile().unwrap()
+            &rust.compile(far()).unwrap(),
+            &rust.compile(far()).unwrap()
         ));
         let c = query(Language::C);
         assert!(!Arc::ptr_eq(
-            &rust.compile().unwrap(),
-            &c.compile().unwrap()
+            &rust.compile(far()).unwrap(),
+            &c.compile(far()).unwrap()
         ));
         // The cached query answers as a fresh one does.
         let (_dir, tree) = tree_with(&[("a.rs", "fn f(x: u8) {}\n")]);

@@ -77,6 +77,11 @@ impl QueryCache {
         }
     }
 
+    /// The compiled query for `text` in `language`, when one is kept.
+    pub fn get(&self, language: Language, text: &str) -> Option<Arc<Query>> {
+        self.lock().get(language, text)
+    }
+
     /// The compiled query for `text` in `language`: the one kept from an earlier call, else
     /// what `compile` returns (kept when it is a query, not when it is an error).
     pub fn get_or_compile(
