@@ -96,26 +96,19 @@ impl Runtime {
         store
     }
 
-    /// Instantiates `pre` in a fresh store (for skill `id`, with its inputs, grants, and audit
-    /// recording when asked) and calls `call` on it, all within the store's
-    /// deadline: Wasm code is interrupted by the epoch, and a wait inside a host call (a WASI
-    /// sleep or poll, which suspends the call's future) is cancelled by a timer at the same
-    /// instant. Returns the store, for what the skill left in it, and what the call gave.
+    /// Instantiates `pre` in the store `make` makes and calls `call` on it, all within the
+    /// store's deadline: Wasm code is interrupted by the epoch, and a wait inside a host call
+    /// (a WASI sleep or poll, which suspends the call's future) is cancelled by a timer at the
+    /// same instant. Returns the store, for what the skill left in it, and what the call gave.
     fn call<R>(
         &self,
         pre: &SkillPre<SkillState>,
-        (id, inputs, grants, audit, ends): (
-            &str,
-            Arc<Inputs>,
-            Arc<SkillGrants>,
-            bool,
-            Option<Instant>,
-        ),
+        make: impl FnOnce() -> Store<SkillState>,
         call: impl AsyncFnOnce(&Skill, &mut Store<SkillState>) -> wasmtime::Result<R>,
     ) -> (Store<SkillState>, wasmtime::Result<R>) {
         // The deadline starts once a pool slot is free, as the store is made.
         let _slot = self.slots.acquire();
-        let mut store = self.store(id, inputs, grants, audit, ends);
+        let mut store = make();
         let deadline = store.data().deadline;
         let instantiated_and_called = async {
             let skill = pre.instantiate_async(&mut store).await?;
@@ -142,8 +135,8 @@ impl Runtime {
     ) -> Result<wit::Descriptor, Failure> {
         let limits = Limits::for_describe(self.limits.memory_bytes);
         let grants = Arc::new(SkillGrants::open(name, limits));
-        let store = (name, Arc::new(Inputs::default()), grants, false, None);
-        let (store, described) = self.call(pre, store, async |skill, store| {
+        let make = || self.store(name, Arc::new(Inputs::default()), grants, false, None);
+        let (store, described) = self.call(pre, make, async |skill, store| {
             skill.call_describe(store).await
         });
         described.map_err(|e| self.explain(e, Some(store.data())))
@@ -163,14 +156,8 @@ impl Runtime {
     ) -> Outcome {
         let started = Instant::now();
         let limits = grants.limits.clone();
-        let store = (
-            skill.descriptor.id.as_str(),
-            inputs,
-            grants,
-            audit.is_some(),
-            ends,
-        );
-        let (mut store, called) = self.call(&skill.pre, store, async |instance, store| {
+        let make = || self.store(&skill.descriptor.id, inputs, grants, audit.is_some(), ends);
+        let (mut store, called) = self.call(&skill.pre, make, async |instance, store| {
             instance.call_run(store, invocation).await
         });
         let duration = started.elapsed();
