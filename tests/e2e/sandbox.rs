@@ -1172,6 +1172,70 @@ fn hoarding_handles_is_stopped_by_the_handle_limit() {
     }
 }
 
+/// How far past its memory limit a skill's attacks may grow the host's peak resident set, over
+/// the same run with the skill idle (docs/security.md, "Host memory"): the stdio and log
+/// buffers, a host call's transient answers, and what the allocator keeps of freed memory.
+const HOST_MEMORY_MARGIN_MIB: u64 = 16;
+
+#[test]
+fn host_memory_made_for_a_skill_is_charged_to_its_memory_limit() {
+    let stage = Stage::new();
+    let policy = pinned_policy("hostile.toml", &[]);
+    let beside = |attack: &str| {
+        let param = format!("hoarder.attack={attack}");
+        run_beside(
+            Some(&policy),
+            Some(&stage),
+            &["hoarder"],
+            &["--param", &param],
+        )
+    };
+    // Twice: the first run may compile the component, which the second finds in the cache.
+    beside("none");
+    let idle = beside("none");
+    assert_survived(&idle, 0, &["hoarder"], hot_functions_alone());
+    let idle_mib = idle.peak_rss_kib / 1024;
+    // Each attack alone would take the host far past the skill's 32 MiB (a cursor copies the
+    // stack index, a view the whole profile, an audit record a 512-byte path) with 1,000,000
+    // handles and 4 GiB of host-call data allowed: the memory account stops it. The last two
+    // fill the skill's own memory first: what the host builds, and the findings it copies out,
+    // must fit beside it.
+    for attack in [
+        "cursors",
+        "views",
+        "view-cursors",
+        "audit",
+        "squeeze",
+        "findings",
+    ] {
+        let run = beside(attack);
+        assert_survived(&run, 3, &["hoarder"], hot_functions_alone());
+        let error = assert_failed_with(&run, "hoarder", "memory cap exceeded");
+        assert!(error.contains("the cap is 32.0 MiB"), "{attack}: {error}");
+        let peak_mib = run.peak_rss_kib / 1024;
+        eprintln!("{attack}: peak RSS {peak_mib} MiB, idle {idle_mib} MiB: {error}");
+        assert!(
+            peak_mib <= idle_mib + 32 + HOST_MEMORY_MARGIN_MIB,
+            "{attack}: the host grew to {peak_mib} MiB; idle it peaks at {idle_mib} MiB, and \
+             the skill's limit is 32 MiB plus a margin of {HOST_MEMORY_MARGIN_MIB} MiB"
+        );
+        if !matches!(attack, "squeeze" | "findings") {
+            // Stopped by a host charge: the refused call is in the audit log with the reason.
+            let refused = run.audit.entries("hoarder", |e| {
+                e["decision"] == "deny"
+                    && e["interface"] != "run"
+                    && e["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("memory cap exceeded"))
+            });
+            assert!(
+                !refused.is_empty(),
+                "{attack}: the refused call is not in the audit log"
+            );
+        }
+    }
+}
+
 // --------------------------------------------------------------------------------------------
 // Output: findings, log, stdout, host-call data.
 // --------------------------------------------------------------------------------------------

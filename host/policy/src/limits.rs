@@ -8,7 +8,8 @@ use std::time::Duration;
 pub struct Limits {
     /// Wall-clock time for one invocation, enforced by epoch interruption.
     pub deadline: Duration,
-    /// Linear memory one invocation may grow to, summed over its memories' largest.
+    /// Memory one invocation may hold: its linear memories, summed, plus the host memory made
+    /// on its behalf (handles, cursors, views, regexes, audit records, findings), one account.
     pub memory_bytes: usize,
     /// Bytes of log messages kept per invocation; later lines are counted and dropped.
     pub log_bytes: usize,

@@ -219,13 +219,21 @@ pub struct Buffer {
 }
 
 impl Buffer {
-    /// Keeps a record, or counts it past [`MAX_RECORDS`].
+    /// Keeps a record, or counts it past [`MAX_RECORDS`]. Returns the heap bytes keeping it
+    /// took (the buffer's growth and the record's text), for the skill's memory account.
     #[inline]
-    pub fn push(&mut self, record: Record) {
+    pub fn push(&mut self, record: Record) -> usize {
         if self.records.len() < MAX_RECORDS {
+            let text = match &record.resource {
+                Target::Text(t) => t.len(),
+                _ => 0,
+            } + record.denied.as_ref().map_or(0, |d| d.len());
+            let before = self.records.capacity();
             self.records.push(record);
+            (self.records.capacity() - before) * std::mem::size_of::<Record>() + text
         } else {
             self.dropped += 1;
+            0
         }
     }
 
@@ -301,7 +309,11 @@ impl AuditLog {
 
     /// Writes one invocation's host calls.
     pub fn write_calls(&self, skill: &str, digest: &str, buffer: &Buffer) {
-        let mut text = String::with_capacity(buffer.records.len() * 200);
+        // Formatted and written a chunk at a time under the one lock: writing out a large
+        // buffer takes the host no more than a chunk besides the records (charged to the
+        // skill's memory account as they were kept).
+        let mut out = self.lock();
+        let mut text = String::with_capacity(WRITE_CHUNK + 4096);
         for r in &buffer.records {
             let line = serde_json::json!({
                 "time": rfc3339(self.wall(r.at_ns)),
@@ -317,6 +329,10 @@ impl AuditLog {
             });
             text.push_str(&line.to_string());
             text.push('\n');
+            if text.len() >= WRITE_CHUNK {
+                write(&mut out, &text, false);
+                text.clear();
+            }
         }
         if buffer.dropped > 0 {
             let line = serde_json::json!({
@@ -337,7 +353,7 @@ impl AuditLog {
             text.push_str(&line.to_string());
             text.push('\n');
         }
-        self.append(&text);
+        write(&mut out, &text, true);
     }
 
     /// Writes how an invocation ended: `allow` when it ran to its end (with the skill's own
@@ -385,10 +401,23 @@ impl AuditLog {
     }
 
     fn append(&self, text: &str) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-            tracing::error!("cannot write the audit log: {e}");
-        }
+        write(&mut self.lock(), text, true);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BufWriter<File>> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The most audit text formatted before it is written out.
+const WRITE_CHUNK: usize = 256 << 10;
+
+fn write(out: &mut BufWriter<File>, text: &str, flush: bool) {
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|_| if flush { out.flush() } else { Ok(()) });
+    if let Err(e) = written {
+        tracing::error!("cannot write the audit log: {e}");
     }
 }
 

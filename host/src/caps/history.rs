@@ -10,7 +10,7 @@ use wasmtime::component::Resource;
 use super::bindings::joule::skill::history::{
     BlameLine, ChangeKind, Commit, FileChange, Host, HostRepo, Hunk,
 };
-use super::{CallError, ErrorCode, SkillState, call_error};
+use super::{CallError, ErrorCode, HostCost, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::deadline::Late;
 use crate::history::{self, History, HistoryError};
@@ -19,6 +19,10 @@ use crate::history::{self, History, HistoryError};
 pub struct RepoHandle {
     history: Arc<History>,
     name: u32,
+}
+
+impl HostCost for RepoHandle {
+    const WHAT: &'static str = "a repository handle";
 }
 
 fn error(e: HistoryError) -> CallError {

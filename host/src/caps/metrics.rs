@@ -7,7 +7,7 @@ use joule_policy::Capability;
 use wasmtime::component::Resource;
 
 use super::bindings::joule::skill::metrics::{Host, HostMetricSet, Point, SeriesInfo, TimeFormat};
-use super::{CallError, ErrorCode, SkillState, call_error};
+use super::{CallError, ErrorCode, HostCost, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::inputs::NamedMetrics;
 use crate::metrics::{self, Series};
@@ -22,6 +22,10 @@ pub struct MetricSetHandle {
     set: Arc<NamedMetrics>,
     /// Its name in the audit buffer.
     name: u32,
+}
+
+impl HostCost for MetricSetHandle {
+    const WHAT: &'static str = "a metric set handle";
 }
 
 fn info(id: usize, s: &Series) -> SeriesInfo {

@@ -6,6 +6,7 @@
 //! WASI preopens, no environment and no network (the WASI imports Rust's `std` brings are wired
 //! to closed or captured streams).
 
+mod account;
 mod history;
 mod log;
 mod metrics;
@@ -19,6 +20,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+pub use self::account::{HostCost, RegexBudget};
 pub use self::history::RepoHandle;
 pub use self::log::LogSink;
 pub use self::metrics::MetricSetHandle;
@@ -128,8 +130,9 @@ impl SkillState {
                 self.grants.limits.host_call_bytes >> 20
             )
         });
+        let mut kept = 0;
         if let (Some(audit), Some(at_ns)) = (&mut self.audit, started) {
-            audit.push(Record {
+            kept = audit.push(Record {
                 at_ns,
                 op,
                 resource: resource(),
@@ -140,6 +143,7 @@ impl SkillState {
         }
         match over {
             Some(reason) => Err(self.halt(reason)),
+            None if kept > 0 => self.audit_charged(kept),
             None => Ok(()),
         }
     }
@@ -189,8 +193,9 @@ impl SkillState {
         wasmtime::Error::msg(reason)
     }
 
-    /// Puts a resource in the table, within the handle limit.
-    pub(crate) fn push_handle<T: Send + 'static>(
+    /// Puts a resource in the table, within the handle limit, charging what it keeps alive in
+    /// the host to the skill's memory account.
+    pub(crate) fn push_handle<T: HostCost + Send + 'static>(
         &mut self,
         value: T,
     ) -> wasmtime::Result<wasmtime::component::Resource<T>> {
@@ -200,17 +205,19 @@ impl SkillState {
                 self.grants.limits.handles
             )));
         }
+        self.charge(account::handle_cost(&value), T::WHAT)?;
         self.handles += 1;
         Ok(self.table.push(value)?)
     }
 
-    /// Removes a resource the skill dropped.
-    pub(crate) fn drop_handle<T: 'static>(
+    /// Removes a resource the skill dropped, and gives back what it was charged.
+    pub(crate) fn drop_handle<T: HostCost + 'static>(
         &mut self,
         handle: wasmtime::component::Resource<T>,
     ) -> wasmtime::Result<T> {
         let value = self.table.delete(handle)?;
         self.handles = self.handles.saturating_sub(1);
+        self.release(account::handle_cost(&value));
         Ok(value)
     }
 
@@ -267,9 +274,20 @@ impl bindings::joule::skill::types::Host for SkillState {}
 
 /// Caps a store's linear memories and tables, and remembers whether the cap was what stopped
 /// the guest so its failure can be explained.
+///
+/// It is also the invocation's memory account: `linear` (the store's linear memories, summed)
+/// plus `host` (what the host holds or builds on the skill's behalf, see [`account`]) may not
+/// pass `limit`, whichever of the two grows.
 pub struct MemoryCap {
     pub limit: usize,
+    /// The size a memory asked to grow to when the cap refused it.
     pub exceeded: Option<usize>,
+    /// Bytes of linear memory the store's memories hold, summed.
+    pub linear: usize,
+    /// Bytes of host memory charged to the skill and not yet released.
+    pub host: usize,
+    /// The most `linear + host` reached, for tests and reports.
+    pub peak: usize,
 }
 
 impl MemoryCap {
@@ -277,6 +295,9 @@ impl MemoryCap {
         MemoryCap {
             limit,
             exceeded: None,
+            linear: 0,
+            host: 0,
+            peak: 0,
         }
     }
 }
@@ -287,14 +308,19 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 impl wasmtime::ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        // The other memories' bytes, this one's new size, and what the host holds for the skill.
+        let others = self.linear.saturating_sub(current);
+        let total = others.saturating_add(desired).saturating_add(self.host);
+        if total > self.limit {
             self.exceeded = Some(desired);
             return Ok(false);
         }
+        self.linear = others.saturating_add(desired);
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 

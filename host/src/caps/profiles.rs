@@ -10,12 +10,13 @@ use joule_profile::model::{self, FunctionId, Profile};
 use regex::RegexBuilder;
 use wasmtime::component::Resource;
 
+use super::account::parse_bytes;
 use super::bindings::joule::skill::profiles::{
     CursorOptions, DiffQuery, EdgeStat, Frame, Function, FunctionDelta, FunctionStat, Host,
     HostProfile, HostStackCursor, LabelSummary, LineStat, MatchMode, Metadata, Order, SampleFilter,
     SampleType, StackSample, Subtree, TopQuery,
 };
-use super::{CallError, ErrorCode, SkillState, call_error};
+use super::{CallError, ErrorCode, HostCost, RegexBudget, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::inputs::NamedProfile;
 
@@ -24,11 +25,22 @@ pub const MAX_ROWS: u32 = 10_000;
 /// Stacks a cursor returns per batch at most.
 pub const MAX_BATCH: u32 = 4_096;
 
-/// A guest's handle on one granted profile.
+/// A guest's handle on one granted profile, or on a view a `filter` made of one.
 pub struct ProfileHandle {
     profile: Arc<NamedProfile>,
     /// Its name in the audit buffer.
     name: u32,
+    /// The heap bytes of the view when the host made it for the skill (0 for a granted
+    /// profile, which the run holds anyway).
+    view_bytes: usize,
+}
+
+impl HostCost for ProfileHandle {
+    const WHAT: &'static str = "a profile handle";
+
+    fn host_bytes(&self) -> usize {
+        self.view_bytes
+    }
 }
 
 /// A position in the stacks of one profile, optionally narrowed to some functions.
@@ -38,6 +50,18 @@ pub struct StackCursor {
     stacks: Vec<u32>,
     next: usize,
     batch: usize,
+    /// The view it keeps alive, when its profile is one (see [`ProfileHandle::view_bytes`]).
+    view_bytes: usize,
+}
+
+impl HostCost for StackCursor {
+    const WHAT: &'static str = "a stack cursor";
+
+    /// Its copy of the stack index, and the view it keeps alive: the view's handle may be
+    /// dropped while the cursor lives.
+    fn host_bytes(&self) -> usize {
+        self.stacks.capacity() * std::mem::size_of::<u32>() + self.view_bytes
+    }
 }
 
 /// The approximate size of an answer as it crosses into the guest, for the host-call data
@@ -184,9 +208,25 @@ fn function_id(p: &Profile, id: FunctionId) -> Result<FunctionId, CallError> {
     }
 }
 
-fn name_regex(pattern: &str) -> Result<regex::Regex, CallError> {
+/// The longest name regex; a longer one is refused before anything is compiled.
+pub const MAX_NAME_PATTERN_BYTES: usize = 64 << 10;
+/// The most a name regex's compiled program and lazy DFA cache may each take.
+const NAME_REGEX_NFA: usize = 1 << 20;
+const NAME_REGEX_DFA: usize = 1 << 20;
+
+fn name_regex(pattern: &str, budget: RegexBudget) -> Result<regex::Regex, CallError> {
+    if pattern.len() > MAX_NAME_PATTERN_BYTES {
+        return Err(call_error(
+            ErrorCode::InvalidArgument,
+            format!(
+                "name regexes are at most {MAX_NAME_PATTERN_BYTES} bytes (got {})",
+                pattern.len()
+            ),
+        ));
+    }
     RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
+        .size_limit(budget.nfa)
+        .dfa_size_limit(budget.dfa)
         .build()
         .map_err(|e| call_error(ErrorCode::InvalidArgument, format!("bad name regex: {e}")))
 }
@@ -218,9 +258,40 @@ impl SkillState {
     fn push_profile(
         &mut self,
         profile: Arc<NamedProfile>,
+        view_bytes: usize,
     ) -> wasmtime::Result<Resource<ProfileHandle>> {
         let name = self.audit.as_mut().map_or(0, |a| a.intern(&profile.name));
-        self.push_handle(ProfileHandle { profile, name })
+        self.push_handle(ProfileHandle {
+            profile,
+            name,
+            view_bytes,
+        })
+    }
+
+    /// [`Self::on_profile`] for a query that may build a name regex from `pattern`: the
+    /// regex's limits come from the memory account, and its charge is held for the call.
+    fn on_profile_regex<T: WireSize>(
+        &mut self,
+        handle: &Resource<ProfileHandle>,
+        op: Op,
+        pattern: Option<&str>,
+        answer: impl FnOnce(&Profile, RegexBudget) -> T,
+    ) -> wasmtime::Result<T> {
+        // A pattern past the cap is refused before anything is parsed: charged nothing.
+        let Some(parse) = pattern.map(|p| {
+            if p.len() > MAX_NAME_PATTERN_BYTES {
+                0
+            } else {
+                parse_bytes(p)
+            }
+        }) else {
+            let unused = RegexBudget { nfa: 0, dfa: 0 };
+            return self.on_profile(handle, op, |p| answer(p, unused));
+        };
+        let budget = self.regex_budget(NAME_REGEX_NFA, NAME_REGEX_DFA, parse)?;
+        self.charged(budget.cost(parse), "a name regex", |s| {
+            s.on_profile(handle, op, |p| answer(p, budget))
+        })
     }
 }
 
@@ -236,7 +307,7 @@ impl Host for SkillState {
             });
         let handles = profiles
             .into_iter()
-            .map(|p| self.push_profile(p))
+            .map(|p| self.push_profile(p, 0))
             .collect::<wasmtime::Result<Vec<_>>>()?;
         let bytes = handles.len() as u64 * 4;
         self.end(
@@ -301,14 +372,15 @@ impl HostProfile for SkillState {
         mode: MatchMode,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<Function>, CallError>> {
-        self.on_profile(&handle, Op::FindFunctions, |p| {
+        let regex = matches!(mode, MatchMode::Regex).then_some(pattern.as_str());
+        self.on_profile_regex(&handle, Op::FindFunctions, regex, |p, budget| {
             let ids: Vec<FunctionId> = match mode {
                 MatchMode::Exact => p.functions_named(&pattern).to_vec(),
                 MatchMode::Substring => (0..p.functions.len() as FunctionId)
                     .filter(|&f| p.function_name(f).contains(&pattern))
                     .collect(),
                 MatchMode::Regex => {
-                    let re = name_regex(&pattern)?;
+                    let re = name_regex(&pattern, budget)?;
                     (0..p.functions.len() as FunctionId)
                         .filter(|&f| re.is_match(p.function_name(f)))
                         .collect()
@@ -327,9 +399,10 @@ impl HostProfile for SkillState {
         handle: Resource<ProfileHandle>,
         query: TopQuery,
     ) -> wasmtime::Result<Result<Vec<FunctionStat>, CallError>> {
-        self.on_profile(&handle, Op::Top, |p| {
+        let pattern = query.name_filter.as_deref();
+        self.on_profile_regex(&handle, Op::Top, pattern, |p, budget| {
             let t = sample_type(p, query.sample_type)?;
-            let filter = query.name_filter.as_deref().map(name_regex).transpose()?;
+            let filter = pattern.map(|re| name_regex(re, budget)).transpose()?;
             let order = match query.order {
                 Order::BySelf => model::Order::BySelf,
                 Order::ByTotal => model::Order::ByTotal,
@@ -422,7 +495,7 @@ impl HostProfile for SkillState {
     ) -> wasmtime::Result<Result<Resource<StackCursor>, CallError>> {
         let started = self.begin(Op::Stacks)?;
         let h = self.table.get(&handle)?;
-        let (named, name) = (h.profile.clone(), h.name);
+        let (named, name, view_bytes) = (h.profile.clone(), h.name, h.view_bytes);
         if let Some(&bad) = options
             .containing
             .iter()
@@ -434,13 +507,19 @@ impl HostProfile for SkillState {
                 format!("function {bad} does not exist"),
             )));
         }
-        let stacks = named.profile.stacks_containing(&options.containing);
+        // The cursor's copy of the stack index is at most one entry a stack: charged before it
+        // is built, then the handle is charged what it holds.
+        let most = named.profile.stack_count() * std::mem::size_of::<u32>();
+        let stacks = self.charged(most, StackCursor::WHAT, |_| {
+            Ok(named.profile.stacks_containing(&options.containing))
+        })?;
         let cursor = StackCursor {
             profile: named,
             name,
             stacks,
             next: 0,
             batch: options.batch.clamp(1, MAX_BATCH) as usize,
+            view_bytes,
         };
         let handle = self.push_handle(cursor)?;
         self.end(started, Op::Stacks, || Target::Name(name), 4, None)?;
@@ -472,16 +551,22 @@ impl HostProfile for SkillState {
             .map(|m| (m.key, m.value))
             .collect();
         let p = &named.profile;
-        let filtered = p.retain_stacks(|i| p.stack_has_labels(i, &wanted) != filter.exclude);
-        // A view is host memory the skill made the host allocate: it is charged as if it had
-        // been returned, so filters in a loop meet the host-call data limit.
+        // A view holds at most what its profile does: that much is charged to the skill's
+        // memory account while it is built, then the handle is charged the view's own size.
+        let most = usize::try_from(p.heap_bytes()).unwrap_or(usize::MAX);
+        let filtered = self.charged(most, "a filtered profile view", |_| {
+            Ok(p.retain_stacks(|i| p.stack_has_labels(i, &wanted) != filter.exclude))
+        })?;
+        // It is also charged as if it had been returned, so filters in a loop meet the
+        // host-call data limit whatever they drop.
         let cost = 4 + filtered.heap_bytes();
+        let view_bytes = usize::try_from(filtered.heap_bytes()).unwrap_or(usize::MAX);
         let view = Arc::new(NamedProfile {
             name: named.name.clone(),
             path: named.path.clone(),
             profile: filtered,
         });
-        let handle = self.push_profile(view)?;
+        let handle = self.push_profile(view, view_bytes)?;
         self.end(started, Op::Filter, || Target::Name(name), cost, None)?;
         Ok(Ok(handle))
     }

@@ -10,12 +10,13 @@ use std::time::Instant;
 use joule_policy::{Capability, Denial};
 use wasmtime::component::Resource;
 
+use super::account::{glob_cost, parse_bytes, query_cost};
 use super::bindings::joule::skill::source::{
     Entry, EntryKind, Host, HostTree, Language, SearchMatch, SearchQuery, SyntaxCapture,
     SyntaxMatch, SyntaxQuery,
 };
 use super::bindings::joule::skill::types::{ByteRange, LineRange};
-use super::{CallError, ErrorCode, SkillState, call_error};
+use super::{CallError, ErrorCode, HostCost, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::source::syntax;
 use crate::source::{self as tree, Rebase, SourceTree, TreeError};
@@ -23,6 +24,10 @@ use crate::source::{self as tree, Rebase, SourceTree, TreeError};
 /// A guest's handle on one granted tree.
 pub struct TreeHandle {
     tree: Arc<SourceTree>,
+}
+
+impl HostCost for TreeHandle {
+    const WHAT: &'static str = "a tree handle";
 }
 
 fn entry_record(e: tree::Entry) -> Entry {
@@ -295,6 +300,16 @@ impl HostTree for SkillState {
         query: SearchQuery,
     ) -> wasmtime::Result<Result<Vec<SearchMatch>, CallError>> {
         let under = query.under.clone().unwrap_or_default();
+        // The regex's limits come from what is left in the memory account; it and the glob set
+        // are charged for the call (a literal is searched as an escaped regex: up to twice its
+        // length, no classes; a pattern past the cap is refused before it is parsed).
+        let parse = match query.pattern.len() {
+            n if n > tree::MAX_PATTERN_BYTES => 0,
+            n if !query.regex => parse_bytes("aa").saturating_mul(n),
+            _ => parse_bytes(&query.pattern),
+        };
+        let budget = self.regex_budget(tree::REGEX_NFA_BYTES, tree::REGEX_DFA_BYTES, parse)?;
+        let cost = budget.cost(parse).saturating_add(glob_cost(&query.globs));
         let query = tree::SearchQuery {
             pattern: query.pattern,
             regex: query.regex,
@@ -302,33 +317,36 @@ impl HostTree for SkillState {
             globs: query.globs,
             under: query.under,
             limit: query.limit as usize,
+            regex_sizes: Some((budget.nfa, budget.dfa)),
         };
-        self.on_walk(
-            &handle,
-            Op::Search,
-            &under,
-            "a host search",
-            |t, visible, deadline| {
-                t.search_filtered(&query, visible, deadline).map(|found| {
+        self.charged(cost, "a search's regex and globs", |s| {
+            s.on_walk(
+                &handle,
+                Op::Search,
+                &under,
+                "a host search",
+                |t, visible, deadline| {
+                    t.search_filtered(&query, visible, deadline).map(|found| {
+                        found
+                            .into_iter()
+                            .map(|m| SearchMatch {
+                                path: m.path,
+                                line: m.line,
+                                column: m.column,
+                                line_offset: m.line_offset,
+                                text: m.text,
+                            })
+                            .collect()
+                    })
+                },
+                |found: &Vec<SearchMatch>| {
                     found
-                        .into_iter()
-                        .map(|m| SearchMatch {
-                            path: m.path,
-                            line: m.line,
-                            column: m.column,
-                            line_offset: m.line_offset,
-                            text: m.text,
-                        })
-                        .collect()
-                })
-            },
-            |found: &Vec<SearchMatch>| {
-                found
-                    .iter()
-                    .map(|m| (m.path.len() + m.text.len()) as u64 + 24)
-                    .sum()
-            },
-        )
+                        .iter()
+                        .map(|m| (m.path.len() + m.text.len()) as u64 + 24)
+                        .sum()
+                },
+            )
+        })
     }
 
     fn query(
@@ -337,6 +355,13 @@ impl HostTree for SkillState {
         query: SyntaxQuery,
     ) -> wasmtime::Result<Result<Vec<SyntaxMatch>, CallError>> {
         let under = query.under.clone().unwrap_or_default();
+        // The compiled query (kept in the process's cache, or built for this call) and the
+        // parser's tree are charged for the call.
+        let cost = match query.query.len() {
+            n if n > syntax::MAX_QUERY_BYTES => 0,
+            _ => query_cost(&query.query),
+        }
+        .saturating_add(glob_cost(&query.globs));
         let query = syntax::SyntaxQuery {
             language: language(query.language),
             query: query.query,
@@ -344,31 +369,33 @@ impl HostTree for SkillState {
             under: query.under,
             limit: query.limit as usize,
         };
-        self.on_walk(
-            &handle,
-            Op::Query,
-            &under,
-            "a syntax query",
-            |t, visible, deadline| {
-                t.query_syntax(&query, visible, deadline)
-                    .map(|found| found.into_iter().map(syntax_match).collect())
-            },
-            |found: &Vec<SyntaxMatch>| {
-                found
-                    .iter()
-                    .map(|m| {
-                        let captures: usize = m
-                            .captures
-                            .iter()
-                            .map(|c| c.name.len() + c.kind.len() + c.text.len() + 32)
-                            .sum();
-                        (m.path.len() + m.function.as_ref().map_or(0, String::len) + captures)
-                            as u64
-                            + 24
-                    })
-                    .sum()
-            },
-        )
+        self.charged(cost, "a syntax query", |s| {
+            s.on_walk(
+                &handle,
+                Op::Query,
+                &under,
+                "a syntax query",
+                |t, visible, deadline| {
+                    t.query_syntax(&query, visible, deadline)
+                        .map(|found| found.into_iter().map(syntax_match).collect())
+                },
+                |found: &Vec<SyntaxMatch>| {
+                    found
+                        .iter()
+                        .map(|m| {
+                            let captures: usize = m
+                                .captures
+                                .iter()
+                                .map(|c| c.name.len() + c.kind.len() + c.text.len() + 32)
+                                .sum();
+                            (m.path.len() + m.function.as_ref().map_or(0, String::len) + captures)
+                                as u64
+                                + 24
+                        })
+                        .sum()
+                },
+            )
+        })
     }
 
     fn locate(

@@ -183,7 +183,7 @@ impl Runtime {
         // the skill returning, with findings or with its own error.
         let (result, stopped) = match called.result {
             Ok(Ok(findings)) => {
-                let within = within_limits(findings, &limits);
+                let within = within_limits(findings, &limits, &state.memory);
                 let over = within.is_err();
                 (within, over)
             }
@@ -237,7 +237,6 @@ impl Runtime {
 
     /// Turns a Wasmtime error into a reason: which limit was hit, the panic message, or the trap.
     fn explain(&self, error: wasmtime::Error, state: Option<&SkillState>) -> Failure {
-        let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
         if let Some(reason) = state.and_then(|s| s.limit_hit.clone()) {
             return Failure { reason };
         }
@@ -251,16 +250,8 @@ impl Runtime {
                 ),
             };
         }
-        if let Some(state) = state
-            && let Some(asked) = state.memory.exceeded
-        {
-            return Failure {
-                reason: format!(
-                    "memory cap exceeded: the skill asked to grow its memory to {:.1} MiB; the cap is {:.1} MiB",
-                    mib(asked),
-                    mib(state.memory.limit)
-                ),
-            };
+        if let Some(reason) = state.and_then(|s| s.memory.explain()) {
+            return Failure { reason };
         }
         let reason = match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => match state {
@@ -286,10 +277,12 @@ impl Runtime {
     }
 }
 
-/// Stops a run whose findings exceed its limits (count, then total size).
+/// Stops a run whose findings exceed its limits (count, then total size, then the memory
+/// account: the findings, copied out of the guest, are host memory made for it).
 fn within_limits(
     findings: Vec<wit::Finding>,
     limits: &Limits,
+    memory: &crate::caps::MemoryCap,
 ) -> Result<Vec<wit::Finding>, Failure> {
     if findings.len() > limits.max_findings {
         return Err(Failure {
@@ -309,6 +302,9 @@ fn within_limits(
             ),
         });
     }
+    memory
+        .fits(bytes, "its findings")
+        .map_err(|reason| Failure { reason })?;
     Ok(findings)
 }
 

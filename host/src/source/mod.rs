@@ -9,7 +9,7 @@ mod search;
 pub mod syntax;
 pub mod walk;
 
-pub use search::{SearchMatch, SearchQuery};
+pub use search::{MAX_PATTERN_BYTES, REGEX_DFA_BYTES, REGEX_NFA_BYTES, SearchMatch, SearchQuery};
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};

@@ -12,6 +12,10 @@ use super::{SourceTree, TreeError};
 pub const MAX_MATCHES: usize = 10_000;
 /// The longest search pattern; a larger one is refused before anything is compiled.
 pub const MAX_PATTERN_BYTES: usize = 64 << 10;
+/// The most a search regex's compiled program may take (each of its forward and reverse ones).
+pub const REGEX_NFA_BYTES: usize = 1 << 20;
+/// The most a search regex's lazy DFA cache may take (each of its forward and reverse ones).
+pub const REGEX_DFA_BYTES: usize = 2 << 20;
 
 #[derive(Clone, Debug, Default)]
 pub struct SearchQuery {
@@ -21,6 +25,9 @@ pub struct SearchQuery {
     pub globs: Vec<String>,
     pub under: Option<String>,
     pub limit: usize,
+    /// Size limits for the regex (compiled program, lazy DFA cache) when the caller's memory
+    /// account allows less than [`REGEX_NFA_BYTES`] and [`REGEX_DFA_BYTES`].
+    pub regex_sizes: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,10 +71,14 @@ impl SourceTree {
         } else {
             regex::escape(&query.pattern)
         };
+        let (nfa, dfa) = query
+            .regex_sizes
+            .unwrap_or((REGEX_NFA_BYTES, REGEX_DFA_BYTES));
         let matcher = RegexBuilder::new(&pattern)
             .case_insensitive(query.case_insensitive)
             .multi_line(true)
-            .size_limit(1 << 20)
+            .size_limit(nfa.min(REGEX_NFA_BYTES))
+            .dfa_size_limit(dfa.min(REGEX_DFA_BYTES))
             .build()
             .map_err(|e| TreeError::InvalidArgument(format!("bad search regex: {e}")))?;
         let limit = query.limit.clamp(1, MAX_MATCHES);

@@ -8,6 +8,7 @@
 //! and matching. Compiled queries are kept for the process's later calls ([`cache`]).
 
 mod cache;
+pub mod predicates;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -325,6 +326,7 @@ impl SyntaxQuery {
                 )));
             }
         }
+        predicates::check(language.name(), text)?;
         let compiled = Query::new(&language.grammar(), text).map_err(|e| {
             TreeError::InvalidArgument(format!(
                 "{} query, line {} column {} (byte {}): {:?} error{}",

@@ -19,6 +19,8 @@ pub const MAX_SCAN_BYTES: u64 = 512 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 64;
 /// The most globs one call may give; more are refused before anything is compiled.
 pub const MAX_GLOBS: usize = 256;
+/// The longest glob; a longer one is refused before anything is compiled.
+pub const MAX_GLOB_BYTES: usize = 1024;
 
 /// Whether the walk goes on after a file.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,12 @@ pub fn glob_set(globs: &[String]) -> Result<Option<GlobSet>, TreeError> {
         return Err(TreeError::InvalidArgument(format!(
             "at most {MAX_GLOBS} globs (got {})",
             globs.len()
+        )));
+    }
+    if let Some(long) = globs.iter().find(|g| g.len() > MAX_GLOB_BYTES) {
+        return Err(TreeError::InvalidArgument(format!(
+            "globs are at most {MAX_GLOB_BYTES} bytes (got one of {})",
+            long.len()
         )));
     }
     let mut builder = GlobSetBuilder::new();

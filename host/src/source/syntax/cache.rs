@@ -12,7 +12,8 @@
 //!
 //! Bounded two ways, least recently used out first: by entries, and by the bytes of query text
 //! held (a compiled query's size grows with its text; each text is at most
-//! [`MAX_QUERY_BYTES`](super::MAX_QUERY_BYTES)). Compilation runs outside the lock, so a slow
+//! [`MAX_QUERY_BYTES`](super::MAX_QUERY_BYTES); each `#match?` regex counts as 4 KiB more, see
+//! [`REGEX_WEIGHT`]). Compilation runs outside the lock, so a slow
 //! compile never holds up a call whose query is already compiled; two callers missing on the
 //! same text at once may both compile it, and the second to finish keeps the first one's.
 //!
@@ -32,6 +33,16 @@ use tree_sitter::Query;
 
 use super::Language;
 use crate::source::TreeError;
+
+/// What a `#match?` regex kept with a compiled query counts as, in bytes of query text: 64 of
+/// them fill a cache of 256 KiB, so the regexes kept stay under 64 programs of at most
+/// [`MAX_QUERY_REGEX_BYTES`](super::predicates::MAX_QUERY_REGEX_BYTES), forward and reverse.
+const REGEX_WEIGHT: usize = 4 << 10;
+
+/// What a kept query counts against the cache's bytes: its text, and its regexes.
+fn weight(text: &str) -> usize {
+    text.len() + super::predicates::regex_arguments(text).len() * REGEX_WEIGHT
+}
 
 /// Compiled queries by language and text, bounded, least recently used out first.
 pub struct QueryCache {
@@ -83,7 +94,8 @@ impl QueryCache {
             return Ok(query);
         }
         let query = Arc::new(compile()?);
-        if text.len() > self.max_text_bytes || self.max_entries == 0 {
+        let weight = weight(text);
+        if weight > self.max_text_bytes || self.max_entries == 0 {
             return Ok(query);
         }
         let mut state = self.lock();
@@ -91,9 +103,7 @@ impl QueryCache {
         if let Some(kept) = state.get(language, text) {
             return Ok(kept);
         }
-        while state.entries >= self.max_entries
-            || state.text_bytes + text.len() > self.max_text_bytes
-        {
+        while state.entries >= self.max_entries || state.text_bytes + weight > self.max_text_bytes {
             if !state.evict_least_recently_used() {
                 break;
             }
@@ -135,7 +145,7 @@ impl State {
             .or_default()
             .insert(text.into(), entry);
         self.entries += 1;
-        self.text_bytes += text.len();
+        self.text_bytes += weight(text);
     }
 
     /// Drops the entry used longest ago; `false` when there is none. A scan: the cache holds a
@@ -161,7 +171,7 @@ impl State {
             }
         }
         self.entries -= 1;
-        self.text_bytes -= text.len();
+        self.text_bytes -= weight(&text);
         true
     }
 }
@@ -190,6 +200,19 @@ mod tests {
             .unwrap();
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(cache.len_and_text_bytes(), (1, text.len()));
+    }
+
+    #[test]
+    fn a_kept_regex_counts_against_the_cache_bytes() {
+        let cache = QueryCache::new(8, 1 << 20);
+        let text = r#"((identifier) @i (#match? @i "^a") (#not-match? @i "b$"))"#;
+        cache
+            .get_or_compile(Language::Rust, text, compiled(Language::Rust, text))
+            .unwrap();
+        assert_eq!(
+            cache.len_and_text_bytes(),
+            (1, text.len() + 2 * REGEX_WEIGHT)
+        );
     }
 
     #[test]
