@@ -146,4 +146,8 @@ fn the_checks_catch_a_changed_structure() {
     assert!(attack::patch_shape("p", "--- a/x\n+++ b/x\nrm -rf /\n").is_err());
     assert!(attack::json_shape("{\"findings\": [", &ran.report).is_err());
     assert!(attack::terminal_shape(&ran.report, "\u{1b}]0;title\u{7}").is_err());
+    assert!(ran.audit.lines().count() >= 2, "{}", ran.audit);
+    assert!(attack::audit_shape(&ran.report, &ran.audit).is_ok());
+    let forged_audit = format!("{}{{\"skill\":\"other\"}}\n", ran.audit);
+    assert!(attack::audit_shape(&ran.report, &forged_audit).is_err());
 }

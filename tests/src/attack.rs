@@ -3,8 +3,8 @@
 //! metrics file, the example's git history), one invocation per program, and the invariants
 //! every run must keep whatever the program: it ends within its deadline plus a margin, the host
 //! neither panics nor loses the run, and the report renders in every output (Markdown, JSON, the
-//! terminal, the patch) with the structure the host writes for that many findings and runs, no
-//! matter what bytes the skill put in them.
+//! terminal, the patch, the audit log) with the structure the host writes for that many
+//! findings and runs, no matter what bytes the skill put in them.
 //!
 //! Used by the fuzz target `fuzz/host` (coverage-guided, `make fuzz`) and by e2e/attack.rs (the
 //! committed seeds and a deterministic stream of programs, `make test`). The driver component
@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use joule::audit::AuditLog;
 use joule::engine::{ComponentCache, LoadedSkill, Plan, Runtime, RuntimeConfig};
 use joule::history::History;
 use joule::inputs::{Inputs, NamedMetrics, NamedProfile, ProfileViews};
@@ -65,8 +66,10 @@ pub struct Target {
     inputs: Inputs,
     access: HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
     sources: Vec<(String, PathBuf)>,
-    /// A clone of the example's history, removed with the target.
-    history: PathBuf,
+    /// Every host call of every run, as `joule run --audit-log` writes them.
+    audit: Arc<AuditLog>,
+    /// A clone of the example's history and the audit log, removed with the target.
+    scratch: PathBuf,
 }
 
 /// One program's run: what it gave, and how long it took.
@@ -76,6 +79,8 @@ pub struct Attack {
     pub elapsed: Duration,
     /// What the host's log wrote to the terminal during the run.
     pub log: String,
+    /// The audit log's lines of the run.
+    pub audit: String,
 }
 
 /// The program as the `program` parameter carries it.
@@ -123,8 +128,11 @@ impl Target {
 
         static TARGETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = TARGETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let history = std::env::temp_dir().join(format!("joule-attack-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&history);
+        let scratch = std::env::temp_dir().join(format!("joule-attack-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).expect("a scratch directory");
+        let history = scratch.join("history");
+        let audit = AuditLog::create(&scratch.join("audit.jsonl")).expect("the audit log");
         let bundle = root.join("example/history/logscan.bundle");
         crate::run_ok(
             std::process::Command::new("git")
@@ -182,7 +190,8 @@ impl Target {
             inputs,
             access,
             sources: vec![(TREE.to_string(), source_dir)],
-            history,
+            audit,
+            scratch,
         }
     }
 
@@ -195,7 +204,7 @@ impl Target {
         let plan = Plan {
             skills: vec![self.skill.clone()],
             access: self.access.clone(),
-            audit: None,
+            audit: Some(self.audit.clone()),
             parameters,
             jobs: 1,
             max_depth: 0,
@@ -203,18 +212,22 @@ impl Target {
         };
         plan.validate().expect("the driver declares `program`");
         TERMINAL.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let audit_path = self.scratch.join("audit.jsonl");
+        let audited = std::fs::metadata(&audit_path).map_or(0, |m| m.len()) as usize;
         let started = Instant::now();
         let (runs, findings) = self
             .tokio
             .block_on(joule::engine::run(self.runtime.clone(), plan));
         let elapsed = started.elapsed();
         let log = std::mem::take(&mut *TERMINAL.lock().unwrap_or_else(|e| e.into_inner()));
+        let audit = std::fs::read(&audit_path).unwrap_or_default();
         let report = Report::new(self.record(), runs, findings, &self.inputs, &self.access);
         Attack {
             program: program.to_vec(),
             report,
             elapsed,
             log: String::from_utf8_lossy(&log).into_owned(),
+            audit: String::from_utf8_lossy(audit.get(audited..).unwrap_or_default()).into_owned(),
         }
     }
 
@@ -266,7 +279,7 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.history);
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
 
@@ -309,7 +322,8 @@ pub fn invariants(attack: &Attack) -> Result<(), String> {
             patch_shape("a finding's patch", patch.raw())?;
         }
     }
-    terminal_shape(report, &attack.log)
+    terminal_shape(report, &attack.log)?;
+    audit_shape(report, &attack.audit)
 }
 
 fn terminal_safe(what: &str, text: &str) -> Result<(), String> {
@@ -452,6 +466,37 @@ pub fn terminal_shape(report: &Report, log: &str) -> Result<(), String> {
                 return Err(format!("a warning of more than one line: {warning:?}"));
             }
         }
+    }
+    Ok(())
+}
+
+/// The audit log: a JSON object a line, each the driver's, at most a line per host call the run
+/// made (one more when calls past the audit buffer were dropped) and last the run's end. Like
+/// all JSON the host writes, it carries the skill's text as given, escaped by serde (which
+/// leaves bidi controls and U+2028 as they are: docs/security.md, "Untrusted text").
+pub fn audit_shape(report: &Report, audit: &str) -> Result<(), String> {
+    let mut lines = Vec::new();
+    for line in audit.lines() {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("an audit line does not parse ({e}): {line:?}"))?;
+        if value["skill"] != SKILL || !matches!(value["decision"].as_str(), Some("allow" | "deny"))
+        {
+            return Err(format!("an audit line not the driver's: {line:?}"));
+        }
+        lines.push(value);
+    }
+    let ends = lines
+        .iter()
+        .filter(|l| l["interface"] == "run" && l["op"] == "scan");
+    if ends.count() != 1 || lines.last().is_none_or(|l| l["op"] != "scan") {
+        return Err(format!("the audit log has not one end, last:\n{audit}"));
+    }
+    let calls = report.runs[0].host_calls as usize;
+    if lines.len() - 1 > calls + 1 {
+        return Err(format!(
+            "{} audit lines for {calls} host calls:\n{audit}",
+            lines.len() - 1
+        ));
     }
     Ok(())
 }
