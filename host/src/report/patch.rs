@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use joule_policy::DenyRules;
 use similar::{Algorithm, DiffTag};
@@ -92,11 +93,18 @@ fn range(r: &Range<usize>) -> String {
     }
 }
 
+/// How long one file's diff may search for the smallest one. Myers' algorithm takes time in
+/// the product of the lines and the differences: an edit that inserts tens of thousands of lines
+/// (a skill's replacement text) would keep the report from being written for minutes, after the
+/// skill's own deadline. Past this, it returns a larger diff at once, as exact.
+const DIFF_DEADLINE: Duration = Duration::from_millis(200);
+
 /// The unified diff (three lines of context) from `old` to `new` of `file`; empty when they
 /// are the same.
 pub fn unified(file: &str, old: &str, new: &str) -> String {
     let (old, new) = (lines(old), lines(new));
-    let ops = similar::capture_diff_slices(Algorithm::Myers, &old, &new);
+    let deadline = Instant::now() + DIFF_DEADLINE;
+    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &old, &new, Some(deadline));
     let mut out = String::new();
     for group in similar::group_diff_ops(ops, 3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
@@ -243,5 +251,28 @@ mod tests {
         let a = edit(Span::Bytes { start: 0, end: 3 }, "");
         let b = edit(Span::Bytes { start: 1, end: 4 }, "");
         assert!(apply(text, &[&a, &b]).unwrap_err().contains("overlap"));
+    }
+
+    #[test]
+    fn a_diff_of_many_inserted_lines_takes_its_deadline_not_minutes() {
+        // A file with blank lines between its lines, and an edit that inserts 40,000 more blank
+        // lines, between lines of its own: the smallest diff has many equal lines to choose
+        // from, and Myers' search takes minutes.
+        let old: String = (0..400).map(|i| format!("line {i}\n\n")).collect();
+        let inserted: String = (0..20_000).map(|i| format!("\n{}\n", i % 7)).collect();
+        let new = format!(
+            "{}{inserted}{}",
+            &old[..old.len() / 2],
+            &old[old.len() / 2..]
+        );
+        let started = std::time::Instant::now();
+        let diff = unified("f", &old, &new);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let count = |sign: char| diff.lines().filter(|l| l.starts_with(sign)).count();
+        assert_eq!(count('+') - count('-'), 40_000);
     }
 }
