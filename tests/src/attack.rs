@@ -128,6 +128,7 @@ impl Target {
 
         static TARGETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = TARGETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        remove_stale_scratch();
         let scratch = std::env::temp_dir().join(format!("joule-attack-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&scratch);
         std::fs::create_dir_all(&scratch).expect("a scratch directory");
@@ -274,6 +275,25 @@ impl Target {
                     warnings: m.set.warnings.clone(),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// Removes the scratch directories of processes that have ended: a fuzz target keeps its
+/// target in a static, which is never dropped.
+fn remove_stale_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("joule-attack-")
+            .and_then(|rest| rest.split('-').next());
+        if let Some(pid) = pid
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
