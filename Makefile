@@ -30,7 +30,8 @@ help:
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
 	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
-	@echo "make fuzz      run each fuzz target for FUZZ_SECONDS (60) seconds (needs cargo-fuzz)"
+	@echo "make fuzz      run each fuzz target for FUZZ_SECONDS (60) seconds (needs cargo-fuzz): the"
+	@echo "               profile readers, then the attack generator (host_calls, fuzz/host)"
 
 # Prometheus and promtool (Debian package) for the tests that read series from a real server.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -177,7 +178,8 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py && \
 		gzip -f profile.speedscope.json
 
-# Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13).
+# Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13),
+# then of the host itself: the attack generator (fuzz/host, see docs/security.md).
 # cargo fuzz needs nightly flags (sanitizers); RUSTC_BOOTSTRAP=1 lets the stable toolchain take
 # them. New inputs go to fuzz/target/corpus/<target>, so the committed seeds in
 # fuzz/corpus/<target> stay as they are; a crash stops the run with its input in fuzz/artifacts/.
@@ -185,8 +187,13 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 FUZZ_TARGETS := pprof perf folded speedscope chrome trace_event detect
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -rss_limit_mb=2048 -timeout=30
+# host_calls runs the `driver` test skill (so `make test-skills` first) in the real engine. It is
+# built without a sanitizer and in 16 codegen units: Wasmtime, Cranelift, tree-sitter and libgit2
+# under ASan in one unit would take most of CI's time to build, and the engine's own bounds are
+# what it tests. Its new inputs go to fuzz/host/target/corpus/, crashes to fuzz/host/artifacts/.
+FUZZ_HOST_FLAGS := --fuzz-dir fuzz/host --sanitizer none --codegen-units 16
 
-fuzz:
+fuzz: test-skills
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz/target/corpus/$$t; \
@@ -198,6 +205,11 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) -max_len=$$max_len $${dict:+-dict=../$$dict} \
 			$(FUZZ_FLAGS) -print_final_stats=1) || exit 1; \
 	done
+	@mkdir -p fuzz/host/target/corpus/host_calls
+	@echo "== fuzz host_calls for $(FUZZ_SECONDS)s"
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_HOST_FLAGS) host_calls \
+		fuzz/host/target/corpus/host_calls fuzz/corpus/host_calls -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZ_FLAGS) -print_final_stats=1
 
 clean:
 	$(CARGO) clean

@@ -322,9 +322,9 @@ fn a_loop_around_a_cheap_host_call_is_stopped_by_the_deadline() {
     );
     let record = run.run_of("call-spinner");
     let took = record["duration_ms"].as_f64().unwrap();
-    // Stopped by the deadline, not before it; the upper bound only guards against "never".
+    // Stopped by the deadline, not before it, and within the margin after it.
     assert!(
-        (2000.0..15000.0).contains(&took),
+        (2000.0..2000.0 + DEADLINE_MARGIN_MS).contains(&took),
         "call-spinner ran {took} ms"
     );
     let calls = record["host_calls"].as_u64().unwrap();
@@ -448,7 +448,7 @@ fn a_long_host_search_is_stopped_by_the_same_deadline() {
     );
     let took = run.run_of("searcher")["duration_ms"].as_f64().unwrap();
     assert!(
-        (2000.0..4000.0).contains(&took),
+        (2000.0..2000.0 + DEADLINE_MARGIN_MS).contains(&took),
         "the search must stop at the deadline, not when it is done: {took} ms"
     );
     assert!(audit.of("searcher").allowed_on("source") > 0);

@@ -4,6 +4,13 @@
 //! The tests themselves are in `e2e/`, test targets of this crate. They run the real `joule`
 //! binary, which [`joule_bin`] builds (or finds up to date) on first use. The skills are built to
 //! Wasm by `make skills test-skills` (which `make test` runs first).
+//!
+//! [`attack`] is the attack generator's harness (the `driver` skill in the real engine, and the
+//! invariants each run must keep), shared with the fuzz target in `fuzz/host`; [`shape`] reads
+//! outputs as a person would see them.
+
+pub mod attack;
+pub mod shape;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -253,6 +260,13 @@ pub fn joule_json(args: &[&str]) -> (serde_json::Value, i32, String) {
 
 /// Checks a report against `docs/findings-v1.schema.json`.
 pub fn assert_matches_schema(report: &serde_json::Value) {
+    if let Err(e) = schema_errors(report) {
+        panic!("{e}");
+    }
+}
+
+/// What in a report does not match `docs/findings-v1.schema.json`.
+pub fn schema_errors(report: &serde_json::Value) -> Result<(), String> {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     let validator = SCHEMA.get_or_init(|| {
         let text = std::fs::read_to_string(root().join("docs/findings-v1.schema.json"))
@@ -264,11 +278,14 @@ pub fn assert_matches_schema(report: &serde_json::Value) {
         .iter_errors(report)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(
-        errors.is_empty(),
-        "the report does not match docs/findings-v1.schema.json:\n{}",
-        errors.join("\n")
-    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the report does not match docs/findings-v1.schema.json:\n{}",
+            errors.join("\n")
+        ))
+    }
 }
 
 /// The findings of a report made by `skill`.

@@ -18,6 +18,7 @@ use super::bindings::joule::skill::source::{
 use super::bindings::joule::skill::types::{ByteRange, LineRange};
 use super::{CallError, ErrorCode, HostCost, SkillState, call_error};
 use crate::audit::{Op, Target};
+use crate::deadline::Late;
 use crate::source::syntax;
 use crate::source::{self as tree, Rebase, SourceTree, TreeError};
 
@@ -101,28 +102,47 @@ impl SkillState {
     /// A host-side walk of the files under `under` (a search, a syntax query): counted and
     /// checked like a path, the deny rules applied to every file it visits (as asked and as
     /// resolved), stopped at the deadline, which then ends the invocation as it would have.
-    fn on_walk<T>(
+    ///
+    /// The walk checks the deadline between files and inside parsing and matching, but a regex
+    /// cannot be interrupted inside a file (up to 16 MiB: seconds with a slow pattern), so the
+    /// walk runs on a worker waited for only until the deadline ([`crate::deadline`]); it
+    /// stops itself at the next file.
+    fn on_walk<T: Send + 'static>(
         &mut self,
         handle: &Resource<TreeHandle>,
         op: Op,
         under: &str,
-        what: &str,
-        walk: impl FnOnce(&SourceTree, &dyn Fn(&str) -> bool, Instant) -> Result<T, TreeError>,
+        what: &'static str,
+        walk: impl FnOnce(&SourceTree, &dyn Fn(&str) -> bool, Instant) -> Result<T, TreeError>
+        + Send
+        + 'static,
         size: impl FnOnce(&T) -> u64,
     ) -> wasmtime::Result<Result<T, CallError>> {
-        let deny = self.grants.deny.clone();
+        let grants = self.grants.clone();
         let deadline = self.deadline;
+        let tree = self.tree(handle)?;
+        let dir = under.to_string();
         let result = self.on_path(
             handle,
             op,
             under,
-            |t| {
-                let rebase = Rebase::of(t, under);
-                let visible = |path: &str| {
-                    let real = rebase.as_ref().and_then(|r| r.real(path));
-                    deny.check(path, real.as_deref()).is_ok()
-                };
-                walk(t, &visible, deadline).map_err(CallError::from)
+            move |_| {
+                let walked = crate::deadline::until(deadline, move || {
+                    let rebase = Rebase::of(&tree, &dir);
+                    let visible = |path: &str| {
+                        let real = rebase.as_ref().and_then(|r| r.real(path));
+                        grants.deny.check(path, real.as_deref()).is_ok()
+                    };
+                    walk(&tree, &visible, deadline)
+                });
+                match walked {
+                    Ok(answer) => answer.map_err(CallError::from),
+                    Err(Late::Deadline) => Err(call_error(
+                        ErrorCode::LimitExceeded,
+                        format!("deadline exceeded in {what}"),
+                    )),
+                    Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
+                }
             },
             size,
         )?;
@@ -325,7 +345,7 @@ impl HostTree for SkillState {
                 Op::Search,
                 &under,
                 "a host search",
-                |t, visible, deadline| {
+                move |t, visible, deadline| {
                     t.search_filtered(&query, visible, deadline).map(|found| {
                         found
                             .into_iter()
@@ -375,7 +395,7 @@ impl HostTree for SkillState {
                 Op::Query,
                 &under,
                 "a syntax query",
-                |t, visible, deadline| {
+                move |t, visible, deadline| {
                     t.query_syntax(&query, visible, deadline)
                         .map(|found| found.into_iter().map(syntax_match).collect())
                 },

@@ -40,6 +40,23 @@ fn finite(x: f64) -> f64 {
 /// Converts what skill `skill` returned, clamping numbers into range and fingerprinting it. Its
 /// text becomes [`Untrusted`] here, before anything else sees it.
 pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
+    // A line span starting at line 0 is no range (lines count from 1) and no patch can be made
+    // of it; kept, it would put a span into the JSON report that its schema does not allow.
+    // The finding stands without its edits, and says why.
+    let not_a_range = f.edits.iter().enumerate().find_map(|(i, e)| match e.span {
+        wit::Span::Lines(r) if r.start == 0 => Some(format!(
+            "edit {}: line span 0..={} is not a range (lines count from 1); the finding's \
+             edits are left out",
+            i + 1,
+            r.end
+        )),
+        _ => None,
+    });
+    let edits = if not_a_range.is_some() {
+        Vec::new()
+    } else {
+        f.edits
+    };
     Finding {
         id: String::new(),
         skill: skill.to_string(),
@@ -64,8 +81,7 @@ pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
                 unit: m.unit.into(),
             })
             .collect(),
-        edits: f
-            .edits
+        edits: edits
             .into_iter()
             .map(|e| Edit {
                 tree: e.tree.map(Untrusted::from),
@@ -84,7 +100,7 @@ pub fn finding_from_wit(skill: &str, f: wit::Finding) -> Finding {
             })
             .collect(),
         patch: None,
-        patch_error: None,
+        patch_error: not_a_range.map(Untrusted::from),
         series: f.series.map(Untrusted::from),
         at: f.at.map(Untrusted::from),
         labels: f
@@ -167,5 +183,55 @@ pub fn finding_to_wit(f: &Finding) -> wit::Finding {
         series: f.series.as_ref().map(raw),
         at: f.at.as_ref().map(raw),
         labels: f.labels.iter().map(|(k, v)| (raw(k), raw(v))).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_edits(spans: Vec<wit::Span>) -> wit::Finding {
+        wit::Finding {
+            kind: wit::FindingKind::Opportunity,
+            rule: "r".into(),
+            title: "t".into(),
+            message: String::new(),
+            locations: Vec::new(),
+            impact: wit::Impact {
+                sample_share: None,
+                value: None,
+                unit: None,
+                relative_change: None,
+            },
+            confidence: 1.0,
+            evidence: Vec::new(),
+            edits: spans
+                .into_iter()
+                .map(|span| wit::Edit {
+                    tree: None,
+                    file: "src/lib.rs".into(),
+                    span,
+                    replacement: "x".into(),
+                })
+                .collect(),
+            series: None,
+            at: None,
+            labels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_line_span_from_line_zero_leaves_the_edits_out_and_says_why() {
+        let lines = |start, end| wit::Span::Lines(wit::LineRange { start, end });
+        let kept = finding_from_wit("s", with_edits(vec![lines(1, 1), lines(3, 2)]));
+        assert_eq!(kept.edits.len(), 2);
+        assert!(kept.patch_error.is_none());
+        let left = finding_from_wit("s", with_edits(vec![lines(1, 1), lines(0, 6)]));
+        assert!(left.edits.is_empty());
+        assert_eq!(
+            left.patch_error.unwrap().raw(),
+            "edit 2: line span 0..=6 is not a range (lines count from 1); the finding's edits \
+             are left out"
+        );
     }
 }

@@ -117,7 +117,8 @@ fn combined(findings: &mut [Finding], inputs: &Inputs, deadline: Instant) -> Str
         .values()
         .flat_map(|t| t.edits.iter().copied())
         .collect();
-    let out = patch::patch(&accepted, inputs, None, Some(deadline))
+    let deadline = deadline.min(Instant::now() + patch::DIFF_BUDGET);
+    let out = patch::patch(&accepted, inputs, None, deadline)
         .ok()
         .flatten()
         .unwrap_or_default();
@@ -196,8 +197,10 @@ impl Report {
     /// Ranks the findings and turns their edits into patches against the granted trees.
     /// `inputs` are the run's; `access` the grants and inputs of each skill, so a finding's
     /// edits are applied only to trees and files its skill was allowed to read (a skill cannot
-    /// get a secret into the report by proposing an edit to it). Past `deadline` (the run's)
-    /// patches are still made, by a linear-time diff ([`patch::unified`]).
+    /// get a secret into the report by proposing an edit to it). Diffs search for the smallest
+    /// patch for a bounded time ([`patch::DIFF_BUDGET`] per skill and for the combined patch,
+    /// and never past `deadline`, the run's); after it, patches are still made, by a linear-time
+    /// diff ([`patch::unified`]).
     pub fn new(
         inputs_record: InputsRecord,
         runs: Vec<RunRecord>,
@@ -210,13 +213,21 @@ impl Report {
         // What each skill's patches have cost so far, in rank order, against its findings
         // budget: a skill's edits may not make the report larger than its findings may.
         let mut spent: HashMap<&str, usize> = HashMap::new();
+        // The time each skill's patches have taken to diff ([`patch::DIFF_BUDGET`]).
+        let mut diff_time: HashMap<&str, std::time::Duration> = HashMap::new();
         for f in &mut findings {
             let Some((grants, granted)) = access.get(&f.skill) else {
                 f.patch_error = Some("the skill that proposed these edits has no grants".into());
                 continue;
             };
             let edits: Vec<&Edit> = f.edits.iter().collect();
-            match patch::patch(&edits, granted, Some(&grants.deny), Some(deadline)) {
+            // The skill's diffs share its budget, and end at the run's deadline.
+            let diffing = diff_time.entry(grants.skill.as_str()).or_default();
+            let until = deadline.min(Instant::now() + patch::DIFF_BUDGET.saturating_sub(*diffing));
+            let started = Instant::now();
+            let made = patch::patch(&edits, granted, Some(&grants.deny), until);
+            *diffing += started.elapsed();
+            match made {
                 Ok(p) => {
                     let budget = grants.limits.findings_bytes;
                     let cost = spent.entry(grants.skill.as_str()).or_default();

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::ops::Range;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use joule_policy::DenyRules;
 use similar::{Algorithm, DiffTag};
@@ -55,7 +55,7 @@ pub fn patch(
     edits: &[&Edit],
     inputs: &Inputs,
     deny: Option<&DenyRules>,
-    deadline: Option<Instant>,
+    deadline: Instant,
 ) -> Result<Option<String>, String> {
     if edits.is_empty() {
         return Ok(None);
@@ -95,16 +95,28 @@ fn range(r: &Range<usize>) -> String {
     }
 }
 
+/// How long one file's diff may search for the smallest one. Myers' algorithm takes time in
+/// the product of the lines and the differences: an edit that inserts tens of thousands of lines
+/// (a skill's replacement text) would keep the report from being written for minutes, after the
+/// skill's own deadline. Past this, it returns a larger diff at once, as exact.
+const DIFF_DEADLINE: Duration = Duration::from_millis(200);
+
+/// How long the diffs of one skill's patches may search in all, and those of the combined
+/// patch: many findings with slow diffs cannot add up to more, and one skill's cannot use up
+/// another's time.
+pub const DIFF_BUDGET: Duration = Duration::from_secs(2);
+
 /// The unified diff (three lines of context) from `old` to `new` of `file`; empty when they
 /// are the same.
 ///
 /// Myers' algorithm takes time in the file's length times the lines changed, which a skill's
-/// edits decide. Past `deadline` (the run's), `similar` stops looking for the shortest diff and
-/// gives the rest as removed and added lines: a larger patch that applies the same, in linear
-/// time.
-pub fn unified(file: &str, old: &str, new: &str, deadline: Option<Instant>) -> String {
+/// edits decide. Past `deadline` (what is left of the report's time for it), or after
+/// [`DIFF_DEADLINE`] on this file, `similar` stops looking for the shortest diff and gives the
+/// rest as removed and added lines: a larger patch that applies the same, in linear time.
+pub fn unified(file: &str, old: &str, new: &str, deadline: Instant) -> String {
     let (old, new) = (lines(old), lines(new));
-    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &old, &new, deadline);
+    let deadline = deadline.min(Instant::now() + DIFF_DEADLINE);
+    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &old, &new, Some(deadline));
     let mut out = String::new();
     for group in similar::group_diff_ops(ops, 3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
@@ -251,5 +263,29 @@ mod tests {
         let a = edit(Span::Bytes { start: 0, end: 3 }, "");
         let b = edit(Span::Bytes { start: 1, end: 4 }, "");
         assert!(apply(text, &[&a, &b]).unwrap_err().contains("overlap"));
+    }
+
+    #[test]
+    fn a_diff_of_many_inserted_lines_takes_its_deadline_not_minutes() {
+        // A file with blank lines between its lines, and an edit that inserts 40,000 more blank
+        // lines, between lines of its own: the smallest diff has many equal lines to choose
+        // from, and Myers' search takes minutes.
+        let old: String = (0..400).map(|i| format!("line {i}\n\n")).collect();
+        let inserted: String = (0..20_000).map(|i| format!("\n{}\n", i % 7)).collect();
+        let new = format!(
+            "{}{inserted}{}",
+            &old[..old.len() / 2],
+            &old[old.len() / 2..]
+        );
+        let started = std::time::Instant::now();
+        let far = started + Duration::from_secs(3600);
+        let diff = unified("f", &old, &new, far);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let count = |sign: char| diff.lines().filter(|l| l.starts_with(sign)).count();
+        assert_eq!(count('+') - count('-'), 40_000);
     }
 }
