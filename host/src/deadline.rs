@@ -5,17 +5,27 @@
 //! A skill's invocation ends at its deadline whatever the host is doing for it: a call whose
 //! work is not done by then answers [`Late::Deadline`] and the skill is stopped. The work itself
 //! cannot be interrupted, so it finishes on its thread and its answer is dropped. At most
-//! [`MAX_WORKERS`] such threads run at once in the process, so work a skill leaves behind cannot
-//! pile up: a call finding none free waits for one (within its own deadline), and the CPU time
-//! work left behind can take is bounded by that many threads for as long as the slowest call
-//! the inputs allow.
+//! [`MAX_WORKERS`] such threads run at once in the process, and at most [`MAX_PER_SKILL`] for
+//! one skill id, so work a skill leaves behind cannot pile up, and a skill that leaves work
+//! behind again and again waits for its own to end (within its own deadline) rather than take
+//! the workers other skills need. Work started on a worker that needs a worker itself (a walk
+//! compiling its query) runs there, inline: the wait around it already bounds it.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 /// Threads doing deadline-bound host work at once, in the whole process.
-pub const MAX_WORKERS: usize = 16;
+pub const MAX_WORKERS: usize = 32;
+
+/// Of those, the most working for one skill id at once.
+pub const MAX_PER_SKILL: usize = 4;
+
+thread_local! {
+    /// Whether this thread is a worker (work it starts runs inline).
+    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// Why work under a deadline gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,50 +45,74 @@ impl std::fmt::Display for Late {
     }
 }
 
-/// Runs `work` on a worker thread and waits for its answer until `deadline`.
+/// Runs `work` for skill `skill` on a worker thread and waits for its answer until `deadline`.
 pub fn until<T: Send + 'static>(
+    skill: &str,
     deadline: Instant,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Late> {
-    WORKERS.until(deadline, work)
+    WORKERS.until(skill, deadline, work)
 }
 
-static WORKERS: Workers = Workers::new(MAX_WORKERS);
+static WORKERS: Workers = Workers::new(MAX_WORKERS, MAX_PER_SKILL);
 
-/// Worker threads, at most `max` at once.
+/// Worker threads, at most `max` at once and `per_skill` for one skill.
 struct Workers {
     max: usize,
-    busy: Mutex<usize>,
+    per_skill: usize,
+    busy: Mutex<Busy>,
     freed: Condvar,
 }
 
+/// Workers running, in all and by skill id.
+struct Busy {
+    all: usize,
+    by_skill: Option<HashMap<String, usize>>,
+}
+
 /// A running worker's place; dropping it (when the work ends, answered or not) frees it.
-struct Permit(&'static Workers);
+struct Permit {
+    workers: &'static Workers,
+    skill: String,
+}
 
 impl Workers {
-    const fn new(max: usize) -> Self {
+    const fn new(max: usize, per_skill: usize) -> Self {
         Workers {
             max,
-            busy: Mutex::new(0),
+            per_skill,
+            busy: Mutex::new(Busy {
+                all: 0,
+                by_skill: None,
+            }),
             freed: Condvar::new(),
         }
     }
 
     fn until<T: Send + 'static>(
         &'static self,
+        skill: &str,
         deadline: Instant,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Late> {
         if Instant::now() >= deadline {
             return Err(Late::Deadline);
         }
-        let permit = self.acquire_until(deadline)?;
+        if ON_WORKER.get() {
+            return Ok(work());
+        }
+        let permit = self.acquire_until(skill, deadline)?;
+        // A worker freed just as the deadline came: start nothing nobody will wait for.
+        if Instant::now() >= deadline {
+            return Err(Late::Deadline);
+        }
         let (answer, answered) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("joule-bounded".into())
             // Parsers and libgit2 recurse; the same room skills' host calls get.
             .stack_size(crate::engine::THREAD_STACK)
             .spawn(move || {
+                ON_WORKER.set(true);
                 let _permit = permit;
                 // The caller may have gone: then nobody wants the answer.
                 let _ = answer.send(work());
@@ -93,9 +127,16 @@ impl Workers {
         }
     }
 
-    fn acquire_until(&'static self, deadline: Instant) -> Result<Permit, Late> {
+    fn acquire_until(&'static self, skill: &str, deadline: Instant) -> Result<Permit, Late> {
         let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        while *busy >= self.max {
+        let mine = |busy: &Busy| {
+            busy.by_skill
+                .as_ref()
+                .and_then(|m| m.get(skill))
+                .copied()
+                .unwrap_or(0)
+        };
+        while busy.all >= self.max || mine(&busy) >= self.per_skill {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Late::Deadline);
@@ -106,16 +147,37 @@ impl Workers {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        *busy += 1;
-        Ok(Permit(self))
+        busy.all += 1;
+        *busy
+            .by_skill
+            .get_or_insert_with(HashMap::new)
+            .entry(skill.to_string())
+            .or_default() += 1;
+        Ok(Permit {
+            workers: self,
+            skill: skill.to_string(),
+        })
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut busy = self.0.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        *busy = busy.saturating_sub(1);
-        self.0.freed.notify_one();
+        let mut busy = self
+            .workers
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        busy.all = busy.all.saturating_sub(1);
+        if let Some(by_skill) = &mut busy.by_skill
+            && let Some(n) = by_skill.get_mut(&self.skill)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                by_skill.remove(&self.skill);
+            }
+        }
+        // Waiters wait on different counts (all, or their skill's): wake them all to look.
+        self.workers.freed.notify_all();
     }
 }
 
@@ -127,10 +189,10 @@ mod tests {
     #[test]
     fn answers_in_time_and_gives_up_at_the_deadline() {
         let soon = Instant::now() + Duration::from_secs(10);
-        assert_eq!(until(soon, || 6 * 7), Ok(42));
+        assert_eq!(until("t", soon, || 6 * 7), Ok(42));
 
         let started = Instant::now();
-        let late = until(started + Duration::from_millis(100), || {
+        let late = until("t", started + Duration::from_millis(100), || {
             std::thread::sleep(Duration::from_secs(2));
         });
         assert_eq!(late, Err(Late::Deadline));
@@ -142,9 +204,36 @@ mod tests {
     }
 
     #[test]
+    fn one_skills_work_left_behind_leaves_workers_for_the_others() {
+        let workers: &'static Workers = Box::leak(Box::new(Workers::new(4, 2)));
+        let sleep = || std::thread::sleep(Duration::from_millis(1500));
+        for _ in 0..5 {
+            let soon = Instant::now() + Duration::from_millis(30);
+            let _ = workers.until("hostile", soon, sleep);
+        }
+        // The hostile skill holds its two; the others still get workers at once.
+        let soon = Instant::now() + Duration::from_millis(500);
+        assert_eq!(workers.until("honest", soon, || 7), Ok(7));
+        assert_eq!(
+            workers.until("hostile", Instant::now() + Duration::from_millis(30), || 7),
+            Err(Late::Deadline)
+        );
+    }
+
+    #[test]
+    fn work_a_worker_starts_runs_there() {
+        let soon = Instant::now() + Duration::from_secs(10);
+        let nested = until("t", soon, move || {
+            let outer = std::thread::current().id();
+            until("t", soon, move || std::thread::current().id() == outer)
+        });
+        assert_eq!(nested, Ok(Ok(true)));
+    }
+
+    #[test]
     fn a_panic_in_the_work_is_an_answer_not_a_panic() {
         let soon = Instant::now() + Duration::from_secs(10);
-        let lost = until(soon, || -> u32 { panic!("libgit2 said no") });
+        let lost = until("t", soon, || -> u32 { panic!("libgit2 said no") });
         assert!(matches!(lost, Err(Late::Lost(_))), "{lost:?}");
     }
 
@@ -152,19 +241,32 @@ mod tests {
     fn work_left_behind_holds_a_worker_until_it_ends() {
         // Fill every worker with work that outlives its caller: the next caller waits for one
         // to end rather than start a thread more, and gives up at its own deadline.
-        let workers: &'static Workers = Box::leak(Box::new(Workers::new(3)));
-        for _ in 0..3 {
-            let soon = Instant::now() + Duration::from_millis(1);
-            let left = workers.until(soon, || std::thread::sleep(Duration::from_millis(800)));
-            assert_eq!(left, Err(Late::Deadline));
+        // Three workers, two a skill: `a` fills its two, `b` the last one.
+        let workers: &'static Workers = Box::leak(Box::new(Workers::new(3, 2)));
+        let sleep = || std::thread::sleep(Duration::from_millis(1500));
+        for skill in ["a", "a", "b"] {
+            let soon = Instant::now() + Duration::from_millis(30);
+            assert_eq!(workers.until(skill, soon, sleep), Err(Late::Deadline));
         }
+        let busy = |skill: &str| {
+            let busy = workers.busy.lock().unwrap();
+            (
+                busy.all,
+                busy.by_skill.as_ref().and_then(|m| m.get(skill)).copied(),
+            )
+        };
+        assert_eq!(busy("a"), (3, Some(2)));
+        // Nobody gets a fourth: `c` waits and gives up at its deadline.
         let started = Instant::now();
         assert_eq!(
-            workers.until(started + Duration::from_millis(50), || ()),
+            workers.until("c", started + Duration::from_millis(50), || ()),
             Err(Late::Deadline)
         );
         // Once they end, there is room again.
         let later = Instant::now() + Duration::from_secs(10);
-        assert_eq!(workers.until(later, || 1), Ok(1));
+        assert_eq!(workers.until("c", later, || 1), Ok(1));
+        // The last of the work left behind ends within ~100 ms of the first.
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(busy("a"), (0, None));
     }
 }

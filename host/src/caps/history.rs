@@ -109,17 +109,18 @@ impl SkillState {
         // rules go with every answer that can carry file contents or paths.
         let grants = self.grants.clone();
         let worker = history.clone();
-        let result =
-            match crate::deadline::until(self.deadline, move || answer(&worker, &grants.deny)) {
-                Ok(answer) => answer.map_err(error),
-                Err(Late::Deadline) => {
-                    return Err(self.stop(format!(
-                        "deadline exceeded: still running after {:.1} s (in a history call)",
-                        self.grants.limits.deadline.as_secs_f64()
-                    )));
-                }
-                Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
-            };
+        let deadline = self.deadline;
+        let worked = crate::deadline::until(&self.skill_id, deadline, move || {
+            answer(&worker, &grants.deny)
+        });
+        let result = match worked {
+            Ok(answer) => answer.map_err(error),
+            Err(Late::Deadline) => {
+                let reason = self.overdue(Some("in a history call"));
+                return Err(self.stop(reason));
+            }
+            Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
+        };
         let (bytes, denied) = match &result {
             Ok(v) => (size(v), None),
             Err(e) => (

@@ -122,12 +122,13 @@ impl SkillState {
         let deadline = self.deadline;
         let tree = self.tree(handle)?;
         let dir = under.to_string();
+        let skill = self.skill_id.clone();
         let result = self.on_path(
             handle,
             op,
             under,
             move |_| {
-                let walked = crate::deadline::until(deadline, move || {
+                let walked = crate::deadline::until(&skill, deadline, move || {
                     let rebase = Rebase::of(&tree, &dir);
                     let visible = |path: &str| {
                         let real = rebase.as_ref().and_then(|r| r.real(path));

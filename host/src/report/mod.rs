@@ -220,6 +220,18 @@ impl Report {
                 f.patch_error = Some("the skill that proposed these edits has no grants".into());
                 continue;
             };
+            if f.edits.is_empty() {
+                continue;
+            }
+            // Past the run's deadline no more files are read and diffed: the finding stands.
+            if Instant::now() >= deadline {
+                f.patch_error = Some(
+                    "patch not made: the run's deadline came before it (raise it with \
+                     --run-timeout); the finding stands"
+                        .into(),
+                );
+                continue;
+            }
             let edits: Vec<&Edit> = f.edits.iter().collect();
             // The skill's diffs share its budget, and end at the run's deadline.
             let diffing = diff_time.entry(grants.skill.as_str()).or_default();

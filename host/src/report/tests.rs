@@ -69,6 +69,21 @@ fn finding(skill: &str, rule: &str, share: f64, edits: Vec<Edit>) -> Finding {
 }
 
 fn report(inputs: &Arc<Inputs>, findings: Vec<Finding>, limits: Limits) -> Report {
+    report_until(
+        inputs,
+        findings,
+        limits,
+        Instant::now() + Duration::from_secs(60),
+    )
+}
+
+/// [`report`], with the run's deadline at `deadline`.
+fn report_until(
+    inputs: &Arc<Inputs>,
+    findings: Vec<Finding>,
+    limits: Limits,
+    deadline: Instant,
+) -> Report {
     let mut access = HashMap::new();
     for f in &findings {
         let grants = Arc::new(SkillGrants::open(&f.skill, limits.clone()));
@@ -80,7 +95,7 @@ fn report(inputs: &Arc<Inputs>, findings: Vec<Finding>, limits: Limits) -> Repor
         findings,
         inputs,
         &access,
-        Instant::now() + Duration::from_secs(60),
+        deadline,
     )
 }
 
@@ -323,4 +338,24 @@ fn past_the_runs_deadline_a_diff_is_linear_and_still_applies() {
         std::fs::read_to_string(dir.path().join("big.txt")).unwrap(),
         new
     );
+}
+
+#[test]
+fn past_the_runs_deadline_no_patch_is_made_and_the_findings_stand() {
+    let (_dir, inputs) = tree(&[("a.txt", "one\ntwo\n")]);
+    let findings = vec![finding(
+        "late",
+        "r",
+        0.5,
+        vec![edit("a.txt", Span::Lines { start: 1, end: 1 }, "uno\n")],
+    )];
+    let r = report_until(&inputs, findings, Limits::default(), Instant::now());
+    assert_eq!(r.findings.len(), 1);
+    assert!(r.findings[0].patch.is_none());
+    let e = r.findings[0].patch_error.as_ref().unwrap().raw();
+    assert!(
+        e.contains("the run's deadline") && e.contains("--run-timeout"),
+        "{e}"
+    );
+    assert_eq!(r.combined_patch(), "");
 }

@@ -288,7 +288,8 @@ impl SyntaxQuery {
             return Ok(query);
         }
         let (language, text) = (self.language, self.query.clone());
-        crate::deadline::until(deadline, move || {
+        // Compiled inside a walk, which runs on a worker of its skill's already: inline there.
+        crate::deadline::until("a query compile", deadline, move || {
             COMPILED.get_or_compile(language, &text, || {
                 SyntaxQuery::compile_now(language, &text)
             })
