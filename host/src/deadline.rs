@@ -11,7 +11,7 @@
 //! the workers other skills need. Work started on a worker that needs a worker itself (a walk
 //! compiling its query) runs there, inline: the wait around it already bounds it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
@@ -64,10 +64,10 @@ struct Workers {
     freed: Condvar,
 }
 
-/// Workers running, in all and by skill id.
+/// Workers running, in all and by skill id (only skills with some running).
 struct Busy {
     all: usize,
-    by_skill: Option<HashMap<String, usize>>,
+    by_skill: BTreeMap<String, usize>,
 }
 
 /// A running worker's place; dropping it (when the work ends, answered or not) frees it.
@@ -83,7 +83,7 @@ impl Workers {
             per_skill,
             busy: Mutex::new(Busy {
                 all: 0,
-                by_skill: None,
+                by_skill: BTreeMap::new(),
             }),
             freed: Condvar::new(),
         }
@@ -129,13 +129,7 @@ impl Workers {
 
     fn acquire_until(&'static self, skill: &str, deadline: Instant) -> Result<Permit, Late> {
         let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        let mine = |busy: &Busy| {
-            busy.by_skill
-                .as_ref()
-                .and_then(|m| m.get(skill))
-                .copied()
-                .unwrap_or(0)
-        };
+        let mine = |busy: &Busy| busy.by_skill.get(skill).copied().unwrap_or(0);
         while busy.all >= self.max || mine(&busy) >= self.per_skill {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -148,11 +142,7 @@ impl Workers {
                 .0;
         }
         busy.all += 1;
-        *busy
-            .by_skill
-            .get_or_insert_with(HashMap::new)
-            .entry(skill.to_string())
-            .or_default() += 1;
+        *busy.by_skill.entry(skill.to_string()).or_default() += 1;
         Ok(Permit {
             workers: self,
             skill: skill.to_string(),
@@ -168,12 +158,10 @@ impl Drop for Permit {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         busy.all = busy.all.saturating_sub(1);
-        if let Some(by_skill) = &mut busy.by_skill
-            && let Some(n) = by_skill.get_mut(&self.skill)
-        {
+        if let Some(n) = busy.by_skill.get_mut(&self.skill) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                by_skill.remove(&self.skill);
+                busy.by_skill.remove(&self.skill);
             }
         }
         // Waiters wait on different counts (all, or their skill's): wake them all to look.
@@ -250,10 +238,7 @@ mod tests {
         }
         let busy = |skill: &str| {
             let busy = workers.busy.lock().unwrap();
-            (
-                busy.all,
-                busy.by_skill.as_ref().and_then(|m| m.get(skill)).copied(),
-            )
+            (busy.all, busy.by_skill.get(skill).copied())
         };
         assert_eq!(busy("a"), (3, Some(2)));
         // Nobody gets a fourth: `c` waits and gives up at its deadline.

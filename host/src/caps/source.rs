@@ -66,7 +66,7 @@ impl SkillState {
         handle: &Resource<TreeHandle>,
         op: Op,
         path: &str,
-        answer: impl FnOnce(&SourceTree) -> Result<T, CallError>,
+        answer: impl FnOnce(&Arc<SourceTree>) -> Result<T, CallError>,
         size: impl FnOnce(&T) -> u64,
     ) -> wasmtime::Result<Result<T, CallError>> {
         let started = self.begin(op)?;
@@ -120,14 +120,14 @@ impl SkillState {
     ) -> wasmtime::Result<Result<T, CallError>> {
         let grants = self.grants.clone();
         let deadline = self.deadline;
-        let tree = self.tree(handle)?;
         let dir = under.to_string();
         let skill = self.skill_id.clone();
         let result = self.on_path(
             handle,
             op,
             under,
-            move |_| {
+            move |tree| {
+                let tree = Arc::clone(tree);
                 let walked = crate::deadline::until(&skill, deadline, move || {
                     let rebase = Rebase::of(&tree, &dir);
                     let visible = |path: &str| {

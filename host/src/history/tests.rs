@@ -8,15 +8,26 @@ use std::process::Command;
 use super::*;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+    git_at(dir, args, None)
+}
+
+/// `git` with `args` in `dir` as Ada, at `T0 + time` when given (author and committer dates).
+fn git_at(dir: &Path, args: &[&str], time: Option<i64>) -> String {
+    let mut command = Command::new("git");
+    command
         .args(args)
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "Ada")
         .env("GIT_AUTHOR_EMAIL", "ada@example.com")
         .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .expect("git runs");
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com");
+    if let Some(time) = time {
+        let date = format!("{} +0000", T0 + time);
+        command
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+    }
+    let out = command.output().expect("git runs");
     assert!(
         out.status.success(),
         "git {args:?}: {}",
@@ -31,23 +42,7 @@ const T0: i64 = 1_700_000_000;
 fn commit(dir: &Path, file: &str, text: &str, message: &str, time: i64) -> String {
     std::fs::write(dir.join(file), text).unwrap();
     git(dir, &["add", file]);
-    let date = format!("{} +0000", T0 + time);
-    let out = Command::new("git")
-        .args(["commit", "-q", "-m", message])
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git_at(dir, &["commit", "-q", "-m", message], Some(time));
     git(dir, &["rev-parse", "HEAD"])
 }
 
@@ -225,22 +220,10 @@ fn rich_repo() -> tempfile::TempDir {
     commit(d, "side.txt", "from the side branch\n", "Side work", 2_500);
     git(d, &["checkout", "-q", "main"]);
     commit(d, "lib.rs", V3, "Render with format!", 2_600);
-    let date = format!("{} +0000", T0 + 2_700);
-    let out = Command::new("git")
-        .args(["merge", "-q", "--no-ff", "-m", "Merge side", "side"])
-        .current_dir(d)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    git_at(
+        d,
+        &["merge", "-q", "--no-ff", "-m", "Merge side", "side"],
+        Some(2_700),
     );
     commit(
         d,

@@ -210,11 +210,10 @@ impl Report {
         deadline: Instant,
     ) -> Self {
         let mut findings = findings::rank(findings);
-        // What each skill's patches have cost so far, in rank order, against its findings
-        // budget: a skill's edits may not make the report larger than its findings may.
-        let mut spent: HashMap<&str, usize> = HashMap::new();
-        // The time each skill's patches have taken to diff ([`patch::DIFF_BUDGET`]).
-        let mut diff_time: HashMap<&str, std::time::Duration> = HashMap::new();
+        // What each skill's patches have cost so far, in rank order: their bytes, against its
+        // findings budget (a skill's edits may not make the report larger than its findings
+        // may), and the time their diffs took, against [`patch::DIFF_BUDGET`].
+        let mut spent: HashMap<&str, (usize, std::time::Duration)> = HashMap::new();
         for f in &mut findings {
             let Some((grants, granted)) = access.get(&f.skill) else {
                 f.patch_error = Some("the skill that proposed these edits has no grants".into());
@@ -234,7 +233,7 @@ impl Report {
             }
             let edits: Vec<&Edit> = f.edits.iter().collect();
             // The skill's diffs share its budget, and end at the run's deadline.
-            let diffing = diff_time.entry(grants.skill.as_str()).or_default();
+            let (cost, diffing) = spent.entry(grants.skill.as_str()).or_default();
             let until = deadline.min(Instant::now() + patch::DIFF_BUDGET.saturating_sub(*diffing));
             let started = Instant::now();
             let made = patch::patch(&edits, granted, Some(&grants.deny), until);
@@ -242,7 +241,6 @@ impl Report {
             match made {
                 Ok(p) => {
                     let budget = grants.limits.findings_bytes;
-                    let cost = spent.entry(grants.skill.as_str()).or_default();
                     let bytes = p.as_ref().map_or(0, String::len);
                     if *cost + bytes > budget {
                         f.patch_error = Some(
