@@ -20,5 +20,6 @@ pub mod inputs;
 pub mod metrics;
 pub mod report;
 pub mod session;
+pub mod shard;
 pub mod source;
 pub mod untrusted;

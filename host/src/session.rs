@@ -44,6 +44,8 @@ pub struct Request {
     pub policy: Option<Policy>,
     /// Where to record every host call and load decision.
     pub audit: Option<Arc<AuditLog>>,
+    /// Only the metric series of this shard (`--shard K/N`).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The files in directory `dir` that `keep` takes, sorted.
@@ -96,7 +98,7 @@ pub enum Loaded {
     },
     /// Not loadable at all (unreadable, not a skill component, `describe` failed), as the run
     /// record that says why.
-    Failed(RunRecord),
+    Failed(Box<RunRecord>),
 }
 
 /// Loads skills in parallel, in the order of `files`, asking `policy` before each one runs any
@@ -120,11 +122,11 @@ pub async fn load_skills(
                 let loaded = load_one(&runtime, &file, policy.as_ref());
                 match loaded {
                     Ok(loaded) => loaded,
-                    Err(e) => Loaded::Failed(RunRecord::failed_load(
+                    Err(e) => Loaded::Failed(Box::new(RunRecord::failed_load(
                         &file,
                         format!("{e:#}").into(),
                         started.elapsed(),
-                    )),
+                    ))),
                 }
             })
         })
@@ -146,7 +148,7 @@ pub fn described(loaded: Vec<Loaded>) -> (Vec<Arc<LoadedSkill>>, Vec<RunRecord>)
     for l in loaded {
         match l {
             Loaded::Skill(skill) => skills.push(skill),
-            Loaded::Failed(record) => failed.push(record),
+            Loaded::Failed(record) => failed.push(*record),
             Loaded::Refused { .. } => unreachable!("no policy was asked"),
         }
     }
@@ -386,6 +388,29 @@ pub async fn load_metrics(paths: &[PathBuf]) -> (Vec<Arc<NamedMetrics>>, Vec<Met
     (sets, records)
 }
 
+/// Each metric set with only the series of `shard`, and its record counting those.
+fn keep_shard(
+    sets: Vec<Arc<NamedMetrics>>,
+    records: &mut [MetricsRecord],
+    shard: crate::shard::Shard,
+) -> Vec<Arc<NamedMetrics>> {
+    sets.into_iter()
+        .map(|named| {
+            let mut named = Arc::try_unwrap(named).unwrap_or_else(|shared| NamedMetrics {
+                name: shared.name.clone(),
+                path: shared.path.clone(),
+                set: shared.set.clone(),
+            });
+            named.set.keep_shard(shard);
+            if let Some(r) = records.iter_mut().find(|r| r.name == named.name) {
+                r.series = Some(named.set.series.len());
+                r.points = Some(named.set.point_count());
+            }
+            Arc::new(named)
+        })
+        .collect()
+}
+
 /// The name of the metric set made from `--profile-series` profiles.
 pub const PROFILE_SERIES: &str = "profile-series";
 
@@ -491,6 +516,9 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         metrics.extend(set);
         metric_records.push(record);
     }
+    if let Some(shard) = request.shard {
+        metrics = keep_shard(metrics, &mut metric_records, shard);
+    }
     let mut trees = Vec::new();
     let mut source_records = Vec::new();
     for (name, dir) in &request.sources {
@@ -560,7 +588,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
                 continue;
             }
             Loaded::Failed(record) => {
-                runs.push(record);
+                runs.push(*record);
                 continue;
             }
         };

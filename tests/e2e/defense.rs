@@ -514,3 +514,122 @@ fn profiles_over_time_become_per_function_series() {
     // Three points are too few to claim a change.
     assert!(findings_of(&report, "regression-detect").is_empty());
 }
+
+/// A fleet of 240 series of 1,000 points, one in eight with a 2-4% step at its own place in
+/// the recent part.
+fn sharded_fleet(dir: &Path) -> PathBuf {
+    let mut noise = Gaussian(7);
+    let mut csv = String::from("timestamp,series,value,host\n");
+    for s in 0..240 {
+        let step = (s % 8 == 0).then(|| (0.02 + 0.0025 * (s % 9) as f64, 720 + (s * 7) % 180));
+        for i in 0..POINTS {
+            let mut v = 100.0 + noise.normal();
+            if let Some((size, at)) = step
+                && i >= at
+            {
+                v *= 1.0 + size;
+            }
+            let _ = writeln!(csv, "{},fn-{s},{v:.5},h{}", START + i as i64 * STEP, s % 13);
+        }
+    }
+    let path = dir.join("fleet.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn a_sharded_scan_merged_is_the_scan_of_one_process() {
+    let dir = scratch_dir("shards");
+    let csv = sharded_fleet(&dir);
+    let detect = skill("regression-detect");
+    let base = ["--metrics", p(&csv), "--skills", p(&detect)];
+    let (whole, code, stderr) = joule_json(&base);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        whole["findings"].as_array().unwrap().len() >= 25,
+        "{:#}",
+        whole["findings"]
+    );
+
+    // Four processes: three given --shard, one its shard as a Kubernetes Indexed Job's pod.
+    let mut parts = Vec::new();
+    for k in 0..4 {
+        let out = dir.join(format!("shard-{k}.json"));
+        let mut args: Vec<String> = ["run", "--format", "json", "-o", p(&out)]
+            .iter()
+            .chain(&base)
+            .map(|s| s.to_string())
+            .collect();
+        let mut command = std::process::Command::new(joule_bin());
+        if k == 3 {
+            command
+                .env("JOB_COMPLETION_INDEX", "3")
+                .env("JOB_COMPLETIONS", "4");
+        } else {
+            args.extend(["--shard".to_string(), format!("{k}/4")]);
+        }
+        let status = command
+            .args(&args)
+            .env("JOULE_CACHE_DIR", cache_dir())
+            .status()
+            .unwrap();
+        assert!(status.success(), "shard {k}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_matches_schema(&report);
+        assert_eq!(report["shard"]["index"], k, "{:#}", report["shard"]);
+        let series = report["inputs"]["metrics"][0]["series"].as_u64().unwrap();
+        assert!((30..=90).contains(&series), "shard {k}: {series} series");
+        assert_eq!(report["runs"][0]["status"], "ok", "{:#}", report["runs"]);
+        parts.push(out);
+    }
+
+    let merge = |parts: &[&PathBuf]| {
+        let mut args = vec!["merge", "--format", "json"];
+        args.extend(parts.iter().map(|p| path_str(p)));
+        let out = joule(&args);
+        let report = serde_json::from_slice::<serde_json::Value>(&out.stdout).ok();
+        (
+            report,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let all: Vec<&PathBuf> = parts.iter().collect();
+    let (merged, code, stderr) = merge(&all);
+    let merged = merged.unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_matches_schema(&merged);
+    // The same findings, in the same ranked order, over the same inputs.
+    let ids = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["id"], f["title"]))
+            .collect()
+    };
+    assert_eq!(ids(&merged), ids(&whole));
+    // Every field of every finding, read back from the shards' JSON and written again.
+    assert_eq!(merged["findings"], whole["findings"]);
+    assert_eq!(merged["inputs"], whole["inputs"]);
+    assert_eq!(merged["runs"].as_array().unwrap().len(), 4);
+    assert!(merged.get("shard").is_none());
+
+    // A shard left out is said, in the report and in the exit status.
+    let (partial, code, stderr) = merge(&all[..3]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let missing = partial.unwrap()["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["trigger"] == "merge")
+        .cloned()
+        .expect("a record for the missing shard");
+    assert_eq!(missing["status"], "failed");
+    assert!(missing["error"].as_str().unwrap().contains("shard 3/4"));
+    // A shard given twice is refused, naming both files.
+    let (_, code, stderr) = merge(&[all[0], all[0]]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("shard 0/4 is also in"), "{stderr}");
+}

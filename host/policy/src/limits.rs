@@ -13,9 +13,11 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Bytes of log messages kept per invocation; later lines are counted and dropped.
     pub log_bytes: usize,
-    /// Findings one invocation may return; more stops it.
+    /// Findings one invocation may return; past it the highest-ranked are kept, the rest
+    /// counted.
     pub max_findings: usize,
-    /// Bytes of findings (all their text) one invocation may return; more stops it.
+    /// Bytes of findings (all their text) one invocation may return; past it the
+    /// highest-ranked that fit are kept.
     pub findings_bytes: usize,
     /// Bytes all host calls of one invocation may return to it.
     pub host_call_bytes: u64,
@@ -26,15 +28,18 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// Sized for a one-off scan of a whole fleet by one invocation (100,000 series of 1,000
+    /// points read through host calls, a regression in each of 10,000 of them), not only for
+    /// the bundled example.
     fn default() -> Self {
         Limits {
             deadline: Duration::from_secs(60),
             memory_bytes: 256 << 20,
             log_bytes: 64 << 10,
-            max_findings: 1_000,
-            findings_bytes: 4 << 20,
-            host_call_bytes: 256 << 20,
-            host_calls: 10_000_000,
+            max_findings: 10_000,
+            findings_bytes: 32 << 20,
+            host_call_bytes: 16 << 30,
+            host_calls: 100_000_000,
             handles: 4_096,
         }
     }

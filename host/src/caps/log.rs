@@ -50,7 +50,10 @@ impl LogSink {
             "debug" => tracing::debug!(skill = %self.skill, "{}", line()),
             _ => tracing::trace!(skill = %self.skill, "{}", line()),
         }
-        self.lines.push(LogLine { level, message });
+        self.lines.push(LogLine {
+            level: level.into(),
+            message,
+        });
         true
     }
 }

@@ -291,7 +291,7 @@ pub struct MemoryCap {
 }
 
 impl MemoryCap {
-    fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         MemoryCap {
             limit,
             exceeded: None,

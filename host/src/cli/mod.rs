@@ -2,6 +2,7 @@
 
 mod audit;
 mod flamegraph;
+mod merge;
 mod profile;
 mod query;
 mod run;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use joule_policy::Limits;
 
 use crate::untrusted::terminal;
 
@@ -23,7 +25,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// The command line itself is wrong.
     pub const USAGE: u8 = 2;
-    /// The report was written, but an input could not be read or a skill failed.
+    /// The report was written, but an input could not be read, a skill failed, or findings were
+    /// dropped at a limit.
     pub const PARTIAL: u8 = 3;
 }
 
@@ -33,7 +36,8 @@ Exit codes:
   1  error: nothing useful could be done (no skill loaded, unreadable source tree or output,
      unknown parameter, unreadable profile for `profile top`)
   2  usage: the command line is wrong
-  3  partial: the report was written, but a profile could not be read or a skill run failed
+  3  partial: the report was written, but a profile could not be read, a skill run failed,
+     or findings were dropped at a limit
      (see the report's runs and inputs)";
 
 #[derive(Parser, Debug)]
@@ -56,6 +60,9 @@ enum Command {
     /// Run skills over profiles and source trees, and report their findings ranked.
     #[command(after_help = EXIT_CODES)]
     Run(Box<run::RunArgs>),
+    /// Join the JSON reports of a sharded scan (`joule run --shard K/N`) into one.
+    #[command(after_help = EXIT_CODES)]
+    Merge(merge::MergeArgs),
     /// Load skills and show what each one describes: id, version, triggers, capabilities,
     /// parameters, imports and digest.
     #[command(after_help = EXIT_CODES)]
@@ -94,9 +101,30 @@ pub struct EngineArgs {
     /// Wall-clock limit per skill invocation, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
-    /// Memory limit per skill invocation, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    /// Memory limit per skill invocation, in MiB: its linear memory and the host memory held
+    /// for it, one account (policy: `memory_mib`).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().memory_bytes >> 20)]
     pub memory: usize,
+    /// Findings one invocation may return; past it the highest-ranked are kept and the rest
+    /// counted (policy: `findings`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_findings)]
+    pub max_skill_findings: usize,
+    /// KiB of findings (all their text) one invocation may return; past it the highest-ranked
+    /// that fit are kept (policy: `findings_kib`).
+    #[arg(long, value_name = "KIB", default_value_t = Limits::default().findings_bytes >> 10)]
+    pub max_skill_findings_kib: usize,
+    /// Host calls one invocation may make (policy: `host_calls`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().host_calls)]
+    pub max_host_calls: u64,
+    /// MiB all host calls of one invocation may return to it (policy: `host_call_mib`).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().host_call_bytes >> 20)]
+    pub max_host_call_mib: u64,
+    /// Resource handles one invocation may hold at once (policy: `handles`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().handles)]
+    pub max_handles: usize,
+    /// KiB of log lines kept per invocation; later lines are counted (policy: `log_kib`).
+    #[arg(long, value_name = "KIB", default_value_t = Limits::default().log_bytes >> 10)]
+    pub max_log_kib: usize,
     /// Compile skills every time instead of using the compiled-component cache
     /// ($JOULE_CACHE_DIR, default ~/.cache/joule/components).
     #[arg(long)]
@@ -132,9 +160,21 @@ impl EngineArgs {
         if self.memory == 0 || self.memory > 4096 {
             anyhow::bail!("--memory must be between 1 and 4096 MiB");
         }
-        let mut config = crate::engine::RuntimeConfig::default();
-        config.limits.deadline = deadline;
-        config.limits.memory_bytes = self.memory << 20;
+        // The command line's limits are every skill's defaults; a policy's [limits] and
+        // per-skill limits override them.
+        let mut config = crate::engine::RuntimeConfig {
+            limits: Limits {
+                deadline,
+                memory_bytes: self.memory << 20,
+                max_findings: self.max_skill_findings,
+                findings_bytes: self.max_skill_findings_kib.saturating_mul(1 << 10),
+                host_calls: self.max_host_calls,
+                host_call_bytes: self.max_host_call_mib.saturating_mul(1 << 20),
+                handles: self.max_handles,
+                log_bytes: self.max_log_kib.saturating_mul(1 << 10),
+            },
+            ..Default::default()
+        };
         if self.no_cache {
             config.cache = None;
         }
@@ -180,6 +220,7 @@ pub fn main() -> ExitCode {
         Command::Profile(command) => profile::profile(command),
         Command::Flamegraph(args) => flamegraph::flamegraph(args),
         Command::Query(args) => query::query(args),
+        Command::Merge(args) => merge::merge(args),
         Command::Audit(args) => audit::audit(args),
         Command::Policy(command) => audit::policy(command),
     };

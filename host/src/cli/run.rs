@@ -9,7 +9,9 @@ use joule_policy::RunLimits;
 use super::{EngineArgs, Format, exit};
 use crate::findings::Fleet;
 use crate::metrics::prometheus::{self, RangeQuery};
+use crate::report::Report;
 use crate::session::{self, Request};
+use crate::shard::Shard;
 use crate::untrusted::terminal;
 
 #[derive(clap::Args, Debug)]
@@ -67,6 +69,11 @@ pub struct RunArgs {
     /// A skill parameter, as SKILL.NAME=VALUE (e.g. hot-functions.limit=5). Repeatable.
     #[arg(long = "param", value_name = "SKILL.NAME=VALUE")]
     params: Vec<String>,
+    /// Scan only shard K of N of the metric series (by a hash of each series' key; see
+    /// docs/defense.md), for N processes that `joule merge` joins. Without it, a Kubernetes
+    /// Indexed Job's $JOB_COMPLETION_INDEX and $JOB_COMPLETIONS give the shard.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
     /// Report format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
@@ -111,6 +118,10 @@ pub struct RunArgs {
     /// Watts a core draws, cooling included, for the savings in power.
     #[arg(long, value_name = "W", default_value_t = Fleet::DEFAULT_WATTS_PER_CORE, value_parser = positive)]
     watts_per_core: f64,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text).map_err(|e| e.to_string())
 }
 
 /// A finite number above zero.
@@ -283,6 +294,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         },
         policy: None,
         audit: None,
+        shard: match args.shard {
+            Some(shard) => Some(shard),
+            None => Shard::from_env(|name| std::env::var(name).ok())?,
+        },
     };
     let mut config = args.engine.config()?;
     let policy = args
@@ -295,6 +310,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         config.limits.memory_bytes = config.limits.memory_bytes.max(policy.max_memory());
     }
     request.policy = policy;
+    let request_shard = request.shard;
     request.audit = args
         .audit_log
         .as_deref()
@@ -305,24 +321,40 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         let runtime = session::runtime(config, jobs)?;
         session::analyse(runtime, request).await
     })?;
-    let report = report.with_fleet(Fleet {
+    let mut report = report.with_fleet(Fleet {
         cores: args.fleet_cores,
         watts_per_core: args.watts_per_core,
     });
+    report.shard = request_shard;
 
-    let text = match args.format {
-        Format::Json => report.json(),
-        Format::Markdown => crate::report::markdown(&report),
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .with_context(|| format!("{}: cannot write the report", path.display()))?,
-        None => super::emit(&text)?,
-    }
+    write_report(&report, args.format, args.output.as_deref())?;
     if let Some(path) = &args.patch {
         std::fs::write(path, report.combined_patch())
             .with_context(|| format!("{}: cannot write the patch", path.display()))?;
     }
+    Ok(warn_and_exit(&report))
+}
+
+/// Writes `report` in `format` to `output`, or to standard output.
+pub fn write_report(
+    report: &Report,
+    format: Format,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let text = match format {
+        Format::Json => report.json(),
+        Format::Markdown => crate::report::markdown(report),
+    };
+    match output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("{}: cannot write the report", path.display())),
+        None => super::emit(&text),
+    }
+}
+
+/// One warning line on stderr for each input that could not be read, each failed run and each
+/// run that dropped findings at a limit; the exit status that says whether the report is whole.
+pub fn warn_and_exit(report: &Report) -> u8 {
     for e in report
         .inputs
         .profiles
@@ -348,11 +380,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    Ok(
-        if report.failed_runs() > 0 || report.unreadable_profiles() > 0 {
-            exit::PARTIAL
-        } else {
-            exit::OK
-        },
-    )
+    // And one per run that reached a limit and dropped findings.
+    for r in &report.runs {
+        if let Some(w) = &r.warning {
+            eprintln!(
+                "joule: warning: skill `{}`: {}",
+                terminal::line(&r.skill),
+                terminal::line(w)
+            );
+        }
+    }
+    if report.failed_runs() > 0 || report.unreadable_profiles() > 0 || report.dropped_findings() > 0
+    {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
 }

@@ -5,8 +5,9 @@
 //! Composition multiplies work, so the run as a whole is bounded too ([`RunLimits`]): a skill
 //! runs at most once per upstream finding (however many of its triggers match it, and however
 //! many invocations returned that finding), and invocations, findings and their bytes have run
-//! totals. What would pass one is not run or not kept, and the skills it belonged to get a
-//! failed record saying how much was left out, which limit, and the flag that raises it.
+//! totals. What would pass one is not run or not kept (findings: the lowest-ranked), and the
+//! skills it belonged to get a record saying how much was left out, which limit, and the flag
+//! that raises it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -142,9 +143,15 @@ impl Spent {
     }
 
     /// The findings of a round the findings budget still allows, shared fairly between skills
-    /// as invocations are; the rest are counted as not kept.
-    fn keep_round(&mut self, found: Vec<Finding>, budget: &RunLimits) -> Vec<Finding> {
+    /// as invocations are, each skill keeping its highest-ranked; the rest are counted as not
+    /// kept.
+    fn keep_round(&mut self, mut found: Vec<Finding>, budget: &RunLimits) -> Vec<Finding> {
         let room = budget.findings.saturating_sub(self.findings);
+        let bytes: usize = found.iter().map(Finding::text_bytes).sum();
+        if found.len() > room || self.findings_bytes + bytes > budget.findings_bytes {
+            // Past a limit, the best go first (a stable sort: a deterministic order).
+            found.sort_by(crate::findings::rank_order);
+        }
         let found = if found.len() <= room {
             found
         } else {
@@ -169,59 +176,58 @@ impl Spent {
         false
     }
 
-    /// A failed record for each skill that lost invocations or findings to the budget.
+    /// A record for each skill that lost invocations (failed: they did not run) or findings
+    /// (ok, with the count dropped) to the budget.
     fn records(self, plan: &Plan) -> Vec<RunRecord> {
         let budget = &plan.budget;
+        // (skill, failed, what was left out, findings dropped)
         let mut records = Vec::new();
         for (skill, n) in self.not_run {
             records.push((
                 skill,
+                true,
                 format!(
                     "{n} invocation(s) on upstream findings were not run: the run's budget of {} invocations was reached (raise it with --max-invocations)",
                     budget.invocations
                 ),
+                0,
             ));
         }
         for (skill, n) in self.too_late {
             records.push((
                 skill,
+                true,
                 format!(
                     "{n} invocation(s) were not run: the run's deadline of {:.1} s had come (raise it with --run-timeout)",
                     budget.deadline.as_secs_f64()
                 ),
+                0,
             ));
         }
         for (skill, n) in self.not_kept {
             records.push((
                 skill,
+                false,
                 format!(
-                    "{n} finding(s) were not kept: the run's budget of {} findings or {} MiB of findings was reached (raise it with --max-findings or --max-findings-mib)",
+                    "findings limit reached: {n} finding(s), the lowest-ranked, were not kept: the run's budget of {} findings or {} MiB of findings was reached (raise it with --max-findings or --max-findings-mib)",
                     budget.findings,
                     budget.findings_bytes >> 20
                 ),
+                n,
             ));
         }
         records
             .into_iter()
-            .map(|(skill, error)| {
+            .map(|(skill, failed, why, dropped)| {
                 let loaded = plan.skills.iter().find(|s| s.descriptor.id == skill);
                 RunRecord {
-                    skill: skill.clone(),
                     version: loaded
                         .map(|s| s.descriptor.version.clone())
                         .unwrap_or_default(),
                     digest: loaded.map(|s| s.digest.clone()).unwrap_or_default(),
-                    trigger: "budget".into(),
-                    input: None,
-                    status: RunStatus::Failed,
-                    duration_ms: 0.0,
-                    error: Some(error.into()),
-                    findings: 0,
-                    host_calls: 0,
-                    log: Vec::new(),
-                    log_dropped: 0,
-                    stdout: Default::default(),
-                    stderr: Default::default(),
+                    findings_dropped: dropped,
+                    warning: (!failed).then(|| why.clone()),
+                    ..RunRecord::by_host(skill, "budget", failed.then(|| why.into()))
                 }
             })
             .collect()
@@ -409,6 +415,8 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
         duration_ms: outcome.duration.as_secs_f64() * 1e3,
         error,
         findings: produced.len(),
+        findings_dropped: outcome.findings_dropped,
+        warning: outcome.warning,
         host_calls: outcome.host_calls,
         log: outcome.log,
         log_dropped: outcome.log_dropped,

@@ -9,7 +9,7 @@
 mod rank;
 mod saving;
 
-pub use rank::rank;
+pub use rank::{key as rank_key, order as rank_order, rank};
 pub use saving::{Fleet, SAVING_MEASURE, Saving};
 
 use std::collections::BTreeMap;
@@ -201,7 +201,6 @@ impl Finding {
     /// Information (a hot function is a fact, not a fix) counts half, so actionable findings
     /// of similar weight come first.
     pub fn score(&self) -> f64 {
-        let weight = if self.kind == Kind::Info { 0.5 } else { 1.0 };
-        self.impact.sample_share.unwrap_or(0.0) * self.confidence * weight
+        rank::score(self.kind, self.impact.sample_share, self.confidence)
     }
 }

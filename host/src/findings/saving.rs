@@ -13,7 +13,7 @@ use super::{Finding, Kind};
 pub const SAVING_MEASURE: &str = "saving";
 
 /// The operator's fleet: how many cores run the profiled program, and what a core draws.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fleet {
     pub cores: f64,
     pub watts_per_core: f64,

@@ -101,6 +101,11 @@ impl MetricSet {
     pub fn point_count(&self) -> usize {
         self.series.iter().map(|s| s.points.len()).sum()
     }
+
+    /// Keeps only the series of `shard` (see [`crate::shard`]).
+    pub fn keep_shard(&mut self, shard: crate::shard::Shard) {
+        self.series.retain(|s| shard.keeps(&s.name, &s.labels));
+    }
 }
 
 /// A metric file that could not be read. Displays as `FILE:line 12: message`, or

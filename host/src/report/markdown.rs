@@ -9,7 +9,7 @@ use joule_profile::model::units::scaled;
 use super::Report;
 use super::RunStatus;
 use crate::findings::Finding;
-use crate::untrusted::{Untrusted, markdown};
+use crate::untrusted::markdown;
 
 fn share(f: &Finding) -> String {
     f.impact
@@ -266,7 +266,11 @@ fn runs_table(out: &mut String, report: &Report) {
             },
             r.duration_ms,
             r.findings,
-            r.error.as_ref().map(Untrusted::md_cell).unwrap_or_default()
+            match (&r.error, &r.warning) {
+                (Some(e), _) => e.md_cell(),
+                (None, Some(w)) => markdown::cell(w),
+                (None, None) => String::new(),
+            }
         );
     }
     out.push('\n');

@@ -2,12 +2,14 @@
 //! combined patch of every finding's edits.
 
 mod markdown;
+mod merge;
 mod patch;
 mod run;
 #[cfg(test)]
 mod tests;
 
 pub use markdown::markdown;
+pub use merge::{Part, merge};
 pub use patch::apply;
 pub use run::{LogLine, RunRecord, RunStatus};
 
@@ -16,16 +18,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use joule_policy::SkillGrants;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::findings::{self, Edit, Finding, Fleet};
 use crate::inputs::Inputs;
+use crate::shard::Shard;
 use crate::untrusted::Untrusted;
 
 /// The Findings JSON format version this host writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     pub version: u32,
     pub tool: Tool,
@@ -35,6 +38,10 @@ pub struct Report {
     /// The fleet the opportunities' savings are estimated for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<Fleet>,
+    /// The shard of the metric series this run scanned (`--shard K/N`); absent when it scanned
+    /// them all, or for a merged report.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<Shard>,
     #[serde(skip)]
     combined_patch: String,
 }
@@ -130,22 +137,32 @@ fn combined(findings: &mut [Finding], inputs: &Inputs, deadline: Instant) -> Str
     out
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
-#[derive(Debug, Default, Serialize)]
+impl Tool {
+    /// This program.
+    pub fn this() -> Tool {
+        Tool {
+            name: "joule".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct InputsRecord {
     pub profiles: Vec<ProfileRecord>,
     pub sources: Vec<SourceRecord>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub metrics: Vec<MetricsRecord>,
 }
 
 /// A profile the operator gave, read or not.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProfileRecord {
     pub path: String,
     pub name: String,
@@ -159,12 +176,12 @@ pub struct ProfileRecord {
     pub samples: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
 }
 
 /// A metric file the operator gave, read or not.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MetricsRecord {
     pub path: String,
     pub name: String,
@@ -174,11 +191,11 @@ pub struct MetricsRecord {
     pub points: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SourceRecord {
     pub name: String,
     pub path: String,
@@ -274,14 +291,12 @@ impl Report {
         let combined_patch = combined(&mut findings, inputs, deadline);
         Report {
             version: FORMAT_VERSION,
-            tool: Tool {
-                name: "joule",
-                version: env!("CARGO_PKG_VERSION"),
-            },
+            tool: Tool::this(),
             inputs: inputs_record,
             runs,
             findings,
             fleet: None,
+            shard: None,
             combined_patch,
         }
     }
@@ -301,6 +316,11 @@ impl Report {
             .iter()
             .filter(|r| r.status == RunStatus::Failed)
             .count()
+    }
+
+    /// Findings left out at a limit, over every run.
+    pub fn dropped_findings(&self) -> usize {
+        self.runs.iter().map(|r| r.findings_dropped).sum()
     }
 
     /// Profiles and metric files that could not be read.
