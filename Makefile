@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy test eval-defense eval-offense markdown-gfm lint bench profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-offense markdown-gfm lint bench profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
+	@echo "make deploy-check  validate deploy/kubernetes/ against Kubernetes' schemas (strict)"
 	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
@@ -125,6 +126,17 @@ markdown-gfm: $(GFM_VENV)/bin/python
 	JOULE_MARKDOWN_CORPUS=$(abspath $(TARGET_DIR))/markdown-corpus.json \
 		$(CARGO) test -p joule --lib untrusted::tests::markdown_corpus_for_other_readers -- --ignored
 	$(GFM_VENV)/bin/python tests/eval/markdown_gfm.py $(TARGET_DIR)/markdown-corpus.json
+
+# The Kubernetes manifests, against Kubernetes' own schemas (PyPI kubernetes-validate, in its
+# own venv under the target directory); strict: an unknown field is an error.
+KV_VENV := $(TARGET_DIR)/kv-venv
+
+$(KV_VENV)/bin/kubernetes-validate:
+	python3 -m venv $(KV_VENV)
+	$(KV_VENV)/bin/pip install --quiet kubernetes-validate==1.37.0
+
+deploy-check: $(KV_VENV)/bin/kubernetes-validate
+	$(KV_VENV)/bin/kubernetes-validate --strict deploy/kubernetes/*.yaml
 
 lint:
 	$(CARGO) fmt --all -- --check
