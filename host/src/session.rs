@@ -46,6 +46,8 @@ pub struct Request {
     pub audit: Option<Arc<AuditLog>>,
     /// Only the metric series of this shard (`--shard K/N`).
     pub shard: Option<crate::shard::Shard>,
+    /// What a scan covers (`--since`), for every skill declaring a `since` parameter.
+    pub since: Option<String>,
 }
 
 /// The files in directory `dir` that `keep` takes, sorted.
@@ -629,6 +631,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         access,
         audit: request.audit.clone(),
         parameters: request.parameters,
+        since: request.since,
         jobs: request.jobs.max(1),
         max_depth: request.max_depth,
         budget: request.budget,

@@ -209,6 +209,7 @@ impl Target {
             access: self.access.clone(),
             audit: Some(self.audit.clone()),
             parameters,
+            since: None,
             jobs: 1,
             max_depth: 0,
             ends: started + budget.deadline,

@@ -74,6 +74,11 @@ pub struct RunArgs {
     /// Indexed Job's $JOB_COMPLETION_INDEX and $JOB_COMPLETIONS give the shard.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     shard: Option<Shard>,
+    /// What a scan covers, for every skill with a `since` parameter (`regression-detect`): a
+    /// time in the metrics' own form (Unix seconds, RFC 3339) or a share of each series
+    /// (`70%`: its most recent 30%). Without it a scan is one-off and covers everything.
+    #[arg(long, value_name = "TIME|SHARE%")]
+    since: Option<String>,
     /// Report format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
@@ -294,6 +299,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         },
         policy: None,
         audit: None,
+        since: args.since.clone(),
         shard: match args.shard {
             Some(shard) => Some(shard),
             None => Shard::from_env(|name| std::env::var(name).ok())?,

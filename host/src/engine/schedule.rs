@@ -24,6 +24,9 @@ use crate::findings::Finding;
 use crate::inputs::Inputs;
 use crate::report::{RunRecord, RunStatus};
 
+/// The parameter `--since` sets in every skill that declares it.
+pub const SINCE: &str = "since";
+
 /// What to run, on what, with which parameters.
 pub struct Plan {
     pub skills: Vec<Arc<LoadedSkill>>,
@@ -33,6 +36,9 @@ pub struct Plan {
     pub audit: Option<Arc<AuditLog>>,
     /// Operator-given parameter values: skill id -> name -> value.
     pub parameters: HashMap<String, BTreeMap<String, String>>,
+    /// What a scan covers (`--since`): the value of every skill's `since` parameter that the
+    /// operator did not set for that skill alone.
+    pub since: Option<String>,
     /// Invocations at once.
     pub jobs: usize,
     /// Rounds of finding-triggered skills after the scan round.
@@ -83,7 +89,8 @@ impl Plan {
         Ok(())
     }
 
-    /// Every declared parameter with the operator's value or its default.
+    /// Every declared parameter with the operator's value (for the skill, else `--since` for a
+    /// `since` parameter) or its default.
     fn parameters_for(&self, skill: &LoadedSkill) -> Vec<(String, String)> {
         let given = self.parameters.get(&skill.descriptor.id);
         skill
@@ -93,6 +100,11 @@ impl Plan {
             .filter_map(|p| {
                 let value = given
                     .and_then(|g| g.get(p.name.raw()).cloned())
+                    .or_else(|| {
+                        (p.name.raw() == SINCE)
+                            .then(|| self.since.clone())
+                            .flatten()
+                    })
                     .or_else(|| p.default.as_ref().map(|d| d.raw().to_string()))?;
                 Some((p.name.raw().to_string(), value))
             })
