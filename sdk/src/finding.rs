@@ -9,6 +9,16 @@ pub struct FindingBuilder {
 }
 
 impl Finding {
+    /// Hands `findings` to the host now, before `run` returns: a long scan that reports as it
+    /// goes keeps what it found if a limit (its deadline, its memory) then stops it. The host
+    /// ranks them with what `run` returns, within the same findings limits; return only the
+    /// findings not reported yet.
+    pub fn report(findings: &[Finding]) {
+        if !findings.is_empty() {
+            crate::bindings::joule::skill::findings::report(findings);
+        }
+    }
+
     pub fn of_kind(kind: FindingKind, rule: &str) -> FindingBuilder {
         FindingBuilder {
             finding: Finding {

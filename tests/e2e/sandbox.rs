@@ -1275,6 +1275,49 @@ fn too_many_findings_keep_the_first_thousand_and_count_the_rest() {
 }
 
 #[test]
+fn findings_reported_before_a_stop_are_kept_within_the_limits() {
+    let policy = pinned_policy("hostile.toml", &[]);
+    // 500 findings reported in batches, the limit 300: the 300 highest-ranked (the last
+    // reported, worth the most) are kept however the skill then ends.
+    let best: Vec<String> = (200..500).rev().map(|i| format!("reported {i}")).collect();
+    for (then, phrase) in [
+        ("spin", "deadline exceeded"),
+        ("panic", "panicked: stopped after reporting 500 findings"),
+        ("grow", "memory cap exceeded"),
+        ("return", ""),
+    ] {
+        let param = format!("reporter.then={then}");
+        let run = run_beside(Some(&policy), None, &["reporter"], &["--param", &param]);
+        assert_survived(&run, 3, &["reporter"], hot_functions_alone());
+        let record = run.run_of("reporter");
+        let kept: Vec<String> = run
+            .findings_of("reporter")
+            .iter()
+            .filter(|f| f["rule"] == "reported")
+            .map(|f| f["title"].as_str().unwrap().to_string())
+            .collect();
+        if then == "return" {
+            // What `run` returned is ranked with what was reported: 301 findings for 300 places,
+            // and the returned one (worth half the profile) is among the best.
+            assert_limited(&run, "reporter", 201, "--max-skill-findings");
+            assert_eq!(kept, best[..299], "{then}");
+            assert_eq!(run.findings_of("reporter").len(), 300);
+        } else {
+            assert_failed_with(&run, "reporter", phrase);
+            let warning = record["warning"].as_str().unwrap_or_default();
+            assert!(
+                warning.contains("the 300 finding(s) it reported before it failed are kept")
+                    && warning.contains("--max-skill-findings"),
+                "{then}: {warning}"
+            );
+            assert_eq!(record["findings"], 300, "{then}: {record:#}");
+            assert_eq!(record["findings_dropped"], 200, "{then}: {record:#}");
+            assert_eq!(kept, best, "{then}");
+        }
+    }
+}
+
+#[test]
 fn an_oversized_finding_is_dropped_at_the_findings_size_limit() {
     let policy = pinned_policy("hostile.toml", &[]);
     let run = run_beside(Some(&policy), None, &["giant"], &[]);

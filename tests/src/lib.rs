@@ -442,7 +442,7 @@ pub struct Audit {
 
 /// The interfaces an audit line may name (docs/security.md, "The audit log").
 pub const AUDIT_INTERFACES: &[&str] = &[
-    "profiles", "source", "log", "metrics", "history", "load", "run",
+    "profiles", "source", "log", "metrics", "history", "findings", "load", "run",
 ];
 
 impl Audit {

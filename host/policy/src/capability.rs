@@ -107,6 +107,10 @@ pub fn reach(import: &str) -> &'static str {
              text searches and syntax queries run in the host"
         }
         "joule:skill/log" => "log lines into the run record, within the log budget",
+        "joule:skill/findings" => {
+            "findings handed to the host before the run ends, kept if the run is then stopped, \
+             within the findings limits"
+        }
         "joule:skill/metrics" => "the metric sets granted, read-only, in batches",
         "joule:skill/history" => {
             "the git repositories granted, read-only: commits, diffs, blame, revert patches"

@@ -68,6 +68,7 @@ pub enum Op {
     Blame,
     Revert,
     DropRepo,
+    Report,
 }
 
 impl Op {
@@ -77,6 +78,7 @@ impl Op {
             SourceGranted | TreeName | Read | ReadLines | StatPath | ListDir | Search | Query
             | Locate | DropTree => "source",
             Log => "log",
+            Report => "findings",
             MetricsGranted | MetricSetName | TimeFormat | Show | SeriesCount | ListSeries
             | Points | Values | Times | DropMetricSet => "metrics",
             HistoryGranted | RepoName | Head | Commits | Commit | Changes | CommitDiff | Blame
@@ -135,6 +137,7 @@ impl Op {
             Blame => "blame",
             Revert => "revert",
             DropRepo => "repo.drop",
+            Report => "report",
         }
     }
 }

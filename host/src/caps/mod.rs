@@ -7,6 +7,7 @@
 //! to closed or captured streams).
 
 mod account;
+pub mod findings;
 mod history;
 mod log;
 mod metrics;
@@ -91,6 +92,8 @@ pub struct SkillState {
     pub run_deadline: bool,
     /// Host calls recorded for the audit log, when there is one.
     pub audit: Option<Buffer>,
+    /// Findings reported before `run` returned (`findings.report`).
+    pub reported: findings::Reported,
     /// The operation of the host call in progress, for a refusal recorded by [`Self::stop`].
     op: Op,
 }
@@ -256,6 +259,7 @@ impl SkillState {
             handles: 0,
             limit_hit: None,
             audit: audit.then(Buffer::default),
+            reported: findings::Reported::default(),
             op: Op::Log,
         }
     }

@@ -11,6 +11,7 @@ use super::{LoadedSkill, Runtime};
 use crate::audit::AuditLog;
 use crate::caps::SkillState;
 use crate::caps::bindings::{Skill, SkillPre, joule::skill::types as wit};
+use crate::caps::findings::within_limits;
 use crate::inputs::Inputs;
 use crate::report::LogLine;
 use crate::untrusted::{Untrusted, terminal};
@@ -35,6 +36,8 @@ pub struct Outcome {
     pub findings_dropped: usize,
     /// A limit the invocation reached without failing: what was dropped, how to raise it.
     pub warning: Option<String>,
+    /// What a failed invocation reported before it failed (`findings.report`), kept.
+    pub partial: Vec<wit::Finding>,
 }
 
 impl Outcome {
@@ -50,6 +53,7 @@ impl Outcome {
             host_calls: 0,
             findings_dropped: 0,
             warning: None,
+            partial: Vec::new(),
         }
     }
 }
@@ -184,16 +188,15 @@ impl Runtime {
             instance.call_run(store, invocation).await
         });
         let duration = started.elapsed();
+        // What the skill reported while it ran (`findings.report`), within its limits.
+        let state = called.store.data_mut();
+        let reported = std::mem::take(&mut state.reported);
+        state.memory.release(reported.bytes);
         let state = called.store.data();
         // `stopped`: the host ended the run (a trap, a deadline, a cap, a limit), as opposed to
         // the skill returning, with findings or with its own error.
-        let mut dropped = (0, None);
         let (result, stopped) = match called.result {
-            Ok(Ok(findings)) => {
-                let kept = within_limits(findings, &limits, &state.memory);
-                dropped = (kept.dropped, kept.warning);
-                (Ok(kept.findings), false)
-            }
+            Ok(Ok(findings)) => (Ok(findings), false),
             Ok(Err(message)) => (
                 Err(Failure {
                     reason: format!("the skill reported an error: {message}"),
@@ -201,6 +204,17 @@ impl Runtime {
                 false,
             ),
             Err(e) => (Err(self.explain(e, Some(state))), true),
+        };
+        // The findings reported first, then those returned; a run that failed keeps those it
+        // reported before it failed.
+        let mut all = reported.findings;
+        let result = result.map(|returned| all.extend(returned));
+        let kept = within_limits(all, &limits, state.memory.room());
+        let dropped = reported.dropped + kept.dropped;
+        let warning = kept.warning.or(reported.warning);
+        let (result, partial) = match result {
+            Ok(()) => (Ok(kept.findings), Vec::new()),
+            Err(failure) => (Err(failure), kept.findings),
         };
         let state = called.store.data_mut();
         if let Some(log) = audit {
@@ -214,7 +228,7 @@ impl Runtime {
             // A failure's reason, or the limit an invocation that returned reached.
             let reason = match &result {
                 Err(f) => Some(f.reason.as_str()),
-                Ok(_) => dropped.1.as_deref(),
+                Ok(_) => warning.as_deref(),
             };
             log.write_run(
                 &skill.descriptor.id,
@@ -243,8 +257,9 @@ impl Runtime {
             stdout: stdout.into(),
             stderr: stderr.into(),
             host_calls: state.calls,
-            findings_dropped: dropped.0,
-            warning: dropped.1,
+            findings_dropped: dropped,
+            warning,
+            partial,
         }
     }
 
@@ -290,133 +305,6 @@ impl Runtime {
     }
 }
 
-/// The findings an invocation keeps within its limits (count, total size, and the memory
-/// account: the findings, copied out of the guest, are host memory made for it). Past a limit
-/// the highest-ranked findings that fit are kept and the rest counted, with the reason and the
-/// flag that raises the limit: one limit reached never costs every finding made.
-fn within_limits(
-    findings: Vec<wit::Finding>,
-    limits: &Limits,
-    memory: &crate::caps::MemoryCap,
-) -> Kept {
-    let bytes: usize = findings.iter().map(finding_size).sum();
-    let room = memory.room();
-    if findings.len() <= limits.max_findings && bytes <= limits.findings_bytes && bytes <= room {
-        return Kept {
-            findings,
-            dropped: 0,
-            warning: None,
-        };
-    }
-    let given = findings.len();
-    let mut ranked: Vec<((f64, u8, f64), wit::Finding)> = findings
-        .into_iter()
-        .map(|f| {
-            let key = crate::findings::rank_key(
-                f.kind.into(),
-                f.impact.sample_share,
-                f.impact.relative_change,
-                f.confidence,
-            );
-            (key, f)
-        })
-        .collect();
-    // Best first; a stable sort keeps the skill's own order among equals.
-    ranked.sort_by(|(a, _), (b, _)| {
-        b.0.total_cmp(&a.0)
-            .then(a.1.cmp(&b.1))
-            .then(b.2.total_cmp(&a.2))
-    });
-    let (mut count_hit, mut size_hit, mut memory_hit) = (false, false, false);
-    let mut kept = Vec::new();
-    let mut held = 0usize;
-    for (_, f) in ranked {
-        if kept.len() >= limits.max_findings {
-            count_hit = true;
-            break;
-        }
-        let size = finding_size(&f);
-        if held + size > limits.findings_bytes {
-            size_hit = true;
-            continue;
-        }
-        if held + size > room {
-            memory_hit = true;
-            continue;
-        }
-        held += size;
-        kept.push(f);
-    }
-    let mut why = Vec::new();
-    if count_hit {
-        why.push(format!(
-            "the limit is {} findings an invocation (raise it with --max-skill-findings, or \
-             `findings` in the policy's limits)",
-            limits.max_findings
-        ));
-    }
-    if size_hit {
-        why.push(format!(
-            "the limit is {} KiB of findings an invocation (raise it with \
-             --max-skill-findings-kib, or `findings_kib` in the policy's limits)",
-            limits.findings_bytes >> 10
-        ));
-    }
-    if memory_hit {
-        why.push(format!(
-            "the rest did not fit in the {:.1} MiB left in its memory account (raise it with \
-             --memory, or `memory_mib` in the policy's limits)",
-            room as f64 / (1 << 20) as f64
-        ));
-    }
-    let dropped = given - kept.len();
-    Kept {
-        warning: Some(format!(
-            "findings limit reached: kept the {} highest-ranked of {given} findings, dropped \
-             {dropped}: {}",
-            kept.len(),
-            why.join("; ")
-        )),
-        findings: kept,
-        dropped,
-    }
-}
-
-/// What [`within_limits`] kept of an invocation's findings.
-struct Kept {
-    findings: Vec<wit::Finding>,
-    /// Findings left out, the lowest-ranked.
-    dropped: usize,
-    /// Which limit was reached and how to raise it, when findings were dropped.
-    warning: Option<String>,
-}
-
-/// The bytes of text a finding carries.
-fn finding_size(f: &wit::Finding) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    f.rule.len()
-        + f.title.len()
-        + f.message.len()
-        + f.locations
-            .iter()
-            .map(|l| opt(&l.tree) + opt(&l.file) + opt(&l.function) + 8)
-            .sum::<usize>()
-        + f.evidence
-            .iter()
-            .map(|m| m.name.len() + m.unit.len() + 8)
-            .sum::<usize>()
-        + f.edits
-            .iter()
-            .map(|e| opt(&e.tree) + e.file.len() + e.replacement.len() + 16)
-            .sum::<usize>()
-        + opt(&f.series)
-        + opt(&f.at)
-        + f.labels
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>()
-}
-
 /// Runs a future to completion on the calling thread, in the engine's own tokio runtime: its
 /// one thread drives the timers of deadlines and of WASI's clocks, whatever runtime (if any)
 /// the caller is in.
@@ -454,104 +342,7 @@ fn panic_message(stderr: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Limits, panic_message, wit, within_limits};
-    use crate::caps::MemoryCap;
-
-    fn finding(
-        kind: wit::FindingKind,
-        share: Option<f64>,
-        change: Option<f64>,
-        title: &str,
-    ) -> wit::Finding {
-        wit::Finding {
-            kind,
-            rule: "r".into(),
-            title: title.into(),
-            message: String::new(),
-            locations: Vec::new(),
-            impact: wit::Impact {
-                sample_share: share,
-                value: None,
-                unit: None,
-                relative_change: change,
-            },
-            confidence: 1.0,
-            evidence: Vec::new(),
-            edits: Vec::new(),
-            series: None,
-            at: None,
-            labels: Vec::new(),
-        }
-    }
-
-    fn titles(findings: &[wit::Finding]) -> Vec<&str> {
-        findings.iter().map(|f| f.title.as_str()).collect()
-    }
-
-    #[test]
-    fn past_the_findings_limit_the_highest_ranked_are_kept() {
-        use wit::FindingKind::{Info, Opportunity, Regression};
-        let findings = vec![
-            finding(Opportunity, Some(0.01), None, "small"),
-            finding(Regression, None, Some(0.001), "tiny step"),
-            finding(Opportunity, Some(0.30), None, "big"),
-            finding(Info, Some(0.30), None, "hot, information"),
-            finding(Regression, None, Some(0.05), "large step"),
-            finding(Opportunity, Some(f64::NAN), None, "no share"),
-        ];
-        let limits = Limits {
-            max_findings: 4,
-            ..Limits::default()
-        };
-        let kept = within_limits(findings.clone(), &limits, &MemoryCap::new(256 << 20));
-        // Share times confidence (information at half), then regressions by the size of
-        // their change.
-        assert_eq!(
-            titles(&kept.findings),
-            ["big", "hot, information", "small", "large step"]
-        );
-        assert_eq!(kept.dropped, 2);
-        let warning = kept.warning.unwrap();
-        assert!(
-            warning.contains("kept the 4 highest-ranked of 6"),
-            "{warning}"
-        );
-        assert!(warning.contains("--max-skill-findings"), "{warning}");
-
-        // Within the limits, everything, in the skill's order, and no warning.
-        let all = within_limits(
-            findings.clone(),
-            &Limits::default(),
-            &MemoryCap::new(256 << 20),
-        );
-        assert_eq!(titles(&all.findings), titles(&findings));
-        assert_eq!((all.dropped, all.warning), (0, None));
-    }
-
-    #[test]
-    fn past_the_size_limit_the_best_that_fit_are_kept() {
-        use wit::FindingKind::Opportunity;
-        let mut huge = finding(Opportunity, Some(0.9), None, "huge");
-        huge.message = "x".repeat(64 << 10);
-        let findings = vec![
-            finding(Opportunity, Some(0.1), None, "a"),
-            huge,
-            finding(Opportunity, Some(0.2), None, "b"),
-        ];
-        let limits = Limits {
-            findings_bytes: 16 << 10,
-            ..Limits::default()
-        };
-        let kept = within_limits(findings, &limits, &MemoryCap::new(256 << 20));
-        assert_eq!(titles(&kept.findings), ["b", "a"]);
-        assert_eq!(kept.dropped, 1);
-        assert!(kept.warning.unwrap().contains("--max-skill-findings-kib"));
-        // The memory account bounds them the same way.
-        let findings = vec![finding(Opportunity, Some(0.1), None, "a")];
-        let kept = within_limits(findings, &Limits::default(), &MemoryCap::new(0));
-        assert_eq!((kept.findings.len(), kept.dropped), (0, 1));
-        assert!(kept.warning.unwrap().contains("--memory"));
-    }
+    use super::panic_message;
 
     #[test]
     fn reads_the_panic_message_from_stderr() {

@@ -415,7 +415,26 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
                 .map(|f| crate::caps::types::finding_from_wit(&skill.descriptor.id, f))
                 .collect::<Vec<_>>(),
         ),
-        Err(failure) => (RunStatus::Failed, Some(failure.reason.into()), Vec::new()),
+        // A failed run keeps what it reported before it failed (`findings.report`).
+        Err(failure) => (
+            RunStatus::Failed,
+            Some(failure.reason.into()),
+            outcome
+                .partial
+                .into_iter()
+                .map(|f| crate::caps::types::finding_from_wit(&skill.descriptor.id, f))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    // A failed run's record says what it reported before it failed is kept.
+    let warning = match (&error, produced.len()) {
+        (Some(_), n) if n > 0 => Some(match outcome.warning {
+            Some(limit) => {
+                format!("the {n} finding(s) it reported before it failed are kept; {limit}")
+            }
+            None => format!("the {n} finding(s) it reported before it failed are kept"),
+        }),
+        _ => outcome.warning,
     };
     let record = RunRecord {
         skill: skill.descriptor.id.clone(),
@@ -428,7 +447,7 @@ fn record(job: &Job, outcome: Outcome) -> (RunRecord, Vec<Finding>) {
         error,
         findings: produced.len(),
         findings_dropped: outcome.findings_dropped,
-        warning: outcome.warning,
+        warning,
         host_calls: outcome.host_calls,
         log: outcome.log,
         log_dropped: outcome.log_dropped,
