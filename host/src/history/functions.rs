@@ -276,20 +276,25 @@ mod tests {
     #[test]
     fn a_change_anywhere_in_a_rust_function_touches_it_by_its_qualified_name() {
         let text = "use x;\n\npub fn parse_line(l: &str) -> bool {\n    let re = 1;\n    re == 1\n}\n\nimpl<T> A<T> {\n    pub(crate) async fn is_bot(&self) -> bool {\n        let f = |x: u8| {\n            x > 1\n        };\n        f(self.0)\n    }\n}\n\nmod inner {\n    fn helper() {}\n}\n";
-        assert_eq!(
-            enclosing_functions("src/parse.rs", text, 4, 1),
-            ["parse_line"]
-        );
-        // Inside a closure: the method around it, qualified by its impl's type.
-        assert_eq!(
-            enclosing_functions("src/parse.rs", text, 11, 1),
-            ["A::is_bot"]
-        );
-        // The closing brace is the function's too (a definition line alone would miss it).
-        assert_eq!(
-            enclosing_functions("src/parse.rs", text, 14, 1),
-            ["A::is_bot"]
-        );
+        for (line, touched, why) in [
+            (4, "parse_line", "in the body"),
+            (
+                11,
+                "A::is_bot",
+                "inside a closure: the method around it, qualified by its type",
+            ),
+            (
+                14,
+                "A::is_bot",
+                "the closing brace (a definition line alone would miss it)",
+            ),
+        ] {
+            assert_eq!(
+                enclosing_functions("src/parse.rs", text, line, 1),
+                [touched],
+                "{why}"
+            );
+        }
         assert_eq!(
             enclosing_functions("src/parse.rs", text, 5, 6),
             ["parse_line", "A::is_bot"]
@@ -337,14 +342,9 @@ mod tests {
             "static int hash_key(const char *k)\n{\n    if (k) {\n        return 1;\n    }\n}\n";
         assert_eq!(enclosing_functions("h.c", c, 5, 1), ["hash_key"]);
         let cpp = "namespace store {\nclass Cache {\n  int get(int k) {\n    return k;\n  }\n};\nint Cache::put(int k) {\n  return k;\n}\n}\n";
-        assert_eq!(
-            enclosing_functions("c.cpp", cpp, 4, 1),
-            ["store::Cache::get"]
-        );
-        assert_eq!(
-            enclosing_functions("c.cpp", cpp, 8, 1),
-            ["store::Cache::put"]
-        );
+        for (line, touched) in [(4, "store::Cache::get"), (8, "store::Cache::put")] {
+            assert_eq!(enclosing_functions("c.cpp", cpp, line, 1), [touched]);
+        }
         let java = "class Outer {\n  int run(int x) {\n    return list.stream().map(y -> y + 1).count();\n  }\n}\n";
         assert_eq!(enclosing_functions("Outer.java", java, 3, 1), ["Outer.run"]);
         let js = "export async function load(url) {\n  return fetch(url);\n}\nconst parse = (s) => {\n  return s;\n};\nclass A {\n  run() {\n    return [1].map((x) => x);\n  }\n}\n";
