@@ -288,7 +288,7 @@ fn score(
         reasons.push(format!(
             "{:.0}% of the regressed function's samples run through functions it changed ({})",
             through * 100.0,
-            changed.join(", ")
+            listed(&changed)
         ));
         if spread >= 0.25 {
             reasons.push(format!(
@@ -297,7 +297,7 @@ fn score(
             ));
         }
     } else if !changed.is_empty() {
-        reasons.push(format!("changes {}", changed.join(", ")));
+        reasons.push(format!("changes {}", listed(&changed)));
     }
     let text = target.is_some_and(|t| names::named_in(&commit.message, &t.parts));
     if text {
@@ -336,6 +336,17 @@ fn score(
         through,
         reasons,
     }
+}
+
+/// Function names for a message: the first eight, and how many more (a release commit
+/// touches hundreds).
+fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut text = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 /// Of the stacks through the regressed function in `frames`' profile, the share (by value) that
