@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-offense markdown-gfm lint bench profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -22,6 +22,7 @@ help:
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
 	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
 	@echo "make eval-defense  regression detection on labelled synthetic fleets, beside Apache Otava"
+	@echo "make eval-attribution  commit attribution on real histories with planted slowdowns (py-spy)"
 	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"
@@ -162,6 +163,12 @@ PYSPY_VENV := $(TARGET_DIR)/pyspy-venv
 $(PYSPY_VENV)/bin/py-spy:
 	python3 -m venv $(PYSPY_VENV)
 	$(PYSPY_VENV)/bin/pip install --quiet py-spy==0.4.3
+
+# Attribution on real histories (tests/eval/histories/: released versions of open-source projects,
+# one commit each), slowdowns planted at random, every deploy profiled with py-spy.
+eval-attribution: build $(PYSPY_VENV)/bin/py-spy
+	python3 tests/eval/attribution_real.py $(JOULE) $(SKILL_DIR) --pyspy $(PYSPY_VENV)/bin/py-spy \
+		--out $(TARGET_DIR)/eval-attribution
 
 offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	@for c in $(OFFENSE_CAPTURES); do \

@@ -299,7 +299,8 @@ impl History {
     }
 
     /// What a commit changed against its first parent, hunk by hunk, with the functions each
-    /// hunk touches (in the new file; in the old one for lines only deleted).
+    /// hunk overlaps (qualified names, from the new file's syntax tree; the old one's for lines
+    /// only deleted).
     pub fn changes(&self, id: &str) -> Result<Vec<FileChange>, HistoryError> {
         let repo = self.repo()?;
         let c = Self::find(&repo, id)?;

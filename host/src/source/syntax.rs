@@ -110,7 +110,7 @@ impl Language {
             .find(|l| l.extensions().contains(&extension))
     }
 
-    fn grammar(self) -> tree_sitter::Language {
+    pub(crate) fn grammar(self) -> tree_sitter::Language {
         match self {
             Language::Rust => tree_sitter_rust::LANGUAGE.into(),
             Language::C => tree_sitter_c::LANGUAGE.into(),

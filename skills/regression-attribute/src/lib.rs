@@ -4,9 +4,12 @@
 //! profiles), discounted by how much of the whole profile runs through them, then by whether the
 //! commit names the function or its file; the top three with their scores and reasons.
 
+mod names;
+mod timing;
+
 use joule_sdk::prelude::*;
 use joule_sdk::units::parse_time;
-use joule_sdk::{Commit, FindingKind, Repo};
+use joule_sdk::{Commit, FileChange, FindingKind, MetricSet, Repo};
 
 struct RegressionAttribute;
 
@@ -21,6 +24,7 @@ impl Skill for RegressionAttribute {
         .on_finding(FindingKind::Regression, None)
         .uses("history")
         .uses("profiles")
+        .uses("metrics")
         .parameter(
             "lookback-hours",
             "How far before the regression to look for commits.",
@@ -54,28 +58,34 @@ impl Skill for RegressionAttribute {
         let lookback: f64 = invocation.param_or("lookback-hours", 72.0)?;
         let after: f64 = invocation.param_or("after-minutes", 30.0)?;
         let keep: usize = invocation.param_or("candidates", 3)?;
-        let target = regressed_function(regression);
-        let profiles = Profile::granted();
+        let target = regressed_function(regression)
+            .map(|raw| Target {
+                parts: names::segments(&raw),
+            })
+            .filter(|t| !t.parts.is_empty());
+        let profiles: Vec<Frames> = Profile::granted().into_iter().map(Frames::new).collect();
+        let points = regressed_points(regression);
         let mut findings = Vec::new();
         for repo in Repo::granted() {
             let since = at - (lookback * 3600.0) as i64;
             let until = at + (after * 60.0) as i64;
             let commits = repo.commits(since, until, 500)?;
+            // Evidence of time: how well a rise at each commit's deploy explains the series.
+            let deploys: Vec<i64> = commits.iter().map(|c| c.deployed).collect();
+            let weights = points
+                .as_deref()
+                .and_then(|p| timing::deploy_weights(p, &deploys));
             let mut ranked = Vec::new();
-            for commit in commits {
-                let changed = repo.functions_changed(&commit.id)?;
-                let files: Vec<String> = repo
-                    .changes(&commit.id)?
-                    .into_iter()
-                    .map(|c| c.path)
-                    .collect();
+            for (i, commit) in commits.iter().enumerate() {
+                let changes = repo.changes(&commit.id)?;
+                let when = weights.as_ref().map(|w| w[i]);
                 ranked.push(score(
-                    &commit,
-                    &changed,
-                    &files,
-                    target.as_deref(),
+                    commit,
+                    &changes,
+                    target.as_ref(),
                     &profiles,
                     at,
+                    when,
                 ));
             }
             ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -88,8 +98,15 @@ impl Skill for RegressionAttribute {
     }
 }
 
+/// The regressed function: the parts of the named function its frame runs in
+/// ([`names::segments`]).
+struct Target {
+    parts: Vec<String>,
+}
+
 /// The function a regression is about: its location, a `function` label, or the part of the
-/// series name after `self:` / `total:`.
+/// series name after `self:` / `total:` (the whole of it: `total:f.<locals>.<listcomp>` is
+/// about `f`'s comprehension, which [`names::segments`] leads back to `f`).
 fn regressed_function(f: &Finding) -> Option<String> {
     if let Some(name) = f.locations.first().and_then(|l| l.function.clone()) {
         return Some(name);
@@ -102,16 +119,72 @@ fn regressed_function(f: &Finding) -> Option<String> {
     base.split_once(':').map(|(_, name)| name.to_string())
 }
 
-/// The last path segment of a function name (`logscan::parse::parse_line` -> `parse_line`),
-/// which is how source definitions name it.
-fn short(name: &str) -> &str {
-    let name = name.split('<').next().unwrap_or(name);
-    name.rsplit("::")
-        .next()
-        .unwrap_or(name)
-        .rsplit('.')
-        .next()
-        .unwrap_or(name)
+/// The regressed series' points, from the granted metric set the regression names (or any
+/// that has a series of its name and labels).
+fn regressed_points(f: &Finding) -> Option<Vec<(i64, f64)>> {
+    let series = f.series.as_deref()?;
+    let name = series.split('{').next().unwrap_or(series);
+    let set_name = f
+        .labels
+        .iter()
+        .find(|(k, _)| k == "metric-set")
+        .map(|(_, v)| v.as_str());
+    let sets = MetricSet::granted();
+    let mut ordered: Vec<&MetricSet> = sets.iter().filter(|s| Some(s.name()) == set_name).collect();
+    ordered.extend(sets.iter().filter(|s| Some(s.name()) != set_name));
+    for set in ordered {
+        let info = set
+            .matching(Some(name))
+            .into_iter()
+            .find(|i| i.name == name && i.labels.iter().all(|l| f.labels.contains(l)));
+        if let Some(info) = info {
+            let points = set.points(info.id).ok()?;
+            return Some(points.into_iter().map(|p| (p.t, p.v)).collect());
+        }
+    }
+    None
+}
+
+/// One granted profile with each function's name reduced to the named function it runs in,
+/// computed once for every commit's comparisons.
+struct Frames {
+    profile: Profile,
+    /// Function id and reduced name.
+    functions: Vec<(u32, Vec<String>)>,
+}
+
+impl Frames {
+    fn new(profile: Profile) -> Frames {
+        let functions = profile
+            .find(".")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| (f.id, names::segments(&f.name)))
+            .collect();
+        Frames { profile, functions }
+    }
+
+    /// Functions of this profile that are `changed`, or run inside it (its closures, lambdas).
+    fn ids_of(&self, changed: &str) -> Vec<u32> {
+        self.functions
+            .iter()
+            .filter(|(_, parts)| names::identity(parts, changed) == names::Identity::Same)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Functions of this profile that are the regressed one or run inside it (a series named
+    /// by the function's last parts stands for the frames of that name in any module).
+    fn ids_of_target(&self, target: &Target) -> Vec<u32> {
+        self.functions
+            .iter()
+            .filter(|(_, parts)| {
+                *parts == target.parts
+                    || names::identity(parts, &target.parts.join("::")) == names::Identity::Same
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
 }
 
 struct Candidate {
@@ -121,24 +194,68 @@ struct Candidate {
     reasons: Vec<String>,
 }
 
+/// What a commit's changes say about the regressed function: how it is among the functions
+/// changed, and the share of the commit's changed lines in hunks that touch it.
+fn identity_in(changes: &[FileChange], target: Option<&Target>) -> (names::Identity, f64) {
+    let Some(target) = target else {
+        return (names::Identity::None, 0.0);
+    };
+    let (mut best, mut on, mut all) = (names::Identity::None, 0u64, 0u64);
+    for change in changes {
+        for hunk in &change.hunks {
+            let lines = u64::from(hunk.old_count.max(hunk.new_count).max(1));
+            all += lines;
+            let here = hunk
+                .functions
+                .iter()
+                .map(|f| names::identity(&target.parts, f))
+                .max()
+                .unwrap_or(names::Identity::None);
+            if here == names::Identity::Same {
+                on += lines;
+            }
+            best = best.max(here);
+        }
+    }
+    (
+        best,
+        if all == 0 {
+            0.0
+        } else {
+            on as f64 / all as f64
+        },
+    )
+}
+
 fn score(
     commit: &Commit,
-    changed: &[String],
-    files: &[String],
-    target: Option<&str>,
-    profiles: &[Profile],
+    changes: &[FileChange],
+    target: Option<&Target>,
+    profiles: &[Frames],
     at: i64,
+    when: Option<f64>,
 ) -> Candidate {
+    let mut changed: Vec<String> = Vec::new();
+    for f in changes
+        .iter()
+        .flat_map(|c| &c.hunks)
+        .flat_map(|h| &h.functions)
+    {
+        if !changed.contains(f) {
+            changed.push(f.clone());
+        }
+    }
     let mut reasons = Vec::new();
-    let short_target = target.map(short);
-    let exact = short_target.is_some_and(|t| changed.iter().any(|f| f == t));
+    let (identity, concentration) = identity_in(changes, target);
+    let exact = identity == names::Identity::Same;
+    let name = target.map(|t| t.parts.join(".")).unwrap_or_default();
     // Profile evidence: the share of the regressed function's stacks that also run through a
     // function this commit changed, discounted by how much of the whole profile runs through
     // those functions (a change to `main` is under every stack, which says nothing).
     let (through, spread) = match target {
         Some(t) if !changed.is_empty() => profiles
             .iter()
-            .filter_map(|p| share_through(p, t, changed))
+            .filter_map(|p| share_through(p, t, &changed))
             .fold((f64::NAN, 0.0), |best, (through, spread)| {
                 if best.0.is_nan() || through * (1.0 - spread) > best.0 * (1.0 - best.1) {
                     (through, spread)
@@ -153,22 +270,25 @@ fn score(
     } else {
         through
     };
-    // A change to the function itself is the most direct evidence, however hot the function.
-    let specific = if exact {
-        through
-    } else {
-        through * (1.0 - spread)
+    // A change to the function itself is the most direct evidence, however hot the function;
+    // one to a function of the same last name in another type or file, much weaker.
+    let specific = match identity {
+        names::Identity::Same => 1.0_f64.max(through),
+        names::Identity::LastPart => (through * (1.0 - spread)).max(0.3),
+        names::Identity::None => through * (1.0 - spread),
     };
     if exact {
+        reasons.push(format!("changes `{name}` itself"));
+    } else if identity == names::Identity::LastPart {
         reasons.push(format!(
-            "changes `{}` itself",
-            short_target.unwrap_or_default()
+            "changes a function named `{}`, but not `{name}`",
+            target.map(|t| names::short(&t.parts)).unwrap_or_default()
         ));
     } else if through > 0.0 {
         reasons.push(format!(
             "{:.0}% of the regressed function's samples run through functions it changed ({})",
             through * 100.0,
-            changed.join(", ")
+            listed(&changed)
         ));
         if spread >= 0.25 {
             reasons.push(format!(
@@ -177,27 +297,39 @@ fn score(
             ));
         }
     } else if !changed.is_empty() {
-        reasons.push(format!("changes {}", changed.join(", ")));
+        reasons.push(format!("changes {}", listed(&changed)));
     }
-    let text = short_target.is_some_and(|t| commit.message.contains(t));
+    let text = target.is_some_and(|t| names::named_in(&commit.message, &t.parts));
     if text {
         reasons.push("its message names the function".to_string());
     }
-    let file_hint = short_target.is_some_and(|t| {
-        files
-            .iter()
-            .any(|f| f.rsplit('/').next().is_some_and(|base| base.contains(t)))
+    let file_hint = target.is_some_and(|t| {
+        let short = names::short(&t.parts);
+        changes.iter().any(|c| {
+            let base = c.path.rsplit('/').next().unwrap_or(&c.path);
+            short.len() >= 4 && base.split('.').next() == Some(short)
+        })
     });
     if file_hint {
         reasons.push("it touches a file named after the function".to_string());
     }
-    // Nearer the regression is slightly more likely, as a tie-breaker (at most 0.05).
+    // When: how well a rise at this commit's deploy explains the series, if it was read.
+    let timing = when.unwrap_or(1.0);
+    if let Some(w) = when {
+        if w >= 0.5 {
+            reasons.push("the series rose when it was deployed".to_string());
+        } else if w < 0.05 {
+            reasons.push("the series did not rise when it was deployed".to_string());
+        }
+    }
+    // Nearer the regression is slightly more likely, as a tie-breaker (at most 0.02).
     let age_hours = (at - commit.deployed).max(0) as f64 / 3600.0;
-    let recency = 0.05 / (1.0 + age_hours);
-    let score = 0.75 * specific
-        + 0.15 * f64::from(u8::from(text))
-        + 0.05 * f64::from(u8::from(file_hint))
-        + recency;
+    let recency = 0.02 / (1.0 + age_hours);
+    let evidence = 0.75 * specific
+        + 0.1 * f64::from(u8::from(text))
+        + 0.03 * f64::from(u8::from(file_hint))
+        + 0.05 * concentration;
+    let score = evidence * (0.2 + 0.8 * timing) + recency;
     Candidate {
         commit: commit.clone(),
         score,
@@ -206,22 +338,27 @@ fn score(
     }
 }
 
-/// Of the stacks through `target` in `profile`, the share (by value) that also pass through a
-/// function named in `changed`, and the share of the whole profile that runs through those
-/// functions; `None` when the profile does not have `target`.
-fn share_through(profile: &Profile, target: &str, changed: &[String]) -> Option<(f64, f64)> {
-    let t = short(target);
-    let ids = |name: &str| -> Vec<u32> {
-        profile
-            .find(&format!(r"(^|[:.]){}$", regex_escape(name)))
-            .map(|fs| fs.into_iter().map(|f| f.id).collect())
-            .unwrap_or_default()
-    };
-    let targets = ids(t);
+/// Function names for a message: the first eight, and how many more (a release commit
+/// touches hundreds).
+fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut text = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
+/// Of the stacks through the regressed function in `frames`' profile, the share (by value) that
+/// also pass through a function named in `changed`, and the share of the whole profile that
+/// runs through those functions; `None` when the profile does not have the function.
+fn share_through(frames: &Frames, target: &Target, changed: &[String]) -> Option<(f64, f64)> {
+    let profile = &frames.profile;
+    let targets = frames.ids_of_target(target);
     if targets.is_empty() {
         return None;
     }
-    let changed_ids: Vec<u32> = changed.iter().flat_map(|c| ids(c)).collect();
+    let changed_ids: Vec<u32> = changed.iter().flat_map(|c| frames.ids_of(c)).collect();
     let column = profile.metadata().default_sample_type as usize;
     let (mut all, mut through) = (0i64, 0i64);
     for stack in profile.stacks(&targets).ok()? {
@@ -237,17 +374,6 @@ fn share_through(profile: &Profile, target: &str, changed: &[String]) -> Option<
     }
     let spread = profile.share(profile.total_of(&changed_ids).unwrap_or(0));
     (all > 0).then(|| (through as f64 / all as f64, spread))
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn root_cause(
