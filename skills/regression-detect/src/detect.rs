@@ -182,12 +182,16 @@ pub fn changes(values: &[f64], settings: &Settings) -> Vec<Shift> {
     // a few points each side, then over half a segment each side, which clips runs of spikes
     // too dense for the first (more than half of its window) and still keeps any step that
     // has a segment each side.
+    let series = deseasoned.as_deref().unwrap_or(values);
+    // One estimate of the noise for both passes and the tests after them (a median of
+    // differences: the clipping changes it too little to matter).
+    let sigma = difference_sigma(series);
     let narrow = SPIKE_WINDOW.min((m / 2).max(2));
-    let mut clipped = clip_spikes(deseasoned.as_deref().unwrap_or(values), narrow);
+    let mut clipped = clip_spikes_with(series, narrow, sigma);
     if m / 2 > narrow {
-        clipped = clip_spikes(&clipped, m / 2);
+        clipped = clip_spikes_with(&clipped, m / 2, sigma);
     }
-    let mut shifts = segment(&clipped, m, since, settings);
+    let mut shifts = segment(&clipped, m, since, sigma, settings);
     for s in &mut shifts {
         s.period = period;
     }
@@ -432,9 +436,9 @@ struct Candidate {
     p_value: f64,
 }
 
-/// The changes of `x` (season removed, spikes clipped) with at least `m` points each side, at
-/// or after `since`: binary segmentation, then each change judged against its neighbouring
-/// segments.
+/// The changes of `x` (season removed, spikes clipped, `noise` its standard deviation from
+/// neighbouring differences) with at least `m` points each side, at or after `since`: binary
+/// segmentation, then each change judged against its neighbouring segments.
 ///
 /// The likeliest split of the whole stretch is tested; when it passes, each side is searched
 /// the same way, and so on. A stretch gets the share of `alpha` its length is of the series
@@ -449,7 +453,7 @@ struct Candidate {
 /// series): otherwise an older change raises the "after" side of every recent split, so it is
 /// reported at the start of the searched part, at the wrong time, or hides a new change behind
 /// it.
-pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Shift> {
+pub fn segment(x: &[f64], m: usize, since: usize, noise: f64, settings: &Settings) -> Vec<Shift> {
     let n = x.len();
     if n < 2 * m || since + m > n {
         return Vec::new();
@@ -457,7 +461,7 @@ pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Sh
     // A periodic scan judges the recent part against the points since the last older change,
     // found by a search of the whole series.
     let base = if since > m {
-        binary_segmentation(x, 0, 0, m, settings.alpha)
+        binary_segmentation(&mut Search::new(x, 0, m, settings.alpha), 0)
             .into_iter()
             .filter(|&c| c + m <= since)
             .max()
@@ -468,7 +472,8 @@ pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Sh
     let total = (n - base) as f64;
     // The share of alpha the stretch lo..hi gets.
     let weight = |lo: usize, hi: usize| (hi - lo) as f64 / total;
-    let mut splits = binary_segmentation(x, base, since, m, settings.alpha);
+    let mut search = Search::new(x, since, m, settings.alpha);
+    let mut splits = binary_segmentation(&mut search, base);
     splits.sort_unstable();
 
     // Judge each against its neighbours; drop the weakest that fails, until all pass.
@@ -481,10 +486,9 @@ pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Sh
         let worst = (0..splits.len())
             .map(|i| {
                 let (lo, hi) = bounds(&splits, i);
-                let ratio = best_change(x, lo, hi, since, m, settings.alpha)
-                    .map_or(f64::INFINITY, |c| {
-                        c.p_value / (settings.alpha * weight(lo, hi))
-                    });
+                let ratio = search.best(lo, hi).map_or(f64::INFINITY, |c| {
+                    c.p_value / (settings.alpha * weight(lo, hi))
+                });
                 (i, ratio)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1));
@@ -500,7 +504,7 @@ pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Sh
     let mut judged: Vec<(usize, f64)> = Vec::with_capacity(splits.len());
     for i in 0..splits.len() {
         let (lo, hi) = bounds(&splits, i);
-        let c = best_change(x, lo, hi, since, m, settings.alpha).unwrap_or(Candidate {
+        let c = search.best(lo, hi).unwrap_or(Candidate {
             split: splits[i],
             p_value: settings.alpha * weight(lo, hi),
         });
@@ -508,7 +512,6 @@ pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Sh
         judged.push((c.split, c.p_value / weight(lo, hi)));
     }
 
-    let noise = difference_sigma(x);
     let mut shifts: Vec<Shift> = Vec::with_capacity(judged.len());
     for (i, &(split, p)) in judged.iter().enumerate() {
         let (lo, hi) = bounds(&splits, i);
@@ -528,16 +531,48 @@ pub fn segment(x: &[f64], m: usize, since: usize, settings: &Settings) -> Vec<Sh
     shifts
 }
 
-/// The changes of `x[base..]` at or after `since` by binary segmentation: the likeliest split
+/// The likeliest split of stretches of one series ([`best_change`]), remembered: binary
+/// segmentation and the judging after it ask for the same stretches again.
+struct Search<'a> {
+    x: &'a [f64],
+    since: usize,
+    m: usize,
+    alpha: f64,
+    seen: Vec<((usize, usize), Option<Candidate>)>,
+}
+
+impl<'a> Search<'a> {
+    fn new(x: &'a [f64], since: usize, m: usize, alpha: f64) -> Self {
+        Search {
+            x,
+            since,
+            m,
+            alpha,
+            seen: Vec::new(),
+        }
+    }
+
+    fn best(&mut self, lo: usize, hi: usize) -> Option<Candidate> {
+        if let Some((_, c)) = self.seen.iter().find(|(k, _)| *k == (lo, hi)) {
+            return *c;
+        }
+        let c = best_change(self.x, lo, hi, self.since, self.m, self.alpha);
+        self.seen.push(((lo, hi), c));
+        c
+    }
+}
+
+/// The changes of `x[base..]` at or after the search's `since` by binary segmentation: the
+/// likeliest split
 /// of a stretch is kept when it passes the stretch's share of `alpha` (its share of the
 /// length), and each side is searched the same way; unordered.
-fn binary_segmentation(x: &[f64], base: usize, since: usize, m: usize, alpha: f64) -> Vec<usize> {
-    let n = x.len();
+fn binary_segmentation(search: &mut Search, base: usize) -> Vec<usize> {
+    let (n, alpha) = (search.x.len(), search.alpha);
     let total = (n - base) as f64;
     let mut splits = Vec::new();
     let mut stack = vec![(base, n)];
     while let Some((lo, hi)) = stack.pop() {
-        let Some(c) = best_change(x, lo, hi, since, m, alpha) else {
+        let Some(c) = search.best(lo, hi) else {
             continue;
         };
         if c.p_value > alpha * (hi - lo) as f64 / total {
@@ -704,23 +739,28 @@ pub fn p_value(z: f64, n: usize, min_before: usize, min_after: usize) -> f64 {
 }
 
 /// The `z` whose normal upper tail equals the Student t upper tail of `t` with `df` degrees of
-/// freedom, by bisection (the t tail is the heavier, so it lies in `0..t`); `t` itself when
-/// the tail underflows.
+/// freedom: from the approximation `sqrt(df ln(1 + t^2 / df))`, a few Newton steps on the log
+/// of the tail; `t` itself when the tail underflows.
 fn normal_equivalent(t: f64, df: f64) -> f64 {
     let target = stats::dist::student_t_sf(t, df);
     if !(target > 0.0 && target < 0.5) {
         return t;
     }
-    let (mut low, mut high) = (0.0, t);
-    for _ in 0..60 {
-        let mid = (low + high) / 2.0;
-        if stats::dist::normal_sf(mid) > target {
-            low = mid;
-        } else {
-            high = mid;
+    let log_target = target.ln();
+    let mut z = (df * (t * t / df).ln_1p()).sqrt().min(t);
+    for _ in 0..8 {
+        let tail = stats::dist::normal_sf(z);
+        let density = stats::dist::normal_pdf(z);
+        if !(tail > 0.0 && density > 0.0) {
+            break;
+        }
+        let step = (tail.ln() - log_target) * tail / density;
+        z += step;
+        if step.abs() < 1e-9 {
+            break;
         }
     }
-    (low + high) / 2.0
+    if z.is_finite() && z > 0.0 { z } else { t }
 }
 
 /// Share of `alpha` spent on the splits with fewer than `2 min_segment` points on one side,
@@ -736,13 +776,14 @@ pub const SPIKE_WINDOW: usize = 7;
 /// standard deviation comes from the median absolute first difference, which neither a step
 /// nor a few spikes move.
 pub fn clip_spikes(x: &[f64], window: usize) -> Vec<f64> {
+    clip_spikes_with(x, window, difference_sigma(x))
+}
+
+/// [`clip_spikes`] with the noise's standard deviation already estimated.
+fn clip_spikes_with(x: &[f64], window: usize, sigma: f64) -> Vec<f64> {
     let n = x.len();
     let mut out = x.to_vec();
-    if n < 3 {
-        return out;
-    }
-    let sigma = difference_sigma(x);
-    if sigma.is_nan() || sigma <= 0.0 {
+    if n < 3 || sigma.is_nan() || sigma <= 0.0 {
         return out;
     }
     let limit = 4.5 * sigma;
@@ -759,6 +800,14 @@ pub fn clip_spikes(x: &[f64], window: usize) -> Vec<f64> {
     let mut neighbourhood = Vec::with_capacity(2 * window + 1);
     for i in (0..n).filter(|&i| suspect[i]) {
         let (from, to) = (i.saturating_sub(window), (i + window + 1).min(n));
+        // The median is further than the limit from x[i] only if half the neighbourhood is:
+        // counting first spares most suspects (noise next to a large jump) the selection.
+        let len = to - from;
+        let below = x[from..to].iter().filter(|&&v| v < x[i] - limit).count();
+        let above = x[from..to].iter().filter(|&&v| v > x[i] + limit).count();
+        if 2 * below < len && 2 * above < len {
+            continue;
+        }
         neighbourhood.clear();
         neighbourhood.extend_from_slice(&x[from..to]);
         let local = stats::median_in_place(&mut neighbourhood);
