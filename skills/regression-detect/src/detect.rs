@@ -975,13 +975,20 @@ pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
         return f64::NAN;
     }
     let (a, b) = (&a[..n], &b[..n]);
-    let (ma, mb) = (stats::mean(a), stats::mean(b));
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    // One pass over values less the first of each (so the sums of squares keep their
+    // precision): the deduplication correlates each regression with many others.
+    let (a0, b0) = (a[0], b[0]);
+    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
+        let (x, y) = (x - a0, y - b0);
+        sa += x;
+        sb += y;
+        saa += x * x;
+        sbb += y * y;
+        sab += x * y;
     }
+    let nf = n as f64;
+    let (saa, sbb, sab) = (saa - sa * sa / nf, sbb - sb * sb / nf, sab - sa * sb / nf);
     sab / (saa * sbb).sqrt()
 }
 
@@ -1007,6 +1014,21 @@ mod tests {
                 })
                 .collect()
         }
+    }
+
+    #[test]
+    fn correlation_is_pearsons() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [2.0, 4.1, 5.9, 8.2, 9.9];
+        let (ma, mb) = (stats::mean(&a), stats::mean(&b));
+        let sab: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let saa: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
+        let sbb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
+        let expected = sab / (saa * sbb).sqrt();
+        assert!((correlation(&a, &b) - expected).abs() < 1e-12);
+        assert!((correlation(&a, &a.map(|x| -x)) + 1.0).abs() < 1e-12);
+        assert!(correlation(&[3.0; 4], &a).is_nan());
+        assert!(correlation(&[1.0], &a).is_nan());
     }
 
     #[test]

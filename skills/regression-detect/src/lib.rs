@@ -24,6 +24,9 @@ struct RegressionDetect;
 /// Points each side of a change over which correlated series are compared.
 const DEDUP_WINDOW: usize = 100;
 
+/// Kept regressions a regression is compared with, at most, for the correlation dedup.
+const MAX_COMPARED: usize = 256;
+
 /// Series listed per host call.
 const LIST_PAGE: u32 = 10_000;
 
@@ -365,7 +368,14 @@ fn scan(
 
     // Correlated series that changed together: keep the strongest, name the others.
     regressions.sort_by(|&a, &b| changes[b].shift.llr.total_cmp(&changes[a].shift.llr));
-    let kept = correlated(&changes, regressions, near, dedup);
+    let (kept, capped) = correlated(&changes, regressions, near, dedup);
+    if capped {
+        log::info(format!(
+            "{}: so many regressions changed at about the same time that each was compared with \
+             only the {MAX_COMPARED} nearest in time for the correlation dedup",
+            set.name()
+        ));
+    }
     let reported = kept.len();
     for (i, also) in kept {
         findings.push(regression(set, &changes[i], &also));
@@ -432,15 +442,18 @@ fn cost_shifts(changes: &[Change], group_by: &str, near: usize) -> Vec<Option<f6
 /// The regressions to report (indices into `changes`, strongest first), each with the series
 /// reported with it: a later one that changed within `near` points of a kept one, measured at
 /// the same times and correlating at least `dedup` around the change. Kept regressions are
-/// indexed by the time of their change, so each is compared only with those near it in time.
+/// indexed by the time of their change, so each is compared only with those near it in time,
+/// nearest first and at most [`MAX_COMPARED`] (the second value says whether any regression
+/// reached that many).
 fn correlated(
     changes: &[Change],
     strongest_first: Vec<usize>,
     near: usize,
     dedup: f64,
-) -> Vec<(usize, Vec<String>)> {
+) -> (Vec<(usize, Vec<String>)>, bool) {
     let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
     let mut by_time: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let mut capped = false;
     for i in strongest_first {
         let d = &changes[i];
         let Some(w) = &d.window else {
@@ -462,24 +475,45 @@ fn correlated(
             continue;
         };
         let mine = w.values(from, to);
-        let twin = by_time
-            .range(earliest.min(latest)..=latest.max(earliest))
-            .flat_map(|(_, ks)| ks.iter().copied())
-            .find(|&k| {
+        // The kept regressions nearest in time first, at most MAX_COMPARED of them: when a
+        // large share of a fleet changes at once, the correlations would otherwise grow with
+        // the fleet (a twin changes within a few points, so it is among the nearest).
+        let low = earliest.min(latest);
+        let high = latest.max(earliest);
+        let mut after = by_time.range(d.at..=high).peekable();
+        let mut before = by_time.range(low..d.at).rev().peekable();
+        let mut compared = 0usize;
+        let mut twin = None;
+        while compared < MAX_COMPARED && twin.is_none() {
+            let next = match (after.peek(), before.peek()) {
+                (Some(a), Some(b)) if a.0.abs_diff(d.at) <= b.0.abs_diff(d.at) => after.next(),
+                (Some(_), None) => after.next(),
+                (_, Some(_)) => before.next(),
+                (None, None) => break,
+            };
+            let Some((_, ks)) = next else { break };
+            for &k in ks.iter().take(MAX_COMPARED - compared) {
+                compared += 1;
                 let o = &changes[kept[k].0];
-                let Some(ow) = &o.window else { return false };
+                let Some(ow) = &o.window else { continue };
                 // Only series measured at the same times are compared (the same point index
                 // in series of different times is not the same moment): the stretch must
                 // start and end at the same times in both.
-                o.shift.index.abs_diff(index) <= near
+                let same = o.shift.index.abs_diff(index) <= near
                     && to > from
                     && ow.time(from) == w.time(from)
                     && ow.time(to - 1) == w.time(to - 1)
                     && match (mine, ow.values(from, to)) {
                         (Some(a), Some(b)) => detect::correlation(a, b) >= dedup,
                         _ => false,
-                    }
-            });
+                    };
+                if same {
+                    twin = Some(k);
+                    break;
+                }
+            }
+            capped |= compared >= MAX_COMPARED;
+        }
         match twin {
             Some(k) => kept[k].1.push(display(&d.info)),
             None => {
@@ -488,7 +522,7 @@ fn correlated(
             }
         }
     }
-    kept
+    (kept, capped)
 }
 
 /// A day and a week in points, when the times are Unix seconds on a regular grid that divides
