@@ -46,16 +46,27 @@ fn p(path: &Path) -> &str {
     path_str(path)
 }
 
+/// `regression-detect` alone over `csv`, with `params` (`name=value`, without the skill's
+/// prefix): the report, the exit code and stderr.
+fn detect(csv: &Path, params: &[&str]) -> (serde_json::Value, i32, String) {
+    let params: Vec<String> = params
+        .iter()
+        .map(|p| format!("regression-detect.{p}"))
+        .collect();
+    let mut args = vec!["--metrics", p(csv), "--skills"];
+    let component = skill("regression-detect");
+    args.push(p(&component));
+    for param in &params {
+        args.extend(["--param", param.as_str()]);
+    }
+    joule_json(&args)
+}
+
 #[test]
 fn a_step_regression_is_found_with_its_series_time_and_size() {
     let dir = scratch_dir("defense");
     let csv = fleet(&dir);
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&csv),
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, code, stderr) = detect(&csv, &[]);
     assert_eq!(code, 0, "{stderr}");
     let inputs = &report["inputs"]["metrics"][0];
     assert_eq!(inputs["series"], 6, "{inputs}");
@@ -129,12 +140,7 @@ fn correlated_steps_are_one_regression_only_at_the_same_times() {
     }
     let path = dir.join("together.csv");
     std::fs::write(&path, csv).unwrap();
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&path),
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, code, stderr) = detect(&path, &[]);
     assert_eq!(code, 0, "{stderr}");
     let regressions: Vec<_> = findings_of(&report, "regression-detect")
         .into_iter()
@@ -288,12 +294,7 @@ fn changes_in(report: &serde_json::Value) -> Vec<(String, i64, String, String)> 
 fn a_one_off_scan_reports_every_change_and_improvements_as_information() {
     let dir = scratch_dir("defense-changes");
     let csv = changes_fleet(&dir);
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&csv),
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, code, stderr) = detect(&csv, &[]);
     assert_eq!(code, 0, "{stderr}");
     let found = changes_in(&report);
     let near = |c: &(String, i64, String, String), series: &str, at: i64, kind: &str| {
@@ -324,15 +325,7 @@ fn since_limits_a_scan_to_the_changes_after_it() {
     let dir = scratch_dir("defense-since");
     let csv = changes_fleet(&dir);
     let scan = |since: &str| {
-        let param = format!("regression-detect.since={since}");
-        let (report, code, stderr) = joule_json(&[
-            "--metrics",
-            p(&csv),
-            "--param",
-            &param,
-            "--skills",
-            p(&skill("regression-detect")),
-        ]);
+        let (report, code, stderr) = detect(&csv, &[&format!("since={since}")]);
         assert_eq!(code, 0, "{stderr}");
         changes_in(&report)
             .into_iter()
@@ -351,25 +344,10 @@ fn since_limits_a_scan_to_the_changes_after_it() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "late");
     // The share form the old parameter wrote.
-    let param = "regression-detect.min-baseline=0.7";
-    let (report, _, _) = joule_json(&[
-        "--metrics",
-        p(&csv),
-        "--param",
-        param,
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, _, _) = detect(&csv, &["min-baseline=0.7"]);
     assert_eq!(changes_in(&report).len(), 1);
     // A since that is neither a time nor a share fails the run with a reason.
-    let (report, _, _) = joule_json(&[
-        "--metrics",
-        p(&csv),
-        "--param",
-        "regression-detect.since=yesterday",
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, _, _) = detect(&csv, &["since=yesterday"]);
     let run = run_of(&report, "regression-detect");
     assert_ne!(run["status"], "ok", "{run}");
     assert!(run.to_string().contains("since"), "{run}");
@@ -390,12 +368,7 @@ fn short_series_are_searched_and_the_shortest_counted() {
     }
     let path = dir.join("short.csv");
     std::fs::write(&path, csv).unwrap();
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&path),
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, code, stderr) = detect(&path, &[]);
     assert_eq!(code, 0, "{stderr}");
     let found = changes_in(&report);
     assert_eq!(found.len(), 1, "{found:?}");

@@ -218,8 +218,11 @@ struct Window {
 
 impl Window {
     fn new(values: &[f64], times: &[i64], index: usize, reach: usize) -> Window {
-        let from = index.saturating_sub(reach);
-        let to = (index + reach).min(values.len()).min(times.len()).max(from);
+        let to = index
+            .saturating_add(reach)
+            .min(values.len())
+            .min(times.len());
+        let from = index.saturating_sub(reach).min(to);
         Window {
             from,
             values: values[from..to].to_vec(),
