@@ -968,8 +968,9 @@ pub fn max_shift_p_value(b: f64, n: usize, min_before: usize, min_after: usize) 
     (b * stats::dist::normal_pdf(b) * integral).min(1.0)
 }
 
-/// Pearson correlation of two equally long series (`NaN` when one is constant).
-pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
+/// Pearson correlation of two equally long series (`NaN` when one is constant), of `f64` or
+/// `f32` values.
+pub fn correlation<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
     let n = a.len().min(b.len());
     if n < 2 {
         return f64::NAN;
@@ -977,10 +978,10 @@ pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
     let (a, b) = (&a[..n], &b[..n]);
     // One pass over values less the first of each (so the sums of squares keep their
     // precision): the deduplication correlates each regression with many others.
-    let (a0, b0) = (a[0], b[0]);
+    let (a0, b0): (f64, f64) = (a[0].into(), b[0].into());
     let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        let (x, y) = (x - a0, y - b0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (x.into() - a0, y.into() - b0);
         sa += x;
         sb += y;
         saa += x * x;

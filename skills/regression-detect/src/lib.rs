@@ -209,11 +209,20 @@ impl Change {
     }
 }
 
-/// Values and times of a series around a change: points `from..from + values.len()`.
+/// Values and times of a series around a change: points `from..from + values.len()`, held
+/// compactly (a fleet scan may keep tens of thousands): values as `f32` less the first (the
+/// correlation needs neither more precision nor the level), times as a start and a step when
+/// they are evenly spaced.
 struct Window {
     from: usize,
-    values: Vec<f64>,
-    times: Vec<i64>,
+    values: Vec<f32>,
+    times: Times,
+}
+
+/// The times of a window.
+enum Times {
+    Even { start: i64, step: i64, len: usize },
+    Listed(Vec<i64>),
 }
 
 impl Window {
@@ -223,20 +232,41 @@ impl Window {
             .min(values.len())
             .min(times.len());
         let from = index.saturating_sub(reach).min(to);
+        let (values, times) = (&values[from..to], &times[from..to]);
+        let first = values.first().copied().unwrap_or(0.0);
+        let step = match times {
+            [a, b, ..] => b.wrapping_sub(*a),
+            _ => 0,
+        };
+        let even = times
+            .windows(2)
+            .all(|w| w[1].checked_sub(w[0]) == Some(step));
         Window {
             from,
-            values: values[from..to].to_vec(),
-            times: times[from..to].to_vec(),
+            values: values.iter().map(|v| (v - first) as f32).collect(),
+            times: match times.first() {
+                Some(&start) if even => Times::Even {
+                    start,
+                    step,
+                    len: times.len(),
+                },
+                _ => Times::Listed(times.to_vec()),
+            },
         }
     }
 
     fn time(&self, i: usize) -> Option<i64> {
-        i.checked_sub(self.from)
-            .and_then(|j| self.times.get(j))
-            .copied()
+        let j = i.checked_sub(self.from)?;
+        match &self.times {
+            Times::Even { start, step, len } => (j < *len)
+                .then(|| i64::try_from(j).ok())
+                .flatten()
+                .and_then(|j| start.checked_add(step.checked_mul(j)?)),
+            Times::Listed(times) => times.get(j).copied(),
+        }
     }
 
-    fn values(&self, from: usize, to: usize) -> Option<&[f64]> {
+    fn values(&self, from: usize, to: usize) -> Option<&[f32]> {
         self.values
             .get(from.checked_sub(self.from)?..to.checked_sub(self.from)?)
     }
@@ -673,3 +703,45 @@ fn with_evidence(
 }
 
 export_skill!(RegressionDetect, id = "regression-detect");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_keeps_the_points_around_a_change_compactly() {
+        let values: Vec<f64> = (0..1000).map(|i| 100.0 + f64::from(i % 7)).collect();
+        let even: Vec<i64> = (0..1000).map(|i| 1_764_547_200 + 300 * i).collect();
+        let w = Window::new(&values, &even, 800, 125);
+        assert!(matches!(w.times, Times::Even { .. }));
+        assert_eq!(w.time(675), Some(even[675]));
+        assert_eq!(w.time(924), Some(even[924]));
+        assert_eq!((w.time(674), w.time(925)), (None, None));
+        let got = w.values(700, 900).expect("inside the window");
+        let expected: Vec<f32> = values[700..900].iter().map(|v| *v as f32).collect();
+        assert!((detect::correlation(got, &expected) - 1.0).abs() < 1e-6);
+        assert!(w.values(600, 700).is_none());
+        // Uneven times are kept as they are; a window never reaches past the times read.
+        let mut uneven = even.clone();
+        uneven[10] += 1;
+        let w = Window::new(&values, &uneven, 5, 125);
+        assert!(matches!(w.times, Times::Listed(_)));
+        assert_eq!(w.time(10), Some(uneven[10]));
+        let w = Window::new(&values, &even[..3], 800, 125);
+        assert!(w.values.is_empty() && w.time(800).is_none());
+    }
+
+    #[test]
+    fn since_takes_a_time_or_a_share() {
+        assert_eq!(Scope::parse("70%"), Ok(Scope::Share(0.7)));
+        assert_eq!(Scope::parse("0%"), Ok(Scope::Everywhere));
+        assert_eq!(Scope::parse("1764547200"), Ok(Scope::Time(1_764_547_200)));
+        assert_eq!(
+            Scope::parse("2025-12-01T00:00:00Z"),
+            Ok(Scope::Time(1_764_547_200))
+        );
+        assert!(Scope::parse("170%").is_err());
+        assert!(Scope::parse("yesterday").is_err());
+        assert_eq!(Scope::share("0.7", 1.0), Ok(Scope::Share(0.7)));
+    }
+}
