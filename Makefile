@@ -73,8 +73,7 @@ demo: build
 	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
 		--history logscan=$(DEMO_HISTORY) --deploy-log logscan=example/history/deploys.csv \
 		--profile-series example/history/profiles \
-		--param regression-detect.series=total:logscan:: --param regression-detect.min-segment=20 \
-		--param regression-detect.min-baseline=0.4 \
+		--param regression-detect.series=total:logscan:: \
 		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
 	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
 

@@ -46,16 +46,27 @@ fn p(path: &Path) -> &str {
     path_str(path)
 }
 
+/// `regression-detect` alone over `csv`, with `params` (`name=value`, without the skill's
+/// prefix): the report, the exit code and stderr.
+fn detect(csv: &Path, params: &[&str]) -> (serde_json::Value, i32, String) {
+    let params: Vec<String> = params
+        .iter()
+        .map(|p| format!("regression-detect.{p}"))
+        .collect();
+    let mut args = vec!["--metrics", p(csv), "--skills"];
+    let component = skill("regression-detect");
+    args.push(p(&component));
+    for param in &params {
+        args.extend(["--param", param.as_str()]);
+    }
+    joule_json(&args)
+}
+
 #[test]
 fn a_step_regression_is_found_with_its_series_time_and_size() {
     let dir = scratch_dir("defense");
     let csv = fleet(&dir);
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&csv),
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, code, stderr) = detect(&csv, &[]);
     assert_eq!(code, 0, "{stderr}");
     let inputs = &report["inputs"]["metrics"][0];
     assert_eq!(inputs["series"], 6, "{inputs}");
@@ -129,12 +140,7 @@ fn correlated_steps_are_one_regression_only_at_the_same_times() {
     }
     let path = dir.join("together.csv");
     std::fs::write(&path, csv).unwrap();
-    let (report, code, stderr) = joule_json(&[
-        "--metrics",
-        p(&path),
-        "--skills",
-        p(&skill("regression-detect")),
-    ]);
+    let (report, code, stderr) = detect(&path, &[]);
     assert_eq!(code, 0, "{stderr}");
     let regressions: Vec<_> = findings_of(&report, "regression-detect")
         .into_iter()
@@ -242,6 +248,137 @@ fn metric_sets_are_granted_by_policy_and_audited() {
         .count();
     assert_eq!(reads, 6, "one values call per series:\n{audit}");
     assert!(!audit.contains("100.0"), "the audit log holds values");
+}
+
+/// `twice` rises 2% at point 200 and 1.5% more at 600; `better` falls 2% at 400; `late` rises 2%
+/// at 850; `flat` does not change. 1% noise.
+fn changes_fleet(dir: &Path) -> PathBuf {
+    let mut noise = Gaussian(19);
+    let mut csv = String::from("timestamp,series,value\n");
+    for name in ["twice", "better", "late", "flat"] {
+        for i in 0..POINTS {
+            let level = match name {
+                "twice" => 100.0 + 2.0 * f64::from(i >= 200) + 1.5 * f64::from(i >= 600),
+                "better" if i >= 400 => 98.0,
+                "late" if i >= 850 => 102.0,
+                _ => 100.0,
+            };
+            let v = level + noise.normal();
+            let _ = writeln!(csv, "{},{name},{v:.5}", START + i as i64 * STEP);
+        }
+    }
+    let path = dir.join("changes.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// (series, point index, kind, rule) of each `regression-detect` finding, in time order.
+fn changes_in(report: &serde_json::Value) -> Vec<(String, i64, String, String)> {
+    let mut out: Vec<_> = findings_of(report, "regression-detect")
+        .into_iter()
+        .map(|f| {
+            let at: i64 = f["at"].as_str().unwrap().parse().unwrap();
+            (
+                f["series"].as_str().unwrap().to_string(),
+                (at - START) / STEP,
+                f["kind"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort_by_key(|c| (c.0.clone(), c.1));
+    out
+}
+
+#[test]
+fn a_one_off_scan_reports_every_change_and_improvements_as_information() {
+    let dir = scratch_dir("defense-changes");
+    let csv = changes_fleet(&dir);
+    let (report, code, stderr) = detect(&csv, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let found = changes_in(&report);
+    let near = |c: &(String, i64, String, String), series: &str, at: i64, kind: &str| {
+        c.0 == series && (c.1 - at).abs() <= 10 && c.2 == kind
+    };
+    assert_eq!(found.len(), 4, "{found:#?}");
+    // Sorted by series, then time: better, late, twice, twice.
+    assert!(near(&found[0], "better", 400, "info"), "{found:#?}");
+    assert_eq!(found[0].3, "improvement");
+    assert!(near(&found[1], "late", 850, "regression"), "{found:#?}");
+    assert!(near(&found[2], "twice", 200, "regression"), "{found:#?}");
+    assert!(near(&found[3], "twice", 600, "regression"), "{found:#?}");
+    // Each of twice's changes is sized against its neighbouring segments.
+    let sizes: Vec<f64> = findings_of(&report, "regression-detect")
+        .into_iter()
+        .filter(|f| f["series"] == "twice")
+        .map(|f| f["impact"]["relative_change"].as_f64().unwrap())
+        .collect();
+    assert!(
+        sizes.iter().any(|s| (s - 0.02).abs() < 0.003)
+            && sizes.iter().any(|s| (s - 1.5 / 102.0).abs() < 0.003),
+        "{sizes:?}"
+    );
+}
+
+#[test]
+fn since_limits_a_scan_to_the_changes_after_it() {
+    let dir = scratch_dir("defense-since");
+    let csv = changes_fleet(&dir);
+    let scan = |since: &str| {
+        let (report, code, stderr) = detect(&csv, &[&format!("since={since}")]);
+        assert_eq!(code, 0, "{stderr}");
+        changes_in(&report)
+            .into_iter()
+            .map(|c| (c.0, c.1 / 10))
+            .collect::<Vec<_>>()
+    };
+    // A time in the set's own form (here Unix seconds): the changes at or after point 500.
+    let at_500 = (START + 500 * STEP).to_string();
+    let found = scan(&at_500);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, "late");
+    assert_eq!(found[1].0, "twice");
+    assert!((59..=61).contains(&found[1].1), "{found:?}");
+    // A share of the window: the most recent 30%.
+    let found = scan("70%");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "late");
+    // The share form the old parameter wrote.
+    let (report, _, _) = detect(&csv, &["min-baseline=0.7"]);
+    assert_eq!(changes_in(&report).len(), 1);
+    // A since that is neither a time nor a share fails the run with a reason.
+    let (report, _, _) = detect(&csv, &["since=yesterday"]);
+    let run = run_of(&report, "regression-detect");
+    assert_ne!(run["status"], "ok", "{run}");
+    assert!(run.to_string().contains("since"), "{run}");
+}
+
+#[test]
+fn short_series_are_searched_and_the_shortest_counted() {
+    let dir = scratch_dir("defense-short");
+    let mut noise = Gaussian(23);
+    let mut csv = String::from("timestamp,series,value\n");
+    // 40 points with a 5% step at 25; 8 points, too few to search.
+    for i in 0..40 {
+        let v = if i >= 25 { 105.0 } else { 100.0 } + noise.normal();
+        let _ = writeln!(csv, "{},short,{v:.5}", START + i * STEP);
+    }
+    for i in 0..8 {
+        let _ = writeln!(csv, "{},tiny,{}", START + i * STEP, 100 + i);
+    }
+    let path = dir.join("short.csv");
+    std::fs::write(&path, csv).unwrap();
+    let (report, code, stderr) = detect(&path, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let found = changes_in(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "short");
+    assert!((23..=27).contains(&found[0].1), "{found:?}");
+    let log = run_of(&report, "regression-detect")["log"].to_string();
+    assert!(
+        log.contains("1 series shorter than 10 points not searched"),
+        "{log}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Output: one line per series (same order as input):
         series_id,detected(0/1),index_of_first_change_point_or_-1,relative_change
         relative_change = mean_after/mean_before - 1 of that change point
         (Otava's TTestStats.forward_rel_change()), 0 if none detected.
+        With --pick all, every change point: indices and relative changes joined by `|`.
 stderr: total wall time (and per-series time).
 
 Library call used (apache-otava 0.8.0):
@@ -22,7 +23,7 @@ at a split point the E-divisive step chose to maximise the difference, and there
 
 Usage:
     python otava_detect.py INPUT.csv [OUTPUT.csv] [--window 100] [--pvalue 1e-6]
-        [--magnitude 0.0] [--pick first|strongest] [--fixed-merge] [--procs 2]
+        [--magnitude 0.0] [--pick first|strongest|all] [--fixed-merge] [--procs 2]
 """
 import argparse
 import csv
@@ -86,6 +87,11 @@ def _detect(item):
                     min_magnitude=o["magnitude"])
     if not cps:
         return f"{sid},0,-1,0"
+    if o["pick"] == "all":
+        cps = sorted(cps, key=lambda c: c.index)
+        indices = "|".join(str(int(c.index)) for c in cps)
+        changes = "|".join(f"{float(c.stats.forward_rel_change()):.6f}" for c in cps)
+        return f"{sid},1,{indices},{changes}"
     if o["pick"] == "first":
         cp = min(cps, key=lambda c: c.index)
     else:  # strongest = smallest p-value, ties -> largest magnitude
@@ -112,8 +118,8 @@ def main():
     ap.add_argument("--window", type=int, default=100, help="Otava window_len (CLI --window; CLI default 50), default here 100")
     ap.add_argument("--pvalue", type=float, default=1e-6, help="Otava max_pvalue (CLI -P; CLI default 0.001), default here 1e-6")
     ap.add_argument("--magnitude", type=float, default=0.0, help="Otava min_magnitude (CLI --magnitude), default 0.0")
-    ap.add_argument("--pick", choices=["first", "strongest"], default="first",
-                    help="which change point to report if Otava returns several (default: first by index)")
+    ap.add_argument("--pick", choices=["first", "strongest", "all"], default="first",
+                    help="which change point to report if Otava returns several (default: first by index; all: every one)")
     ap.add_argument("--fixed-merge", action="store_true",
                     help="use a copy of Otava's merge step with the left-neighbour recompute fixed")
     ap.add_argument("--procs", type=int, default=2)

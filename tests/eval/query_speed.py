@@ -37,8 +37,6 @@ def skill_ms(skill, joule, skills, history=None):
                     "--deploy-log", "logscan=example/history/deploys.csv",
                     "--profile-series", "example/history/profiles",
                     "--param", "regression-detect.series=total:logscan::",
-                    "--param", "regression-detect.min-segment=20",
-                    "--param", "regression-detect.min-baseline=0.4",
                     "--skills", skills]
     else:
         command += ["--skills", f"{skills}/{skill}.wasm"]
