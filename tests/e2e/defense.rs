@@ -346,6 +346,30 @@ fn since_limits_a_scan_to_the_changes_after_it() {
     // The share form the old parameter wrote.
     let (report, _, _) = detect(&csv, &["min-baseline=0.7"]);
     assert_eq!(changes_in(&report).len(), 1);
+    // `joule run --since` says the same for every skill with a `since` parameter; the skill's
+    // own --param still wins.
+    let (report, code, stderr) = joule_json(&[
+        "--metrics",
+        p(&csv),
+        "--skills",
+        p(&skill("regression-detect")),
+        "--since",
+        "70%",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(changes_in(&report).len(), 1);
+    let (report, code, stderr) = joule_json(&[
+        "--metrics",
+        p(&csv),
+        "--skills",
+        p(&skill("regression-detect")),
+        "--since",
+        "70%",
+        "--param",
+        &format!("regression-detect.since={at_500}"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(changes_in(&report).len(), 2);
     // A since that is neither a time nor a share fails the run with a reason.
     let (report, _, _) = detect(&csv, &["since=yesterday"]);
     let run = run_of(&report, "regression-detect");
