@@ -38,6 +38,9 @@ fn patches_name_one_file_once_say_what_they_displace_and_stay_in_budget() {
         path_str(&test_skill("patcher")),
         "--patch",
         path_str(&combined),
+        // The findings budget the patches must stay in (as a policy's `findings_kib` would).
+        "--max-skill-findings-kib",
+        "4096",
     ]);
     assert_eq!(code, 0, "{stderr}");
     let patcher = findings_of(&report, "patcher");
@@ -69,7 +72,7 @@ fn patches_name_one_file_once_say_what_they_displace_and_stay_in_budget() {
     );
 
     // Each deletion returns a few bytes and patches a whole file: past the findings budget
-    // (4 MiB by default) the patches are left out, and every finding stands.
+    // (4 MiB here) the patches are left out, and every finding stands.
     let deletions = rule(&patcher, "delete-report");
     assert_eq!(deletions.len(), 700);
     let (kept, left_out): (Vec<&Value>, Vec<&Value>) = deletions
