@@ -7,7 +7,7 @@
 
 use std::io::BufRead;
 
-use super::stream::{BlockBuilder, Merge, Origin, TextBlocks, ordered};
+use super::stream::{BlockBuilder, Origin, TextBlocks, threads};
 use super::{LoadOptions, MetricSet, MetricsError, parse_timestamp, parse_value};
 
 /// The columns of the header: where the required ones are, and the labels' names.
@@ -163,21 +163,14 @@ pub(super) fn read(
     let body_start = (reader.position().byte() as usize).min(first.len());
     let first_body_line = 1 + memchr::memchr_iter(b'\n', &first[..body_start]).count() as u64;
     let first = first[body_start..].to_vec();
-    let mut merge = Merge::new(name, first_body_line);
     let shard = options.shard;
-    let items = std::iter::once(first).chain(blocks.by_ref());
-    ordered(
-        super::stream::threads(options.threads),
-        items,
-        |block| parse_block(&header, &block, shard),
-        |block| merge.block(block),
-    );
-    if let Some(e) = blocks.failed.take() {
-        if merge.rows() == 0 {
-            return Err(super::unreadable(name, &e));
-        }
-        merge.note(super::cut_short(&e));
-    }
+    let merge = blocks.parse_all(
+        name,
+        first_body_line,
+        Some(first),
+        threads(options.threads),
+        |block| parse_block(&header, block, shard),
+    )?;
     if merge.rows() == 0 {
         return Err(fail(
             header_line,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use std::io::BufRead;
 
-use super::stream::{Block, BlockBuilder, Kind, Merge, Origin, TextBlocks, ordered};
+use super::stream::{Block, BlockBuilder, Kind, Origin, TextBlocks, threads};
 use super::{LoadOptions, MetricSet, MetricsError, parse_timestamp, parse_value};
 
 /// Reads JSON-lines metrics from `input` (already inflated, its byte-order mark gone).
@@ -18,22 +18,12 @@ pub(super) fn read(
     input: impl BufRead,
     options: &LoadOptions,
 ) -> Result<MetricSet, MetricsError> {
-    let mut blocks = TextBlocks::new(input, options.block_bytes);
-    let mut merge = Merge::new(name, 1);
     let shard = options.shard;
-    ordered(
-        super::stream::threads(options.threads),
-        blocks.by_ref(),
-        |block| parse_block(&block, shard),
-        |block| merge.block(block),
-    );
-    if let Some(e) = blocks.failed.take() {
-        if merge.rows() == 0 {
-            return Err(super::unreadable(name, &e));
-        }
-        merge.note(super::cut_short(&e));
-    }
-    merge.finish()
+    TextBlocks::new(input, options.block_bytes)
+        .parse_all(name, 1, None, threads(options.threads), |block| {
+            parse_block(block, shard)
+        })?
+        .finish()
 }
 
 /// The rows of one block of whole lines.

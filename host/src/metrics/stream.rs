@@ -393,6 +393,35 @@ impl<R: BufRead> Iterator for TextBlocks<R> {
     }
 }
 
+impl<R: BufRead> TextBlocks<R> {
+    /// Parses `first` (a block already drawn, if any) and every block after it with `parse` on
+    /// `threads` workers, merged in order from line `first_line`. A read error after some rows
+    /// is a warning (the rows before it are kept); before any, the file is unreadable.
+    pub fn parse_all<'n>(
+        &mut self,
+        file: &'n str,
+        first_line: u64,
+        first: Option<Vec<u8>>,
+        threads: usize,
+        parse: impl Fn(&[u8]) -> Block + Sync,
+    ) -> Result<Merge<'n>, MetricsError> {
+        let mut merge = Merge::new(file, first_line);
+        ordered(
+            threads,
+            first.into_iter().chain(self.by_ref()),
+            |block| parse(&block),
+            |block| merge.block(block),
+        );
+        if let Some(e) = self.failed.take() {
+            if merge.rows() == 0 {
+                return Err(super::unreadable(file, &e));
+            }
+            merge.note(super::cut_short(&e));
+        }
+        Ok(merge)
+    }
+}
+
 /// Just past the last line end in `data` that ends a record (outside quotes, when `quoted`).
 fn record_end(data: &[u8], quoted: bool) -> Option<usize> {
     if !quoted || memchr::memchr(b'"', data).is_none() {
@@ -511,12 +540,14 @@ impl<'a> Merge<'a> {
             let place = place(origin, base + p.at, p.field.as_deref());
             self.first_skip = Some((place, p.message));
         }
-        for (field, kind, at) in block.kinds {
-            self.kind(origin, field, kind, base + at);
-        }
+        // Warnings in file order: the workers' (skipped rows, kinds) between the rows'.
         let mut problems = block.problems.into_iter().peekable();
+        let mut kinds = block.kinds.into_iter().peekable();
         for i in 0..block.ids.len() {
             let at = u64::from(block.at[i]);
+            while let Some((field, kind, k)) = kinds.next_if(|k| k.2 <= at) {
+                self.kind(origin, field, kind, base + k);
+            }
             while let Some(p) = problems.next_if(|p| p.at <= at) {
                 self.problem(origin, base, p);
             }
@@ -528,6 +559,9 @@ impl<'a> Merge<'a> {
                 base + at,
                 block.formats[i],
             );
+        }
+        for (field, kind, k) in kinds {
+            self.kind(origin, field, kind, base + k);
         }
         for p in problems {
             self.problem(origin, base, p);

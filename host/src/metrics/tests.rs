@@ -667,3 +667,376 @@ fn profile_time_prefers_the_profile_then_reads_the_file_name() {
         Some(nanos.div_euclid(1_000_000_000))
     );
 }
+
+// Fleet-scale reading: blocks in parallel, bad input, Parquet, shards, the store's size.
+
+use super::{LoadOptions, Shard, load_bytes_with};
+
+/// Options that cut a file into blocks of a few lines, parsed on three threads.
+fn tiny_blocks(threads: usize) -> LoadOptions {
+    LoadOptions {
+        threads,
+        block_bytes: 40,
+        ..LoadOptions::default()
+    }
+}
+
+/// Everything a reader returns, compared whole.
+fn everything(set: &MetricSet) -> (Vec<Seen<'_>>, &[String], TimeFormat) {
+    (summary(set), &set.warnings, set.time_format)
+}
+
+const BAD_CSV: &str = "timestamp,series,value,host\n\
+    300,cpu,1.5,a\n\
+    100,cpu,1.0,a\n\
+    100,cpu,1.1,a\n\
+    200,cpu,NaN,a\n\
+    200,cpu,inf,b\n\
+    100,cpu,2.0,\"b\nc\"\n\
+    400,cpu,2.5,a\n\
+    400,cpu,2.6,a\n\
+    600,cpu,3.0,7\n\
+    600,cpu,3.0,7a\n\
+    2026-11-01T00:00:00Z,cpu,1.0,a\n\
+    900,cpu,4.0,a\n";
+
+const BAD_JSONL: &str = r#"{"timestamp": 300, "series": "cpu", "value": 1.5, "labels": {"host": "a"}}
+{"timestamp": 100, "series": "cpu", "value": 1.0, "labels": {"host": "a"}}
+{"timestamp": 100, "series": "cpu", "value": 1.1, "labels": {"host": "a"}}
+{"timestamp": 200, "series": "cpu", "value": "NaN", "labels": {"host": "a"}}
+{"timestamp": 200, "series": "cpu", "value": "-inf", "labels": {"host": "b"}}
+{"timestamp": 400, "series": "cpu", "value": 2.5, "labels": {"host": "a"}}
+{"timestamp": 600, "series": "cpu", "value": 3.0, "labels": {"host": 7}}
+{"timestamp": 600, "series": "cpu", "value": 3.0, "labels": {"host": "7a"}}
+{"timestamp": 700, "series": "cpu", "value": 3.0, "zone": "eu", "labels": {"host": "a"}}
+{"timestamp": 800, "series": "cpu", "value": 3.0, "zone": 3, "labels": {"host": "a"}}
+{"timestamp": "2026-11-01T00:00:00Z", "series": "cpu", "value": 1.0}
+{"timestamp": 900, "series": "cpu", "value": 4.0, "labels": {"host": "a"}}
+"#;
+
+#[test]
+fn bad_csv_rows_are_repaired_or_skipped_with_a_warning_naming_the_line() {
+    let set = load_bytes("bad.csv", BAD_CSV.as_bytes()).unwrap();
+    let a = set
+        .series
+        .iter()
+        .find(|s| s.labels == labels(&[("host", "a")]))
+        .unwrap();
+    // The clock went back (sorted, and from then on repeated times are counted once sorted):
+    // 100 twice and 400 twice (the last of each kept), 200 NaN (skipped), a gap at 500 (kept).
+    assert_eq!(
+        a.points().collect::<Vec<_>>(),
+        points(&[(100, 1.1), (300, 1.5), (400, 2.6), (900, 4.0)])
+    );
+    // A label column holding numbers and text is text: two series.
+    assert!(
+        set.series
+            .iter()
+            .any(|s| s.labels == labels(&[("host", "7")]))
+    );
+    assert!(
+        set.series
+            .iter()
+            .any(|s| s.labels == labels(&[("host", "7a")]))
+    );
+    assert!(
+        set.series
+            .iter()
+            .any(|s| s.labels == labels(&[("host", "b\nc")]))
+    );
+    assert_eq!(
+        set.warnings,
+        [
+            "bad.csv:line 3, field timestamp: series cpu{host=a}: time 100 comes after 300 (line 2); the clock went back, so its points are sorted by time",
+            "bad.csv:line 5, field value: `NaN` is not a finite number; row skipped",
+            "bad.csv:line 6, field value: `inf` is not a finite number; row skipped",
+            "bad.csv:line 13, field timestamp: timestamp is an RFC 3339 date-time but the file's timestamps are integers (from line 2); row skipped",
+            "bad.csv:line 3: series cpu{host=a} has 2 repeated times once sorted (its clock went back here); the last value in the file is kept for each",
+        ]
+    );
+}
+
+#[test]
+fn bad_json_lines_are_repaired_or_skipped_with_a_warning_naming_the_line() {
+    let set = load_bytes("bad.jsonl", BAD_JSONL.as_bytes()).unwrap();
+    let a = set
+        .series
+        .iter()
+        .find(|s| s.labels == labels(&[("host", "a")]))
+        .unwrap();
+    assert_eq!(
+        a.points().collect::<Vec<_>>(),
+        points(&[(100, 1.1), (300, 1.5), (400, 2.5), (800, 3.0), (900, 4.0)])
+    );
+    assert!(
+        set.series
+            .iter()
+            .any(|s| s.labels == labels(&[("host", "7")]))
+    );
+    assert!(
+        set.series
+            .iter()
+            .any(|s| s.labels == labels(&[("host", "7a")]))
+    );
+    assert!(
+        set.series
+            .iter()
+            .any(|s| s.labels == labels(&[("host", "a"), ("zone", "eu")]))
+    );
+    assert_eq!(
+        set.warnings,
+        [
+            "bad.jsonl:line 2, field timestamp: series cpu{host=a}: time 100 comes after 300 (line 1); the clock went back, so its points are sorted by time",
+            "bad.jsonl:line 4, field value: `NaN` is not a finite number; row skipped",
+            "bad.jsonl:line 5, field value: `-inf` is not a finite number; row skipped",
+            "bad.jsonl:line 7, field labels.host: label `host` is a number here and a string on line 1; label values are kept as text",
+            "bad.jsonl:line 10, field zone: field `zone` is a number here and a string on line 9; only string fields are labels, so rows where it is not a string are read without it (give labels in `labels` to keep them whatever their type)",
+            "bad.jsonl:line 11, field timestamp: timestamp is an RFC 3339 date-time but the file's timestamps are integers (from line 1); row skipped",
+            "bad.jsonl:line 2: series cpu{host=a} has 1 repeated times once sorted (its clock went back here); the last value in the file is kept for each",
+        ]
+    );
+}
+
+#[test]
+fn parallel_blocks_read_the_same_set_and_lines_as_one_thread() {
+    for (name, text) in [("bad.csv", BAD_CSV), ("bad.jsonl", BAD_JSONL)] {
+        let one = load_bytes_with(
+            name,
+            text.as_bytes(),
+            &LoadOptions {
+                threads: 1,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
+        for threads in [1, 2, 3] {
+            let many = load_bytes_with(name, text.as_bytes(), &tiny_blocks(threads)).unwrap();
+            assert_eq!(
+                everything(&many),
+                everything(&one),
+                "{name}, {threads} threads"
+            );
+        }
+    }
+    // The fixtures too, whole and gzipped.
+    for fixture_name in [
+        "bad-rows.csv",
+        "cpu-hosts.csv",
+        "latency-rfc3339.csv",
+        "bad.jsonl",
+        "cpu.jsonl",
+    ] {
+        let bytes = std::fs::read(fixture(&format!("metrics/{fixture_name}"))).unwrap();
+        let one = load_bytes(fixture_name, &bytes).unwrap();
+        let many = load_bytes_with(fixture_name, &bytes, &tiny_blocks(3)).unwrap();
+        assert_eq!(everything(&many), everything(&one), "{fixture_name}");
+        let gz = load_bytes_with(fixture_name, &gzip(&bytes), &tiny_blocks(2)).unwrap();
+        assert_eq!(everything(&gz), everything(&one), "{fixture_name}.gz");
+    }
+}
+
+/// A fleet in CSV: `series` series on one five-minute clock, time-major.
+fn fleet_csv(series: usize, points: usize) -> String {
+    let mut out = String::from("timestamp,series,value,group\n");
+    for i in 0..points {
+        for s in 0..series {
+            let v = 100.0 + s as f64 + (i % 7) as f64 / 10.0;
+            out.push_str(&format!(
+                "{},f{s:04},{v},g{}\n",
+                1_793_491_200 + 300 * i,
+                s / 10
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_fleet_on_one_clock_costs_8_bytes_a_point_and_gaps_at_most_16() {
+    let text = fleet_csv(200, 50);
+    let set = load_bytes_with("fleet.csv", text.as_bytes(), &tiny_blocks(2)).unwrap();
+    assert_eq!((set.series.len(), set.point_count()), (200, 10_000));
+    let f = set.footprint();
+    assert_eq!(f.grids, 1);
+    assert!(f.bytes_a_point() < 8.1, "{f:?}");
+    // Every series on its own clock: still at most 16.
+    let mut own = String::from("timestamp,series,value\n");
+    for s in 0..50 {
+        for i in 0..20 {
+            own.push_str(&format!("{},s{s},1\n", i * 10 + s));
+        }
+    }
+    let f = load_bytes("own.csv", own.as_bytes()).unwrap().footprint();
+    assert_eq!(f.grids, 50);
+    assert!(f.bytes_a_point() <= 16.0, "{f:?}");
+}
+
+#[test]
+fn shards_partition_the_series_of_a_file_exactly() {
+    let text = fleet_csv(300, 3);
+    let whole = load_bytes("fleet.csv", text.as_bytes()).unwrap();
+    for count in [1, 4, 7] {
+        let mut seen: Vec<String> = Vec::new();
+        for index in 0..count {
+            let options = LoadOptions {
+                shard: Some(Shard::new(index, count).unwrap()),
+                ..tiny_blocks(2)
+            };
+            let part = load_bytes_with("fleet.csv", text.as_bytes(), &options).unwrap();
+            for s in &part.series {
+                assert!(Shard::new(index, count).unwrap().keeps(&s.title()));
+                assert_eq!(s.len(), 3);
+            }
+            seen.extend(part.series.iter().map(|s| s.title()));
+        }
+        seen.sort();
+        let all: Vec<String> = whole.series.iter().map(|s| s.title()).collect();
+        assert_eq!(seen, all, "{count} shards");
+    }
+    // A shard with no series of a file is an empty set, not an error.
+    let one = "timestamp,series,value\n1,only,1\n";
+    let other = (0..2)
+        .map(|i| Shard::new(i, 2).unwrap())
+        .find(|s| !s.keeps("only"))
+        .unwrap();
+    let options = LoadOptions {
+        shard: Some(other),
+        ..LoadOptions::default()
+    };
+    assert!(
+        load_bytes_with("one.csv", one.as_bytes(), &options)
+            .unwrap()
+            .series
+            .is_empty()
+    );
+}
+
+#[test]
+fn parquet_from_pyarrow_reads_times_labels_and_skips_bad_rows_by_row_group() {
+    let set = load(&fixture("metrics/cpu-hosts.parquet")).unwrap();
+    assert_eq!(set.time_format, TimeFormat::Rfc3339);
+    let noon = 1_793_534_400;
+    assert_eq!(
+        summary(&set),
+        [
+            (
+                "cpu",
+                labels(&[("core", "0"), ("host", "a")]),
+                points(&[(noon, 0.25), (noon + 300, 0.8)])
+            ),
+            (
+                "cpu",
+                labels(&[("core", "0"), ("host", "b")]),
+                points(&[(noon, 0.4)])
+            ),
+            (
+                "cpu",
+                labels(&[("core", "1"), ("host", "b")]),
+                points(&[(noon + 600, 0.5)])
+            ),
+            (
+                "mem",
+                labels(&[("core", "0"), ("host", "a")]),
+                points(&[(noon, 1024.0)])
+            ),
+        ]
+    );
+    let warnings: Vec<&str> = set
+        .warnings
+        .iter()
+        .map(|w| {
+            w.rsplit_once("cpu-hosts.parquet:")
+                .map_or(w.as_str(), |(_, w)| w)
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "row 4 (row group 0), column value: `NaN` is not a finite number; row skipped",
+            "row 5 (row group 1), column value: empty value; row skipped",
+            "row 7 (row group 1): series cpu{core=0,host=a} has a second value at time 2026-11-01T12:05:00Z (the one before on row 3 (row group 1)); keeping this one",
+        ]
+    );
+}
+
+#[test]
+fn parquet_written_by_the_parquet_crate_equals_the_same_csv() {
+    use std::sync::Arc;
+
+    use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::types::Type;
+
+    let text = fleet_csv(30, 40);
+    let csv = load_bytes("fleet.csv", text.as_bytes()).unwrap();
+    let column = |name: &str, t: PhysicalType, string: bool| {
+        let b = Type::primitive_type_builder(name, t).with_repetition(Repetition::REQUIRED);
+        let b = if string {
+            b.with_logical_type(Some(LogicalType::String))
+        } else {
+            b
+        };
+        Arc::new(b.build().unwrap())
+    };
+    let schema = Type::group_type_builder("m")
+        .with_fields(vec![
+            column("group", PhysicalType::BYTE_ARRAY, true),
+            column("Timestamp", PhysicalType::INT64, false),
+            column("series", PhysicalType::BYTE_ARRAY, true),
+            column("value", PhysicalType::DOUBLE, false),
+        ])
+        .build()
+        .unwrap();
+    let mut bytes = Vec::new();
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(&mut bytes, Arc::new(schema), props).unwrap();
+    // Three row groups of 400 rows, from the CSV's own lines.
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    for chunk in rows.chunks(400) {
+        let mut group = writer.next_row_group().unwrap();
+        let strings =
+            |i: usize| -> Vec<ByteArray> { chunk.iter().map(|r| ByteArray::from(r[i])).collect() };
+        let mut c = group.next_column().unwrap().unwrap();
+        c.typed::<ByteArrayType>()
+            .write_batch(&strings(3), None, None)
+            .unwrap();
+        c.close().unwrap();
+        let mut c = group.next_column().unwrap().unwrap();
+        let ts: Vec<i64> = chunk.iter().map(|r| r[0].parse().unwrap()).collect();
+        c.typed::<Int64Type>().write_batch(&ts, None, None).unwrap();
+        c.close().unwrap();
+        let mut c = group.next_column().unwrap().unwrap();
+        c.typed::<ByteArrayType>()
+            .write_batch(&strings(1), None, None)
+            .unwrap();
+        c.close().unwrap();
+        let mut c = group.next_column().unwrap().unwrap();
+        let vs: Vec<f64> = chunk.iter().map(|r| r[2].parse().unwrap()).collect();
+        c.typed::<DoubleType>()
+            .write_batch(&vs, None, None)
+            .unwrap();
+        c.close().unwrap();
+        group.close().unwrap();
+    }
+    writer.close().unwrap();
+    for threads in [1, 3] {
+        let options = LoadOptions {
+            threads,
+            ..LoadOptions::default()
+        };
+        let set = load_bytes_with("fleet.parquet", &bytes, &options).unwrap();
+        assert_eq!(set.time_format, TimeFormat::Integer);
+        assert_eq!(set.series, csv.series);
+        assert_eq!(set.warnings, Vec::<String>::new());
+    }
+    // Cut short, the file is an error naming it, never a panic.
+    let e = load_bytes("cut.parquet", &bytes[..bytes.len() / 2]).unwrap_err();
+    assert_eq!(e.file, "cut.parquet");
+    assert!(e.message.contains("Parquet"), "{e}");
+}
