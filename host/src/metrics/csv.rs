@@ -7,7 +7,7 @@
 
 use std::io::BufRead;
 
-use super::stream::{BlockBuilder, Origin, TextBlocks, threads};
+use super::stream::{BlockBuilder, Known, Origin, TextBlocks, threads};
 use super::{LoadOptions, MetricSet, MetricsError, parse_timestamp, parse_value};
 
 /// The columns of the header: where the required ones are, and the labels' names.
@@ -112,7 +112,13 @@ impl<'d> Lines<'d> {
         if start < self.at {
             (self.at, self.line) = (0, 1);
         }
-        self.line += memchr::memchr_iter(b'\n', &self.data[self.at..start]).count() as u64;
+        let between = &self.data[self.at..start];
+        // Most calls span one short line, where a plain loop beats setting up a vector count.
+        self.line += if between.len() < 128 {
+            between.iter().filter(|&&b| b == b'\n').count() as u64
+        } else {
+            memchr::memchr_iter(b'\n', between).count() as u64
+        };
         self.at = start;
         self.line
     }
@@ -141,8 +147,8 @@ pub(super) fn read(
             None => fail(1, "no header".to_string()),
         });
     };
-    // The header: the first record of the first block.
-    let mut reader = csv_reader(&first[..]);
+    // The header: the first record of the first block (its names trimmed).
+    let mut reader = csv_reader(&first[..], ::csv::Trim::All);
     let mut record = ::csv::ByteRecord::new();
     let mut lines = Lines::new(&first);
     match reader.read_byte_record(&mut record) {
@@ -169,7 +175,7 @@ pub(super) fn read(
         first_body_line,
         Some(first),
         threads(options.threads),
-        |block| parse_block(&header, block, shard),
+        |block, known| parse_block(&header, block, shard, known),
     )?;
     if merge.rows() == 0 {
         return Err(fail(
@@ -185,19 +191,27 @@ fn blocks_ended(first: &[u8]) -> bool {
     memchr::memchr(b'\n', first).is_none()
 }
 
-fn csv_reader(data: &[u8]) -> ::csv::Reader<&[u8]> {
+/// A reader of records in `data`. Rows are read untrimmed (trimming every field took 6% of
+/// the time): [`row`] trims the cells it uses.
+fn csv_reader(data: &[u8], trim: ::csv::Trim) -> ::csv::Reader<&[u8]> {
     ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(::csv::Trim::All)
+        .trim(trim)
         .from_reader(data)
 }
 
 /// The rows of one block (whole records; line 1 is the block's first line).
-fn parse_block(header: &Header, data: &[u8], shard: Option<super::Shard>) -> super::stream::Block {
-    let mut block = BlockBuilder::new(Origin::Lines, shard);
+fn parse_block(
+    header: &Header,
+    data: &[u8],
+    shard: Option<super::Shard>,
+    known: &Known,
+) -> super::stream::Block {
+    let mut block = BlockBuilder::new(Origin::Lines, shard, known);
+    block.reserve(data.len() / 32);
     let mut lines = Lines::new(data);
-    let mut reader = csv_reader(data);
+    let mut reader = csv_reader(data, ::csv::Trim::None);
     let mut record = ::csv::ByteRecord::new();
     let mut key = Vec::new();
     loop {
@@ -243,7 +257,7 @@ fn row(
         );
         return;
     }
-    let cell = |i: usize| record.get(i).unwrap_or_default();
+    let cell = |i: usize| record.get(i).unwrap_or_default().trim_ascii();
     let field = |i: usize| Some(header.names[i].as_str());
     // The series key as written: the name, then each label cell.
     key.clear();

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use std::io::BufRead;
 
-use super::stream::{Block, BlockBuilder, Kind, Origin, TextBlocks, threads};
+use super::stream::{Block, BlockBuilder, Kind, Known, Origin, TextBlocks, threads};
 use super::{LoadOptions, MetricSet, MetricsError, parse_timestamp, parse_value};
 
 /// Reads JSON-lines metrics from `input` (already inflated, its byte-order mark gone).
@@ -20,15 +20,15 @@ pub(super) fn read(
 ) -> Result<MetricSet, MetricsError> {
     let shard = options.shard;
     TextBlocks::new(input, options.block_bytes)
-        .parse_all(name, 1, None, threads(options.threads), |block| {
-            parse_block(block, shard)
+        .parse_all(name, 1, None, threads(options.threads), |block, known| {
+            parse_block(block, shard, known)
         })?
         .finish()
 }
 
 /// The rows of one block of whole lines.
-fn parse_block(data: &[u8], shard: Option<super::Shard>) -> Block {
-    let mut block = BlockBuilder::new(Origin::Lines, shard);
+fn parse_block(data: &[u8], shard: Option<super::Shard>, known: &Known) -> Block {
+    let mut block = BlockBuilder::new(Origin::Lines, shard, known);
     let mut key = Vec::new();
     let mut span = 0;
     for (at, line) in data.split(|&b| b == b'\n').enumerate() {

@@ -18,7 +18,7 @@ use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{ByteArray, DataType};
 use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 
-use super::stream::{Block, BlockBuilder, Merge, Origin, key_part, ordered};
+use super::stream::{Block, BlockBuilder, Known, Merge, Origin, key_part, ordered};
 use super::{LoadOptions, MetricSet, MetricsError, TimeFormat};
 
 /// The first (and last) four bytes of every Parquet file.
@@ -65,6 +65,19 @@ enum Values {
 }
 
 impl Cells {
+    /// Rows decoded.
+    fn len(&self) -> usize {
+        match (&self.defs, &self.values) {
+            (Some(defs), _) => defs.len(),
+            (None, Values::Bool(v)) => v.len(),
+            (None, Values::I32(v)) => v.len(),
+            (None, Values::I64(v)) => v.len(),
+            (None, Values::F32(v)) => v.len(),
+            (None, Values::F64(v)) => v.len(),
+            (None, Values::Bytes(v)) => v.len(),
+        }
+    }
+
     /// Per row, the index of its value, or `None` for a null.
     fn positions(&self, rows: usize) -> Vec<Option<u32>> {
         match &self.defs {
@@ -174,12 +187,13 @@ pub(super) fn read<R: ChunkReader + 'static>(
         return Err(fail(None, "no rows".to_string()));
     }
     let mut merge = Merge::new(name, 1);
+    let known = Known::default();
     let shard = options.shard;
     ordered(
         super::stream::threads(options.threads),
         0..groups,
-        |g| row_group(&reader, &layout, g, shard),
-        |block| merge.block(block),
+        |g| row_group(&reader, &layout, g, shard, &known),
+        |block| merge.block(block, &known),
     );
     merge.finish()
 }
@@ -285,14 +299,27 @@ fn layout<R: ChunkReader + 'static>(
     })
 }
 
+/// The decoded label columns of a row group.
+fn labels_used<'a>(
+    layout: &'a Layout,
+    columns: &'a [Option<Cells>],
+) -> impl Iterator<Item = &'a Cells> {
+    layout
+        .labels
+        .iter()
+        .filter_map(|(i, _)| columns[*i].as_ref())
+}
+
 /// Every value and definition level of a column chunk.
 fn read_all<T: DataType>(
     mut reader: ColumnReaderImpl<T>,
     rows: usize,
     max_def: i16,
 ) -> parquet::errors::Result<(Vec<T::T>, Option<Vec<i16>>)> {
-    let mut values = Vec::with_capacity(rows);
-    let mut defs = (max_def > 0).then(|| Vec::with_capacity(rows));
+    // The row count is the file's word: reserve no more than a typical row group for it.
+    let reserve = rows.min(1 << 20);
+    let mut values = Vec::with_capacity(reserve);
+    let mut defs = (max_def > 0).then(|| Vec::with_capacity(reserve));
     let mut read = 0;
     while read < rows {
         let (records, _, _) = reader.read_records(rows - read, defs.as_mut(), None, &mut values)?;
@@ -360,8 +387,9 @@ fn row_group<R: ChunkReader + 'static>(
     layout: &Layout,
     g: usize,
     shard: Option<super::Shard>,
+    known: &Known,
 ) -> Block {
-    let mut block = BlockBuilder::new(Origin::RowGroup(g), shard);
+    let mut block = BlockBuilder::new(Origin::RowGroup(g), shard, known);
     let rows = reader.metadata().row_group(g).num_rows().max(0) as usize;
     let decoded = reader.get_row_group(g).and_then(|rg| {
         let mut columns = Vec::with_capacity(layout.names.len());
@@ -394,6 +422,21 @@ fn row_group<R: ChunkReader + 'static>(
     ) else {
         return block.finish(rows as u64);
     };
+    // Rows every column holds: fewer than the metadata says is a damaged file.
+    let decoded = [ts, series, value]
+        .into_iter()
+        .chain(labels_used(layout, &columns))
+        .map(Cells::len)
+        .min()
+        .unwrap_or(0)
+        .min(rows);
+    if decoded < rows {
+        let message = format!(
+            "the row group says it has {rows} rows but its columns hold {decoded}; the rest are skipped"
+        );
+        block.skip_rows(decoded as u64, rows - decoded, message);
+    }
+    let rows = decoded;
     let at_ts = ts.positions(rows);
     let at_series = series.positions(rows);
     let at_value = value.positions(rows);
