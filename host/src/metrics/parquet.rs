@@ -310,12 +310,15 @@ fn labels_used<'a>(
         .filter_map(|(i, _)| columns[*i].as_ref())
 }
 
+/// A column chunk's values and, when it may hold nulls, its definition levels.
+type Decoded<V> = (Vec<V>, Option<Vec<i16>>);
+
 /// Every value and definition level of a column chunk.
 fn read_all<T: DataType>(
     mut reader: ColumnReaderImpl<T>,
     rows: usize,
     max_def: i16,
-) -> parquet::errors::Result<(Vec<T::T>, Option<Vec<i16>>)> {
+) -> parquet::errors::Result<Decoded<T::T>> {
     // The row count is the file's word: reserve no more than a typical row group for it.
     let reserve = rows.min(1 << 20);
     let mut values = Vec::with_capacity(reserve);
