@@ -672,6 +672,11 @@ fn profile_time_prefers_the_profile_then_reads_the_file_name() {
 
 use super::{LoadOptions, Shard, load_bytes_with};
 
+/// The series of `set` with exactly these labels.
+fn labelled<'s>(set: &'s MetricSet, pairs: &[(&str, &str)]) -> Option<&'s super::Series> {
+    set.series.iter().find(|s| s.labels == labels(pairs))
+}
+
 /// Options that cut a file into blocks of a few lines, parsed on three threads.
 fn tiny_blocks(threads: usize) -> LoadOptions {
     LoadOptions {
@@ -717,11 +722,7 @@ const BAD_JSONL: &str = r#"{"timestamp": 300, "series": "cpu", "value": 1.5, "la
 #[test]
 fn bad_csv_rows_are_repaired_or_skipped_with_a_warning_naming_the_line() {
     let set = load_bytes("bad.csv", BAD_CSV.as_bytes()).unwrap();
-    let a = set
-        .series
-        .iter()
-        .find(|s| s.labels == labels(&[("host", "a")]))
-        .unwrap();
+    let a = labelled(&set, &[("host", "a")]).unwrap();
     // The clock went back (sorted, and from then on repeated times are counted once sorted):
     // 100 twice and 400 twice (the last of each kept), 200 NaN (skipped), a gap at 500 (kept).
     assert_eq!(
@@ -729,21 +730,9 @@ fn bad_csv_rows_are_repaired_or_skipped_with_a_warning_naming_the_line() {
         points(&[(100, 1.1), (300, 1.5), (400, 2.6), (900, 4.0)])
     );
     // A label column holding numbers and text is text: two series.
-    assert!(
-        set.series
-            .iter()
-            .any(|s| s.labels == labels(&[("host", "7")]))
-    );
-    assert!(
-        set.series
-            .iter()
-            .any(|s| s.labels == labels(&[("host", "7a")]))
-    );
-    assert!(
-        set.series
-            .iter()
-            .any(|s| s.labels == labels(&[("host", "b\nc")]))
-    );
+    assert!(labelled(&set, &[("host", "7")]).is_some());
+    assert!(labelled(&set, &[("host", "7a")]).is_some());
+    assert!(labelled(&set, &[("host", "b\nc")]).is_some());
     assert_eq!(
         set.warnings,
         [
@@ -759,30 +748,14 @@ fn bad_csv_rows_are_repaired_or_skipped_with_a_warning_naming_the_line() {
 #[test]
 fn bad_json_lines_are_repaired_or_skipped_with_a_warning_naming_the_line() {
     let set = load_bytes("bad.jsonl", BAD_JSONL.as_bytes()).unwrap();
-    let a = set
-        .series
-        .iter()
-        .find(|s| s.labels == labels(&[("host", "a")]))
-        .unwrap();
+    let a = labelled(&set, &[("host", "a")]).unwrap();
     assert_eq!(
         a.points().collect::<Vec<_>>(),
         points(&[(100, 1.1), (300, 1.5), (400, 2.5), (800, 3.0), (900, 4.0)])
     );
-    assert!(
-        set.series
-            .iter()
-            .any(|s| s.labels == labels(&[("host", "7")]))
-    );
-    assert!(
-        set.series
-            .iter()
-            .any(|s| s.labels == labels(&[("host", "7a")]))
-    );
-    assert!(
-        set.series
-            .iter()
-            .any(|s| s.labels == labels(&[("host", "a"), ("zone", "eu")]))
-    );
+    assert!(labelled(&set, &[("host", "7")]).is_some());
+    assert!(labelled(&set, &[("host", "7a")]).is_some());
+    assert!(labelled(&set, &[("host", "a"), ("zone", "eu")]).is_some());
     assert_eq!(
         set.warnings,
         [
