@@ -171,7 +171,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<MetricSet, Metric
     let mut magic = [0u8; 4];
     let got = read_up_to(&mut file, &mut magic).map_err(|e| unreadable(&name, &e))?;
     if magic[..got] == parquet::MAGIC {
-        return parquet::read(&name, file, options);
+        return parquet::read(&name, parquet::PositionalFile::new(file), options);
     }
     file.seek(SeekFrom::Start(0))
         .map_err(|e| unreadable(&name, &e))?;

@@ -12,14 +12,80 @@
 //! over the file), its row group and the column.
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, Read};
+use std::sync::Arc;
 
 use parquet::basic::{LogicalType, TimeUnit, Type as PhysicalType};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{ByteArray, DataType};
-use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
+use parquet::file::reader::{ChunkReader, FileReader, Length, SerializedFileReader};
 
 use super::stream::{Block, BlockBuilder, Known, Merge, Origin, key_part, ordered};
 use super::{LoadOptions, MetricSet, MetricsError, TimeFormat};
+
+/// A Parquet file read by position (`pread`), so row groups can be decoded on several threads
+/// at once. The parquet crate's own reader for `File` seeks a shared file offset, and two
+/// threads seeking it read each other's bytes ("failed to fill whole buffer").
+pub(super) struct PositionalFile(Arc<File>);
+
+impl PositionalFile {
+    pub fn new(file: File) -> Self {
+        PositionalFile(Arc::new(file))
+    }
+}
+
+/// A reader of a [`PositionalFile`] from an offset on.
+pub(super) struct PositionalRead {
+    file: Arc<File>,
+    at: u64,
+}
+
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::read_at(file, buf, at);
+    #[cfg(windows)]
+    return std::os::windows::fs::FileExt::seek_read(file, buf, at);
+}
+
+impl Read for PositionalRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(&self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl Length for PositionalFile {
+    fn len(&self) -> u64 {
+        self.0.metadata().map_or(0, |m| m.len())
+    }
+}
+
+impl ChunkReader for PositionalFile {
+    type T = io::BufReader<PositionalRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(io::BufReader::new(PositionalRead {
+            file: self.0.clone(),
+            at: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<::bytes::Bytes> {
+        let mut buffer = Vec::new();
+        let read = self
+            .get_read(start)?
+            .take(length as u64)
+            .read_to_end(&mut buffer)?;
+        if read != length {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "expected {length} bytes at offset {start}, the file has {read}"
+            )));
+        }
+        Ok(buffer.into())
+    }
+}
 
 /// The first (and last) four bytes of every Parquet file.
 pub(super) const MAGIC: [u8; 4] = *b"PAR1";
