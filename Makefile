@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench bench-fleet profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -28,7 +28,8 @@ help:
 	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
 	@echo "make deploy-check  validate deploy/kubernetes/ against Kubernetes' schemas (strict)"
-	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top"
+	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top, metric ingest"
+	@echo "make bench-fleet  a generated fleet (SERIES=100000 POINTS=1000) read, then scanned by joule run"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
 	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
@@ -145,6 +146,26 @@ lint:
 
 bench: skills test-skills
 	$(CARGO) bench -p joule -p joule-profile
+
+# A fleet of SERIES x POINTS (tests/examples/fleet.rs, seed 1, generated once), read alone
+# (tests/examples/ingest.rs: time, bytes a point, peak memory), then scanned end to end by the
+# release `joule` under /usr/bin/time (exit status 3, a failed skill run, still reports).
+SERIES ?= 100000
+POINTS ?= 1000
+FLEET  := $(TARGET_DIR)/fleet/fleet-$(SERIES)x$(POINTS).csv
+
+$(FLEET):
+	@mkdir -p $(dir $@)
+	$(CARGO) run --release -p joule-tests --example fleet -- --series $(SERIES) --points $(POINTS) \
+		--seed 1 --out $@
+
+bench-fleet: build $(FLEET)
+	$(CARGO) build --release -p joule-tests --example ingest
+	$(TARGET_DIR)/release/examples/ingest $(FLEET)
+	/usr/bin/time -v $(JOULE) run --metrics $(FLEET) --skills $(SKILL_DIR) --format json \
+		--output $(TARGET_DIR)/fleet/report.json 2> $(TARGET_DIR)/fleet/time.txt; \
+		status=$$?; grep -E "Elapsed \(wall|Maximum resident" $(TARGET_DIR)/fleet/time.txt; \
+		echo "joule exit status $$status; report: $(TARGET_DIR)/fleet/report.json"; [ $$status -le 3 ]
 
 # Re-captures the example's profiles with pprof-rs sampling the real program in-process.
 profiles:

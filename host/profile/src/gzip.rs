@@ -68,8 +68,10 @@ impl<R: Read> Inflate<R> {
         Self::within(inner, MAX_INFLATED)
     }
 
-    /// Inflates `inner` up to `limit` bytes (the tests' small bombs).
-    fn within(inner: R, limit: u64) -> Self {
+    /// Inflates `inner` up to `limit` bytes: the tests' small bombs, and readers that stream
+    /// what they inflate instead of holding it (metric files), for which [`MAX_INFLATED`] is
+    /// no memory bound.
+    pub fn within(inner: R, limit: u64) -> Self {
         Inflate {
             decoder: MultiGzDecoder::new(Counted { inner, consumed: 0 }),
             inflated: 0,

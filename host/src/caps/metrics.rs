@@ -33,9 +33,9 @@ fn info(id: usize, s: &Series) -> SeriesInfo {
         id: id as u32,
         name: s.name.clone(),
         labels: s.labels.clone(),
-        len: s.points.len() as u32,
-        first: s.points.first().map_or(0, |p| p.t),
-        last: s.points.last().map_or(0, |p| p.t),
+        len: s.len() as u32,
+        first: s.times().first().copied().unwrap_or(0),
+        last: s.times().last().copied().unwrap_or(0),
     }
 }
 
@@ -62,7 +62,8 @@ impl SkillState {
         Ok(result)
     }
 
-    /// Points `start..start + limit` of series `id`, as `pick` makes them.
+    /// Points `start..start + limit` of series `id`, as `pick` makes them from the series and
+    /// the range (straight from the store's columns: only the range asked for is copied).
     fn on_points<T: Copy>(
         &mut self,
         handle: &Resource<MetricSetHandle>,
@@ -70,7 +71,7 @@ impl SkillState {
         id: u32,
         start: u32,
         limit: u32,
-        pick: impl Fn(&metrics::Point) -> T,
+        pick: impl Fn(&Series, std::ops::Range<usize>) -> Vec<T>,
     ) -> wasmtime::Result<Result<Vec<T>, CallError>> {
         let item = std::mem::size_of::<T>() as u64;
         self.on_metrics(
@@ -86,11 +87,11 @@ impl SkillState {
                         ),
                     ));
                 };
-                let from = (start as usize).min(series.points.len());
+                let from = (start as usize).min(series.len());
                 let to = from
                     .saturating_add(limit.min(MAX_POINTS) as usize)
-                    .min(series.points.len());
-                Ok(series.points[from..to].iter().map(pick).collect())
+                    .min(series.len());
+                Ok(pick(series, from..to))
             },
             |r: &Result<Vec<T>, CallError>| r.as_ref().map_or(64, |v| v.len() as u64 * item),
         )
@@ -196,9 +197,13 @@ impl HostMetricSet for SkillState {
         start: u32,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<Point>, CallError>> {
-        self.on_points(&handle, Op::Points, id, start, limit, |p| Point {
-            t: p.t,
-            v: p.v,
+        self.on_points(&handle, Op::Points, id, start, limit, |s, range| {
+            let (times, values) = (&s.times()[range.clone()], &s.values()[range]);
+            times
+                .iter()
+                .zip(values)
+                .map(|(&t, &v)| Point { t, v })
+                .collect()
         })
     }
 
@@ -209,7 +214,9 @@ impl HostMetricSet for SkillState {
         start: u32,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<f64>, CallError>> {
-        self.on_points(&handle, Op::Values, id, start, limit, |p| p.v)
+        self.on_points(&handle, Op::Values, id, start, limit, |s, range| {
+            s.values()[range].to_vec()
+        })
     }
 
     fn times(
@@ -219,7 +226,9 @@ impl HostMetricSet for SkillState {
         start: u32,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<i64>, CallError>> {
-        self.on_points(&handle, Op::Times, id, start, limit, |p| p.t)
+        self.on_points(&handle, Op::Times, id, start, limit, |s, range| {
+            s.times()[range].to_vec()
+        })
     }
 
     fn drop(&mut self, handle: Resource<MetricSetHandle>) -> wasmtime::Result<()> {

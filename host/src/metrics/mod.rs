@@ -1,45 +1,39 @@
 //! Resource time series (CPU, memory, latency over time) for regression detection.
 //!
-//! Two file formats, told apart by content after gzip has been undone: CSV with a header
-//! (`csv.rs`) and JSON lines (`jsonl.rs`). A third source is a run of profiles taken over time,
-//! turned into per-function share series by [`from_profiles`]; a fourth a Prometheus server's
-//! range queries (`prometheus.rs`). Like the profile readers, errors
-//! and warnings name the file and the place in it (a line, and the field when there is one); a
-//! bad row is a warning and is skipped, and only a file with no usable row at all is an error.
+//! Three file formats, told apart by content: Parquet (`parquet.rs`, by its `PAR1` magic), and,
+//! after gzip has been undone as a stream, CSV with a header (`csv.rs`) and JSON lines
+//! (`jsonl.rs`). A file is read in blocks parsed on worker threads and merged in file order
+//! (`stream.rs`) into a columnar store (`store.rs`: values as `f64`, timestamps on grids shared
+//! by every series with the same times), so a fleet costs about 8 bytes a point and is never
+//! held as text. A shard ([`Shard`], `shard.rs`) keeps only its own series. A third source is a
+//! run of profiles taken over time, turned into per-function share series by
+//! [`from_profiles`]; a fourth a Prometheus server's range queries (`prometheus.rs`). Like the
+//! profile readers, errors and warnings name the file and the place in it (a line, and the
+//! field when there is one); a bad row is a warning and is skipped, and only a file with no
+//! usable row at all is an error.
 
 mod csv;
 mod jsonl;
+mod parquet;
 mod profiles;
 pub mod prometheus;
+mod shard;
+mod store;
+mod stream;
 
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use joule_profile::{gzip, ingest};
 
 pub use profiles::{from_profiles, profile_time};
-
-/// One time series: a name, labels, points sorted by time.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Series {
-    pub name: String,
-    /// Sorted by key; two series with the same name differ in their labels.
-    pub labels: Vec<(String, String)>,
-    /// Sorted by time, at most one point per time.
-    pub points: Vec<Point>,
-}
-
-/// One value at one time. The time is in the units of [`MetricSet::time_format`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Point {
-    pub t: i64,
-    pub v: f64,
-}
+pub use shard::{Shard, fnv1a64};
+pub use store::{Footprint, Grid, Grids, Point, Series, title};
 
 /// How the input wrote its timestamps, so findings can report them in the input's own units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +93,12 @@ impl MetricSet {
 
     /// Points in all series.
     pub fn point_count(&self) -> usize {
-        self.series.iter().map(|s| s.points.len()).sum()
+        self.series.iter().map(Series::len).sum()
+    }
+
+    /// What the set's store holds, in bytes.
+    pub fn footprint(&self) -> Footprint {
+        Footprint::of(&self.series)
     }
 
     /// Keeps only the series of `shard` (see [`crate::shard`]).
@@ -132,32 +131,151 @@ impl std::error::Error for MetricsError {}
 /// Warnings kept per file; past this, one line says how many more there were.
 const MAX_WARNINGS: usize = 100;
 
-/// Reads a metric file (CSV or JSON lines, gzipped or not), detecting the format by content.
-pub fn load(path: &Path) -> Result<MetricSet, MetricsError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| MetricsError {
-        file: name.clone(),
-        place: None,
-        message: format!("cannot read metrics: {}", ingest::io_reason(&e)),
-    })?;
-    load_bytes(&name, &bytes)
+/// Bytes a block of a text file holds: big enough that a fleet's 100,000 series mostly appear
+/// once a block (the merge looks each block's keys up once), small enough that the blocks in
+/// flight stay around a hundred MiB.
+pub const BLOCK_BYTES: usize = 16 << 20;
+
+/// Gzipped metric files inflate up to this. The stream is never held whole (only the store
+/// grows, by at most 16 bytes a point), so the cap only stops a bomb of endless rows; a fleet
+/// of 1,000,000 series x 1,000 points in CSV is about 50 GB.
+pub const MAX_INFLATED: u64 = 256 << 30;
+
+/// How to read a metric file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Keep only the series of this shard; rows of the others are dropped as they are read.
+    pub shard: Option<Shard>,
+    /// Threads parsing blocks; 0 for the machine's parallelism.
+    pub threads: usize,
+    /// Bytes a block of a text file holds ([`BLOCK_BYTES`]; the tests make it tiny).
+    pub block_bytes: usize,
 }
 
-/// Reads metrics from memory (CSV or JSON lines, gzipped or not); `name` is used in errors
-/// and warnings, and becomes [`MetricSet::source`].
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            shard: None,
+            threads: 0,
+            block_bytes: BLOCK_BYTES,
+        }
+    }
+}
+
+/// Reads a metric file (CSV, JSON lines or Parquet; CSV and JSON lines gzipped or not),
+/// detecting the format by content.
+pub fn load(path: &Path) -> Result<MetricSet, MetricsError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with options: a shard, threads, block size. The file is streamed in blocks (never
+/// held whole) and parsed in parallel; the result is the same whatever the threads.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<MetricSet, MetricsError> {
+    let name = path.display().to_string();
+    let mut file = File::open(path).map_err(|e| unreadable(&name, &e))?;
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut file, &mut magic).map_err(|e| unreadable(&name, &e))?;
+    if magic[..got] == parquet::MAGIC {
+        return parquet::read(&name, parquet::PositionalFile::new(file), options);
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| unreadable(&name, &e))?;
+    read_text(&name, BufReader::with_capacity(1 << 20, file), options)
+}
+
+/// Reads metrics from memory (CSV, JSON lines or Parquet; gzipped or not); `name` is used in
+/// errors and warnings, and becomes [`MetricSet::source`].
 pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<MetricSet, MetricsError> {
-    let data = inflate(name, bytes)?;
-    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
-    let Some(&first) = data.iter().find(|b| !b.is_ascii_whitespace()) else {
-        return Err(whole(name, "the file is empty"));
+    load_bytes_with(name, bytes, &LoadOptions::default())
+}
+
+/// [`load_bytes`] with options.
+pub fn load_bytes_with(
+    name: &str,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<MetricSet, MetricsError> {
+    if bytes.starts_with(&parquet::MAGIC) {
+        return parquet::read(name, ::bytes::Bytes::copy_from_slice(bytes), options);
+    }
+    read_text(name, bytes, options)
+}
+
+/// Fills `buf` as far as the input goes; how much it got.
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// CSV or JSON lines, inflated as a stream when gzipped, told apart by the first character.
+fn read_text(
+    name: &str,
+    mut input: impl BufRead,
+    options: &LoadOptions,
+) -> Result<MetricSet, MetricsError> {
+    let head = input.fill_buf().map_err(|e| unreadable(name, &e))?;
+    if head.starts_with(&gzip::MAGIC) {
+        let inflated =
+            BufReader::with_capacity(1 << 20, gzip::Inflate::within(input, MAX_INFLATED));
+        return read_plain(name, inflated, options);
+    }
+    read_plain(name, input, options)
+}
+
+fn read_plain(
+    name: &str,
+    mut input: impl BufRead,
+    options: &LoadOptions,
+) -> Result<MetricSet, MetricsError> {
+    // The byte-order mark, then the first character that is not white space (the white space
+    // before it is kept, for line numbers).
+    let head = input.fill_buf().map_err(|e| unreadable(name, &e))?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        input.consume(3);
+    }
+    let mut blank = Vec::new();
+    let first = loop {
+        let head = input.fill_buf().map_err(|e| unreadable(name, &e))?;
+        if head.is_empty() {
+            return Err(whole(name, "the file is empty"));
+        }
+        if let Some(i) = head.iter().position(|b| !b.is_ascii_whitespace()) {
+            break head[i];
+        }
+        if blank.len() > BLOCK_BYTES {
+            return Err(whole(
+                name,
+                "the file starts with more than a block of white space",
+            ));
+        }
+        let n = head.len();
+        blank.extend_from_slice(head);
+        input.consume(n);
     };
+    dispatch(name, first, (&blank[..]).chain(input), options)
+}
+
+fn dispatch(
+    name: &str,
+    first: u8,
+    input: impl BufRead,
+    options: &LoadOptions,
+) -> Result<MetricSet, MetricsError> {
     match first {
-        b'{' => jsonl::read(name, data),
+        b'{' => jsonl::read(name, input, options),
         b'[' => Err(whole(
             name,
             "a JSON array; metrics in JSON are read as JSON lines, one object per line",
         )),
-        _ => self::csv::read(name, data),
+        _ => self::csv::read(name, input, options),
     }
 }
 
@@ -169,181 +287,33 @@ fn whole(file: &str, message: impl Into<String>) -> MetricsError {
     }
 }
 
-/// The inflated bytes of a gzipped input (the one gzip reader, with its one limit), or the input
-/// itself.
-fn inflate<'a>(name: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, MetricsError> {
-    gzip::maybe_inflate(bytes).map_err(|e| MetricsError {
-        file: name.to_string(),
-        place: Some(format!("byte {}", e.compressed_offset)),
-        message: e.message,
-    })
-}
-
-/// Where a point came from: its line, for duplicate warnings.
-type Line = u64;
-
-/// What tells series apart: the name and the labels, sorted by key.
-type SeriesKey = (String, Vec<(String, String)>);
-
-/// What the readers share: points grouped by series as they are read, the file's timestamp
-/// format, and warnings naming the file. [`Collector::finish`] sorts and deduplicates.
-struct Collector<'a> {
-    file: &'a str,
-    /// The format of the first timestamp read, and its line.
-    time_format: Option<(TimeFormat, Line)>,
-    series: BTreeMap<SeriesKey, Vec<(Point, Line)>>,
-    warnings: Vec<String>,
-    /// Warnings past [`MAX_WARNINGS`], counted only.
-    dropped_warnings: usize,
-    /// The first problem, for the error when no row is usable.
-    first_problem: Option<(String, String)>,
-    skipped: usize,
-}
-
-impl<'a> Collector<'a> {
-    fn new(file: &'a str) -> Self {
-        Collector {
+/// The error for a file that could not be read: an I/O reason, or where its gzip stream broke.
+fn unreadable(file: &str, e: &io::Error) -> MetricsError {
+    match gzip::InflateError::of(e) {
+        Some(inflate) => MetricsError {
+            file: file.to_string(),
+            place: Some(format!("byte {}", inflate.compressed_offset)),
+            message: inflate.message.clone(),
+        },
+        None => whole(
             file,
-            time_format: None,
-            series: BTreeMap::new(),
-            warnings: Vec::new(),
-            dropped_warnings: 0,
-            first_problem: None,
-            skipped: 0,
-        }
-    }
-
-    fn error(&self, place: impl Into<String>, message: impl Into<String>) -> MetricsError {
-        MetricsError {
-            file: self.file.to_string(),
-            place: Some(place.into()),
-            message: message.into(),
-        }
-    }
-
-    /// A warning naming the file and `place`; past [`MAX_WARNINGS`], only counted.
-    fn warn(&mut self, place: String, message: String) {
-        if self.warnings.len() < MAX_WARNINGS {
-            let warning = self.error(place, message).to_string();
-            self.warnings.push(warning);
-        } else {
-            self.dropped_warnings += 1;
-        }
-    }
-
-    /// A row skipped for a reason given in `message`.
-    fn skip(&mut self, place: String, message: String) {
-        self.skipped += 1;
-        if self.first_problem.is_none() {
-            self.first_problem = Some((place.clone(), message.clone()));
-        }
-        self.warn(place, format!("{message}; row skipped"));
-    }
-
-    /// Checks that a timestamp has the file's format (set by the first one). Mixing formats is
-    /// an error: the times could not be compared.
-    fn check_time_format(
-        &mut self,
-        format: TimeFormat,
-        line: Line,
-        place: String,
-    ) -> Result<(), MetricsError> {
-        match self.time_format {
-            None => {
-                self.time_format = Some((format, line));
-                Ok(())
-            }
-            Some((first, _)) if first == format => Ok(()),
-            Some((first, first_line)) => Err(self.error(
-                place,
-                format!(
-                    "timestamp is {} but the file's timestamps are {} (from line {first_line}); a file must use one timestamp format",
-                    format.one(),
-                    first.many()
-                ),
-            )),
-        }
-    }
-
-    fn push(&mut self, name: String, mut labels: Vec<(String, String)>, point: Point, line: Line) {
-        labels.sort();
-        self.series
-            .entry((name, labels))
-            .or_default()
-            .push((point, line));
-    }
-
-    /// The set: series sorted by (name, labels), points by time, the last of equal times kept.
-    fn finish(mut self) -> Result<MetricSet, MetricsError> {
-        if self.series.is_empty() {
-            let (place, message) = match self.first_problem.take() {
-                Some((place, first)) => (
-                    Some(place),
-                    format!(
-                        "no usable row ({} skipped); the first: {first}",
-                        self.skipped
-                    ),
-                ),
-                None => (None, "no rows".to_string()),
-            };
-            return Err(MetricsError {
-                file: self.file.to_string(),
-                place,
-                message,
-            });
-        }
-        let mut series = Vec::with_capacity(self.series.len());
-        for ((name, labels), mut points) in std::mem::take(&mut self.series) {
-            // Stable: equal times stay in file order, so the last of a run is the file's last.
-            points.sort_by_key(|(p, _)| p.t);
-            let mut kept: Vec<Point> = Vec::with_capacity(points.len());
-            let mut kept_line = 0;
-            for (point, line) in points {
-                if kept.last().is_some_and(|last| last.t == point.t) {
-                    let shown = self.time_format.map_or(TimeFormat::Integer, |f| f.0);
-                    self.warn(
-                        format!("line {line}"),
-                        format!(
-                            "series {} has a second value at time {} (the one before on line {kept_line}); keeping this one",
-                            series_title(&name, &labels),
-                            shown.show(point.t)
-                        ),
-                    );
-                    *kept.last_mut().expect("checked") = point;
-                } else {
-                    kept.push(point);
-                }
-                kept_line = line;
-            }
-            series.push(Series {
-                name,
-                labels,
-                points: kept,
-            });
-        }
-        let mut warnings = self.warnings;
-        if self.dropped_warnings > 0 {
-            warnings.push(format!(
-                "{}: {} more warnings not shown",
-                self.file, self.dropped_warnings
-            ));
-        }
-        Ok(MetricSet {
-            source: self.file.to_string(),
-            time_format: self.time_format.map_or(TimeFormat::Integer, |f| f.0),
-            series,
-            warnings,
-        })
+            format!("cannot read metrics: {}", ingest::io_reason(e)),
+        ),
     }
 }
 
-/// `cpu{host=a,region=eu}`, or `cpu` without labels.
-fn series_title(name: &str, labels: &[(String, String)]) -> String {
-    if labels.is_empty() {
-        return name.to_string();
+/// The warning for a file that broke off after some rows: those are kept.
+fn cut_short(e: &io::Error) -> String {
+    match gzip::InflateError::of(e) {
+        Some(inflate) => format!(
+            "byte {}: {}; the rows before it are kept",
+            inflate.compressed_offset, inflate.message
+        ),
+        None => format!(
+            "reading stopped early ({}); the rows before it are kept",
+            ingest::io_reason(e)
+        ),
     }
-    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{name}{{{}}}", labels.join(","))
 }
 
 /// A timestamp as text: an integer (kept as given) or an RFC 3339 date-time (as Unix seconds).

@@ -7,7 +7,7 @@ use std::path::Path;
 use joule_profile::model::{FunctionId, Profile};
 use rustc_hash::FxHashMap;
 
-use super::{MetricSet, Point, Series, TimeFormat, datetime_prefix, digits, parse_offset};
+use super::{Grids, MetricSet, Series, TimeFormat, datetime_prefix, digits, parse_offset};
 
 /// Per-function series from a time-ordered set of profiles (`(time, profile)` pairs; the times
 /// are kept as given, so the set's format is [`TimeFormat::Integer`]: set it to
@@ -91,6 +91,8 @@ pub fn from_profiles(
             peak[key] = peak[key].max(self_share).max(total_share);
         }
     }
+    // Every series has a point at every profile's time: one grid for all.
+    let grid = Grids::default().intern(&times.iter().map(|entry| entry.t).collect::<Vec<_>>());
     let mut series = Vec::new();
     for (key, name) in names.iter().enumerate() {
         // Functions only in profiles replaced by a later one of the same time have no peak.
@@ -102,17 +104,15 @@ pub fn from_profiles(
             ("self:", (|s: (f64, f64)| s.0) as fn((f64, f64)) -> f64),
             ("total:", |s| s.1),
         ] {
-            series.push(Series {
-                name: format!("{prefix}{name}"),
-                labels: vec![("function".to_string(), name.clone())],
-                points: times
+            series.push(Series::new(
+                format!("{prefix}{name}"),
+                vec![("function".to_string(), name.clone())],
+                grid.clone(),
+                times
                     .iter()
-                    .map(|entry| Point {
-                        t: entry.t,
-                        v: entry.shares.get(&key).copied().map_or(0.0, pick),
-                    })
+                    .map(|entry| entry.shares.get(&key).copied().map_or(0.0, pick))
                     .collect(),
-            });
+            ));
         }
     }
     series.sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));

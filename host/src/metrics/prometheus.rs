@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{MetricSet, MetricsError, Point, Series, TimeFormat};
+use super::{Grids, MetricSet, MetricsError, Series, TimeFormat};
 
 /// One range query: what to ask, from which server, over which times.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub fn query_range(query: &RangeQuery) -> Result<MetricSet, MetricsError> {
         .build()
         .into();
     let url = format!("{}/api/v1/query_range", query.server.trim_end_matches('/'));
-    let mut series: BTreeMap<SeriesKey, Vec<Point>> = BTreeMap::new();
+    let mut series: BTreeMap<SeriesKey, Vec<(i64, f64)>> = BTreeMap::new();
     let mut warnings = Vec::new();
     let mut not_finite = 0usize;
     let mut from = query.start;
@@ -135,7 +135,7 @@ pub fn query_range(query: &RangeQuery) -> Result<MetricSet, MetricsError> {
             let points = series.entry((name, labels)).or_default();
             for (t, v) in stream.values {
                 match v.parse::<f64>() {
-                    Ok(v) if v.is_finite() => points.push(Point { t: t as i64, v }),
+                    Ok(v) if v.is_finite() => points.push((t as i64, v)),
                     _ => not_finite += 1,
                 }
             }
@@ -159,16 +159,16 @@ pub fn query_range(query: &RangeQuery) -> Result<MetricSet, MetricsError> {
             query.name
         ));
     }
+    // Series of one query share its steps: their grids are interned.
+    let mut grids = Grids::default();
     let series = series
         .into_iter()
         .map(|((name, labels), mut points)| {
-            points.sort_by_key(|p| p.t);
-            points.dedup_by_key(|p| p.t);
-            Series {
-                name,
-                labels,
-                points,
-            }
+            points.sort_by_key(|p| p.0);
+            points.dedup_by_key(|p| p.0);
+            let times: Vec<i64> = points.iter().map(|p| p.0).collect();
+            let values = points.into_iter().map(|p| p.1).collect();
+            Series::new(name, labels, grids.intern(&times), values)
         })
         .collect();
     Ok(MetricSet {

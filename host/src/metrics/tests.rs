@@ -42,7 +42,7 @@ type Seen<'a> = (&'a str, Vec<(String, String)>, Vec<Point>);
 fn summary(set: &MetricSet) -> Vec<Seen<'_>> {
     set.series
         .iter()
-        .map(|s| (s.name.as_str(), s.labels.clone(), s.points.clone()))
+        .map(|s| (s.name.as_str(), s.labels.clone(), s.points().collect()))
         .collect()
 }
 
@@ -57,7 +57,16 @@ fn csv_with_integer_times_groups_sorts_and_labels() {
     let set = load(&fixture("metrics/cpu-hosts.csv")).unwrap();
     assert!(set.source.ends_with("cpu-hosts.csv"), "{}", set.source);
     assert_eq!(set.time_format, TimeFormat::Integer);
-    assert_eq!(set.warnings, Vec::<String>::new());
+    // Rows out of order are fine; a series whose own clock goes back is sorted, with a warning.
+    assert_eq!(set.warnings.len(), 1, "{:?}", set.warnings);
+    assert!(
+        set.warnings[0].ends_with(
+            "cpu-hosts.csv:line 7, field timestamp: series cpu{host=b}: time 1700000000 comes \
+             after 1700000060 (line 2); the clock went back, so its points are sorted by time"
+        ),
+        "{:?}",
+        set.warnings
+    );
     let summary = summary(&set);
     assert_eq!(
         summary,
@@ -80,7 +89,7 @@ fn csv_with_integer_times_groups_sorts_and_labels() {
         ]
     );
     assert_eq!(set.point_count(), 6);
-    assert_eq!(set.find("mem").unwrap().points.len(), 2);
+    assert_eq!(set.find("mem").unwrap().len(), 2);
     assert_eq!(set.find("cpu").unwrap().labels, labels(&[("host", "a")]));
     assert!(set.find("disk").is_none());
     assert_eq!(set.time_format.show(1_700_000_060), "1700000060");
@@ -97,7 +106,7 @@ fn csv_with_rfc3339_times_any_column_order_and_case() {
     assert_eq!(eu.labels, labels(&[("Region", "eu")]));
     // 12:00Z; 13:35+01:30 = 12:05Z; `2026-11-01 12:10:00` without a zone is UTC.
     assert_eq!(
-        eu.points,
+        eu.points().collect::<Vec<_>>(),
         points(&[
             (1_793_534_400, 12.5),
             (1_793_534_700, 13.0),
@@ -107,8 +116,14 @@ fn csv_with_rfc3339_times_any_column_order_and_case() {
     let us = &set.series[1];
     assert_eq!(us.labels, labels(&[("Region", "us")]));
     // The fraction of a second is dropped.
-    assert_eq!(us.points, points(&[(1_793_534_400, 9.0)]));
-    assert_eq!(set.time_format.show(eu.points[1].t), "2026-11-01T12:05:00Z");
+    assert_eq!(
+        us.points().collect::<Vec<_>>(),
+        points(&[(1_793_534_400, 9.0)])
+    );
+    assert_eq!(
+        set.time_format.show(eu.point(1).unwrap().t),
+        "2026-11-01T12:05:00Z"
+    );
 }
 
 #[test]
@@ -117,7 +132,10 @@ fn csv_bad_rows_are_warned_by_line_and_field_and_skipped() {
     assert_eq!(set.series.len(), 1);
     assert_eq!(set.series[0].labels, labels(&[("host", "a")]));
     // Line 10 repeats line 2's time: the last value wins.
-    assert_eq!(set.series[0].points, points(&[(100, 2.0), (107, 3.0)]));
+    assert_eq!(
+        set.series[0].points().collect::<Vec<_>>(),
+        points(&[(100, 2.0), (107, 3.0)])
+    );
     assert_eq!(
         set.warnings,
         [
@@ -128,21 +146,23 @@ fn csv_bad_rows_are_warned_by_line_and_field_and_skipped() {
             "bad-rows.csv:line 7, field value: `inf` is not a finite number; row skipped",
             "bad-rows.csv:line 8, field timestamp: `yesterday` is neither an integer nor an RFC 3339 date-time (like 2026-11-01T12:00:00Z); row skipped",
             "bad-rows.csv:line 9, field series: empty series name; row skipped",
-            "bad-rows.csv:line 12, field timestamp: empty timestamp; row skipped",
             "bad-rows.csv:line 10: series cpu{host=a} has a second value at time 100 (the one before on line 2); keeping this one",
+            "bad-rows.csv:line 12, field timestamp: empty timestamp; row skipped",
         ]
     );
 }
 
 #[test]
-fn csv_mixed_timestamp_formats_are_refused_naming_the_line() {
-    let e = read_fixture("mixed-time.csv").unwrap_err();
-    assert_eq!(e.file, "mixed-time.csv");
-    assert_eq!(e.place.as_deref(), Some("line 4, field timestamp"));
+fn csv_rows_in_another_timestamp_format_are_skipped_naming_the_line() {
+    let set = read_fixture("mixed-time.csv").unwrap();
+    assert_eq!(set.time_format, TimeFormat::Integer);
+    assert_eq!(set.point_count(), 2);
     assert_eq!(
-        e.to_string(),
-        "mixed-time.csv:line 4, field timestamp: timestamp is an RFC 3339 date-time but the \
-         file's timestamps are integers (from line 2); a file must use one timestamp format"
+        set.warnings,
+        [
+            "mixed-time.csv:line 4, field timestamp: timestamp is an RFC 3339 date-time but the \
+         file's timestamps are integers (from line 2); row skipped"
+        ]
     );
 }
 
@@ -189,7 +209,10 @@ fn csv_quoting_crlf_and_bom_keep_line_numbers() {
     assert_eq!(set.series.len(), 2);
     assert_eq!(set.series[0].name, "cpu");
     assert_eq!(set.series[0].labels, labels(&[("cmd", "a,b")]));
-    assert_eq!(set.series[0].points, points(&[(1, 2.0), (3, 4.0)]));
+    assert_eq!(
+        set.series[0].points().collect::<Vec<_>>(),
+        points(&[(1, 2.0), (3, 4.0)])
+    );
     assert_eq!(set.series[1].labels, labels(&[("cmd", "two\r\nlines")]));
     assert_eq!(
         set.warnings,
@@ -235,7 +258,7 @@ fn json_lines_with_date_times() {
     let set = load_bytes("dates.jsonl", data).unwrap();
     assert_eq!(set.time_format, TimeFormat::Rfc3339);
     assert_eq!(
-        set.series[0].points,
+        set.series[0].points().collect::<Vec<_>>(),
         points(&[(1_793_534_400, 1.0), (1_793_534_700, 2.0)])
     );
 }
@@ -244,7 +267,10 @@ fn json_lines_with_date_times() {
 fn json_lines_bad_lines_are_warned_by_line_and_field_and_skipped() {
     let set = read_fixture("bad.jsonl").unwrap();
     assert_eq!(set.series.len(), 1);
-    assert_eq!(set.series[0].points, points(&[(1, 1.0), (10, 2.0)]));
+    assert_eq!(
+        set.series[0].points().collect::<Vec<_>>(),
+        points(&[(1, 1.0), (10, 2.0)])
+    );
     assert_eq!(
         set.warnings,
         [
@@ -263,12 +289,15 @@ fn json_lines_bad_lines_are_warned_by_line_and_field_and_skipped() {
 }
 
 #[test]
-fn json_lines_mixed_timestamp_formats_are_refused() {
-    let e = read_fixture("mixed-time.jsonl").unwrap_err();
+fn json_lines_rows_in_another_timestamp_format_are_skipped() {
+    let set = read_fixture("mixed-time.jsonl").unwrap();
+    assert_eq!(set.time_format, TimeFormat::Rfc3339);
     assert_eq!(
-        e.to_string(),
-        "mixed-time.jsonl:line 2, field timestamp: timestamp is an integer but the file's \
-         timestamps are RFC 3339 date-times (from line 1); a file must use one timestamp format"
+        set.warnings,
+        [
+            "mixed-time.jsonl:line 2, field timestamp: timestamp is an integer but the file's \
+         timestamps are RFC 3339 date-times (from line 1); row skipped"
+        ]
     );
 }
 
@@ -451,20 +480,20 @@ fn shares_from_real_profiles_match_function_stat() {
         let (kind, function) = s.name.split_once(':').unwrap();
         assert!(kind == "self" || kind == "total", "{}", s.name);
         assert_eq!(s.labels, labels(&[("function", function)]));
-        assert_eq!(s.points.iter().map(|p| p.t).collect::<Vec<_>>(), [100, 200]);
-        for p in &s.points {
+        assert_eq!(s.points().map(|p| p.t).collect::<Vec<_>>(), [100, 200]);
+        for p in s.points() {
             assert!((0.0..=1.0).contains(&p.v), "{} at {}: {}", s.name, p.t, p.v);
         }
         // Every function kept reached the threshold somewhere (its total share at least).
         let total = set.find(&format!("total:{function}")).unwrap();
-        assert!(total.points.iter().any(|p| p.v >= 0.01), "{function}");
+        assert!(total.points().any(|p| p.v >= 0.01), "{function}");
     }
     // pprof -top on large.cpu: time.Now 205.17 s flat and cumulative of 240.29 s; main.next
     // 8.81 s flat, 217.07 s cumulative.
     let now = set.find("self:time.Now").unwrap();
-    assert!((now.points[1].v - 205.17 / 240.29).abs() < 1e-9);
+    assert!((now.point(1).unwrap().v - 205.17 / 240.29).abs() < 1e-9);
     let next = set.find("total:main.next").unwrap();
-    assert!((next.points[1].v - 217.07 / 240.29).abs() < 1e-9);
+    assert!((next.point(1).unwrap().v - 217.07 / 240.29).abs() < 1e-9);
     // The five largest functions of each profile, checked in both: kept when they reach 1%
     // somewhere, and then equal to the model's own per-function values.
     let profiles = [&small, &large];
@@ -489,11 +518,11 @@ fn shares_from_real_profiles_match_function_stat() {
         };
         for (i, (self_share, total_share)) in shares.into_iter().enumerate() {
             assert!(
-                (own.points[i].v - self_share).abs() < 1e-12,
+                (own.point(i).unwrap().v - self_share).abs() < 1e-12,
                 "{name} in {i}"
             );
             assert!(
-                (inclusive.points[i].v - total_share).abs() < 1e-12,
+                (inclusive.point(i).unwrap().v - total_share).abs() < 1e-12,
                 "{name} in {i}"
             );
         }
@@ -515,8 +544,8 @@ fn shares_filter_by_min_share_and_fill_absent_functions_with_zero() {
         .find(|name| small.functions_named(name).is_empty())
         .expect("a function the small profile lacks");
     let series = set.find(&format!("total:{only_large}")).unwrap();
-    assert_eq!(series.points[0].v, 0.0);
-    assert!(series.points[1].v >= 0.05);
+    assert_eq!(series.point(0).unwrap().v, 0.0);
+    assert!(series.point(1).unwrap().v >= 0.05);
     // A function with samples but below the threshold in both profiles gets no series.
     let below = large
         .functions
@@ -557,7 +586,7 @@ fn functions_sharing_a_name_count_once_per_stack() {
     let p = two_fs();
     assert_eq!(p.functions_named("f").len(), 2);
     let set = from_profiles(&[(1, &p)], None, 0.0);
-    let share = |name: &str| set.find(name).unwrap().points[0].v;
+    let share = |name: &str| set.find(name).unwrap().values()[0];
     assert_eq!(share("self:f"), 0.4);
     // Summing the two functions' totals would give 0.7: the first stack holds both.
     assert_eq!(share("total:f"), 0.4);
@@ -581,7 +610,7 @@ fn profiles_without_the_sample_type_or_with_a_repeated_time_are_warned() {
         set.warnings,
         ["profile 2 has the same time 5 as profile 1; keeping profile 2"]
     );
-    let times: Vec<i64> = set.series[0].points.iter().map(|p| p.t).collect();
+    let times: Vec<i64> = set.series[0].points().map(|p| p.t).collect();
     assert_eq!(times, [2, 5]);
     // A function only in the replaced profile gets no series.
     let mut b = ProfileBuilder::new(Format::Folded);
@@ -637,4 +666,350 @@ fn profile_time_prefers_the_profile_then_reads_the_file_name() {
         profile_time(Path::new("sample.cpu.pb.gz"), &small),
         Some(nanos.div_euclid(1_000_000_000))
     );
+}
+
+// Fleet-scale reading: blocks in parallel, bad input, Parquet, shards, the store's size.
+
+use super::{LoadOptions, Shard, load_bytes_with};
+
+/// The series of `set` with exactly these labels.
+fn labelled<'s>(set: &'s MetricSet, pairs: &[(&str, &str)]) -> Option<&'s super::Series> {
+    set.series.iter().find(|s| s.labels == labels(pairs))
+}
+
+/// Options that cut a file into blocks of a few lines, parsed on three threads.
+fn tiny_blocks(threads: usize) -> LoadOptions {
+    LoadOptions {
+        threads,
+        block_bytes: 40,
+        ..LoadOptions::default()
+    }
+}
+
+/// Everything a reader returns, compared whole.
+fn everything(set: &MetricSet) -> (Vec<Seen<'_>>, &[String], TimeFormat) {
+    (summary(set), &set.warnings, set.time_format)
+}
+
+const BAD_CSV: &str = "timestamp,series,value,host\n\
+    300,cpu,1.5,a\n\
+    100,cpu,1.0,a\n\
+    100,cpu,1.1,a\n\
+    200,cpu,NaN,a\n\
+    200,cpu,inf,b\n\
+    100,cpu,2.0,\"b\nc\"\n\
+    400,cpu,2.5,a\n\
+    400,cpu,2.6,a\n\
+    600,cpu,3.0,7\n\
+    600,cpu,3.0,7a\n\
+    2026-11-01T00:00:00Z,cpu,1.0,a\n\
+    900,cpu,4.0,a\n";
+
+const BAD_JSONL: &str = r#"{"timestamp": 300, "series": "cpu", "value": 1.5, "labels": {"host": "a"}}
+{"timestamp": 100, "series": "cpu", "value": 1.0, "labels": {"host": "a"}}
+{"timestamp": 100, "series": "cpu", "value": 1.1, "labels": {"host": "a"}}
+{"timestamp": 200, "series": "cpu", "value": "NaN", "labels": {"host": "a"}}
+{"timestamp": 200, "series": "cpu", "value": "-inf", "labels": {"host": "b"}}
+{"timestamp": 400, "series": "cpu", "value": 2.5, "labels": {"host": "a"}}
+{"timestamp": 600, "series": "cpu", "value": 3.0, "labels": {"host": 7}}
+{"timestamp": 600, "series": "cpu", "value": 3.0, "labels": {"host": "7a"}}
+{"timestamp": 700, "series": "cpu", "value": 3.0, "zone": "eu", "labels": {"host": "a"}}
+{"timestamp": 800, "series": "cpu", "value": 3.0, "zone": 3, "labels": {"host": "a"}}
+{"timestamp": "2026-11-01T00:00:00Z", "series": "cpu", "value": 1.0}
+{"timestamp": 900, "series": "cpu", "value": 4.0, "labels": {"host": "a"}}
+"#;
+
+#[test]
+fn bad_csv_rows_are_repaired_or_skipped_with_a_warning_naming_the_line() {
+    let set = load_bytes("bad.csv", BAD_CSV.as_bytes()).unwrap();
+    let a = labelled(&set, &[("host", "a")]).unwrap();
+    // The clock went back (sorted, and from then on repeated times are counted once sorted):
+    // 100 twice and 400 twice (the last of each kept), 200 NaN (skipped), a gap at 500 (kept).
+    assert_eq!(
+        a.points().collect::<Vec<_>>(),
+        points(&[(100, 1.1), (300, 1.5), (400, 2.6), (900, 4.0)])
+    );
+    // A label column holding numbers and text is text: two series.
+    assert!(labelled(&set, &[("host", "7")]).is_some());
+    assert!(labelled(&set, &[("host", "7a")]).is_some());
+    assert!(labelled(&set, &[("host", "b\nc")]).is_some());
+    assert_eq!(
+        set.warnings,
+        [
+            "bad.csv:line 3, field timestamp: series cpu{host=a}: time 100 comes after 300 (line 2); the clock went back, so its points are sorted by time",
+            "bad.csv:line 5, field value: `NaN` is not a finite number; row skipped",
+            "bad.csv:line 6, field value: `inf` is not a finite number; row skipped",
+            "bad.csv:line 13, field timestamp: timestamp is an RFC 3339 date-time but the file's timestamps are integers (from line 2); row skipped",
+            "bad.csv:line 3: series cpu{host=a} has 2 repeated times once sorted (its clock went back here); the last value in the file is kept for each",
+        ]
+    );
+}
+
+#[test]
+fn bad_json_lines_are_repaired_or_skipped_with_a_warning_naming_the_line() {
+    let set = load_bytes("bad.jsonl", BAD_JSONL.as_bytes()).unwrap();
+    let a = labelled(&set, &[("host", "a")]).unwrap();
+    assert_eq!(
+        a.points().collect::<Vec<_>>(),
+        points(&[(100, 1.1), (300, 1.5), (400, 2.5), (800, 3.0), (900, 4.0)])
+    );
+    assert!(labelled(&set, &[("host", "7")]).is_some());
+    assert!(labelled(&set, &[("host", "7a")]).is_some());
+    assert!(labelled(&set, &[("host", "a"), ("zone", "eu")]).is_some());
+    assert_eq!(
+        set.warnings,
+        [
+            "bad.jsonl:line 2, field timestamp: series cpu{host=a}: time 100 comes after 300 (line 1); the clock went back, so its points are sorted by time",
+            "bad.jsonl:line 4, field value: `NaN` is not a finite number; row skipped",
+            "bad.jsonl:line 5, field value: `-inf` is not a finite number; row skipped",
+            "bad.jsonl:line 7, field labels.host: label `host` is a number here and a string on line 1; label values are kept as text",
+            "bad.jsonl:line 10, field zone: field `zone` is a number here and a string on line 9; only string fields are labels, so rows where it is not a string are read without it (give labels in `labels` to keep them whatever their type)",
+            "bad.jsonl:line 11, field timestamp: timestamp is an RFC 3339 date-time but the file's timestamps are integers (from line 1); row skipped",
+            "bad.jsonl:line 2: series cpu{host=a} has 1 repeated times once sorted (its clock went back here); the last value in the file is kept for each",
+        ]
+    );
+}
+
+#[test]
+fn parallel_blocks_read_the_same_set_and_lines_as_one_thread() {
+    for (name, text) in [("bad.csv", BAD_CSV), ("bad.jsonl", BAD_JSONL)] {
+        let one = load_bytes_with(
+            name,
+            text.as_bytes(),
+            &LoadOptions {
+                threads: 1,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
+        for threads in [1, 2, 3] {
+            let many = load_bytes_with(name, text.as_bytes(), &tiny_blocks(threads)).unwrap();
+            assert_eq!(
+                everything(&many),
+                everything(&one),
+                "{name}, {threads} threads"
+            );
+        }
+    }
+    // The fixtures too, whole and gzipped.
+    for fixture_name in [
+        "bad-rows.csv",
+        "cpu-hosts.csv",
+        "latency-rfc3339.csv",
+        "bad.jsonl",
+        "cpu.jsonl",
+    ] {
+        let bytes = std::fs::read(fixture(&format!("metrics/{fixture_name}"))).unwrap();
+        let one = load_bytes(fixture_name, &bytes).unwrap();
+        let many = load_bytes_with(fixture_name, &bytes, &tiny_blocks(3)).unwrap();
+        assert_eq!(everything(&many), everything(&one), "{fixture_name}");
+        let gz = load_bytes_with(fixture_name, &gzip(&bytes), &tiny_blocks(2)).unwrap();
+        assert_eq!(everything(&gz), everything(&one), "{fixture_name}.gz");
+    }
+}
+
+/// A fleet in CSV: `series` series on one five-minute clock, time-major.
+fn fleet_csv(series: usize, points: usize) -> String {
+    let mut out = String::from("timestamp,series,value,group\n");
+    for i in 0..points {
+        for s in 0..series {
+            let v = 100.0 + s as f64 + (i % 7) as f64 / 10.0;
+            out.push_str(&format!(
+                "{},f{s:04},{v},g{}\n",
+                1_793_491_200 + 300 * i,
+                s / 10
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_fleet_on_one_clock_costs_8_bytes_a_point_and_gaps_at_most_16() {
+    let text = fleet_csv(200, 50);
+    let set = load_bytes_with("fleet.csv", text.as_bytes(), &tiny_blocks(2)).unwrap();
+    assert_eq!((set.series.len(), set.point_count()), (200, 10_000));
+    let f = set.footprint();
+    assert_eq!(f.grids, 1);
+    assert!(f.bytes_a_point() < 8.1, "{f:?}");
+    // Every series on its own clock: still at most 16.
+    let mut own = String::from("timestamp,series,value\n");
+    for s in 0..50 {
+        for i in 0..20 {
+            own.push_str(&format!("{},s{s},1\n", i * 10 + s));
+        }
+    }
+    let f = load_bytes("own.csv", own.as_bytes()).unwrap().footprint();
+    assert_eq!(f.grids, 50);
+    assert!(f.bytes_a_point() <= 16.0, "{f:?}");
+}
+
+#[test]
+fn shards_partition_the_series_of_a_file_exactly() {
+    let text = fleet_csv(300, 3);
+    let whole = load_bytes("fleet.csv", text.as_bytes()).unwrap();
+    for count in [1, 4, 7] {
+        let mut seen: Vec<String> = Vec::new();
+        for index in 0..count {
+            let options = LoadOptions {
+                shard: Some(Shard::new(index, count).unwrap()),
+                ..tiny_blocks(2)
+            };
+            let part = load_bytes_with("fleet.csv", text.as_bytes(), &options).unwrap();
+            for s in &part.series {
+                assert!(Shard::new(index, count).unwrap().keeps(&s.title()));
+                assert_eq!(s.len(), 3);
+            }
+            seen.extend(part.series.iter().map(|s| s.title()));
+        }
+        seen.sort();
+        let all: Vec<String> = whole.series.iter().map(|s| s.title()).collect();
+        assert_eq!(seen, all, "{count} shards");
+    }
+    // A shard with no series of a file is an empty set, not an error.
+    let one = "timestamp,series,value\n1,only,1\n";
+    let other = (0..2)
+        .map(|i| Shard::new(i, 2).unwrap())
+        .find(|s| !s.keeps("only"))
+        .unwrap();
+    let options = LoadOptions {
+        shard: Some(other),
+        ..LoadOptions::default()
+    };
+    assert!(
+        load_bytes_with("one.csv", one.as_bytes(), &options)
+            .unwrap()
+            .series
+            .is_empty()
+    );
+}
+
+#[test]
+fn parquet_from_pyarrow_reads_times_labels_and_skips_bad_rows_by_row_group() {
+    let set = load(&fixture("metrics/cpu-hosts.parquet")).unwrap();
+    assert_eq!(set.time_format, TimeFormat::Rfc3339);
+    let noon = 1_793_534_400;
+    assert_eq!(
+        summary(&set),
+        [
+            (
+                "cpu",
+                labels(&[("core", "0"), ("host", "a")]),
+                points(&[(noon, 0.25), (noon + 300, 0.8)])
+            ),
+            (
+                "cpu",
+                labels(&[("core", "0"), ("host", "b")]),
+                points(&[(noon, 0.4)])
+            ),
+            (
+                "cpu",
+                labels(&[("core", "1"), ("host", "b")]),
+                points(&[(noon + 600, 0.5)])
+            ),
+            (
+                "mem",
+                labels(&[("core", "0"), ("host", "a")]),
+                points(&[(noon, 1024.0)])
+            ),
+        ]
+    );
+    let warnings: Vec<&str> = set
+        .warnings
+        .iter()
+        .map(|w| {
+            w.rsplit_once("cpu-hosts.parquet:")
+                .map_or(w.as_str(), |(_, w)| w)
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "row 4 (row group 0), column value: `NaN` is not a finite number; row skipped",
+            "row 5 (row group 1), column value: empty value; row skipped",
+            "row 7 (row group 1): series cpu{core=0,host=a} has a second value at time 2026-11-01T12:05:00Z (the one before on row 3 (row group 1)); keeping this one",
+        ]
+    );
+}
+
+#[test]
+fn parquet_written_by_the_parquet_crate_equals_the_same_csv() {
+    use std::sync::Arc;
+
+    use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::types::Type;
+
+    let text = fleet_csv(30, 40);
+    let csv = load_bytes("fleet.csv", text.as_bytes()).unwrap();
+    let column = |name: &str, t: PhysicalType, string: bool| {
+        let b = Type::primitive_type_builder(name, t).with_repetition(Repetition::REQUIRED);
+        let b = if string {
+            b.with_logical_type(Some(LogicalType::String))
+        } else {
+            b
+        };
+        Arc::new(b.build().unwrap())
+    };
+    let schema = Type::group_type_builder("m")
+        .with_fields(vec![
+            column("group", PhysicalType::BYTE_ARRAY, true),
+            column("Timestamp", PhysicalType::INT64, false),
+            column("series", PhysicalType::BYTE_ARRAY, true),
+            column("value", PhysicalType::DOUBLE, false),
+        ])
+        .build()
+        .unwrap();
+    let mut bytes = Vec::new();
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(&mut bytes, Arc::new(schema), props).unwrap();
+    // Three row groups of 400 rows, from the CSV's own lines.
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    for chunk in rows.chunks(400) {
+        let mut group = writer.next_row_group().unwrap();
+        let strings =
+            |i: usize| -> Vec<ByteArray> { chunk.iter().map(|r| ByteArray::from(r[i])).collect() };
+        let mut c = group.next_column().unwrap().unwrap();
+        c.typed::<ByteArrayType>()
+            .write_batch(&strings(3), None, None)
+            .unwrap();
+        c.close().unwrap();
+        let mut c = group.next_column().unwrap().unwrap();
+        let ts: Vec<i64> = chunk.iter().map(|r| r[0].parse().unwrap()).collect();
+        c.typed::<Int64Type>().write_batch(&ts, None, None).unwrap();
+        c.close().unwrap();
+        let mut c = group.next_column().unwrap().unwrap();
+        c.typed::<ByteArrayType>()
+            .write_batch(&strings(1), None, None)
+            .unwrap();
+        c.close().unwrap();
+        let mut c = group.next_column().unwrap().unwrap();
+        let vs: Vec<f64> = chunk.iter().map(|r| r[2].parse().unwrap()).collect();
+        c.typed::<DoubleType>()
+            .write_batch(&vs, None, None)
+            .unwrap();
+        c.close().unwrap();
+        group.close().unwrap();
+    }
+    writer.close().unwrap();
+    for threads in [1, 3] {
+        let options = LoadOptions {
+            threads,
+            ..LoadOptions::default()
+        };
+        let set = load_bytes_with("fleet.parquet", &bytes, &options).unwrap();
+        assert_eq!(set.time_format, TimeFormat::Integer);
+        assert_eq!(set.series, csv.series);
+        assert_eq!(set.warnings, Vec::<String>::new());
+    }
+    // Cut short, the file is an error naming it, never a panic.
+    let e = load_bytes("cut.parquet", &bytes[..bytes.len() / 2]).unwrap_err();
+    assert_eq!(e.file, "cut.parquet");
+    assert!(e.message.contains("Parquet"), "{e}");
 }
