@@ -286,12 +286,15 @@ impl<'a> Refusal<'a> {
 /// with its path and file name, in the order given.
 async fn read_all<T: Send + 'static, E: Send + 'static>(
     paths: &[PathBuf],
-    load: fn(&Path) -> Result<T, E>,
+    load: impl Fn(&Path) -> Result<T, E> + Clone + Send + 'static,
 ) -> Vec<(PathBuf, String, Result<T, E>)> {
     let handles: Vec<_> = paths
         .iter()
         .cloned()
-        .map(|path| tokio::task::spawn_blocking(move || (load(&path), path)))
+        .map(|path| {
+            let load = load.clone();
+            tokio::task::spawn_blocking(move || (load(&path), path))
+        })
         .collect();
     let mut out = Vec::new();
     for handle in handles {
@@ -378,11 +381,20 @@ fn named_metrics(
     }
 }
 
-/// Reads every metric file concurrently; unreadable ones are recorded with their error.
-pub async fn load_metrics(paths: &[PathBuf]) -> (Vec<Arc<NamedMetrics>>, Vec<MetricsRecord>) {
+/// Reads every metric file concurrently, keeping only `shard`'s series when given (the rows of
+/// the others are dropped as they are read); unreadable ones are recorded with their error.
+pub async fn load_metrics(
+    paths: &[PathBuf],
+    shard: Option<crate::shard::Shard>,
+) -> (Vec<Arc<NamedMetrics>>, Vec<MetricsRecord>) {
     let mut sets = Vec::new();
     let mut records = Vec::new();
-    for (path, name, loaded) in read_all(paths, crate::metrics::load).await {
+    let options = crate::metrics::LoadOptions {
+        shard,
+        ..Default::default()
+    };
+    let load = move |path: &Path| crate::metrics::load_with(path, &options);
+    for (path, name, loaded) in read_all(paths, load).await {
         let (set, record) = named_metrics(path, name, loaded);
         sets.extend(set);
         records.push(record);
@@ -507,7 +519,7 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400));
     let files = skill_files(&request.skills)?;
     let (profiles, profile_records) = load_profiles(&request.profiles).await;
-    let (mut metrics, mut metric_records) = load_metrics(&request.metrics).await;
+    let (mut metrics, mut metric_records) = load_metrics(&request.metrics, request.shard).await;
     if !request.profile_series.is_empty() {
         let (set, record) = profile_series(&request.profile_series).await;
         metrics.extend(set);
@@ -518,6 +530,8 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         metrics.extend(set);
         metric_records.push(record);
     }
+    // Files were read for the shard; sets made otherwise (profiles over time, Prometheus) are
+    // cut to it here.
     if let Some(shard) = request.shard {
         metrics = keep_shard(metrics, &mut metric_records, shard);
     }

@@ -4,7 +4,8 @@
 //!
 //! The hash is 64-bit FNV-1a of the series' key, `name{k=v,...}` with labels sorted by key
 //! (the form reports show), taken modulo N: fixed, documented and the same on every machine and
-//! in every version, so a shard holds the same series wherever and whenever it runs.
+//! in every version, so a shard holds the same series wherever and whenever it runs. The metric
+//! readers drop other shards' rows as they read them (`metrics::LoadOptions`).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,83 +59,40 @@ impl Shard {
         .map_err(|e| anyhow::anyhow!("$JOB_COMPLETION_INDEX/$JOB_COMPLETIONS: {e}"))
     }
 
-    /// Whether the series `name` with `labels` (sorted by key) belongs to this shard.
-    pub fn keeps(&self, name: &str, labels: &[(String, String)]) -> bool {
-        self.count <= 1 || (key_hash(name, labels) % u64::from(self.count)) as u32 == self.index
+    /// Whether the series titled `title` (`name{k=v,...}`, labels sorted) is in this shard.
+    pub fn keeps(&self, title: &str) -> bool {
+        self.count <= 1
+            || fnv1a64(title.as_bytes()) % u64::from(self.count) == u64::from(self.index)
     }
 
     /// `3/10`, or `unsharded`.
     pub fn describe(shard: Option<Shard>) -> String {
         match shard {
-            Some(s) => format!("{}/{}", s.index, s.count),
+            Some(s) => s.to_string(),
             None => "unsharded".to_string(),
         }
     }
 }
 
-/// 64-bit FNV-1a of `name{k=v,...}` (no braces without labels), fed piece by piece.
-pub fn key_hash(name: &str, labels: &[(String, String)]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h = OFFSET;
-    let mut feed = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(PRIME);
-        }
-    };
-    feed(name.as_bytes());
-    if !labels.is_empty() {
-        feed(b"{");
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                feed(b",");
-            }
-            feed(k.as_bytes());
-            feed(b"=");
-            feed(v.as_bytes());
-        }
-        feed(b"}");
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
     }
-    h
+}
+
+/// 64-bit FNV-1a (offset basis `0xcbf29ce484222325`, prime `0x100000001b3`).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Shard, key_hash};
-
-    #[test]
-    fn shards_partition_the_series() {
-        let labels = |i: usize| vec![("host".to_string(), format!("h{}", i % 7))];
-        let shards: Vec<Shard> = (0..10).map(|k| Shard::new(k, 10).unwrap()).collect();
-        let mut per_shard = [0usize; 10];
-        for i in 0..10_000 {
-            let name = format!("cpu-{i}");
-            let owners: Vec<&Shard> = shards
-                .iter()
-                .filter(|s| s.keeps(&name, &labels(i)))
-                .collect();
-            assert_eq!(owners.len(), 1, "{name}");
-            per_shard[owners[0].index as usize] += 1;
-        }
-        // Spread evenly (within 10% of 1,000 each).
-        assert!(
-            per_shard.iter().all(|&n| (900..=1100).contains(&n)),
-            "{per_shard:?}"
-        );
-    }
-
-    #[test]
-    fn the_hash_is_fnv1a_of_the_key_as_reports_show_it() {
-        // FNV-1a 64 of "" and "a" (the published test vectors), and of a key with labels.
-        assert_eq!(key_hash("", &[]), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(key_hash("a", &[]), 0xaf63_dc4c_8601_ec8c);
-        let labels = [
-            ("g".to_string(), "1".to_string()),
-            ("h".to_string(), "x".to_string()),
-        ];
-        assert_eq!(key_hash("cpu", &labels), key_hash("cpu{g=1,h=x}", &[]));
-    }
+    use super::Shard;
 
     #[test]
     fn bad_shards_are_refused_with_the_flag() {

@@ -102,8 +102,8 @@ impl MetricSet {
     }
 
     /// Keeps only the series of `shard` (see [`crate::shard`]).
-    pub fn keep_shard(&mut self, shard: crate::shard::Shard) {
-        self.series.retain(|s| shard.keeps(&s.name, &s.labels));
+    pub fn keep_shard(&mut self, shard: Shard) {
+        self.series.retain(|s| shard.keeps(&s.title()));
     }
 }
 

@@ -7,52 +7,7 @@
 //! a dozen lines, has no seed to get wrong, and is the same in every language, so a Kubernetes
 //! job, a script or another tool can say which shard holds a series.
 
-use std::fmt;
-
-/// Shard `index` of `count` (from 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// Shard `index` of `count`: `count` at least 1, `index` below it.
-    pub fn new(index: u32, count: u32) -> Result<Shard, String> {
-        if count == 0 {
-            return Err("a fleet is split into at least 1 shard".to_string());
-        }
-        if index >= count {
-            return Err(format!(
-                "shard {index} of {count} does not exist (shards are numbered 0 to {})",
-                count - 1
-            ));
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// Whether the series titled `title` (`name{k=v,...}`, labels sorted) is in this shard.
-    pub fn keeps(&self, title: &str) -> bool {
-        self.count <= 1
-            || fnv1a64(title.as_bytes()) % u64::from(self.count) == u64::from(self.index)
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// 64-bit FNV-1a.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
+pub use crate::shard::{Shard, fnv1a64};
 
 #[cfg(test)]
 mod tests {
