@@ -1,16 +1,16 @@
 //! The workload `tests/eval/attribution_real.py` profiles on each version of `similar`: every
 //! source file of one version diffed against the same file of another (real edits, hundreds of
 //! lines), by lines with each algorithm, by words and by characters, rendered as a unified diff
-//! and as inline changes, over and over for the given seconds. Its inputs are the same for
-//! every version, so a share that moves between deploys is the library's doing.
+//! and as inline changes, over and over for the given seconds of CPU time (so a profile has as
+//! many samples on a busy machine as on an idle one). Its inputs are the same for every
+//! version, so a share that moves between deploys is the library's doing.
 //!
 //!     driver OLD_DIR NEW_DIR SECONDS [ROUNDS]
 //!
-//! With ROUNDS, it runs that many rounds instead and prints the seconds one took. It also prints
+//! With ROUNDS, it runs that many rounds instead and prints the CPU seconds one took. It also prints
 //! the calls a counter planted in the library counted (the evaluation's sizing build), if any.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,6 +19,17 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 /// Incremented by the counter the evaluation plants in a function to size its slowdown.
 #[no_mangle]
 pub static JOULE_EVAL_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// CPU time this (single-threaded) process has run, from Linux's scheduler statistics.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/schedstat").expect("/proc/self/schedstat");
+    let nanos: u64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("CPU time in schedstat");
+    nanos as f64 / 1e9
+}
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -85,14 +96,13 @@ fn main() {
     }
     let mut sum = 0;
     if let Some(rounds) = rounds {
-        let start = Instant::now();
+        let start = cpu_seconds();
         for _ in 0..rounds {
             sum += round(&pairs);
         }
-        println!("{}", start.elapsed().as_secs_f64() / rounds as f64);
+        println!("{}", (cpu_seconds() - start) / rounds as f64);
     } else {
-        let end = Instant::now() + Duration::from_secs_f64(seconds);
-        while Instant::now() < end {
+        while cpu_seconds() < seconds {
             sum += round(&pairs);
         }
     }
