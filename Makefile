@@ -22,7 +22,8 @@ help:
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
 	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
 	@echo "make eval-defense  regression detection on labelled synthetic fleets, beside Apache Otava"
-	@echo "make eval-attribution  commit attribution on real histories with planted slowdowns (py-spy)"
+	@echo "make eval-attribution  commit attribution on real Python, Rust and Go histories with planted"
+	@echo "               slowdowns, every deploy profiled (py-spy, perf, pprof); LANG=python|rust|go, SEEDS=1-8"
 	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"
@@ -184,11 +185,18 @@ $(PYSPY_VENV)/bin/py-spy:
 	python3 -m venv $(PYSPY_VENV)
 	$(PYSPY_VENV)/bin/pip install --quiet py-spy==0.4.3
 
-# Attribution on real histories (tests/eval/histories/: released versions of open-source projects,
-# one commit each), slowdowns planted at random, every deploy profiled with py-spy.
+# Attribution on real histories (tests/eval/histories/: consecutive commits or released versions of
+# open-source projects), slowdowns planted at random, every deploy profiled: Python-Markdown with
+# py-spy, similar (Rust) with perf, go-diff (Go) with runtime/pprof. LANG picks one language.
+ATTRIBUTION_PROJECTS_python := python-markdown
+ATTRIBUTION_PROJECTS_rust   := similar
+ATTRIBUTION_PROJECTS_go     := go-diff
+LANG_SELECTED := $(filter python rust go,$(LANG))
+ATTRIBUTION_PROJECTS := $(if $(LANG_SELECTED),$(ATTRIBUTION_PROJECTS_$(LANG_SELECTED)),python-markdown,similar,go-diff)
+SEEDS ?= 1-8
 eval-attribution: build $(PYSPY_VENV)/bin/py-spy
 	python3 tests/eval/attribution_real.py $(JOULE) $(SKILL_DIR) --pyspy $(PYSPY_VENV)/bin/py-spy \
-		--out $(TARGET_DIR)/eval-attribution
+		--out $(TARGET_DIR)/eval-attribution --projects $(ATTRIBUTION_PROJECTS) --seeds $(SEEDS)
 
 offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	@for c in $(OFFENSE_CAPTURES); do \

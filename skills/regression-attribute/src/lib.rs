@@ -164,11 +164,12 @@ impl Frames {
         Frames { profile, functions }
     }
 
-    /// Functions of this profile that are `changed`, or run inside it (its closures, lambdas).
-    fn ids_of(&self, changed: &str) -> Vec<u32> {
+    /// Functions of this profile that are `changed` (a function of the file at `path`), or run
+    /// inside it (its closures, lambdas).
+    fn ids_of(&self, changed: &str, path: &str) -> Vec<u32> {
         self.functions
             .iter()
-            .filter(|(_, parts)| names::identity(parts, changed) == names::Identity::Same)
+            .filter(|(_, parts)| names::identity_at(parts, changed, path) == names::Identity::Same)
             .map(|(id, _)| *id)
             .collect()
     }
@@ -208,7 +209,7 @@ fn identity_in(changes: &[FileChange], target: Option<&Target>) -> (names::Ident
             let here = hunk
                 .functions
                 .iter()
-                .map(|f| names::identity(&target.parts, f))
+                .map(|f| names::identity_at(&target.parts, f, &change.path))
                 .max()
                 .unwrap_or(names::Identity::None);
             if here == names::Identity::Same {
@@ -235,14 +236,13 @@ fn score(
     at: i64,
     when: Option<f64>,
 ) -> Candidate {
-    let mut changed: Vec<String> = Vec::new();
-    for f in changes
-        .iter()
-        .flat_map(|c| &c.hunks)
-        .flat_map(|h| &h.functions)
-    {
-        if !changed.contains(f) {
-            changed.push(f.clone());
+    // Each changed function with the file it is in (which says its module).
+    let mut changed: Vec<(String, String)> = Vec::new();
+    for change in changes {
+        for f in change.hunks.iter().flat_map(|h| &h.functions) {
+            if !changed.iter().any(|(n, p)| n == f && *p == change.path) {
+                changed.push((f.clone(), change.path.clone()));
+            }
         }
     }
     let mut reasons = Vec::new();
@@ -340,8 +340,14 @@ fn score(
 
 /// Function names for a message: the first eight, and how many more (a release commit
 /// touches hundreds).
-fn listed(names: &[String]) -> String {
+fn listed(functions: &[(String, String)]) -> String {
     const SHOWN: usize = 8;
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in functions {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
     let mut text = names[..names.len().min(SHOWN)].join(", ");
     if names.len() > SHOWN {
         text.push_str(&format!(" and {} more", names.len() - SHOWN));
@@ -352,13 +358,20 @@ fn listed(names: &[String]) -> String {
 /// Of the stacks through the regressed function in `frames`' profile, the share (by value) that
 /// also pass through a function named in `changed`, and the share of the whole profile that
 /// runs through those functions; `None` when the profile does not have the function.
-fn share_through(frames: &Frames, target: &Target, changed: &[String]) -> Option<(f64, f64)> {
+fn share_through(
+    frames: &Frames,
+    target: &Target,
+    changed: &[(String, String)],
+) -> Option<(f64, f64)> {
     let profile = &frames.profile;
     let targets = frames.ids_of_target(target);
     if targets.is_empty() {
         return None;
     }
-    let changed_ids: Vec<u32> = changed.iter().flat_map(|c| frames.ids_of(c)).collect();
+    let changed_ids: Vec<u32> = changed
+        .iter()
+        .flat_map(|(name, path)| frames.ids_of(name, path))
+        .collect();
     let column = profile.metadata().default_sample_type as usize;
     let (mut all, mut through) = (0i64, 0i64);
     for stack in profile.stacks(&targets).ok()? {

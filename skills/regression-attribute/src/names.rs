@@ -2,7 +2,9 @@
 //! <locals>.<lambda>`, `logscan::parse::parse_line::{{closure}}`, `main.(*Server).Handle.func1`,
 //! `<app::Cache as Store>::get`) reduced to the named function it runs in, and compared with the
 //! qualified names the host gives for the functions a change touches (`Registry._sort`,
-//! `parse_line`, `(*Server).Handle`, `Cache::get`), segment by segment from the end.
+//! `parse_line`, `(*Server).Handle`, `Cache::get`), segment by segment from the end, and, where
+//! the language says which module a file is, with the file it is in (`myers::diff_deadline` is
+//! not the `diff_deadline` of `src/algorithms/patience.rs`).
 
 /// How a changed function relates to the regressed one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -109,6 +111,65 @@ pub fn identity(target: &[String], changed: &str) -> Identity {
     }
 }
 
+/// How `changed`, a function of the file at `path`, relates to the regressed function `target`:
+/// [`identity`], except that a function whose name alone agrees is only [`Identity::LastPart`]
+/// when the file is not in the module the frame names. Rust names a free function by its
+/// module's path, which the file's path spells (`src/algorithms/myers.rs` is `algorithms::myers`;
+/// methods are named by their type's module, which an `impl` elsewhere need not be in, so only
+/// free functions are checked); Go names every function by its package's import path, whose
+/// last element is the file's folder (`main` is named `main` wherever it is).
+pub fn identity_at(target: &[String], changed: &str, path: &str) -> Identity {
+    let found = identity(target, changed);
+    if found != Identity::Same {
+        return found;
+    }
+    let changed = segments(changed);
+    let before = &target[..target.len() - changed.len()];
+    let in_module = match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("rs") if changed.len() == 1 && !before.is_empty() => {
+            // The crate's name, then the module's path.
+            rust_module(path).is_none_or(|module| before[1..] == module[..])
+        }
+        Some("go") if !before.is_empty() && before != ["main"] => {
+            let package = before.join(".");
+            let last = package.rsplit('/').next().unwrap_or_default();
+            match path.rsplit_once('/') {
+                Some((folder, _)) => folder.rsplit('/').next() == Some(last),
+                None => true,
+            }
+        }
+        _ => true,
+    };
+    if in_module {
+        Identity::Same
+    } else {
+        Identity::LastPart
+    }
+}
+
+/// The module path a Rust source file is, under its crate: `src/algorithms/myers.rs` and
+/// `src/algorithms/myers/mod.rs` are `algorithms::myers`; `src/lib.rs`, `src/main.rs`,
+/// `src/bin/tool.rs` are crate roots (nothing). `None` outside a `src/` folder (examples,
+/// tests, a layout set in the manifest), where the path does not say.
+fn rust_module(path: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let src = parts.iter().rposition(|p| *p == "src")?;
+    let mut module: Vec<String> = parts[src + 1..]
+        .iter()
+        .map(|p| p.strip_suffix(".rs").unwrap_or(p).to_string())
+        .collect();
+    if module.first().is_some_and(|m| m == "bin") {
+        return Some(Vec::new());
+    }
+    if module.len() == 1 && (module[0] == "lib" || module[0] == "main") {
+        module.clear();
+    }
+    if module.last().is_some_and(|m| m == "mod") {
+        module.pop();
+    }
+    Some(module)
+}
+
 /// The last part of a reduced name (`Registry._sort` -> `_sort`), for messages and file names.
 pub fn short(target: &[String]) -> &str {
     target.last().map(String::as_str).unwrap_or_default()
@@ -188,6 +249,70 @@ mod tests {
         assert_eq!(identity(&go, "Handle"), Identity::LastPart);
         assert_eq!(identity(&[], "x"), Identity::None);
         assert_eq!(identity(&rust, ""), Identity::None);
+    }
+
+    #[test]
+    fn a_free_function_is_the_same_only_in_the_module_its_file_is() {
+        let myers = seg("similar::algorithms::myers::diff_deadline");
+        let at = |path| identity_at(&myers, "diff_deadline", path);
+        assert_eq!(at("src/algorithms/myers.rs"), Identity::Same);
+        assert_eq!(at("src/algorithms/myers/mod.rs"), Identity::Same);
+        assert_eq!(at("src/algorithms/patience.rs"), Identity::LastPart);
+        assert_eq!(at("src/lib.rs"), Identity::LastPart);
+        // A workspace member's crate root is where its `src/` is.
+        let host = seg("joule::history::functions::definitions");
+        assert_eq!(
+            identity_at(&host, "definitions", "host/src/history/functions.rs"),
+            Identity::Same
+        );
+        // A function at the crate root, in a binary, or named without modules: nothing to check.
+        let root = seg("logscan::parse_line::{{closure}}");
+        assert_eq!(
+            identity_at(&root, "parse_line", "src/main.rs"),
+            Identity::Same
+        );
+        assert_eq!(
+            identity_at(&root, "parse_line", "src/bin/logscan.rs"),
+            Identity::Same
+        );
+        assert_eq!(
+            identity_at(&seg("parse_line"), "parse_line", "src/x.rs"),
+            Identity::Same
+        );
+        // A method is named by its type's module, which its `impl` need not be in.
+        let method = seg("<similar::algorithms::compact::Compact<O,N,D> as DiffHook>::finish");
+        assert_eq!(
+            identity_at(&method, "Compact::finish", "src/algorithms/impls.rs"),
+            Identity::Same
+        );
+        // Python's frames carry no module to compare with.
+        let py = seg("Registry._sort");
+        assert_eq!(
+            identity_at(&py, "Registry._sort", "markdown/util.py"),
+            Identity::Same
+        );
+    }
+
+    #[test]
+    fn a_go_function_is_the_same_only_in_its_package_folder() {
+        let bisect = seg("github.com/sergi/go-diff/diffmatchpatch.(*DiffMatchPatch).diffBisect");
+        let at = |path| identity_at(&bisect, "(*DiffMatchPatch).diffBisect", path);
+        assert_eq!(at("diffmatchpatch/diff.go"), Identity::Same);
+        assert_eq!(at("vendor/x/diffmatchpatch/diff.go"), Identity::Same);
+        assert_eq!(at("other/diff.go"), Identity::LastPart);
+        // At the module's root the folder says nothing (`gopkg.in/yaml.v3`), nor does `main`.
+        assert_eq!(at("diff.go"), Identity::Same);
+        let main = seg("main.run.func1");
+        assert_eq!(
+            identity_at(&main, "run", "cmd/tool/main.go"),
+            Identity::Same
+        );
+        let new = seg("example.com/app/store.New");
+        assert_eq!(
+            identity_at(&new, "New", "cache/cache.go"),
+            Identity::LastPart
+        );
+        assert_eq!(identity_at(&new, "New", "store/store.go"), Identity::Same);
     }
 
     #[test]
