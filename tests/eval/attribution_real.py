@@ -29,6 +29,7 @@ the clean commits are shared by every seed.
 """
 
 import argparse
+import datetime
 import json
 import os
 import random
@@ -45,8 +46,8 @@ DEPLOY_DELAY = 6 * 3600
 MESSAGES = ["Simplify {short}", "Tidy up {short}", "Refactor internal helpers",
             "Cache-friendly lookups", "Small clean-ups", "Prepare for the next release"]
 # Seconds a profile runs, per project: Go's runtime/pprof samples at 100 Hz (the others at
-# 1000), so its driver runs for 5 s of CPU time (about 500 samples).
-SECONDS = {"go-diff": 5.0}
+# 1000; asked for more, Go 1.19 drops most of them), so its driver runs for 8 s of CPU time.
+SECONDS = {"go-diff": 8.0}
 
 
 def short_name(function):
@@ -154,7 +155,20 @@ def build_case(project, seed, args):
         "landing": landing, "shape": shape, "rise": rise, "iterations": iterations,
         "message": message, "deploys": len(deploys), "head_profile": os.path.join(profiles, last),
         "profiles": profiles, "marker": project.marker(shape),
+        "sizing": getattr(project, "sizes", {}).get((landing, q)),
     }
+
+
+def parse_time(text):
+    """Unix seconds of an RFC 3339 time or of Unix seconds as text (0 when neither)."""
+    try:
+        return int(float(text))
+    except ValueError:
+        pass
+    try:
+        return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return 0
 
 
 def series_function(series):
@@ -188,7 +202,11 @@ def evaluate(project, joule, skills, truth, args):
 
     regressions = [f for f in report["findings"]
                    if f["skill"] == "regression-detect" and f["kind"] == "regression"]
-    hit = next((f for f in regressions if about(f)), None)
+    # A series can change more than once (a real commit before or after the planted one moves
+    # the same function); the regression counted is the one placed nearest the planted deploy.
+    planted = START + truth["landing"] * DAY + DEPLOY_DELAY
+    hits = [f for f in regressions if about(f)]
+    hit = min(hits, key=lambda f: abs(parse_time(f.get("at", "")) - planted), default=None)
     result = {"detected": hit is not None, "top1": False, "top3": False, "revert": False,
               "regressions": len(regressions), "ranked": []}
     if hit is None:
