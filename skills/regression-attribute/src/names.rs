@@ -162,10 +162,9 @@ fn rust_place(path: &str) -> Option<(Option<String>, Vec<String>)> {
             .iter()
             .map(|p| p.strip_suffix(".rs").unwrap_or(p).to_string())
             .collect();
-        if module
-            .last()
-            .is_some_and(|m| m == "mod" || m == "main" || m == "lib")
-        {
+        // `mod.rs` is its folder's module; `main.rs` and `lib.rs` only at a crate's root.
+        let root = module.len() == 1 && (module[0] == "main" || module[0] == "lib");
+        if root || module.last().is_some_and(|m| m == "mod") {
             module.pop();
         }
         module
@@ -333,6 +332,39 @@ mod tests {
             Identity::LastPart
         );
         assert_eq!(identity_at(&new, "New", "store/store.go"), Identity::Same);
+    }
+
+    #[test]
+    fn a_rust_file_says_its_crate_and_module_by_cargos_layout() {
+        let place = |p: &str| rust_place(p).map(|(k, m)| (k, m.join("::")));
+        assert_eq!(place("src/lib.rs"), Some((None, String::new())));
+        assert_eq!(
+            place("src/algorithms/myers.rs"),
+            Some((None, "algorithms::myers".into()))
+        );
+        assert_eq!(
+            place("src/algorithms/mod.rs"),
+            Some((None, "algorithms".into()))
+        );
+        assert_eq!(place("src/cli/main.rs"), Some((None, "cli::main".into())));
+        assert_eq!(
+            place("src/bin/my-tool.rs"),
+            Some((Some("my_tool".into()), String::new()))
+        );
+        assert_eq!(
+            place("examples/udiff.rs"),
+            Some((Some("udiff".into()), String::new()))
+        );
+        assert_eq!(
+            place("benches/diffs/main.rs"),
+            Some((Some("diffs".into()), String::new()))
+        );
+        assert_eq!(place("build.rs"), None);
+        let main = seg("similar_workload::main");
+        assert_eq!(
+            identity_at(&main, "main", "examples/udiff.rs"),
+            Identity::LastPart
+        );
     }
 
     #[test]
