@@ -113,11 +113,12 @@ pub fn identity(target: &[String], changed: &str) -> Identity {
 
 /// How `changed`, a function of the file at `path`, relates to the regressed function `target`:
 /// [`identity`], except that a function whose name alone agrees is only [`Identity::LastPart`]
-/// when the file is not in the module the frame names. Rust names a free function by its
-/// module's path, which the file's path spells (`src/algorithms/myers.rs` is `algorithms::myers`;
-/// methods are named by their type's module, which an `impl` elsewhere need not be in, so only
-/// free functions are checked); Go names every function by its package's import path, whose
-/// last element is the file's folder (`main` is named `main` wherever it is).
+/// when the file is not where the frame says the function is. Rust names a free function by its
+/// crate and module, which the file's place in the package spells (`src/algorithms/myers.rs` is
+/// `algorithms::myers` of the library; `examples/udiff.rs` is the crate `udiff`); methods are
+/// named by their type's module, which an `impl` elsewhere need not be in, so only free
+/// functions are checked. Go names every function by its package's import path, whose last
+/// element is the file's folder (`main` is named `main` wherever it is).
 pub fn identity_at(target: &[String], changed: &str, path: &str) -> Identity {
     let found = identity(target, changed);
     if found != Identity::Same {
@@ -126,10 +127,11 @@ pub fn identity_at(target: &[String], changed: &str, path: &str) -> Identity {
     let changed = segments(changed);
     let before = &target[..target.len() - changed.len()];
     let in_module = match path.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("rs") if changed.len() == 1 && !before.is_empty() => {
-            // The crate's name, then the module's path.
-            rust_module(path).is_none_or(|module| before[1..] == module[..])
-        }
+        Some("rs") if changed.len() == 1 && !before.is_empty() => match rust_place(path) {
+            Some((Some(krate), module)) => before[0] == krate && before[1..] == module[..],
+            Some((None, module)) => before[1..] == module[..],
+            None => true,
+        },
         Some("go") if !before.is_empty() && before != ["main"] => {
             let package = before.join(".");
             let last = package.rsplit('/').next().unwrap_or_default();
@@ -147,27 +149,44 @@ pub fn identity_at(target: &[String], changed: &str, path: &str) -> Identity {
     }
 }
 
-/// The module path a Rust source file is, under its crate: `src/algorithms/myers.rs` and
-/// `src/algorithms/myers/mod.rs` are `algorithms::myers`; `src/lib.rs`, `src/main.rs`,
-/// `src/bin/tool.rs` are crate roots (nothing). `None` outside a `src/` folder (examples,
-/// tests, a layout set in the manifest), where the path does not say.
-fn rust_module(path: &str) -> Option<Vec<String>> {
+/// Where a Rust source file is in its package, by Cargo's layout: the crate's name when the
+/// path says it (`src/bin/tool.rs`, `examples/udiff.rs`, `benches/diffs/main.rs`, `tests/x.rs`;
+/// a library's or `src/main.rs`'s is the package's, which the path does not say), and the
+/// module path under the crate root (`src/algorithms/myers.rs` and `src/algorithms/myers/
+/// mod.rs` are `algorithms::myers`). `None` for a path outside those folders (a layout set in
+/// the manifest).
+fn rust_place(path: &str) -> Option<(Option<String>, Vec<String>)> {
     let parts: Vec<&str> = path.split('/').collect();
-    let src = parts.iter().rposition(|p| *p == "src")?;
-    let mut module: Vec<String> = parts[src + 1..]
+    let modules = |rest: &[&str]| -> Vec<String> {
+        let mut module: Vec<String> = rest
+            .iter()
+            .map(|p| p.strip_suffix(".rs").unwrap_or(p).to_string())
+            .collect();
+        // `mod.rs` is its folder's module; `main.rs` and `lib.rs` only at a crate's root.
+        let root = module.len() == 1 && (module[0] == "main" || module[0] == "lib");
+        if root || module.last().is_some_and(|m| m == "mod") {
+            module.pop();
+        }
+        module
+    };
+    // A crate of its own: its root is `NAME.rs` or `NAME/main.rs` (binary names' dashes are
+    // underscores in symbols).
+    let own_crate = |rest: &[&str]| -> Option<(Option<String>, Vec<String>)> {
+        let (first, inner) = rest.split_first()?;
+        let name = first.strip_suffix(".rs").unwrap_or(first).replace('-', "_");
+        Some((Some(name), modules(inner)))
+    };
+    if let Some(src) = parts.iter().rposition(|p| *p == "src") {
+        let rest = &parts[src + 1..];
+        return match rest.first() {
+            Some(&"bin") => own_crate(&rest[1..]),
+            _ => Some((None, modules(rest))),
+        };
+    }
+    let target = parts
         .iter()
-        .map(|p| p.strip_suffix(".rs").unwrap_or(p).to_string())
-        .collect();
-    if module.first().is_some_and(|m| m == "bin") {
-        return Some(Vec::new());
-    }
-    if module.len() == 1 && (module[0] == "lib" || module[0] == "main") {
-        module.clear();
-    }
-    if module.last().is_some_and(|m| m == "mod") {
-        module.pop();
-    }
-    Some(module)
+        .rposition(|p| matches!(*p, "examples" | "benches" | "tests"))?;
+    own_crate(&parts[target + 1..])
 }
 
 /// The last part of a reduced name (`Registry._sort` -> `_sort`), for messages and file names.
@@ -313,6 +332,39 @@ mod tests {
             Identity::LastPart
         );
         assert_eq!(identity_at(&new, "New", "store/store.go"), Identity::Same);
+    }
+
+    #[test]
+    fn a_rust_file_says_its_crate_and_module_by_cargos_layout() {
+        let place = |p: &str| rust_place(p).map(|(k, m)| (k, m.join("::")));
+        assert_eq!(place("src/lib.rs"), Some((None, String::new())));
+        assert_eq!(
+            place("src/algorithms/myers.rs"),
+            Some((None, "algorithms::myers".into()))
+        );
+        assert_eq!(
+            place("src/algorithms/mod.rs"),
+            Some((None, "algorithms".into()))
+        );
+        assert_eq!(place("src/cli/main.rs"), Some((None, "cli::main".into())));
+        assert_eq!(
+            place("src/bin/my-tool.rs"),
+            Some((Some("my_tool".into()), String::new()))
+        );
+        assert_eq!(
+            place("examples/udiff.rs"),
+            Some((Some("udiff".into()), String::new()))
+        );
+        assert_eq!(
+            place("benches/diffs/main.rs"),
+            Some((Some("diffs".into()), String::new()))
+        );
+        assert_eq!(place("build.rs"), None);
+        let main = seg("similar_workload::main");
+        assert_eq!(
+            identity_at(&main, "main", "examples/udiff.rs"),
+            Identity::LastPart
+        );
     }
 
     #[test]
