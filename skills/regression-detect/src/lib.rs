@@ -136,11 +136,12 @@ impl Skill for RegressionDetect {
         let group_by = invocation.param("group-by").unwrap_or("group").to_string();
         let dedup: f64 = invocation.param_or("dedup-correlation", 0.9)?;
         let only = invocation.param("series").filter(|s| !s.is_empty());
-        let mut findings = Vec::new();
+        // Each set's findings go to the host as soon as the set is scanned: a deadline or a
+        // memory cap reached in a later set keeps them.
         for set in MetricSet::granted() {
-            findings.extend(scan(&set, only, &settings, since, &group_by, dedup)?);
+            Finding::report(&scan(&set, only, &settings, since, &group_by, dedup)?);
         }
-        Ok(findings)
+        Ok(Vec::new())
     }
 }
 
