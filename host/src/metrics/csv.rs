@@ -18,6 +18,8 @@ struct Header {
     value: usize,
     /// The other columns, in order.
     labels: Vec<usize>,
+    /// The same, in the order of their names (the order of a series' title).
+    sorted_labels: Vec<usize>,
 }
 
 impl Header {
@@ -71,14 +73,17 @@ impl Header {
                 })
         };
         let (timestamp, series, value) = (find("timestamp")?, find("series")?, find("value")?);
-        let labels = (0..names.len())
+        let labels: Vec<usize> = (0..names.len())
             .filter(|&i| i != timestamp && i != series && i != value)
             .collect();
+        let mut sorted_labels = labels.clone();
+        sorted_labels.sort_by(|&a, &b| names[a].cmp(&names[b]));
         Ok(Header {
             timestamp,
             series,
             value,
             labels,
+            sorted_labels,
             names,
         })
     }
@@ -263,6 +268,20 @@ fn row(
     key.clear();
     for i in std::iter::once(header.series).chain(header.labels.iter().copied()) {
         super::stream::key_part(key, cell(i));
+    }
+    // Another shard's row goes first, by its key's hash (a row with an empty name is
+    // reported by every shard, as by one process; one that is not UTF-8 by the shard its
+    // bytes hash to).
+    if !cell(header.series).is_empty()
+        && block.foreign(|| {
+            let labels = header
+                .sorted_labels
+                .iter()
+                .map(|&i| (header.names[i].as_bytes(), cell(i)));
+            super::shard::key_hash(cell(header.series), labels)
+        })
+    {
+        return block.other_shard();
     }
     let id = match block.lookup(key) {
         Some(Some(id)) => id,

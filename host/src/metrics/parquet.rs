@@ -16,6 +16,13 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, BinaryArray};
+use arrow_schema::DataType as ArrowType;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::basic::{LogicalType, TimeUnit, Type as PhysicalType};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{ByteArray, DataType};
@@ -27,6 +34,7 @@ use super::{LoadOptions, MetricSet, MetricsError, TimeFormat};
 /// A Parquet file read by position (`pread`), so row groups can be decoded on several threads
 /// at once. The parquet crate's own reader for `File` seeks a shared file offset, and two
 /// threads seeking it read each other's bytes ("failed to fill whole buffer").
+#[derive(Clone)]
 pub(super) struct PositionalFile(Arc<File>);
 
 impl PositionalFile {
@@ -73,11 +81,18 @@ impl ChunkReader for PositionalFile {
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<::bytes::Bytes> {
-        let mut buffer = Vec::new();
-        let read = self
-            .get_read(start)?
-            .take(length as u64)
-            .read_to_end(&mut buffer)?;
+        // Straight into a buffer of the right size: a column chunk is tens of megabytes, and
+        // growing a buffer through a `BufReader` copied it three times.
+        let mut buffer = vec![0u8; length.min(self.len().saturating_sub(start) as usize)];
+        let mut read = 0;
+        while read < buffer.len() {
+            match read_at(&self.0, &mut buffer[read..], start + read as u64) {
+                Ok(0) => break,
+                Ok(n) => read += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         if read != length {
             return Err(parquet::errors::ParquetError::EOF(format!(
                 "expected {length} bytes at offset {start}, the file has {read}"
@@ -127,7 +142,13 @@ enum Values {
     I64(Vec<i64>),
     F32(Vec<f32>),
     F64(Vec<f64>),
+    /// Text (and binary) columns as the column reader gives them: each value holds a
+    /// reference to its page, counted up and down per row.
     Bytes(Vec<ByteArray>),
+    /// The same as one Arrow array (offsets into one buffer), how text columns are read when
+    /// they can be: a fifth of the cost a row, which a shard reading a whole fleet pays for
+    /// every row it leaves to the others.
+    Binary(BinaryArray),
 }
 
 impl Cells {
@@ -141,11 +162,19 @@ impl Cells {
             (None, Values::F32(v)) => v.len(),
             (None, Values::F64(v)) => v.len(),
             (None, Values::Bytes(v)) => v.len(),
+            (None, Values::Binary(v)) => v.len(),
         }
     }
 
     /// Per row, the index of its value, or `None` for a null.
     fn positions(&self, rows: usize) -> Vec<Option<u32>> {
+        if let Values::Binary(v) = &self.values
+            && v.null_count() > 0
+        {
+            return (0..rows)
+                .map(|r| (r < v.len() && v.is_valid(r)).then_some(r as u32))
+                .collect();
+        }
         match &self.defs {
             None => (0..rows as u32).map(Some).collect(),
             Some(defs) => {
@@ -186,6 +215,7 @@ impl Cells {
     fn key_bytes<'a>(&'a self, i: usize, scratch: &'a mut [u8; 8]) -> &'a [u8] {
         match &self.values {
             Values::Bytes(v) => v.get(i).map_or(&[], |b| b.data()),
+            Values::Binary(v) => binary(v, i),
             Values::Bool(v) => {
                 scratch[0] = v.get(i).copied().map_or(2, u8::from);
                 &scratch[..1]
@@ -211,11 +241,25 @@ impl Cells {
         }
     }
 
+    /// The bytes of text value `i` (empty for a null, or in a column that is not text).
+    fn raw(&self, i: Option<u32>) -> &[u8] {
+        match (&self.values, i) {
+            (Values::Bytes(v), Some(i)) => v.get(i as usize).map_or(&[], |b| b.data()),
+            (Values::Binary(v), Some(i)) => binary(v, i as usize),
+            _ => &[],
+        }
+    }
+
     /// Value `i` as label text; `None` when it is not UTF-8.
     fn text(&self, i: usize) -> Option<String> {
         let mut out = String::new();
         match &self.values {
             Values::Bytes(v) => return v.get(i).and_then(|b| b.as_utf8().ok()).map(str::to_string),
+            Values::Binary(v) => {
+                return (i < v.len())
+                    .then(|| std::str::from_utf8(v.value(i)).ok().map(str::to_string))
+                    .flatten();
+            }
             Values::Bool(v) => write!(out, "{}", v.get(i)?),
             Values::I32(v) => write!(out, "{}", v.get(i)?),
             Values::I64(v) => write!(out, "{}", v.get(i)?),
@@ -227,8 +271,13 @@ impl Cells {
     }
 }
 
+/// Value `i` of an Arrow binary array (empty past its end).
+fn binary(v: &BinaryArray, i: usize) -> &[u8] {
+    if i < v.len() { v.value(i) } else { &[] }
+}
+
 /// Reads Parquet metrics from `input` (a file, or bytes in memory).
-pub(super) fn read<R: ChunkReader + 'static>(
+pub(super) fn read<R: ChunkReader + Clone + 'static>(
     name: &str,
     input: R,
     options: &LoadOptions,
@@ -238,9 +287,17 @@ pub(super) fn read<R: ChunkReader + 'static>(
         place,
         message,
     };
-    let reader = SerializedFileReader::new(input)
+    let reader = SerializedFileReader::new(input.clone())
         .map_err(|e| fail(None, format!("unreadable Parquet ({e})")))?;
     let layout = layout(&reader).map_err(|(column, message)| fail(column, message))?;
+    // Text columns through Arrow's reader when the schema maps to Arrow's; otherwise (and
+    // for a row group it cannot read) through the column readers, row by row as before.
+    let texts = ArrowReaderMetadata::try_new(
+        Arc::new(reader.metadata().clone()),
+        ArrowReaderOptions::new(),
+    )
+    .ok()
+    .map(|metadata| Texts { input, metadata });
     let groups = reader.metadata().num_row_groups();
     // Rows before each row group, for row numbers over the file.
     let mut first_rows = Vec::with_capacity(groups);
@@ -258,10 +315,58 @@ pub(super) fn read<R: ChunkReader + 'static>(
     ordered(
         super::stream::threads(options.threads),
         0..groups,
-        |g| row_group(&reader, &layout, g, shard, &known),
+        |g| row_group(&reader, texts.as_ref(), &layout, g, shard, &known),
         |block| merge.block(block, &known),
     );
     merge.finish()
+}
+
+/// The file again, read through Arrow's reader for its text columns.
+struct Texts<R> {
+    input: R,
+    metadata: ArrowReaderMetadata,
+}
+
+impl<R: ChunkReader + Clone + 'static> Texts<R> {
+    /// Columns `columns` of row group `g` as binary arrays of `rows` values each, by column
+    /// index; `None` when Arrow's reader cannot give them all (text that is not UTF-8 fails
+    /// its whole batch: the column readers then find the row and skip only it).
+    fn read(
+        &self,
+        g: usize,
+        columns: &[usize],
+        rows: usize,
+    ) -> Option<std::collections::HashMap<usize, BinaryArray>> {
+        if columns.is_empty() || rows == 0 {
+            return None;
+        }
+        let schema = self.metadata.metadata().file_metadata().schema_descr();
+        let mask = ProjectionMask::leaves(schema, columns.iter().copied());
+        let mut batches = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.input.clone(),
+            self.metadata.clone(),
+        )
+        .with_row_groups(vec![g])
+        .with_projection(mask)
+        .with_batch_size(rows)
+        .build()
+        .ok()?;
+        let batch = batches.next()?.ok()?;
+        if batch.num_rows() != rows || batch.num_columns() != columns.len() {
+            return None;
+        }
+        // Projected columns come in the schema's order, as `columns` is.
+        let mut out = std::collections::HashMap::with_capacity(columns.len());
+        for (&i, array) in columns.iter().zip(batch.columns()) {
+            let binary = match array.data_type() {
+                ArrowType::Utf8 => BinaryArray::from(array.as_string::<i32>().clone()),
+                ArrowType::Binary => array.as_binary::<i32>().clone(),
+                _ => return None,
+            };
+            out.insert(i, binary);
+        }
+        Some(out)
+    }
 }
 
 /// Where each column is, from the schema; or the column and why not.
@@ -451,8 +556,9 @@ fn cells(
 
 /// The rows of row group `g`. A column that cannot be decoded skips the row group, with a
 /// warning naming it.
-fn row_group<R: ChunkReader + 'static>(
+fn row_group<R: ChunkReader + Clone + 'static>(
     reader: &SerializedFileReader<R>,
+    texts: Option<&Texts<R>>,
     layout: &Layout,
     g: usize,
     shard: Option<super::Shard>,
@@ -460,17 +566,33 @@ fn row_group<R: ChunkReader + 'static>(
 ) -> Block {
     let mut block = BlockBuilder::new(Origin::RowGroup(g), shard, known);
     let rows = reader.metadata().row_group(g).num_rows().max(0) as usize;
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let used = |i: usize| {
+        i == layout.timestamp
+            || i == layout.series
+            || i == layout.value
+            || layout.labels.iter().any(|(j, _)| *j == i)
+    };
+    let text_columns: Vec<usize> = (0..layout.names.len())
+        .filter(|&i| used(i) && schema.column(i).physical_type() == PhysicalType::BYTE_ARRAY)
+        .collect();
+    let mut arrays = texts
+        .and_then(|t| t.read(g, &text_columns, rows))
+        .unwrap_or_default();
     let decoded = reader.get_row_group(g).and_then(|rg| {
         let mut columns = Vec::with_capacity(layout.names.len());
         for i in 0..layout.names.len() {
-            let used = i == layout.timestamp
-                || i == layout.series
-                || i == layout.value
-                || layout.labels.iter().any(|(j, _)| *j == i);
-            columns.push(if used {
-                Some(cells(&*rg, i, rows)?)
-            } else {
+            columns.push(if !used(i) {
                 None
+            } else if let Some(array) = arrays.remove(&i) {
+                let max_def = schema.column(i).max_def_level();
+                Some(Cells {
+                    values: Values::Binary(array),
+                    defs: None,
+                    max_def,
+                })
+            } else {
+                Some(cells(&*rg, i, rows)?)
             });
         }
         Ok(columns)
@@ -515,6 +637,12 @@ fn row_group<R: ChunkReader + 'static>(
         .filter_map(|(i, n)| column(*i).map(|c| (n.as_str(), c, c.positions(rows))))
         .collect();
     let field = |i: usize| Some(layout.names[i].as_str());
+    // Labels in the order of their names, for the shard's hash; only when every key column
+    // is text, whose bytes are the title's (numbers and booleans are written out for it).
+    let mut by_name: Vec<&(&str, &Cells, Vec<Option<u32>>)> = labels.iter().collect();
+    by_name.sort_by(|a, b| a.0.cmp(b.0));
+    let text = |c: &Cells| matches!(c.values, Values::Bytes(_) | Values::Binary(_));
+    let text_keys = text(series) && labels.iter().all(|(_, c, _)| text(c));
     let mut key = Vec::new();
     let mut scratch = [0u8; 8];
     for row in 0..rows {
@@ -523,6 +651,20 @@ fn row_group<R: ChunkReader + 'static>(
             block.skip(at, field(layout.series), "empty series name".into());
             continue;
         };
+        // Another shard's row goes first, by its key's hash (one that is not UTF-8 is then
+        // reported by the shard its bytes hash to).
+        if text_keys
+            && !series.raw(Some(s)).is_empty()
+            && block.foreign(|| {
+                let parts = by_name
+                    .iter()
+                    .map(|(n, c, at)| (n.as_bytes(), c.raw(at[row])));
+                super::shard::key_hash(series.raw(Some(s)), parts)
+            })
+        {
+            block.other_shard();
+            continue;
+        }
         key.clear();
         key_part(&mut key, series.key_bytes(s as usize, &mut scratch));
         for (_, cells, at_label) in &labels {

@@ -7,7 +7,7 @@
 //! a dozen lines, has no seed to get wrong, and is the same in every language, so a Kubernetes
 //! job, a script or another tool can say which shard holds a series.
 
-pub use crate::shard::{Shard, fnv1a64};
+pub use crate::shard::{Shard, fnv1a64, key_hash};
 
 #[cfg(test)]
 mod tests {

@@ -1013,3 +1013,159 @@ fn parquet_written_by_the_parquet_crate_equals_the_same_csv() {
     assert_eq!(e.file, "cut.parquet");
     assert!(e.message.contains("Parquet"), "{e}");
 }
+
+#[test]
+fn parquet_shards_partition_the_series_as_csv_does_with_nulls_numbers_and_bad_text() {
+    use std::sync::Arc;
+
+    use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::types::Type;
+
+    // Labels: `zone` text with nulls (read through Arrow), `core` an integer (whose title
+    // is its decimal text, so those row groups go the column readers' way); one series
+    // name that is not UTF-8 (Arrow refuses its row group, which the column readers read).
+    let write = |with_core: bool| -> Vec<u8> {
+        let mut fields = vec![
+            Arc::new(
+                Type::primitive_type_builder("timestamp", PhysicalType::INT64)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .unwrap(),
+            ),
+            Arc::new(
+                Type::primitive_type_builder("series", PhysicalType::BYTE_ARRAY)
+                    .with_repetition(Repetition::REQUIRED)
+                    .with_logical_type(Some(LogicalType::String))
+                    .build()
+                    .unwrap(),
+            ),
+            Arc::new(
+                Type::primitive_type_builder("value", PhysicalType::DOUBLE)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .unwrap(),
+            ),
+            Arc::new(
+                Type::primitive_type_builder("zone", PhysicalType::BYTE_ARRAY)
+                    .with_repetition(Repetition::OPTIONAL)
+                    .with_logical_type(Some(LogicalType::String))
+                    .build()
+                    .unwrap(),
+            ),
+        ];
+        if with_core {
+            fields.push(Arc::new(
+                Type::primitive_type_builder("core", PhysicalType::INT32)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .unwrap(),
+            ));
+        }
+        let schema = Type::group_type_builder("m")
+            .with_fields(fields)
+            .build()
+            .unwrap();
+        let mut bytes = Vec::new();
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut writer = SerializedFileWriter::new(&mut bytes, Arc::new(schema), props).unwrap();
+        for group in 0..4 {
+            let (mut ts, mut names, mut vs, mut zones, mut defs, mut cores) =
+                (vec![], vec![], vec![], vec![], vec![], vec![]);
+            for i in 0..5i64 {
+                for s in 0..60usize {
+                    ts.push(1_793_491_200 + 300 * (group * 5 + i));
+                    let mut name = format!("f{s:03}").into_bytes();
+                    if group == 2 && s == 7 && i == 0 {
+                        name = vec![b'f', 0xff, 0xfe];
+                    }
+                    names.push(ByteArray::from(name));
+                    vs.push(s as f64 + i as f64);
+                    if s % 4 == 0 {
+                        defs.push(0);
+                    } else {
+                        defs.push(1);
+                        zones.push(ByteArray::from(format!("z{}", s % 3).as_str()));
+                    }
+                    cores.push((s % 2) as i32);
+                }
+            }
+            let mut g = writer.next_row_group().unwrap();
+            let mut c = g.next_column().unwrap().unwrap();
+            c.typed::<Int64Type>().write_batch(&ts, None, None).unwrap();
+            c.close().unwrap();
+            let mut c = g.next_column().unwrap().unwrap();
+            c.typed::<ByteArrayType>()
+                .write_batch(&names, None, None)
+                .unwrap();
+            c.close().unwrap();
+            let mut c = g.next_column().unwrap().unwrap();
+            c.typed::<DoubleType>()
+                .write_batch(&vs, None, None)
+                .unwrap();
+            c.close().unwrap();
+            let mut c = g.next_column().unwrap().unwrap();
+            c.typed::<ByteArrayType>()
+                .write_batch(&zones, Some(&defs), None)
+                .unwrap();
+            c.close().unwrap();
+            if with_core {
+                let mut c = g.next_column().unwrap().unwrap();
+                c.typed::<Int32Type>()
+                    .write_batch(&cores, None, None)
+                    .unwrap();
+                c.close().unwrap();
+            }
+            g.close().unwrap();
+        }
+        writer.close().unwrap();
+        bytes
+    };
+    for with_core in [false, true] {
+        let bytes = write(with_core);
+        let whole = load_bytes("fleet.parquet", &bytes).unwrap();
+        assert_eq!(whole.series.len(), 60);
+        assert!(
+            whole
+                .series
+                .iter()
+                .any(|s| s.labels.contains(&("zone".into(), String::new())))
+        );
+        assert_eq!(whole.warnings.len(), 1, "{:?}", whole.warnings);
+        assert!(
+            whole.warnings[0].contains("not UTF-8"),
+            "{:?}",
+            whole.warnings
+        );
+        let mut seen: Vec<String> = Vec::new();
+        let mut warned = 0;
+        for index in 0..3 {
+            let shard = Shard::new(index, 3).unwrap();
+            let options = LoadOptions {
+                shard: Some(shard),
+                threads: 2,
+                ..LoadOptions::default()
+            };
+            let part = load_bytes_with("fleet.parquet", &bytes, &options).unwrap();
+            for s in &part.series {
+                assert!(shard.keeps(&s.title()), "{} in {shard}", s.title());
+                let all = whole
+                    .series
+                    .iter()
+                    .find(|w| w.title() == s.title())
+                    .unwrap();
+                assert_eq!(s, all);
+            }
+            seen.extend(part.series.iter().map(|s| s.title()));
+            warned += part.warnings.len();
+        }
+        seen.sort();
+        let mut all: Vec<String> = whole.series.iter().map(|s| s.title()).collect();
+        all.sort();
+        assert_eq!(seen, all, "core column: {with_core}");
+        // The row that is not UTF-8 is reported by one shard or by all, never lost.
+        assert!(warned >= 1, "core column: {with_core}");
+    }
+}
