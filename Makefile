@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench bench-fleet profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench bench-fleet bench-shards profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -31,6 +31,7 @@ help:
 	@echo "make deploy-check  validate deploy/kubernetes/ against Kubernetes' schemas (strict)"
 	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top, metric ingest"
 	@echo "make bench-fleet  a generated fleet (SERIES=100000 POINTS=1000) read, then scanned by joule run"
+	@echo "make bench-shards  a million-series Parquet fleet scanned by SHARDS=10 shards, then merged"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
 	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
@@ -167,6 +168,31 @@ bench-fleet: build $(FLEET)
 		--output $(TARGET_DIR)/fleet/report.json 2> $(TARGET_DIR)/fleet/time.txt; \
 		status=$$?; grep -E "Elapsed \(wall|Maximum resident" $(TARGET_DIR)/fleet/time.txt; \
 		echo "joule exit status $$status; report: $(TARGET_DIR)/fleet/report.json"; [ $$status -le 3 ]
+
+# A fleet of SHARD_SERIES x POINTS in Parquet (12.9 GB at 1,000,000 x 1,000; generated once)
+# scanned by SHARDS processes one after another, as an Indexed Job's pods would scan it, each
+# timed by /usr/bin/time, then joined by `joule merge`.
+SHARD_SERIES ?= 1000000
+SHARDS ?= 10
+SHARD_FLEET := $(TARGET_DIR)/fleet/fleet-$(SHARD_SERIES)x$(POINTS).parquet
+
+$(SHARD_FLEET):
+	@mkdir -p $(dir $@)
+	$(CARGO) run --release -p joule-tests --example fleet -- --series $(SHARD_SERIES) \
+		--points $(POINTS) --seed 1 --format parquet --out $@
+
+bench-shards: build $(SHARD_FLEET)
+	@for k in $$(seq 0 $$(($(SHARDS) - 1))); do \
+		/usr/bin/time -v $(JOULE) run --shard $$k/$(SHARDS) --metrics $(SHARD_FLEET) \
+			--skills $(SKILL_DIR) --format json --output $(TARGET_DIR)/fleet/shard-$$k.json \
+			2> $(TARGET_DIR)/fleet/shard-$$k.time; status=$$?; \
+		echo "shard $$k/$(SHARDS): exit $$status, $$(grep -E 'Elapsed \(wall' $(TARGET_DIR)/fleet/shard-$$k.time \
+			| sed 's/.*: //') wall, $$(grep 'Maximum resident' $(TARGET_DIR)/fleet/shard-$$k.time \
+			| sed 's/.*: //') KB peak"; [ $$status -le 3 ] || exit 1; \
+	done
+	/usr/bin/time -f "merge: %e s wall, %M KB peak" $(JOULE) merge \
+		$$(seq -f "$(TARGET_DIR)/fleet/shard-%g.json" 0 $$(($(SHARDS) - 1))) --format json \
+		-o $(TARGET_DIR)/fleet/merged.json
 
 # Re-captures the example's profiles with pprof-rs sampling the real program in-process.
 profiles:
