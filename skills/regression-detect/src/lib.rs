@@ -484,7 +484,57 @@ fn correlated(
     near: usize,
     dedup: f64,
 ) -> (Vec<(usize, Vec<String>)>, bool) {
-    let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
+    let (groups, capped) = correlated_groups(changes, strongest_first, near, dedup);
+    let reported = groups
+        .into_iter()
+        .map(|members| {
+            let sizes: Vec<(f64, f64)> = members
+                .iter()
+                .map(|&i| (changes[i].delta(), changes[i].shift.relative_change))
+                .collect();
+            let lead = members[lead(&sizes)];
+            let also = members
+                .iter()
+                .filter(|&&i| i != lead)
+                .map(|&i| display(&changes[i].info))
+                .collect();
+            (lead, also)
+        })
+        .collect();
+    (reported, capped)
+}
+
+/// Which member of a group of correlated changes (each its absolute and relative change, the
+/// strongest first) the group is reported as: the one the change concentrates in. Of the
+/// members that carry at least half of the largest absolute change, the one with the largest
+/// relative change; the strongest of those on a tie. A step in a function's inclusive profile
+/// series is the same step in every caller's, up to `main`, whose share is near 1 and barely
+/// noisy, so it is often the strongest, and attributing the regression of `main` says nothing;
+/// the function the cost was added in has the same absolute change and the largest relative
+/// one. A member that changed little in absolute terms (a helper that happened to step in the
+/// same deploy) does not lead however much it grew.
+fn lead(sizes: &[(f64, f64)]) -> usize {
+    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
+    let mut best = 0;
+    for (i, &(delta, relative)) in sizes.iter().enumerate() {
+        let (_, best_relative) = sizes[best];
+        if delta.abs() >= 0.5 * largest
+            && (sizes[best].0.abs() < 0.5 * largest || relative.abs() > best_relative.abs())
+        {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The groups of correlated regressions (indices into `changes`), each led by the strongest.
+fn correlated_groups(
+    changes: &[Change],
+    strongest_first: Vec<usize>,
+    near: usize,
+    dedup: f64,
+) -> (Vec<Vec<usize>>, bool) {
+    let mut kept: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut by_time: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     let mut capped = false;
     for i in strongest_first {
@@ -548,14 +598,18 @@ fn correlated(
             capped |= compared >= MAX_COMPARED;
         }
         match twin {
-            Some(k) => kept[k].1.push(display(&d.info)),
+            Some(k) => kept[k].1.push(i),
             None => {
                 by_time.entry(d.at).or_default().push(kept.len());
                 kept.push((i, Vec::new()));
             }
         }
     }
-    (kept, capped)
+    let groups = kept
+        .into_iter()
+        .map(|(i, twins)| std::iter::once(i).chain(twins).collect())
+        .collect();
+    (groups, capped)
 }
 
 /// A day and a week in points, when the times are Unix seconds on a regular grid that divides
@@ -729,6 +783,25 @@ mod tests {
         assert_eq!(w.time(10), Some(uneven[10]));
         let w = Window::new(&values, &even[..3], 800, 125);
         assert!(w.values.is_empty() && w.time(800).is_none());
+    }
+
+    #[test]
+    fn a_correlated_group_is_reported_as_the_series_the_change_concentrates_in() {
+        // A function's inclusive share rose 0.020 (+30%); every caller up to `main` (share near
+        // 1, barely noisy, so the strongest) rose the same 0.020, by 2%.
+        let main = (0.020, 0.02);
+        let caller = (0.021, 0.05);
+        let function = (0.020, 0.30);
+        assert_eq!(lead(&[main, caller, function]), 2);
+        // A helper that stepped in the same deploy grew more, but carries little of it.
+        let helper = (0.002, 1.5);
+        assert_eq!(lead(&[main, helper, function]), 2);
+        assert_eq!(lead(&[main, helper]), 0);
+        // Equal relative changes: the strongest, which comes first.
+        assert_eq!(lead(&[(0.02, 0.3), (0.02, 0.3)]), 0);
+        // The strongest carries little of the largest change: the largest leads.
+        assert_eq!(lead(&[(0.001, 0.01), (0.02, 0.005)]), 1);
+        assert_eq!(lead(&[(0.5, 0.1)]), 0);
     }
 
     #[test]
