@@ -433,6 +433,9 @@ fn root_cause(
         .label("repo", repo.name())
         .label("commit", best.commit.id.clone())
         .label("candidates", candidates.join(","));
+    if let Some(fingerprint) = regression_fingerprint(regression) {
+        f = f.label("fingerprint", fingerprint);
+    }
     if let Some(rc) = regression.impact.relative_change {
         f = f.relative_change(rc);
     }
@@ -440,6 +443,51 @@ fn root_cause(
         f = f.location(loc.clone());
     }
     f.build()
+}
+
+/// What tells this regression apart from others of the same series (a series can rise more than
+/// once: a slowdown, then a later commit that moves the same function): its own `fingerprint`
+/// label, or else its time. The root cause carries it, so the host keeps one root cause per
+/// regression, not one per series (findings of one skill, rule and series are otherwise one).
+fn regression_fingerprint(regression: &Finding) -> Option<String> {
+    regression
+        .labels
+        .iter()
+        .find(|(k, _)| k == "fingerprint")
+        .map(|(_, v)| v.clone())
+        .or_else(|| regression.at.clone())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_regression_of_a_series_keeps_its_own_root_cause() {
+        let rise = |at: &str| {
+            Finding::regression("mean-shift")
+                .series("total:app::parse")
+                .at(at)
+                .label("fingerprint", at)
+                .build()
+        };
+        let (early, late) = (rise("2025-01-07T19:00:00Z"), rise("2025-01-12T23:00:00Z"));
+        assert_eq!(
+            regression_fingerprint(&early).as_deref(),
+            Some("2025-01-07T19:00:00Z")
+        );
+        assert_ne!(
+            regression_fingerprint(&early),
+            regression_fingerprint(&late)
+        );
+        // Without the label, its time tells them apart.
+        let bare = Finding::regression("mean-shift")
+            .series("total:app::parse")
+            .at("1736229600")
+            .build();
+        assert_eq!(regression_fingerprint(&bare).as_deref(), Some("1736229600"));
+    }
 }
 
 export_skill!(RegressionAttribute, id = "regression-attribute");
