@@ -51,7 +51,8 @@ class Project:
 
     def __init__(self, out, args):
         self.args = args
-        self.out = os.path.join(out, self.name)
+        # Absolute: builds run in other directories (and Go wants an absolute GOCACHE).
+        self.out = os.path.abspath(os.path.join(out, self.name))
         os.makedirs(self.out, exist_ok=True)
         self.base = os.path.join(self.out, "base")
         if not os.path.isdir(self.base):
