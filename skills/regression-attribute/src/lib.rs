@@ -58,11 +58,16 @@ impl Skill for RegressionAttribute {
         let lookback: f64 = invocation.param_or("lookback-hours", 72.0)?;
         let after: f64 = invocation.param_or("after-minutes", 30.0)?;
         let keep: usize = invocation.param_or("candidates", 3)?;
-        let target = regressed_function(regression)
+        // The regressed function, and the correlated ones whose change was as concentrated
+        // (`alike`): the cost may have been added in any of them.
+        let targets: Vec<Target> = regressed_function(regression)
+            .into_iter()
+            .chain(alike_functions(regression))
             .map(|raw| Target {
                 parts: names::segments(&raw),
             })
-            .filter(|t| !t.parts.is_empty());
+            .filter(|t| !t.parts.is_empty())
+            .collect();
         let profiles: Vec<Frames> = Profile::granted().into_iter().map(Frames::new).collect();
         let points = regressed_points(regression);
         let mut findings = Vec::new();
@@ -79,14 +84,14 @@ impl Skill for RegressionAttribute {
             for (i, commit) in commits.iter().enumerate() {
                 let changes = repo.changes(&commit.id)?;
                 let when = weights.as_ref().map(|w| w[i]);
-                ranked.push(score(
-                    commit,
-                    &changes,
-                    target.as_ref(),
-                    &profiles,
-                    at,
-                    when,
-                ));
+                // A commit is judged by the target it explains best.
+                let best = targets
+                    .iter()
+                    .map(|t| score(commit, &changes, Some(t), &profiles, at, when))
+                    .max_by(|a, b| a.score.total_cmp(&b.score));
+                ranked.push(
+                    best.unwrap_or_else(|| score(commit, &changes, None, &profiles, at, when)),
+                );
             }
             ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
             ranked.truncate(keep.max(1));
@@ -117,6 +122,42 @@ fn regressed_function(f: &Finding) -> Option<String> {
     let series = f.series.as_deref()?;
     let base = series.split('{').next().unwrap_or(series);
     base.split_once(':').map(|(_, name)| name.to_string())
+}
+
+/// The functions of the series the detector found alike the regressed one (its `alike` label:
+/// correlated series whose change was as concentrated), each `total:NAME{labels}` as NAME.
+fn alike_functions(f: &Finding) -> Vec<String> {
+    let Some((_, list)) = f.labels.iter().find(|(k, _)| k == "alike") else {
+        return Vec::new();
+    };
+    // Series are comma-separated, but a name can hold commas too (`Compact<O,N,D>`): each
+    // series starts with its `total:` or `self:` prefix.
+    let mut series: Vec<String> = Vec::new();
+    for piece in list.split(',') {
+        match series.last_mut() {
+            Some(last) if !piece.starts_with("total:") && !piece.starts_with("self:") => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => series.push(piece.to_string()),
+        }
+    }
+    series
+        .iter()
+        .filter_map(|s| {
+            let (_, rest) = s.split_once(':')?;
+            // The labels the detector appends: `{function=NAME}` or `{k=v,...}`.
+            let name = match rest.rfind("{function=") {
+                Some(i) => &rest[..i],
+                None => rest.strip_suffix('}').map_or(rest, |r| {
+                    r.rfind('{')
+                        .filter(|&i| r[i..].contains('='))
+                        .map_or(rest, |i| &r[..i])
+                }),
+            };
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
 }
 
 /// The regressed series' points, from the granted metric set the regression names (or any
@@ -462,6 +503,28 @@ fn regression_fingerprint(regression: &Finding) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alike_series_name_their_functions() {
+        let f = Finding::regression("mean-shift")
+            .series("total:BlockParser.parseDocument{function=BlockParser.parseDocument}")
+            .label(
+                "alike",
+                "total:BlockParser.parseChunk{function=BlockParser.parseChunk},\
+                 total:<a::Compact<O,N,D> as a::Hook>::finish{function=<a::Compact<O,N,D> as a::Hook>::finish},\
+                 self:main.run{host=a,function=main.run}",
+            )
+            .build();
+        assert_eq!(
+            alike_functions(&f),
+            [
+                "BlockParser.parseChunk",
+                "<a::Compact<O,N,D> as a::Hook>::finish",
+                "main.run",
+            ]
+        );
+        assert!(alike_functions(&Finding::regression("mean-shift").build()).is_empty());
+    }
 
     #[test]
     fn each_regression_of_a_series_keeps_its_own_root_cause() {

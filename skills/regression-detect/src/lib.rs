@@ -410,8 +410,8 @@ fn scan(
         ));
     }
     let reported = kept.len();
-    for (i, also) in kept {
-        findings.push(regression(set, &changes[i], &also));
+    for (i, also, alike) in kept {
+        findings.push(regression(set, &changes[i], &also, &alike));
     }
     log::info(format!(
         "{}: {} series scanned, {} with a lasting change, {reported} regressions and \
@@ -483,7 +483,7 @@ fn correlated(
     strongest_first: Vec<usize>,
     near: usize,
     dedup: f64,
-) -> (Vec<(usize, Vec<String>)>, bool) {
+) -> (Vec<Reported>, bool) {
     let (groups, capped) = correlated_groups(changes, strongest_first, near, dedup);
     let reported = groups
         .into_iter()
@@ -492,16 +492,37 @@ fn correlated(
                 .iter()
                 .map(|&i| (changes[i].delta(), changes[i].shift.relative_change))
                 .collect();
-            let lead = members[lead(&sizes)];
-            let also = members
-                .iter()
-                .filter(|&&i| i != lead)
-                .map(|&i| display(&changes[i].info))
-                .collect();
-            (lead, also)
+            let first = lead(&sizes);
+            let alike: Vec<usize> = alike(&sizes, first);
+            let lead = members[first];
+            let names = |pick: &dyn Fn(usize) -> bool| -> Vec<String> {
+                (0..members.len())
+                    .filter(|&k| k != first && pick(k))
+                    .map(|k| display(&changes[members[k]].info))
+                    .collect()
+            };
+            (lead, names(&|_| true), names(&|k| alike.contains(&k)))
         })
         .collect();
     (reported, capped)
+}
+
+/// A regression to report: the change (index into `changes`), the correlated series reported
+/// with it, and those of them whose change is as concentrated as its own ([`alike`]).
+type Reported = (usize, Vec<String>, Vec<String>);
+
+/// The members of a group (as in [`lead`]) other than `lead` whose change is as concentrated as
+/// the lead's: at least half the largest absolute change and 0.8 of the lead's relative change.
+/// The cost may have been added in any of them: a function that is all calls to one callee has
+/// the callee's inclusive series, point for point, and which of the two is reported is a tie.
+fn alike(sizes: &[(f64, f64)], lead: usize) -> Vec<usize> {
+    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
+    let relative = sizes.get(lead).map_or(0.0, |s| s.1.abs());
+    (0..sizes.len())
+        .filter(|&k| {
+            k != lead && sizes[k].0.abs() >= 0.5 * largest && sizes[k].1.abs() >= 0.8 * relative
+        })
+        .collect()
 }
 
 /// Which member of a group of correlated changes (each its absolute and relative change, the
@@ -696,7 +717,7 @@ fn improvement(set: &MetricSet, c: &Change) -> Finding {
     finding.build()
 }
 
-fn regression(set: &MetricSet, c: &Change, also: &[String]) -> Finding {
+fn regression(set: &MetricSet, c: &Change, also: &[String], alike: &[String]) -> Finding {
     let s = &c.shift;
     let name = display(&c.info);
     let mut message = describe_change(set, c, "a lasting step");
@@ -726,6 +747,11 @@ fn regression(set: &MetricSet, c: &Change, also: &[String]) -> Finding {
     finding = with_evidence(finding, set, c);
     if !also.is_empty() {
         finding = finding.label("also", also.join(","));
+    }
+    // Of those, the ones whose change is as concentrated as this one's: where the cost may have
+    // been added as well (for attribution).
+    if !alike.is_empty() {
+        finding = finding.label("alike", alike.join(","));
     }
     finding.build()
 }
@@ -802,6 +828,20 @@ mod tests {
         // The strongest carries little of the largest change: the largest leads.
         assert_eq!(lead(&[(0.001, 0.01), (0.02, 0.005)]), 1);
         assert_eq!(lead(&[(0.5, 0.1)]), 0);
+    }
+
+    #[test]
+    fn members_as_concentrated_as_the_lead_are_alike() {
+        // A wrapper that is all calls to the function: the same series, point for point.
+        let wrapper = (0.05, 0.34);
+        let function = (0.05, 0.34);
+        let caller = (0.05, 0.05);
+        let helper = (0.004, 0.9);
+        let sizes = [wrapper, caller, function, helper];
+        let first = lead(&sizes);
+        assert_eq!(first, 0);
+        assert_eq!(alike(&sizes, first), [2]);
+        assert!(alike(&[function], 0).is_empty());
     }
 
     #[test]
