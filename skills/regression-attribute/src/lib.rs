@@ -33,7 +33,8 @@ impl Skill for RegressionAttribute {
         .parameter(
             "after-minutes",
             "How far after the regression's estimated time to still take commits: a change \
-             point is placed to within a few points, and a deploy takes a while to land.",
+             point is placed to within a few points, and a deploy takes a while to land. The \
+             window reaches at least the second point of the series after that time.",
             Some("30"),
         )
         .parameter(
@@ -73,7 +74,7 @@ impl Skill for RegressionAttribute {
         let mut findings = Vec::new();
         for repo in Repo::granted() {
             let since = at - (lookback * 3600.0) as i64;
-            let until = at + (after * 60.0) as i64;
+            let until = window_end(points.as_deref(), at, (after * 60.0) as i64);
             let commits = repo.commits(since, until, 500)?;
             // Evidence of time: how well a rise at each commit's deploy explains the series.
             let deploys: Vec<i64> = commits.iter().map(|c| c.deployed).collect();
@@ -122,6 +123,22 @@ fn regressed_function(f: &Finding) -> Option<String> {
     let series = f.series.as_deref()?;
     let base = series.split('{').next().unwrap_or(series);
     base.split_once(':').map(|(_, name)| name.to_string())
+}
+
+/// Points after the regression's time a deploy may be at and still be taken: a change point in
+/// a noisy series can be placed a point or two early (one high point before the step), and
+/// where points are hours apart (profiles taken a few times a day) a fixed margin of minutes
+/// would leave the deploy out.
+const POINTS_EARLY: usize = 2;
+
+/// The end of the window of commits for a regression at `at`: `after` seconds later, or the
+/// time of the [`POINTS_EARLY`]th point of the series after `at` when that is later.
+fn window_end(points: Option<&[(i64, f64)]>, at: i64, after: i64) -> i64 {
+    let by_points = points.and_then(|p| {
+        let next = p.partition_point(|&(t, _)| t <= at);
+        p.get(next + POINTS_EARLY - 1).or(p.last()).map(|&(t, _)| t)
+    });
+    (at + after).max(by_points.unwrap_or(i64::MIN))
 }
 
 /// The functions of the series the detector found alike the regressed one (its `alike` label:
@@ -503,6 +520,23 @@ fn regression_fingerprint(regression: &Finding) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_reaches_the_points_a_change_may_have_been_placed_early_by() {
+        // Profiles four hours apart; the change placed at 23:00, the deploy at 06:00.
+        let points: Vec<(i64, f64)> = (0..10).map(|i| (i * 14_400, 0.0)).collect();
+        let at = 3 * 14_400;
+        assert_eq!(window_end(Some(&points), at, 1_800), 5 * 14_400);
+        // Points closer than the margin: the margin.
+        let dense: Vec<(i64, f64)> = (0..10).map(|i| (i * 60, 0.0)).collect();
+        assert_eq!(window_end(Some(&dense), 180, 1_800), 1_980);
+        // At the end of the series, or without it: as far as there are points, or the margin.
+        assert_eq!(
+            window_end(Some(&points), 9 * 14_400, 1_800),
+            9 * 14_400 + 1_800
+        );
+        assert_eq!(window_end(None, 100, 1_800), 1_900);
+    }
 
     #[test]
     fn alike_series_name_their_functions() {
