@@ -2,8 +2,9 @@
 projects in Python, Rust and Go (tests/eval/histories/<project>/history.bundle, rebuilt by
 make_bundle.py), a realistic slowdown planted in a random hot function as its own commit, deployed
 with one commit, every deploy profiled for real, then the chain regression-detect ->
-regression-attribute -> regression-mitigate. Scores, per project and seed: the planted commit
-named first, in the top three, and its revert applying on the head.
+regression-attribute -> regression-mitigate. Scores, per project and seed: a regression on the
+planted function placed within two deploys of the planted one (detected), the planted commit
+named first and in the top three for it, and its revert applying on the head.
 
     python3 tests/eval/attribution_real.py JOULE SKILL_DIR --out DIR [--seeds 1-8]
         [--projects python-markdown,similar,go-diff] [--pyspy PATH] [--only-evaluate]
@@ -20,7 +21,8 @@ Each project (attribution_projects.py says how each is built, profiled and plant
   cleaned up, patched and matched by a driver, runtime/pprof.
 
 The slowdown goes at the top of a function that the workload spends 3-30% of its time in
-(measured on the commit the slowdown lands in) and that every later commit still has; it costs
+(measured on the commit the slowdown lands in) and that every later commit still has (the
+compiled projects: and the two commits before, so that it has a level to rise from); it costs
 20-60% of the function's time per call (the function's time per round over its calls per round,
 counted, over the cost of one iteration, timed), as one of three shapes per language (an
 allocation, a copy or sort, an arithmetic loop), and stays in every later commit. Commits are

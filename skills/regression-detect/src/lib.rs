@@ -105,7 +105,10 @@ impl Skill for RegressionDetect {
         )
         .parameter(
             "dedup-correlation",
-            "Series that change together and correlate at least this much are reported once.",
+            "Series that change together and correlate at least this much are reported once: \
+             as the one the change concentrates in (the largest relative change among those \
+             that carry at least half of the largest absolute one), the others in `also`, and \
+             those as concentrated in `alike`.",
             Some("0.9"),
         )
         .build()
@@ -472,12 +475,9 @@ fn cost_shifts(changes: &[Change], group_by: &str, near: usize) -> Vec<Option<f6
         .collect()
 }
 
-/// The regressions to report (indices into `changes`, strongest first), each with the series
-/// reported with it: a later one that changed within `near` points of a kept one, measured at
-/// the same times and correlating at least `dedup` around the change. Kept regressions are
-/// indexed by the time of their change, so each is compared only with those near it in time,
-/// nearest first and at most [`MAX_COMPARED`] (the second value says whether any regression
-/// reached that many).
+/// The regressions to report (indices into `changes`, groups strongest first), each as the
+/// member of its group of correlated changes the change concentrates in ([`lead`]), with the
+/// other members and those of them as concentrated ([`alike`]). See [`correlated_groups`].
 fn correlated(
     changes: &[Change],
     strongest_first: Vec<usize>,
@@ -548,7 +548,12 @@ fn lead(sizes: &[(f64, f64)]) -> usize {
     best
 }
 
-/// The groups of correlated regressions (indices into `changes`), each led by the strongest.
+/// The groups of correlated regressions (indices into `changes`), each its strongest first, then
+/// the series that changed with it: a later one that changed within `near` points of a kept
+/// one, measured at the same times and correlating at least `dedup` around the change. Kept
+/// regressions are indexed by the time of their change, so each is compared only with those
+/// near it in time, nearest first and at most [`MAX_COMPARED`] (the second value says whether
+/// any regression reached that many).
 fn correlated_groups(
     changes: &[Change],
     strongest_first: Vec<usize>,
