@@ -27,7 +27,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def run(*args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+    """A command's standard output; on failure, its standard error is printed (a build's
+    compiler errors say why) before the error is raised."""
+    out = subprocess.run(args, capture_output=True, text=True, **kw)
+    if out.returncode != 0:
+        sys.stderr.write(f"{' '.join(map(str, args))} failed ({out.returncode}):\n"
+                         f"{out.stderr[-4000:]}\n")
+        raise subprocess.CalledProcessError(out.returncode, args, out.stdout, out.stderr)
+    return out.stdout
 
 
 def git(repo, *args, env=None):
@@ -44,7 +51,8 @@ class Project:
 
     def __init__(self, out, args):
         self.args = args
-        self.out = os.path.join(out, self.name)
+        # Absolute: builds run in other directories (and Go wants an absolute GOCACHE).
+        self.out = os.path.abspath(os.path.join(out, self.name))
         os.makedirs(self.out, exist_ok=True)
         self.base = os.path.join(self.out, "base")
         if not os.path.isdir(self.base):
@@ -72,6 +80,14 @@ class Project:
     def same_function(self, frame, function):
         """Whether a profile frame (a series' function) is `function` or runs inside it."""
         return anonymous_free(frame) == function
+
+    def has_baseline(self, function, version):
+        """Whether the function was already there, with a cost of its own, before the version
+        its slowdown lands in: a change is placed with `min-segment` points (two deploys) each
+        side, so a slowdown in a function new in the deploy before cannot be told from the
+        function's arrival. Checked where a profile of each version is at hand (the compiled
+        projects'); Python's draws are left as they were."""
+        return True
 
     def date(self, path, unix_seconds):
         """Makes the profile at `path` say it was taken at `unix_seconds` (its file name says
@@ -296,6 +312,10 @@ class Compiled(Project):
             if found is not None:
                 out.append((function, found, share))
         return out
+
+    def has_baseline(self, function, version):
+        return all(self.frames(v).get(function, 0) >= 0.005
+                   for v in range(max(0, version - 2), version))
 
     def frames(self, version):
         """Function -> its share of a profile of one clean version (cached)."""

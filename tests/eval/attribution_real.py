@@ -2,8 +2,9 @@
 projects in Python, Rust and Go (tests/eval/histories/<project>/history.bundle, rebuilt by
 make_bundle.py), a realistic slowdown planted in a random hot function as its own commit, deployed
 with one commit, every deploy profiled for real, then the chain regression-detect ->
-regression-attribute -> regression-mitigate. Scores, per project and seed: the planted commit
-named first, in the top three, and its revert applying on the head.
+regression-attribute -> regression-mitigate. Scores, per project and seed: a regression on the
+planted function placed within two deploys of the planted one (detected), the planted commit
+named first and in the top three for it, and its revert applying on the head.
 
     python3 tests/eval/attribution_real.py JOULE SKILL_DIR --out DIR [--seeds 1-8]
         [--projects python-markdown,similar,go-diff] [--pyspy PATH] [--only-evaluate]
@@ -20,7 +21,8 @@ Each project (attribution_projects.py says how each is built, profiled and plant
   cleaned up, patched and matched by a driver, runtime/pprof.
 
 The slowdown goes at the top of a function that the workload spends 3-30% of its time in
-(measured on the commit the slowdown lands in) and that every later commit still has; it costs
+(measured on the commit the slowdown lands in) and that every later commit still has (the
+compiled projects: and the two commits before, so that it has a level to rise from); it costs
 20-60% of the function's time per call (the function's time per round over its calls per round,
 counted, over the cost of one iteration, timed), as one of three shapes per language (an
 allocation, a copy or sort, an arithmetic loop), and stays in every later commit. Commits are
@@ -75,9 +77,22 @@ def build_case(project, seed, args):
         if not candidates:
             sys.exit(f"{project.name} seed {seed}: no function at release {landing} can be slowed")
         q, rel, share = rng.choice(candidates)
+        if not project.has_baseline(q, landing):
+            # New in the deploy before: no level to rise from (drawn again, after the choice,
+            # so the draws of every other seed stay as they were).
+            candidates.remove((q, rel, share))
+            continue
         shape = rng.choice(sorted(project.shapes))
         rise = rng.uniform(0.2, 0.6)
-        iterations = project.iterations(q, rel, share, shape, rise, landing)
+        try:
+            iterations = project.iterations(q, rel, share, shape, rise, landing)
+        except subprocess.CalledProcessError as e:
+            # The counting build (the same place, a counter for the slowdown) did not build or
+            # run: a case that cannot be built is drawn again, and said so, not a crash.
+            print(f"{project.name} seed {seed}: {q} at commit {landing} cannot be planted "
+                  f"({' '.join(map(str, e.cmd[:3]))} failed); drawing another function",
+                  file=sys.stderr, flush=True)
+            iterations = None
         if iterations is not None:
             break
         candidates.remove((q, rel, share))
@@ -193,6 +208,9 @@ def evaluate(project, joule, skills, truth, args):
     if out.returncode not in (0, 3):
         sys.exit(f"joule failed ({out.returncode}):\n{out.stderr}")
     report = json.loads(out.stdout)
+    # Kept beside the case, to read why a seed failed.
+    with open(os.path.join(truth["case"], "report.json"), "w") as f:
+        f.write(out.stdout)
     q = truth["function"]
 
     def about(f):
@@ -205,15 +223,26 @@ def evaluate(project, joule, skills, truth, args):
     # A series can change more than once (a real commit before or after the planted one moves
     # the same function); the regression counted is the one placed nearest the planted deploy.
     planted = START + truth["landing"] * DAY + DEPLOY_DELAY
-    hits = [f for f in regressions if about(f)]
+    # Detected: a regression on the function placed within two deploys of the planted one (a
+    # regression of the function at another time is a real commit's, not the slowdown found).
+    hits = [f for f in regressions
+            if about(f) and abs(parse_time(f.get("at", "")) - planted) <= 2 * DAY]
     hit = min(hits, key=lambda f: abs(parse_time(f.get("at", "")) - planted), default=None)
     result = {"detected": hit is not None, "top1": False, "top3": False, "revert": False,
               "regressions": len(regressions), "ranked": []}
     if hit is None:
         return result
     series = hit.get("series")
-    cause = next((f for f in report["findings"] if f["skill"] == "regression-attribute"
-                  and f.get("series") == series), None)
+    # The root cause and mitigation of this regression: of its series and, when the skills say
+    # which of the series' regressions they are about (a series can rise more than once), of it.
+    fingerprint = hit.get("labels", {}).get("fingerprint")
+
+    def of_hit(f, skill):
+        labels = f.get("labels", {})
+        return (f["skill"] == skill and f.get("series") == series
+                and labels.get("fingerprint", fingerprint) == fingerprint)
+
+    cause = next((f for f in report["findings"] if of_hit(f, "regression-attribute")), None)
     if cause is None:
         return result
     ranked = [c.split(":")[0] for c in cause.get("labels", {}).get("candidates", "").split(",")
@@ -221,8 +250,8 @@ def evaluate(project, joule, skills, truth, args):
     result["ranked"] = [r[:10] for r in ranked]
     result["top1"] = bool(ranked) and ranked[0] == truth["culprit"]
     result["top3"] = truth["culprit"] in ranked[:3]
-    mitigation = next((f for f in report["findings"] if f["skill"] == "regression-mitigate"
-                       and f.get("series") == series), None)
+    mitigation = next((f for f in report["findings"] if of_hit(f, "regression-mitigate")),
+                      None)
     patch = (mitigation or {}).get("labels", {}).get("revert-patch")
     if result["top1"] and patch:
         check = subprocess.run(["git", "-C", truth["repo"], "apply", "--check", "-"],

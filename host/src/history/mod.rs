@@ -427,8 +427,10 @@ impl History {
     }
 
     /// A unified diff that undoes commit `id` on top of HEAD, computed by libgit2's revert (a
-    /// three-way merge) in memory: nothing is written to the repository (see `revert.rs`); an
-    /// error naming the conflicting files when it does not apply cleanly.
+    /// three-way merge) in memory: nothing is written to the repository (see `revert.rs`). A
+    /// file libgit2 leaves in conflict only because the two sides' changes touch (no line
+    /// changed by both) is merged with them side by side; an error names the files where a
+    /// later commit changed the same lines.
     pub fn revert(&self, id: &str, visible: &dyn Fn(&str) -> bool) -> Result<String, HistoryError> {
         let repo = self.repo()?;
         let c = Self::find(&repo, id)?;

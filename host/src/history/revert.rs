@@ -7,11 +7,18 @@
 //! database is libgit2's in-memory one (mempack), holding copies of the objects the merge and the
 //! patch read: every tree of the three commits, and the blobs of the paths that differ between
 //! them. The granted repository is only read; the scratch is dropped with the answer.
+//!
+//! A file libgit2's merge leaves in conflict only because the revert and a later commit changed
+//! neighbouring lines (a later commit rewrote a function's signature, the reverted commit added
+//! the lines right below it) is merged again here with the changes allowed to touch, as long as
+//! no line is changed by both ([`merge_touching`]); changes to the same lines still conflict.
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use git2::{Commit, MergeOptions, ObjectType, Odb, Oid, Repository};
+use git2::{
+    Commit, DiffOptions, Index, IndexEntry, MergeOptions, ObjectType, Odb, Oid, Repository,
+};
 
 /// Changed paths above which libgit2's merge leaves out inexact rename detection, and so reads
 /// no blob for it (libgit2's default, `merge.renameLimit`). Set on the merge, so that no
@@ -137,13 +144,15 @@ pub(super) fn revert(
         Some(&options),
     )?;
     if index.has_conflicts() {
-        let files = index
-            .conflicts()?
-            .filter_map(Result::ok)
-            .filter_map(|conflict| conflict.our.or(conflict.their).or(conflict.ancestor))
-            .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
-            .collect();
-        return Ok(Reverted::Conflicts(files));
+        let mut index = index;
+        let unresolved = resolve_touching(&scratch.repo, &mut index)?;
+        if !unresolved.is_empty() {
+            return Ok(Reverted::Conflicts(unresolved));
+        }
+        let diff = scratch
+            .repo
+            .diff_tree_to_index(Some(&find(&ours)?), Some(&index), None)?;
+        return Ok(Reverted::Patch(patch(&diff)?));
     }
     // HEAD against the merged index, without writing the result's trees: writing a tree checks
     // that every blob in it exists, and the scratch holds only the ones that differ.
@@ -151,4 +160,211 @@ pub(super) fn revert(
         .repo
         .diff_tree_to_index(Some(&find(&ours)?), Some(&index), None)?;
     Ok(Reverted::Patch(patch(&diff)?))
+}
+
+/// Hunks a side of a three-way merge may have, at most, before [`merge_touching`] gives up (a
+/// rewritten file has few hunks; a hostile one must not make the merge quadratic).
+const MAX_HUNKS: usize = 10_000;
+
+/// Resolves, in `index` (libgit2's merge with conflicts), every conflicted text file whose two
+/// sides change no line in common ([`merge_touching`]), writing the merged blob to `repo` (the
+/// scratch). Returns the paths still in conflict (empty when all were resolved).
+fn resolve_touching(repo: &Repository, index: &mut Index) -> Result<Vec<String>, git2::Error> {
+    let conflicts: Vec<git2::IndexConflict> = index.conflicts()?.collect::<Result<_, _>>()?;
+    let mut unresolved = Vec::new();
+    for conflict in conflicts {
+        let name = conflict
+            .our
+            .as_ref()
+            .or(conflict.their.as_ref())
+            .or(conflict.ancestor.as_ref())
+            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .unwrap_or_default();
+        let merged = match (&conflict.ancestor, &conflict.our, &conflict.their) {
+            (Some(a), Some(o), Some(t))
+                if a.path == o.path && o.path == t.path && a.mode == o.mode && o.mode == t.mode =>
+            {
+                let blob = |e: &IndexEntry| repo.find_blob(e.id);
+                let (a, o_blob, t) = (blob(a)?, blob(o)?, blob(t)?);
+                if a.is_binary() || o_blob.is_binary() || t.is_binary() {
+                    None
+                } else {
+                    merge_touching(a.content(), o_blob.content(), t.content())?
+                        .map(|text| (o, text))
+                }
+            }
+            _ => None,
+        };
+        let Some((ours, text)) = merged else {
+            unresolved.push(name);
+            continue;
+        };
+        let entry = IndexEntry {
+            id: repo.blob(&text)?,
+            file_size: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            // Stage 0: a resolved entry (the conflict's are 1-3).
+            flags: ours.flags & !0x3000,
+            path: ours.path.clone(),
+            ..*ours
+        };
+        index.conflict_remove(Path::new(&name))?;
+        index.add(&entry)?;
+    }
+    Ok(unresolved)
+}
+
+/// One side's change to the ancestor: its lines `start..end` (from 0) replaced by `lines`.
+#[derive(Debug, PartialEq)]
+struct Edit<'a> {
+    start: usize,
+    end: usize,
+    lines: Vec<&'a [u8]>,
+    side: u8,
+}
+
+/// The text's lines, each with its line ending.
+fn lines_of(text: &[u8]) -> Vec<&[u8]> {
+    text.split_inclusive(|&b| b == b'\n').collect()
+}
+
+/// What changed from `ancestor` to `side`, hunk by hunk without context; `None` past
+/// [`MAX_HUNKS`].
+fn edits<'a>(
+    ancestor: &[u8],
+    side: &'a [u8],
+    tag: u8,
+) -> Result<Option<Vec<Edit<'a>>>, git2::Error> {
+    let mut options = DiffOptions::new();
+    options.context_lines(0).interhunk_lines(0);
+    let patch = git2::Patch::from_buffers(ancestor, None, side, None, Some(&mut options))?;
+    if patch.num_hunks() > MAX_HUNKS {
+        return Ok(None);
+    }
+    let new_lines = lines_of(side);
+    let mut out = Vec::with_capacity(patch.num_hunks());
+    for i in 0..patch.num_hunks() {
+        let (hunk, _) = patch.hunk(i)?;
+        let (old_start, old_count) = (hunk.old_start() as usize, hunk.old_lines() as usize);
+        // Lines are counted from 1; an insertion's start is the line it goes after.
+        let start = if old_count == 0 {
+            old_start
+        } else {
+            old_start - 1
+        };
+        let from = (hunk.new_start() as usize).saturating_sub(1);
+        let to = from + hunk.new_lines() as usize;
+        let Some(lines) = new_lines.get(from..to) else {
+            return Ok(None);
+        };
+        out.push(Edit {
+            start,
+            end: start + old_count,
+            lines: if hunk.new_lines() == 0 {
+                Vec::new()
+            } else {
+                lines.to_vec()
+            },
+            side: tag,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// Whether two changes, one from each side, change a line in common: their ranges overlap,
+/// both insert at the same place, or one inserts inside the other's range. Changes that only
+/// touch (one ends where the other starts) do not: which comes first is clear.
+fn clash(e: &Edit<'_>, f: &Edit<'_>) -> bool {
+    match (e.start == e.end, f.start == f.end) {
+        (true, true) => e.start == f.start,
+        (true, false) => f.start < e.start && e.start < f.end,
+        (false, true) => e.start < f.start && f.start < e.end,
+        (false, false) => e.start.max(f.start) < e.end.min(f.end),
+    }
+}
+
+/// A three-way merge of text, line by line, in which the two sides' changes may touch but not
+/// share a line: `None` when they do (a real conflict), else the merged text. A change both
+/// sides made the same way is made once.
+fn merge_touching(
+    ancestor: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+) -> Result<Option<Vec<u8>>, git2::Error> {
+    let (Some(mut all), Some(theirs)) = (edits(ancestor, ours, 0)?, edits(ancestor, theirs, 1)?)
+    else {
+        return Ok(None);
+    };
+    for t in theirs {
+        if !all
+            .iter()
+            .any(|o| o.start == t.start && o.end == t.end && o.lines == t.lines)
+        {
+            all.push(t);
+        }
+    }
+    all.sort_by_key(|e| (e.start, e.end, e.side));
+    for (i, e) in all.iter().enumerate() {
+        // Sorted by start, so only the changes starting before this one ends can clash with it.
+        let later = all[i + 1..].iter().take_while(|f| f.start <= e.end);
+        if later.filter(|f| f.side != e.side).any(|f| clash(e, f)) {
+            return Ok(None);
+        }
+    }
+    let base = lines_of(ancestor);
+    let mut out = Vec::with_capacity(ours.len().max(ancestor.len()));
+    let mut at = 0;
+    for e in &all {
+        let Some(kept) = base.get(at..e.start) else {
+            return Ok(None);
+        };
+        kept.iter().for_each(|l| out.extend_from_slice(l));
+        e.lines.iter().for_each(|l| out.extend_from_slice(l));
+        at = e.end;
+    }
+    let Some(rest) = base.get(at..) else {
+        return Ok(None);
+    };
+    rest.iter().for_each(|l| out.extend_from_slice(l));
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_touching;
+
+    fn merge(a: &str, o: &str, t: &str) -> Option<String> {
+        merge_touching(a.as_bytes(), o.as_bytes(), t.as_bytes())
+            .unwrap()
+            .map(|m| String::from_utf8(m).unwrap())
+    }
+
+    #[test]
+    fn changes_that_touch_merge_and_changes_to_one_line_conflict() {
+        // The reverted commit added the sort under the signature; a later one rewrote the
+        // signature. Undoing the sort on HEAD keeps the new signature.
+        let planted = "impl A {\n    fn f(x: u8) -> u8 {\n        sort();\n        x\n    }\n}\n";
+        let head = "impl A {\n    pub fn f(\n        x: u8,\n    ) -> u8 {\n        sort();\n        x\n    }\n}\n";
+        let parent = "impl A {\n    fn f(x: u8) -> u8 {\n        x\n    }\n}\n";
+        assert_eq!(
+            merge(planted, head, parent).as_deref(),
+            Some("impl A {\n    pub fn f(\n        x: u8,\n    ) -> u8 {\n        x\n    }\n}\n")
+        );
+        // The later commit changed the line the revert changes back: a conflict.
+        let rewritten = planted.replace("sort();", "sort_unstable();");
+        assert_eq!(merge(planted, &rewritten, parent), None);
+        // Both insert at the same place: which goes first is unknown.
+        assert_eq!(merge("a\nb\n", "a\nx\nb\n", "a\ny\nb\n"), None);
+        // An insertion inside the other side's rewritten lines.
+        assert_eq!(merge("a\nb\nc\n", "a\nB\nC\n", "a\nb\ny\nc\n"), None);
+        // The same change on both sides is made once; changes apart merge as usual.
+        assert_eq!(
+            merge("a\nb\nc\nd\n", "a\nB\nc\nD\n", "a\nB\nc\nd\n").as_deref(),
+            Some("a\nB\nc\nD\n")
+        );
+        // A last line without a newline, and insertions at either end.
+        assert_eq!(
+            merge("a\nb", "0\na\nb", "a\nb\nc").as_deref(),
+            Some("0\na\nb\nc")
+        );
+    }
 }

@@ -173,6 +173,53 @@ fn a_revert_applies_on_head_and_a_conflicting_one_says_why() {
     assert!(h.revert(&c, &|_| true).unwrap().contains("-    format!"));
 }
 
+/// The slowdown was added right under a signature that a later commit rewrote: git's merge
+/// calls that a conflict (the changes touch), but no line changed on both sides, so the revert
+/// keeps the new signature, drops the slowdown, and applies on HEAD.
+#[test]
+fn a_revert_next_to_a_later_change_applies_and_one_on_the_same_lines_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    let base = "impl Side {\n    fn from_tokenized(input: &str) -> Self {\n        Side(input.len())\n    }\n}\n";
+    commit(d, "mod.rs", base, "Start", 1_000);
+    let slow = base.replace(
+        "-> Self {\n",
+        "-> Self {\n        let mut order: Vec<u64> = (0..820).collect();\n        order.sort_unstable();\n",
+    );
+    let planted = commit(d, "mod.rs", &slow, "Tidy up", 2_000);
+    let rewritten = slow.replace(
+        "    fn from_tokenized(input: &str) -> Self {\n",
+        "    pub(crate) fn from_tokenized(\n        input: &str,\n    ) -> Self {\n",
+    );
+    commit(d, "mod.rs", &rewritten, "Make it public", 3_000);
+    let h = History::open("app".into(), d, None).unwrap();
+    let patch = h.revert(&planted, &|_| true).unwrap();
+    assert!(patch.contains("-        order.sort_unstable();"), "{patch}");
+    // Only the slowdown's lines change: the new signature stays.
+    let changed: Vec<&str> = patch
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
+        .collect();
+    assert_eq!(changed.len(), 2, "{patch}");
+    let file = d.join("revert.patch");
+    std::fs::write(&file, &patch).unwrap();
+    git(d, &["apply", "--check", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    // A later commit that changes the slowdown's own lines: a real conflict.
+    commit(
+        d,
+        "mod.rs",
+        &rewritten.replace("sort_unstable()", "sort()"),
+        "Stable order",
+        4_000,
+    );
+    match h.revert(&planted, &|_| true) {
+        Err(HistoryError::Conflict(why)) => assert!(why.contains("mod.rs"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // A read-only grant stays read-only: every answer, reverts included, leaves the repository as
 // it was, byte for byte and time for time; and reverts computed in memory are libgit2's.

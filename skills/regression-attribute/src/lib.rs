@@ -33,7 +33,8 @@ impl Skill for RegressionAttribute {
         .parameter(
             "after-minutes",
             "How far after the regression's estimated time to still take commits: a change \
-             point is placed to within a few points, and a deploy takes a while to land.",
+             point is placed to within a few points, and a deploy takes a while to land. The \
+             window reaches at least the second point of the series after that time.",
             Some("30"),
         )
         .parameter(
@@ -58,17 +59,22 @@ impl Skill for RegressionAttribute {
         let lookback: f64 = invocation.param_or("lookback-hours", 72.0)?;
         let after: f64 = invocation.param_or("after-minutes", 30.0)?;
         let keep: usize = invocation.param_or("candidates", 3)?;
-        let target = regressed_function(regression)
+        // The regressed function, and the correlated ones whose change was as concentrated
+        // (`alike`): the cost may have been added in any of them.
+        let targets: Vec<Target> = regressed_function(regression)
+            .into_iter()
+            .chain(alike_functions(regression))
             .map(|raw| Target {
                 parts: names::segments(&raw),
             })
-            .filter(|t| !t.parts.is_empty());
+            .filter(|t| !t.parts.is_empty())
+            .collect();
         let profiles: Vec<Frames> = Profile::granted().into_iter().map(Frames::new).collect();
         let points = regressed_points(regression);
         let mut findings = Vec::new();
         for repo in Repo::granted() {
             let since = at - (lookback * 3600.0) as i64;
-            let until = at + (after * 60.0) as i64;
+            let until = window_end(points.as_deref(), at, (after * 60.0) as i64);
             let commits = repo.commits(since, until, 500)?;
             // Evidence of time: how well a rise at each commit's deploy explains the series.
             let deploys: Vec<i64> = commits.iter().map(|c| c.deployed).collect();
@@ -79,14 +85,14 @@ impl Skill for RegressionAttribute {
             for (i, commit) in commits.iter().enumerate() {
                 let changes = repo.changes(&commit.id)?;
                 let when = weights.as_ref().map(|w| w[i]);
-                ranked.push(score(
-                    commit,
-                    &changes,
-                    target.as_ref(),
-                    &profiles,
-                    at,
-                    when,
-                ));
+                // A commit is judged by the target it explains best.
+                let best = targets
+                    .iter()
+                    .map(|t| score(commit, &changes, Some(t), &profiles, at, when))
+                    .max_by(|a, b| a.score.total_cmp(&b.score));
+                ranked.push(
+                    best.unwrap_or_else(|| score(commit, &changes, None, &profiles, at, when)),
+                );
             }
             ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
             ranked.truncate(keep.max(1));
@@ -117,6 +123,58 @@ fn regressed_function(f: &Finding) -> Option<String> {
     let series = f.series.as_deref()?;
     let base = series.split('{').next().unwrap_or(series);
     base.split_once(':').map(|(_, name)| name.to_string())
+}
+
+/// Points after the regression's time a deploy may be at and still be taken: a change point in
+/// a noisy series can be placed a point or two early (one high point before the step), and
+/// where points are hours apart (profiles taken a few times a day) a fixed margin of minutes
+/// would leave the deploy out.
+const POINTS_EARLY: usize = 2;
+
+/// The end of the window of commits for a regression at `at`: `after` seconds later, or the
+/// time of the [`POINTS_EARLY`]th point of the series after `at` when that is later.
+fn window_end(points: Option<&[(i64, f64)]>, at: i64, after: i64) -> i64 {
+    let by_points = points.and_then(|p| {
+        let next = p.partition_point(|&(t, _)| t <= at);
+        p.get(next + POINTS_EARLY - 1).or(p.last()).map(|&(t, _)| t)
+    });
+    (at + after).max(by_points.unwrap_or(i64::MIN))
+}
+
+/// The functions of the series the detector found alike the regressed one (its `alike` label:
+/// correlated series whose change was as concentrated), each `total:NAME{labels}` as NAME.
+fn alike_functions(f: &Finding) -> Vec<String> {
+    let Some((_, list)) = f.labels.iter().find(|(k, _)| k == "alike") else {
+        return Vec::new();
+    };
+    // Series are comma-separated, but a name can hold commas too (`Compact<O,N,D>`): each
+    // series starts with its `total:` or `self:` prefix.
+    let mut series: Vec<String> = Vec::new();
+    for piece in list.split(',') {
+        match series.last_mut() {
+            Some(last) if !piece.starts_with("total:") && !piece.starts_with("self:") => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => series.push(piece.to_string()),
+        }
+    }
+    series
+        .iter()
+        .filter_map(|s| {
+            let (_, rest) = s.split_once(':')?;
+            // The labels the detector appends: `{function=NAME}` or `{k=v,...}`.
+            let name = match rest.rfind("{function=") {
+                Some(i) => &rest[..i],
+                None => rest.strip_suffix('}').map_or(rest, |r| {
+                    r.rfind('{')
+                        .filter(|&i| r[i..].contains('='))
+                        .map_or(rest, |i| &r[..i])
+                }),
+            };
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
 }
 
 /// The regressed series' points, from the granted metric set the regression names (or any
@@ -433,6 +491,9 @@ fn root_cause(
         .label("repo", repo.name())
         .label("commit", best.commit.id.clone())
         .label("candidates", candidates.join(","));
+    if let Some(fingerprint) = regression_fingerprint(regression) {
+        f = f.label("fingerprint", fingerprint);
+    }
     if let Some(rc) = regression.impact.relative_change {
         f = f.relative_change(rc);
     }
@@ -440,6 +501,90 @@ fn root_cause(
         f = f.location(loc.clone());
     }
     f.build()
+}
+
+/// What tells this regression apart from others of the same series (a series can rise more than
+/// once: a slowdown, then a later commit that moves the same function): its own `fingerprint`
+/// label, or else its time. The root cause carries it, so the host keeps one root cause per
+/// regression, not one per series (findings of one skill, rule and series are otherwise one).
+fn regression_fingerprint(regression: &Finding) -> Option<String> {
+    regression
+        .labels
+        .iter()
+        .find(|(k, _)| k == "fingerprint")
+        .map(|(_, v)| v.clone())
+        .or_else(|| regression.at.clone())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_reaches_the_points_a_change_may_have_been_placed_early_by() {
+        // Profiles four hours apart; the change placed at 23:00, the deploy at 06:00.
+        let points: Vec<(i64, f64)> = (0..10).map(|i| (i * 14_400, 0.0)).collect();
+        let at = 3 * 14_400;
+        assert_eq!(window_end(Some(&points), at, 1_800), 5 * 14_400);
+        // Points closer than the margin: the margin.
+        let dense: Vec<(i64, f64)> = (0..10).map(|i| (i * 60, 0.0)).collect();
+        assert_eq!(window_end(Some(&dense), 180, 1_800), 1_980);
+        // At the end of the series, or without it: as far as there are points, or the margin.
+        assert_eq!(
+            window_end(Some(&points), 9 * 14_400, 1_800),
+            9 * 14_400 + 1_800
+        );
+        assert_eq!(window_end(None, 100, 1_800), 1_900);
+    }
+
+    #[test]
+    fn alike_series_name_their_functions() {
+        let f = Finding::regression("mean-shift")
+            .series("total:BlockParser.parseDocument{function=BlockParser.parseDocument}")
+            .label(
+                "alike",
+                "total:BlockParser.parseChunk{function=BlockParser.parseChunk},\
+                 total:<a::Compact<O,N,D> as a::Hook>::finish{function=<a::Compact<O,N,D> as a::Hook>::finish},\
+                 self:main.run{host=a,function=main.run}",
+            )
+            .build();
+        assert_eq!(
+            alike_functions(&f),
+            [
+                "BlockParser.parseChunk",
+                "<a::Compact<O,N,D> as a::Hook>::finish",
+                "main.run",
+            ]
+        );
+        assert!(alike_functions(&Finding::regression("mean-shift").build()).is_empty());
+    }
+
+    #[test]
+    fn each_regression_of_a_series_keeps_its_own_root_cause() {
+        let rise = |at: &str| {
+            Finding::regression("mean-shift")
+                .series("total:app::parse")
+                .at(at)
+                .label("fingerprint", at)
+                .build()
+        };
+        let (early, late) = (rise("2025-01-07T19:00:00Z"), rise("2025-01-12T23:00:00Z"));
+        assert_eq!(
+            regression_fingerprint(&early).as_deref(),
+            Some("2025-01-07T19:00:00Z")
+        );
+        assert_ne!(
+            regression_fingerprint(&early),
+            regression_fingerprint(&late)
+        );
+        // Without the label, its time tells them apart.
+        let bare = Finding::regression("mean-shift")
+            .series("total:app::parse")
+            .at("1736229600")
+            .build();
+        assert_eq!(regression_fingerprint(&bare).as_deref(), Some("1736229600"));
+    }
 }
 
 export_skill!(RegressionAttribute, id = "regression-attribute");

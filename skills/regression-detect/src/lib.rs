@@ -105,7 +105,10 @@ impl Skill for RegressionDetect {
         )
         .parameter(
             "dedup-correlation",
-            "Series that change together and correlate at least this much are reported once.",
+            "Series that change together and correlate at least this much are reported once: \
+             as the one the change concentrates in (the largest relative change among those \
+             that carry at least half of the largest absolute one), the others in `also`, and \
+             those as concentrated in `alike`.",
             Some("0.9"),
         )
         .build()
@@ -411,8 +414,8 @@ fn scan(
         ));
     }
     let reported = kept.len();
-    for (i, also) in kept {
-        findings.push(regression(set, &changes[i], &also));
+    for (i, also, alike) in kept {
+        findings.push(regression(set, &changes[i], &also, &alike));
     }
     log::info(format!(
         "{}: {} series scanned, {} with a lasting change, {reported} regressions and \
@@ -473,19 +476,92 @@ fn cost_shifts(changes: &[Change], group_by: &str, near: usize) -> Vec<Option<f6
         .collect()
 }
 
-/// The regressions to report (indices into `changes`, strongest first), each with the series
-/// reported with it: a later one that changed within `near` points of a kept one, measured at
-/// the same times and correlating at least `dedup` around the change. Kept regressions are
-/// indexed by the time of their change, so each is compared only with those near it in time,
-/// nearest first and at most [`MAX_COMPARED`] (the second value says whether any regression
-/// reached that many).
+/// The regressions to report (indices into `changes`, groups strongest first), each as the
+/// member of its group of correlated changes the change concentrates in ([`lead`]), with the
+/// other members and those of them as concentrated ([`alike`]). See [`correlated_groups`].
 fn correlated(
     changes: &[Change],
     strongest_first: Vec<usize>,
     near: usize,
     dedup: f64,
-) -> (Vec<(usize, Vec<String>)>, bool) {
-    let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
+) -> (Vec<Reported>, bool) {
+    let (groups, capped) = correlated_groups(changes, strongest_first, near, dedup);
+    let reported = groups
+        .into_iter()
+        .map(|members| {
+            let sizes: Vec<(f64, f64)> = members
+                .iter()
+                .map(|&i| (changes[i].delta(), changes[i].shift.relative_change))
+                .collect();
+            let first = lead(&sizes);
+            let alike: Vec<usize> = alike(&sizes, first);
+            let lead = members[first];
+            let names = |pick: &dyn Fn(usize) -> bool| -> Vec<String> {
+                (0..members.len())
+                    .filter(|&k| k != first && pick(k))
+                    .map(|k| display(&changes[members[k]].info))
+                    .collect()
+            };
+            (lead, names(&|_| true), names(&|k| alike.contains(&k)))
+        })
+        .collect();
+    (reported, capped)
+}
+
+/// A regression to report: the change (index into `changes`), the correlated series reported
+/// with it, and those of them whose change is as concentrated as its own ([`alike`]).
+type Reported = (usize, Vec<String>, Vec<String>);
+
+/// The members of a group (as in [`lead`]) other than `lead` whose change is as concentrated as
+/// the lead's: at least half the largest absolute change and 0.8 of the lead's relative change.
+/// The cost may have been added in any of them: a function that is all calls to one callee has
+/// the callee's inclusive series, point for point, and which of the two is reported is a tie.
+fn alike(sizes: &[(f64, f64)], lead: usize) -> Vec<usize> {
+    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
+    let relative = sizes.get(lead).map_or(0.0, |s| s.1.abs());
+    (0..sizes.len())
+        .filter(|&k| {
+            k != lead && sizes[k].0.abs() >= 0.5 * largest && sizes[k].1.abs() >= 0.8 * relative
+        })
+        .collect()
+}
+
+/// Which member of a group of correlated changes (each its absolute and relative change, the
+/// strongest first) the group is reported as: the one the change concentrates in. Of the
+/// members that carry at least half of the largest absolute change, the one with the largest
+/// relative change; the strongest of those on a tie. A step in a function's inclusive profile
+/// series is the same step in every caller's, up to `main`, whose share is near 1 and barely
+/// noisy, so it is often the strongest, and attributing the regression of `main` says nothing;
+/// the function the cost was added in has the same absolute change and the largest relative
+/// one. A member that changed little in absolute terms (a helper that happened to step in the
+/// same deploy) does not lead however much it grew.
+fn lead(sizes: &[(f64, f64)]) -> usize {
+    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
+    let mut best = 0;
+    for (i, &(delta, relative)) in sizes.iter().enumerate() {
+        let (_, best_relative) = sizes[best];
+        if delta.abs() >= 0.5 * largest
+            && (sizes[best].0.abs() < 0.5 * largest || relative.abs() > best_relative.abs())
+        {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The groups of correlated regressions (indices into `changes`), each its strongest first, then
+/// the series that changed with it: a later one that changed within `near` points of a kept
+/// one, measured at the same times and correlating at least `dedup` around the change. Kept
+/// regressions are indexed by the time of their change, so each is compared only with those
+/// near it in time, nearest first and at most [`MAX_COMPARED`] (the second value says whether
+/// any regression reached that many).
+fn correlated_groups(
+    changes: &[Change],
+    strongest_first: Vec<usize>,
+    near: usize,
+    dedup: f64,
+) -> (Vec<Vec<usize>>, bool) {
+    let mut kept: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut by_time: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     let mut capped = false;
     for i in strongest_first {
@@ -549,14 +625,18 @@ fn correlated(
             capped |= compared >= MAX_COMPARED;
         }
         match twin {
-            Some(k) => kept[k].1.push(display(&d.info)),
+            Some(k) => kept[k].1.push(i),
             None => {
                 by_time.entry(d.at).or_default().push(kept.len());
                 kept.push((i, Vec::new()));
             }
         }
     }
-    (kept, capped)
+    let groups = kept
+        .into_iter()
+        .map(|(i, twins)| std::iter::once(i).chain(twins).collect())
+        .collect();
+    (groups, capped)
 }
 
 /// A day and a week in points, when the times are Unix seconds on a regular grid that divides
@@ -643,7 +723,7 @@ fn improvement(set: &MetricSet, c: &Change) -> Finding {
     finding.build()
 }
 
-fn regression(set: &MetricSet, c: &Change, also: &[String]) -> Finding {
+fn regression(set: &MetricSet, c: &Change, also: &[String], alike: &[String]) -> Finding {
     let s = &c.shift;
     let name = display(&c.info);
     let mut message = describe_change(set, c, "a lasting step");
@@ -673,6 +753,11 @@ fn regression(set: &MetricSet, c: &Change, also: &[String]) -> Finding {
     finding = with_evidence(finding, set, c);
     if !also.is_empty() {
         finding = finding.label("also", also.join(","));
+    }
+    // Of those, the ones whose change is as concentrated as this one's: where the cost may have
+    // been added as well (for attribution).
+    if !alike.is_empty() {
+        finding = finding.label("alike", alike.join(","));
     }
     finding.build()
 }
@@ -730,6 +815,39 @@ mod tests {
         assert_eq!(w.time(10), Some(uneven[10]));
         let w = Window::new(&values, &even[..3], 800, 125);
         assert!(w.values.is_empty() && w.time(800).is_none());
+    }
+
+    #[test]
+    fn a_correlated_group_is_reported_as_the_series_the_change_concentrates_in() {
+        // A function's inclusive share rose 0.020 (+30%); every caller up to `main` (share near
+        // 1, barely noisy, so the strongest) rose the same 0.020, by 2%.
+        let main = (0.020, 0.02);
+        let caller = (0.021, 0.05);
+        let function = (0.020, 0.30);
+        assert_eq!(lead(&[main, caller, function]), 2);
+        // A helper that stepped in the same deploy grew more, but carries little of it.
+        let helper = (0.002, 1.5);
+        assert_eq!(lead(&[main, helper, function]), 2);
+        assert_eq!(lead(&[main, helper]), 0);
+        // Equal relative changes: the strongest, which comes first.
+        assert_eq!(lead(&[(0.02, 0.3), (0.02, 0.3)]), 0);
+        // The strongest carries little of the largest change: the largest leads.
+        assert_eq!(lead(&[(0.001, 0.01), (0.02, 0.005)]), 1);
+        assert_eq!(lead(&[(0.5, 0.1)]), 0);
+    }
+
+    #[test]
+    fn members_as_concentrated_as_the_lead_are_alike() {
+        // A wrapper that is all calls to the function: the same series, point for point.
+        let wrapper = (0.05, 0.34);
+        let function = (0.05, 0.34);
+        let caller = (0.05, 0.05);
+        let helper = (0.004, 0.9);
+        let sizes = [wrapper, caller, function, helper];
+        let first = lead(&sizes);
+        assert_eq!(first, 0);
+        assert_eq!(alike(&sizes, first), [2]);
+        assert!(alike(&[function], 0).is_empty());
     }
 
     #[test]

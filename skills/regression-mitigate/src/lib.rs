@@ -44,6 +44,9 @@ impl Skill for RegressionMitigate {
         let short: String = commit.chars().take(12).collect();
         let series = cause.series.clone().unwrap_or_default();
         let head = repo.head()?;
+        // One mitigation per root cause: a series that regressed twice has two, told apart by
+        // the regression's fingerprint, which the root cause carries.
+        let fingerprint = label("fingerprint");
         let finding = match repo.revert(&commit) {
             Ok(patch) => Finding::of_kind(FindingKind::Mitigation, "revert")
                 .title(format!(
@@ -76,6 +79,10 @@ impl Skill for RegressionMitigate {
                 .label("commit", commit.clone())
                 .label("head", head)
                 .label("reason", e.message),
+        };
+        let finding = match fingerprint {
+            Some(fingerprint) => finding.label("fingerprint", fingerprint),
+            None => finding,
         };
         Ok(vec![finding.build()])
     }
