@@ -249,7 +249,7 @@ fn edits<'a>(
         let start = if old_count == 0 {
             old_start
         } else {
-            old_start - 1
+            old_start.saturating_sub(1)
         };
         let from = (hunk.new_start() as usize).saturating_sub(1);
         let to = from + hunk.new_lines() as usize;
