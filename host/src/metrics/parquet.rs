@@ -337,7 +337,9 @@ impl<R: ChunkReader + Clone + 'static> Texts<R> {
         columns: &[usize],
         rows: usize,
     ) -> Option<std::collections::HashMap<usize, BinaryArray>> {
-        if columns.is_empty() || rows == 0 {
+        // The row count is the file's word: past a large row group's, the column readers
+        // (which reserve no more than a typical one) read it instead.
+        if columns.is_empty() || rows == 0 || rows > 1 << 24 {
             return None;
         }
         let schema = self.metadata.metadata().file_metadata().schema_descr();
