@@ -264,11 +264,6 @@ fn row(
     }
     let cell = |i: usize| record.get(i).unwrap_or_default().trim_ascii();
     let field = |i: usize| Some(header.names[i].as_str());
-    // The series key as written: the name, then each label cell.
-    key.clear();
-    for i in std::iter::once(header.series).chain(header.labels.iter().copied()) {
-        super::stream::key_part(key, cell(i));
-    }
     // Another shard's row goes first, by its key's hash (a row with an empty name is
     // reported by every shard, as by one process; one that is not UTF-8 by the shard its
     // bytes hash to).
@@ -282,6 +277,11 @@ fn row(
         })
     {
         return block.other_shard();
+    }
+    // The series key as written: the name, then each label cell.
+    key.clear();
+    for i in std::iter::once(header.series).chain(header.labels.iter().copied()) {
+        super::stream::key_part(key, cell(i));
     }
     let id = match block.lookup(key) {
         Some(Some(id)) => id,

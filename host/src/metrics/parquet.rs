@@ -214,8 +214,7 @@ impl Cells {
     /// Value `i`'s bytes as they go into a series key (cheap: no text made).
     fn key_bytes<'a>(&'a self, i: usize, scratch: &'a mut [u8; 8]) -> &'a [u8] {
         match &self.values {
-            Values::Bytes(v) => v.get(i).map_or(&[], |b| b.data()),
-            Values::Binary(v) => binary(v, i),
+            Values::Bytes(_) | Values::Binary(_) => self.raw(Some(i as u32)),
             Values::Bool(v) => {
                 scratch[0] = v.get(i).copied().map_or(2, u8::from);
                 &scratch[..1]

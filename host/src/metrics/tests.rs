@@ -936,7 +936,7 @@ fn parquet_from_pyarrow_reads_times_labels_and_skips_bad_rows_by_row_group() {
 fn parquet_written_by_the_parquet_crate_equals_the_same_csv() {
     use std::sync::Arc;
 
-    use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+    use parquet::basic::{Repetition, Type as PhysicalType};
     use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
@@ -945,13 +945,7 @@ fn parquet_written_by_the_parquet_crate_equals_the_same_csv() {
     let text = fleet_csv(30, 40);
     let csv = load_bytes("fleet.csv", text.as_bytes()).unwrap();
     let column = |name: &str, t: PhysicalType, string: bool| {
-        let b = Type::primitive_type_builder(name, t).with_repetition(Repetition::REQUIRED);
-        let b = if string {
-            b.with_logical_type(Some(LogicalType::String))
-        } else {
-            b
-        };
-        Arc::new(b.build().unwrap())
+        parquet_field(name, t, Repetition::REQUIRED, string)
     };
     let schema = Type::group_type_builder("m")
         .with_fields(vec![
@@ -1018,7 +1012,7 @@ fn parquet_written_by_the_parquet_crate_equals_the_same_csv() {
 fn parquet_shards_partition_the_series_as_csv_does_with_nulls_numbers_and_bad_text() {
     use std::sync::Arc;
 
-    use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+    use parquet::basic::{Repetition, Type as PhysicalType};
     use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
@@ -1028,41 +1022,15 @@ fn parquet_shards_partition_the_series_as_csv_does_with_nulls_numbers_and_bad_te
     // is its decimal text, so those row groups go the column readers' way); one series
     // name that is not UTF-8 (Arrow refuses its row group, which the column readers read).
     let write = |with_core: bool| -> Vec<u8> {
+        let (required, optional) = (Repetition::REQUIRED, Repetition::OPTIONAL);
         let mut fields = vec![
-            Arc::new(
-                Type::primitive_type_builder("timestamp", PhysicalType::INT64)
-                    .with_repetition(Repetition::REQUIRED)
-                    .build()
-                    .unwrap(),
-            ),
-            Arc::new(
-                Type::primitive_type_builder("series", PhysicalType::BYTE_ARRAY)
-                    .with_repetition(Repetition::REQUIRED)
-                    .with_logical_type(Some(LogicalType::String))
-                    .build()
-                    .unwrap(),
-            ),
-            Arc::new(
-                Type::primitive_type_builder("value", PhysicalType::DOUBLE)
-                    .with_repetition(Repetition::REQUIRED)
-                    .build()
-                    .unwrap(),
-            ),
-            Arc::new(
-                Type::primitive_type_builder("zone", PhysicalType::BYTE_ARRAY)
-                    .with_repetition(Repetition::OPTIONAL)
-                    .with_logical_type(Some(LogicalType::String))
-                    .build()
-                    .unwrap(),
-            ),
+            parquet_field("timestamp", PhysicalType::INT64, required, false),
+            parquet_field("series", PhysicalType::BYTE_ARRAY, required, true),
+            parquet_field("value", PhysicalType::DOUBLE, required, false),
+            parquet_field("zone", PhysicalType::BYTE_ARRAY, optional, true),
         ];
         if with_core {
-            fields.push(Arc::new(
-                Type::primitive_type_builder("core", PhysicalType::INT32)
-                    .with_repetition(Repetition::REQUIRED)
-                    .build()
-                    .unwrap(),
-            ));
+            fields.push(parquet_field("core", PhysicalType::INT32, required, false));
         }
         let schema = Type::group_type_builder("m")
             .with_fields(fields)
@@ -1168,4 +1136,21 @@ fn parquet_shards_partition_the_series_as_csv_does_with_nulls_numbers_and_bad_te
         // The row that is not UTF-8 is reported by one shard or by all, never lost.
         assert!(warned >= 1, "core column: {with_core}");
     }
+}
+
+/// A flat Parquet column for the tests' files: `string` marks text (the String logical type).
+fn parquet_field(
+    name: &str,
+    physical: parquet::basic::Type,
+    repetition: parquet::basic::Repetition,
+    string: bool,
+) -> std::sync::Arc<parquet::schema::types::Type> {
+    let b = parquet::schema::types::Type::primitive_type_builder(name, physical)
+        .with_repetition(repetition);
+    let b = if string {
+        b.with_logical_type(Some(parquet::basic::LogicalType::String))
+    } else {
+        b
+    };
+    std::sync::Arc::new(b.build().unwrap())
 }
