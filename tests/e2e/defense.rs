@@ -677,7 +677,10 @@ fn profiles_over_time_become_per_function_series() {
 }
 
 /// A fleet of 240 series of 1,000 points, one in eight with a 2-4% step at its own place in
-/// the recent part.
+/// the recent part; and ten groups of three series that share their noise and step by the same
+/// amount at the same point (a function's inclusive series and its callers'), at levels 100,
+/// 200 and 400, so each group is one regression reported as the level-100 series, whichever
+/// shards its members hash to.
 fn sharded_fleet(dir: &Path) -> PathBuf {
     let mut noise = Gaussian(7);
     let mut csv = String::from("timestamp,series,value,host\n");
@@ -693,9 +696,35 @@ fn sharded_fleet(dir: &Path) -> PathBuf {
             let _ = writeln!(csv, "{},fn-{s},{v:.5},h{}", START + i as i64 * STEP, s % 13);
         }
     }
+    for g in 0..10 {
+        let at = 600 + 30 * g;
+        let shared: Vec<f64> = (0..POINTS).map(|_| noise.normal()).collect();
+        for (j, level) in [100.0, 200.0, 400.0].into_iter().enumerate() {
+            for (i, common) in shared.iter().enumerate() {
+                let step = if i >= at { 3.0 } else { 0.0 };
+                let v = level + common + 0.2 * noise.normal() + step;
+                let _ = writeln!(
+                    csv,
+                    "{},caller-{j}-of-{g},{v:.5},h0",
+                    START + i as i64 * STEP
+                );
+            }
+        }
+    }
     let path = dir.join("fleet.csv");
     std::fs::write(&path, csv).unwrap();
     path
+}
+
+/// `findings` with each `correlation-group` label read as JSON.
+fn groups_read(findings: &serde_json::Value) -> serde_json::Value {
+    let mut findings = findings.clone();
+    for f in findings.as_array_mut().unwrap() {
+        if let Some(label) = f["labels"].get_mut("correlation-group") {
+            *label = serde_json::from_str(label.as_str().unwrap()).unwrap();
+        }
+    }
+    findings
 }
 
 #[test]
@@ -714,6 +743,7 @@ fn a_sharded_scan_merged_is_the_scan_of_one_process() {
 
     // Four processes: three given --shard, one its shard as a Kubernetes Indexed Job's pod.
     let mut parts = Vec::new();
+    let mut caller_findings = 0;
     for k in 0..4 {
         let out = dir.join(format!("shard-{k}.json"));
         let mut args: Vec<String> = ["run", "--format", "json", "-o", p(&out)]
@@ -742,6 +772,12 @@ fn a_sharded_scan_merged_is_the_scan_of_one_process() {
         let series = report["inputs"]["metrics"][0]["series"].as_u64().unwrap();
         assert!((30..=90).contains(&series), "shard {k}: {series} series");
         assert_eq!(report["runs"][0]["status"], "ok", "{:#}", report["runs"]);
+        caller_findings += report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["series"].as_str().unwrap_or("").starts_with("caller-"))
+            .count();
         parts.push(out);
     }
 
@@ -756,6 +792,8 @@ fn a_sharded_scan_merged_is_the_scan_of_one_process() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    // The shards found groups apart: more findings for the ten groups than ten.
+    assert!(caller_findings > 10, "{caller_findings}");
     let all: Vec<&PathBuf> = parts.iter().collect();
     let (merged, code, stderr) = merge(&all);
     let merged = merged.unwrap();
@@ -771,8 +809,27 @@ fn a_sharded_scan_merged_is_the_scan_of_one_process() {
             .collect()
     };
     assert_eq!(ids(&merged), ids(&whole));
-    // Every field of every finding, read back from the shards' JSON and written again.
-    assert_eq!(merged["findings"], whole["findings"]);
+    // Every field of every finding, read back from the shards' JSON and written again (the
+    // correlation group's numbers as numbers: a merge writes them again).
+    assert_eq!(
+        groups_read(&merged["findings"]),
+        groups_read(&whole["findings"])
+    );
+    // Every correlated group is one finding with its two callers named, although the shards
+    // reported some of its members apart.
+    let callers: Vec<&serde_json::Value> = merged["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["series"].as_str().unwrap_or("").starts_with("caller-"))
+        .collect();
+    assert_eq!(callers.len(), 10, "{callers:#?}");
+    for f in &callers {
+        let series = f["series"].as_str().unwrap();
+        assert!(series.starts_with("caller-0-of-"), "{f:#}");
+        let also = f["labels"]["also"].as_str().unwrap_or_default();
+        assert_eq!(also.split(',').count(), 2, "{f:#}");
+    }
     assert_eq!(merged["inputs"], whole["inputs"]);
     assert_eq!(merged["runs"].as_array().unwrap().len(), 4);
     assert!(merged.get("shard").is_none());

@@ -9,7 +9,7 @@ use joule_profile::model::units::scaled;
 use super::Report;
 use super::RunStatus;
 use crate::findings::Finding;
-use crate::untrusted::markdown;
+use crate::untrusted::{Untrusted, markdown};
 
 fn share(f: &Finding) -> String {
     f.impact
@@ -211,6 +211,13 @@ fn finding(out: &mut String, n: usize, f: &Finding) {
     }
     if !f.message.is_empty() {
         let _ = writeln!(out, "{}\n", f.message.md_message(&f.skill));
+    }
+    if let Some(also) = f.labels.get(&Untrusted::from("also")) {
+        let _ = writeln!(
+            out,
+            "Correlated series that changed at the same time: {}\n",
+            also.md_inline()
+        );
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "Evidence:\n");

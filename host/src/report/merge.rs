@@ -1,6 +1,7 @@
 //! Joining the reports of a sharded run (`joule run --shard K/N`, one process per shard) into
 //! the report one process would have written: inputs joined, runs kept side by side, findings
-//! de-duplicated by fingerprint and ranked again, dropped counts kept in their run records.
+//! de-duplicated by fingerprint, correlated regressions found in different shards joined
+//! (`correlated`), and ranked again, dropped counts kept in their run records.
 
 use std::collections::BTreeMap;
 
@@ -83,7 +84,7 @@ pub fn merge(parts: Vec<Part>) -> anyhow::Result<Report> {
         tool: super::Tool::this(),
         inputs,
         runs,
-        findings: findings::rank(all),
+        findings: findings::rank(super::correlated::join(all).0),
         fleet,
         shard: None,
         combined_patch: String::new(),

@@ -1,6 +1,7 @@
 //! The report of one run, in Findings JSON version 1 (`docs/findings.md`) or Markdown, and the
 //! combined patch of every finding's edits.
 
+mod correlated;
 mod markdown;
 mod merge;
 mod patch;

@@ -414,8 +414,16 @@ fn scan(
         ));
     }
     let reported = kept.len();
-    for (i, also, alike) in kept {
-        findings.push(regression(set, &changes[i], &also, &alike));
+    for group in kept {
+        let also = group.names(&changes, |_| true);
+        let alike = group.names(&changes, |k| group.alike.contains(&k));
+        let mut finding = regression(set, &changes[group.members[group.lead]], &also, &alike);
+        if let Some(label) = group.label(&changes, near, dedup) {
+            finding
+                .labels
+                .push(("correlation-group".to_string(), label));
+        }
+        findings.push(finding);
     }
     log::info(format!(
         "{}: {} series scanned, {} with a lasting change, {reported} regressions and \
@@ -476,9 +484,9 @@ fn cost_shifts(changes: &[Change], group_by: &str, near: usize) -> Vec<Option<f6
         .collect()
 }
 
-/// The regressions to report (indices into `changes`, groups strongest first), each as the
-/// member of its group of correlated changes the change concentrates in ([`lead`]), with the
-/// other members and those of them as concentrated ([`alike`]). See [`correlated_groups`].
+/// The regressions to report (groups strongest first), each as the member of its group of
+/// correlated changes the change concentrates in ([`lead`]), with the other members and those
+/// of them as concentrated ([`alike`]). See [`correlated_groups`].
 fn correlated(
     changes: &[Change],
     strongest_first: Vec<usize>,
@@ -494,23 +502,116 @@ fn correlated(
                 .map(|&i| (changes[i].delta(), changes[i].shift.relative_change))
                 .collect();
             let first = lead(&sizes);
-            let alike: Vec<usize> = alike(&sizes, first);
-            let lead = members[first];
-            let names = |pick: &dyn Fn(usize) -> bool| -> Vec<String> {
-                (0..members.len())
-                    .filter(|&k| k != first && pick(k))
-                    .map(|k| display(&changes[members[k]].info))
-                    .collect()
-            };
-            (lead, names(&|_| true), names(&|k| alike.contains(&k)))
+            let alike = alike(&sizes, first);
+            Reported {
+                lead: first,
+                alike,
+                members,
+            }
         })
         .collect();
     (reported, capped)
 }
 
-/// A regression to report: the change (index into `changes`), the correlated series reported
-/// with it, and those of them whose change is as concentrated as its own ([`alike`]).
-type Reported = (usize, Vec<String>, Vec<String>);
+/// A regression to report: a group of correlated changes (indices into `changes`, the
+/// strongest first), the member it is reported as, and the other members whose change is as
+/// concentrated as that one's ([`alike`]), as positions in `members`.
+struct Reported {
+    members: Vec<usize>,
+    lead: usize,
+    alike: Vec<usize>,
+}
+
+impl Reported {
+    /// The names of the members other than the lead that `pick` (a position) keeps.
+    fn names(&self, changes: &[Change], pick: impl Fn(usize) -> bool) -> Vec<String> {
+        (0..self.members.len())
+            .filter(|&k| k != self.lead && pick(k))
+            .map(|k| display(&changes[self.members[k]].info))
+            .collect()
+    }
+
+    /// The `correlation-group` label: what `joule merge` needs to join this group with the
+    /// groups other shards found for the same change, as JSON (docs/findings.md): the
+    /// threshold and reach of the comparison, the window of the strongest member (the one
+    /// later changes are compared with) and every member's size, strongest first.
+    fn label(&self, changes: &[Change], near: usize, dedup: f64) -> Option<String> {
+        let strongest = &changes[*self.members.first()?];
+        let w = strongest.window.as_ref()?;
+        let change = strongest.shift.index.checked_sub(w.from)?;
+        let mut out = format!(
+            "{{\"threshold\":{},\"near\":{near},\"stretch\":{DEDUP_WINDOW},\"signature\":{{\"series\":{},\"change\":{change},",
+            json_number(dedup),
+            json_string(&display(&strongest.info)),
+        );
+        match &w.times {
+            Times::Even { start, step, .. } => {
+                out.push_str(&format!("\"start\":{start},\"step\":{step},"));
+            }
+            Times::Listed(times) => {
+                let times: Vec<String> = times.iter().map(i64::to_string).collect();
+                out.push_str(&format!("\"times\":[{}],", times.join(",")));
+            }
+        }
+        // f32 as f32 writes them: the shortest text that reads back as the same f32.
+        let values: Vec<String> = w
+            .values
+            .iter()
+            .map(|v| {
+                if v.is_finite() {
+                    format!("{v:?}")
+                } else {
+                    "null".to_string()
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "\"values\":[{}]}},\"members\":[",
+            values.join(",")
+        ));
+        for (k, &i) in self.members.iter().enumerate() {
+            let c = &changes[i];
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!(
+                "{{\"series\":{},\"llr\":{},\"change\":{},\"relative\":{}}}",
+                json_string(&display(&c.info)),
+                json_number(c.shift.llr),
+                json_number(c.delta()),
+                json_number(c.shift.relative_change)
+            ));
+        }
+        out.push_str("]}");
+        Some(out)
+    }
+}
+
+/// A JSON number (`null` for what JSON cannot write): the shortest text that reads back as
+/// the same value.
+fn json_number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:?}")
+    } else {
+        "null".to_string()
+    }
+}
+
+/// A JSON string.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// The members of a group (as in [`lead`]) other than `lead` whose change is as concentrated as
 /// the lead's: at least half the largest absolute change and 0.8 of the lead's relative change.
@@ -726,13 +827,9 @@ fn improvement(set: &MetricSet, c: &Change) -> Finding {
 fn regression(set: &MetricSet, c: &Change, also: &[String], alike: &[String]) -> Finding {
     let s = &c.shift;
     let name = display(&c.info);
-    let mut message = describe_change(set, c, "a lasting step");
-    if !also.is_empty() {
-        message.push_str(&format!(
-            " Correlated series that changed at the same time: {}.",
-            also.join(", ")
-        ));
-    }
+    // The correlated series that changed with it go in the `also` label, not here: a merge of
+    // shards' reports may add some (the report shows the label).
+    let message = describe_change(set, c, "a lasting step");
     let verb = if s.relative_change >= 0.0 {
         "rose"
     } else {
