@@ -281,6 +281,14 @@ def main():
     parser.add_argument("--only-evaluate", action="store_true",
                         help="reuse the cases built by an earlier run")
     args = parser.parse_args()
+    # Paths as absolute ones: commands run in other directories (a case's copy, a
+    # worktree), where a path relative to the caller's would name nothing.
+    if os.sep in args.joule:
+        args.joule = os.path.abspath(args.joule)
+    args.skills = os.path.abspath(args.skills)
+    args.out = os.path.abspath(args.out)
+    if args.pyspy and os.sep in args.pyspy:
+        args.pyspy = os.path.abspath(args.pyspy)
     summary = []
     for name in args.projects.split(","):
         project = PROJECTS[name](args.out, args)

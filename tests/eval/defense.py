@@ -317,6 +317,14 @@ def main():
                     help="a regression-detect parameter for joule run, e.g. alpha=0.002")
     ap.add_argument("--no-attribution", action="store_true")
     args = ap.parse_args()
+    # Paths as absolute ones: commands run in other directories (a case's copy, a
+    # worktree), where a path relative to the caller's would name nothing.
+    if os.sep in args.joule:
+        args.joule = os.path.abspath(args.joule)
+    args.skills = os.path.abspath(args.skills)
+    args.out = os.path.abspath(args.out)
+    if args.otava and os.sep in args.otava:
+        args.otava = os.path.abspath(args.otava)
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
 

@@ -162,6 +162,12 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "eval-offense"))
     ap.add_argument("--no-bench", action="store_true", help="skip building and timing the patches")
     args = ap.parse_args()
+    # Paths as absolute ones: commands run in other directories (a case's copy, a
+    # worktree), where a path relative to the caller's would name nothing.
+    if os.sep in args.joule:
+        args.joule = os.path.abspath(args.joule)
+    args.skills = os.path.abspath(args.skills)
+    args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     tally = {s: {"tp": 0, "fp": 0, "fn": 0} for s in SKILLS}
     speedups, ratios, failed_runs = [], [], []
