@@ -147,3 +147,55 @@ fn flame_graphs_are_drawn_with_inferno() {
     assert!(text.contains("<title>parse (90 count, 69.23%; +23.08%)</title>"));
     assert!(text.contains("<title>render (40 count, 30.77%; 0.00%)</title>"));
 }
+
+/// `-` is standard input, streamed as a file is: `perf script | joule profile top -`. A
+/// gzipped pprof and `perf script` text piped in read as the same files do; nothing piped in
+/// is an error naming standard input.
+#[test]
+fn a_profile_piped_in_reads_as_the_file_does() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let piped = |bytes: &[u8], args: &[&str]| {
+        let mut child = Command::new(joule_bin())
+            .args(args)
+            .env("JOULE_CACHE_DIR", cache_dir())
+            .current_dir(root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out
+    };
+    for name in ["pprof/large.cpu.pb.gz", "perf/example-perf-stacks.txt.gz"] {
+        let file = fixture(name);
+        let bytes = std::fs::read(&file).unwrap();
+        let from_file = stdout_of(&["profile", "top", path_str(&file), "-n", "12"]);
+        let out = piped(&bytes, &["profile", "top", "-", "-n", "12"]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let from_pipe = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            from_pipe.lines().skip(1).collect::<Vec<_>>(),
+            from_file.lines().skip(1).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    let out = piped(b"", &["profile", "top", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("standard input: the profile is empty"),
+        "{stderr}"
+    );
+}

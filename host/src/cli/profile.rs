@@ -76,7 +76,7 @@ impl ReadArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct TopArgs {
-    /// The profile (any format Joule reads, gzipped or not).
+    /// The profile (any format Joule reads, gzipped or not); `-` reads standard input.
     file: PathBuf,
     /// How many functions to show.
     #[arg(short = 'n', long = "nodes", default_value_t = 10)]
@@ -100,7 +100,8 @@ pub enum OutputFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct ConvertArgs {
-    /// The profile to convert (any format Joule reads, gzipped or not).
+    /// The profile to convert (any format Joule reads, gzipped or not); `-` reads standard
+    /// input.
     file: PathBuf,
     /// The output format.
     #[arg(long, value_enum)]

@@ -18,7 +18,7 @@ use crate::untrusted::terminal;
 pub struct RunArgs {
     /// A profile to analyse: pprof, `perf script` text, folded stacks, speedscope JSON, Chrome
     /// `.cpuprofile` or trace-event JSON, gzipped or not; the format is read from the content.
-    /// Repeatable.
+    /// `-` reads standard input. Repeatable.
     #[arg(long = "profile", value_name = "FILE")]
     profiles: Vec<PathBuf>,
     /// Resource time series to analyse: CSV (`timestamp,series,value`, other columns become

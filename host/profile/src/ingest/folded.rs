@@ -18,8 +18,11 @@ impl Reader for Folded {
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
-        // Text (no NUL bytes once decoded) in which one of the first lines is a stack ending in
-        // a count; comments and bad lines before it are reported when the file is read.
+        // Text (no NUL bytes once decoded) in which most of the first lines that are not `#`
+        // comments are stacks ending in a count; the bad ones are reported when the file is
+        // read. One line that happens to end in a number is not enough: a TOML file's
+        // `opt-level = 3`, a legacy pprof text profile's `goroutine profile: total 4` or
+        // `# NumGC = 4`.
         let Ok(text) = decode_text(head) else {
             return false;
         };
@@ -30,11 +33,17 @@ impl Reader for Folded {
         if !text.contains('\n') {
             return text.contains(';');
         }
-        text.lines()
+        let (mut lines, mut stacks) = (0usize, 0usize);
+        for line in text
+            .lines()
             .map(|l| l.trim_end_matches('\r').trim_end())
-            .filter(|l| !l.is_empty())
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .take(50)
-            .any(|l| parse_line(l).is_some())
+        {
+            lines += 1;
+            stacks += usize::from(parse_line(line).is_some());
+        }
+        stacks * 2 > lines
     }
 
     fn read(&self, data: &[u8], _options: &ReadOptions) -> Result<Profile, Problem> {

@@ -154,19 +154,32 @@ pub fn load(path: &Path) -> Result<Profile, IngestError> {
     load_with(path, &ReadOptions::default())
 }
 
-/// Reads a profile file of any supported format, gzipped or not. The file is streamed: the
-/// head is read to detect the format, then the reader takes the rest as it comes, so a reader
-/// that streams (`perf script`) holds only its model in memory, not the file.
+/// Reads a profile file of any supported format, gzipped or not; `-` is standard input (a
+/// file named `-` is `./-`). The file is streamed: the head is read to detect the format, then
+/// the reader takes the rest as it comes, so a reader that streams (`perf script`) holds only
+/// its model in memory, not the file.
 pub fn load_with(path: &Path, options: &ReadOptions) -> Result<Profile, IngestError> {
+    if path == Path::new(STDIN) {
+        return load_stream("standard input", Box::new(std::io::stdin().lock()), options);
+    }
     let name = path.display().to_string();
-    let fail = |p: Problem| p.in_file(&name);
     let file = std::fs::File::open(path).map_err(|e| {
-        fail(Problem::whole(format!(
-            "cannot read profile: {}",
-            io_reason(&e)
-        )))
+        Problem::whole(format!("cannot read profile: {}", io_reason(&e))).in_file(&name)
     })?;
-    let mut file = BufReader::with_capacity(STREAM_BUFFER, file);
+    load_stream(&name, Box::new(file), options)
+}
+
+/// The path that names standard input.
+pub const STDIN: &str = "-";
+
+/// Reads a profile streamed from `raw`; `name` is used in errors.
+fn load_stream(
+    name: &str,
+    raw: Box<dyn Read>,
+    options: &ReadOptions,
+) -> Result<Profile, IngestError> {
+    let fail = |p: Problem| p.in_file(name);
+    let mut file = BufReader::with_capacity(STREAM_BUFFER, raw);
     let gzipped = file
         .fill_buf()
         .map_err(|e| fail(problem_from_io(&e)))?

@@ -75,6 +75,42 @@ fn folded_queries_answer_callers_callees_and_sets() {
     assert_eq!(p.stacks_containing(&[id(&p, "d")]).len(), 1);
 }
 
+/// Folded stacks are told by most lines being stacks, not by one line ending in a number:
+/// every folded file of inferno's corpus is folded; a legacy pprof text profile (real Go
+/// output), a TOML manifest and a key = value file are not.
+#[test]
+fn folded_is_most_lines_being_stacks() {
+    use super::Reader;
+    use super::folded::Folded;
+    for entry in std::fs::read_dir(fixture("folded")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(Folded.sniff(&bytes), "{}", path.display());
+        }
+    }
+    for name in [
+        "pprof-text/heap.debug1.txt",
+        "pprof-text/goroutine.debug1.txt",
+        "../../Cargo.toml",
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        assert!(!Folded.sniff(&bytes), "{name}");
+        let err = load_bytes(name, &bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("not a profile format"),
+            "{name}: {err}"
+        );
+    }
+    // The tail of a small heap profile: runtime.MemStats as `# Name = value` comments.
+    let heap_tail =
+        b"heap profile: 1: 8 [1: 8] @ heap/1\n1: 8 [1: 8] @ 0x1 0x2\n# NumGC = 4\n# DebugGC = 0\n";
+    assert!(!Folded.sniff(heap_tail));
+    assert!(!Folded.sniff(b"[profile.release]\nopt-level = 3\ndebug = 1\nlto = true\n"));
+    // A stack whose count the head has not reached yet is still folded.
+    assert!(Folded.sniff(b"main;parse;Regex::new"));
+}
+
 #[test]
 fn folded_bad_lines_are_warnings_with_line_numbers() {
     let p = load_bytes("x.folded", b"a;b 3\r\nnot a stack\n\na;c 2\r\n").unwrap();
