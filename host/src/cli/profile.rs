@@ -43,6 +43,10 @@ pub struct ReadArgs {
     /// perf script: name unsymbolized frames by module and address.
     #[arg(long)]
     addrs: bool,
+    /// perf script: keep mangled symbol names as perf wrote them, as inferno-collapse-perf
+    /// does (Joule demangles C++ and Rust names by default).
+    #[arg(long)]
+    no_demangle: bool,
     /// perf script: only samples of this event (default: the first event in the file).
     #[arg(long, value_name = "EVENT")]
     event: Option<String>,
@@ -61,6 +65,7 @@ impl ReadArgs {
             annotate_jit: self.jit,
             include_addrs: self.addrs,
             event: self.event.clone(),
+            no_demangle: self.no_demangle,
         }
     }
 

@@ -18,6 +18,8 @@ mod wire;
 #[cfg(test)]
 mod json_tests;
 #[cfg(test)]
+mod pprof_top_tests;
+#[cfg(test)]
 mod robustness_tests;
 #[cfg(test)]
 mod tests;
@@ -111,6 +113,10 @@ pub struct ReadOptions {
     pub include_addrs: bool,
     /// perf script: only samples of this event; the first event seen when absent.
     pub event: Option<String>,
+    /// perf script: keep symbol names as perf wrote them (mangled C++ and Rust names, Rust
+    /// hashes), as `inferno-collapse-perf` does; only perf's partly demangled Rust names are
+    /// tidied, as inferno tidies them.
+    pub no_demangle: bool,
 }
 
 /// One input format.

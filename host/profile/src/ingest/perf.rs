@@ -531,7 +531,11 @@ impl<'o> Parser<'o> {
         if rawfunc.starts_with('(') {
             return;
         }
-        let demangled = demangle::demangle(rawfunc);
+        let demangled = if self.options.no_demangle {
+            None
+        } else {
+            demangle::demangle(rawfunc)
+        };
         let fixed = fix_partially_demangled_rust_symbol(demangled.as_deref().unwrap_or(rawfunc));
         // Java inlining: after the first function of `a->b->c`, the rest are inlined (`_[i]`).
         let parts = fixed.split("->").count();

@@ -406,6 +406,19 @@ fn mangled_names_are_demangled() {
         .find(|f| p.str(f.name) == "space::foo")
         .unwrap();
     assert_eq!(p.str(f.system_name), "_ZN5space3fooEibc");
+
+    // Kept as perf wrote them on request, as inferno-collapse-perf keeps them (which tidies
+    // a Rust hash away, as it tidies perf's partly demangled names).
+    let options = ReadOptions {
+        no_demangle: true,
+        ..ReadOptions::default()
+    };
+    let input = b"app 1 1.0: cycles:\n\
+          \t 1 _ZN5space3fooEibc+0x20 (/bin/app)\n\
+          \t 2 std::sys::unix::fs::File::open::hb90e1c1c787080f0 (/bin/app)\n";
+    let raw = joule_folded(input, &options);
+    assert_eq!(raw, inferno_folded(input, &options).unwrap());
+    assert!(raw[0].contains(";_ZN5space3fooEibc 1"), "{raw:?}");
 }
 
 #[test]
@@ -731,6 +744,7 @@ fn option_set(bits: u32) -> ReadOptions {
         annotate_jit: bits & 8 != 0,
         include_addrs: bits & 16 != 0,
         event: None,
+        no_demangle: false,
     }
 }
 
@@ -767,6 +781,38 @@ fn equals_inferno_on_every_input_and_option_combination() {
             "example {options:?}"
         );
     }
+}
+
+/// A real `perf script --no-demangle` of a Rust program (joule itself, `profile top` twenty
+/// times): with `no_demangle` the frames are inferno's, under every option; by default they are
+/// demangled, with no hash left.
+#[test]
+fn mangled_names_are_kept_as_inferno_keeps_them_on_request() {
+    let input = std::fs::read(fixtures().join("mangled/joule-profile-top.txt")).unwrap();
+    for bits in 0..32 {
+        let options = ReadOptions {
+            no_demangle: true,
+            ..option_set(bits)
+        };
+        let expected = inferno_folded(&input, &options).expect("inferno reads it");
+        assert!(
+            expected.iter().any(|l| l.contains("_ZN")),
+            "the capture is mangled"
+        );
+        assert_eq!(joule_folded(&input, &options), expected, "{options:?}");
+    }
+    let demangled = joule_folded(&input, &ReadOptions::default());
+    assert!(
+        demangled.iter().all(|l| !l.contains("_ZN")),
+        "{demangled:?}"
+    );
+    assert!(
+        demangled.iter().any(
+            |l| l.contains("joule_profile::ingest::pprof::read_samples;")
+                || l.contains("joule_profile::ingest::pprof::read_samples ")
+        ),
+        "{demangled:?}"
+    );
 }
 
 #[test]

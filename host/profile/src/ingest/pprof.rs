@@ -17,8 +17,8 @@ use super::parallel::{self, Budget, End, Ends, Handoff, Jobs, Panicked, Refused}
 use super::wire::{LEN, Message, VARINT, short_varint};
 use super::{Problem, ReadOptions, Reader};
 use crate::model::{
-    Format, FrameId, Function, Label, LabelSetId, LabelValue, MAX_FRAMES, Profile, ProfileBuilder,
-    StackTable, StrId, Strings,
+    Format, FrameId, Function, FunctionId, Label, LabelSetId, LabelValue, MAX_FRAMES, Profile,
+    ProfileBuilder, StackTable, StrId, Strings,
 };
 
 pub struct Pprof;
@@ -511,18 +511,51 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
         builder.add_comment_id(id);
     }
 
-    // Functions, in table order; pprof writers keep them distinct, so no deduplication.
+    // Functions, in table order, each record with the same name, system name, file and start
+    // line as an earlier one (by text: a writer may repeat strings too) made that one. Writers
+    // do repeat them (@datadog/pprof writes a record per `(anonymous)` frame), and two records
+    // of one function would count a stack through both twice in the function's cumulative
+    // value, where pprof counts it once.
     builder.reserve_tables(
         functions.functions.len(),
         locations.lines.len() + locations.locations.len() / 8,
     );
     let function_index = IdIndex::new(functions.ids.iter().copied(), functions.ids.len());
+    let mut model_function: Vec<FunctionId> = Vec::with_capacity(functions.functions.len());
+    // Each distinct function once: its id and the record (an index into the table) it was
+    // made from, hashed by text.
+    let mut seen: HashTable<(FunctionId, usize)> =
+        HashTable::with_capacity(functions.functions.len());
+    fn key<'a>(b: &'a ProfileBuilder, f: &Function) -> (&'a str, &'a str, &'a str, u32) {
+        (
+            b.string(f.name),
+            b.string(f.system_name),
+            b.string(f.file),
+            f.start_line,
+        )
+    }
     for (i, function) in functions.functions.iter().enumerate() {
         let strings = [function.name, function.system_name, function.file];
         if strings.iter().any(|&s| s as usize >= table.len) {
             return Err(functions.string_error(data, i, &table));
         }
-        builder.push_function(function.clone());
+        let hash = FxBuildHasher.hash_one(key(&builder, function));
+        let known = seen
+            .find(hash, |&(_, j)| {
+                key(&builder, &functions.functions[j]) == key(&builder, function)
+            })
+            .map(|&(id, _)| id);
+        let id = match known {
+            Some(id) => id,
+            None => {
+                let id = builder.push_function(function.clone());
+                seen.insert_unique(hash, (id, i), |&(_, j)| {
+                    FxBuildHasher.hash_one(key(&builder, &functions.functions[j]))
+                });
+                id
+            }
+        };
+        model_function.push(id);
     }
     let mapping_index = IdIndex::new(mappings.iter().map(|m| m.0), mappings.len());
     let mut mapping_files: Vec<StrId> = Vec::with_capacity(mappings.len());
@@ -543,7 +576,10 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
             .map(|i| mapping_files[i as usize])
             .unwrap_or(0);
         for line in &locations.lines[location.lines.0 as usize..location.lines.1 as usize] {
-            let function = function_index.get(line.function).ok_or_else(|| {
+            let function = function_index
+                .get(line.function)
+                .map(|i| model_function[i as usize])
+                .ok_or_else(|| {
                 Problem::at_byte(
                     line.offset,
                     format!(
@@ -558,15 +594,15 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
             push_frame(&mut builder, function, line.line);
         }
         if location.lines.0 == location.lines.1 {
-            // Unsymbolized: name the frame by its address, as pprof does, with the binary it
-            // is in.
+            // Unsymbolized: one function per binary, `[libc.so.6]`, or `<unknown>` when the
+            // location names no binary, as `pprof -top` groups them: an address is not a
+            // function, and a thousand addresses in one library are one cost to look into.
             let object = builder.string(module).to_string();
             let base = object.rsplit('/').next().unwrap_or("");
-            let address = location.address;
             let name = if base.is_empty() {
-                format!("0x{address:x}")
+                UNSYMBOLIZED.to_string()
             } else {
-                format!("{base} 0x{address:x}")
+                format!("[{base}]")
             };
             let function = builder.function_in(&name, &name, "", 0, &object);
             push_frame(&mut builder, function, 0);
@@ -574,6 +610,9 @@ fn build_tables(data: &[u8], walked: Walked) -> Result<Tables, Problem> {
     }
     Ok(Tables { builder, table })
 }
+
+/// The name of an unsymbolized frame whose binary is not known either (pprof's).
+pub const UNSYMBOLIZED: &str = "<unknown>";
 
 /// The string table: read in one piece when its strings sit together and are valid UTF-8 (as
 /// writers make them), else string by string, invalid bytes replaced.

@@ -236,16 +236,34 @@ impl Profile {
         &self.stack_frames[self.stack_starts[i] as usize..self.stack_starts[i + 1] as usize]
     }
 
-    /// Sum of every sample, per sample type.
+    /// The profile's total per sample type, as pprof reckons it (shares are of this): the sum
+    /// of every sample's magnitude, so a difference profile's falls count as much as its rises;
+    /// when some samples are the base of a difference (label `pprof::base`, as `pprof
+    /// -diff_base` writes them), the sum of those alone.
     pub fn totals(&self) -> Vec<i64> {
         let n = self.sample_types.len();
         let mut totals = vec![0i64; n];
-        for chunk in self.values.chunks_exact(n.max(1)) {
-            for (t, v) in totals.iter_mut().zip(chunk) {
-                *t = t.saturating_add(*v);
+        let mut base = vec![0i64; n];
+        // The label sets that mark a base sample (a few sets, however many samples).
+        let base_sets: Vec<bool> = self
+            .label_sets
+            .iter()
+            .map(|set| set.iter().any(|l| self.str(l.key) == "pprof::base"))
+            .collect();
+        let mut has_base = false;
+        for (i, chunk) in self.values.chunks_exact(n.max(1)).enumerate() {
+            let set = self.stack_labels.get(i).copied().unwrap_or(0) as usize;
+            let is_base = base_sets.get(set).copied().unwrap_or(false);
+            has_base |= is_base;
+            for t in 0..n.min(chunk.len()) {
+                let v = chunk[t].saturating_abs();
+                totals[t] = totals[t].saturating_add(v);
+                if is_base {
+                    base[t] = base[t].saturating_add(v);
+                }
             }
         }
-        totals
+        if has_base { base } else { totals }
     }
 
     /// The frames of stack `i`, leaf first.

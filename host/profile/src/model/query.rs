@@ -158,14 +158,18 @@ impl Profile {
             Order::BySelf => (&totals.self_values, &totals.total_values),
             Order::ByTotal => (&totals.total_values, &totals.self_values),
         };
+        // Every function on a stack, as `pprof -top` lists them (a caller with no flat time of
+        // its own too), by magnitude: a difference profile's values may be negative.
         let mut ids: Vec<FunctionId> = (0..self.functions.len() as FunctionId)
-            .filter(|&f| primary[f as usize] != 0 && keep(f))
+            .filter(|&f| (primary[f as usize] != 0 || secondary[f as usize] != 0) && keep(f))
             .collect();
         ids.sort_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
-            Reverse(primary[a])
-                .cmp(&Reverse(primary[b]))
-                .then(Reverse(secondary[a]).cmp(&Reverse(secondary[b])))
+            Reverse(primary[a].unsigned_abs())
+                .cmp(&Reverse(primary[b].unsigned_abs()))
+                .then(
+                    Reverse(secondary[a].unsigned_abs()).cmp(&Reverse(secondary[b].unsigned_abs())),
+                )
                 .then_with(|| {
                     self.function_name(a as u32)
                         .cmp(self.function_name(b as u32))
