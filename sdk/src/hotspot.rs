@@ -248,7 +248,9 @@ impl Attribution {
                         Entry::Occupied(known) => known.into_mut(),
                         Entry::Vacant(slot) => slot.insert(profile.function(frame.function)?),
                     };
-                    if !self.is_glue(&name.name) {
+                    // Code no symbol names is passed over like glue: the caller charged is
+                    // the first function a skill can name and look up.
+                    if !self.is_glue(&name.name) && crate::unsymbolized(&name.name).is_none() {
                         caller = Some(frame.function);
                     }
                 }

@@ -74,7 +74,7 @@ pub use describe::Describe;
 pub use finding::FindingBuilder;
 pub use history::{BlameLine, ChangeKind, Commit, FileChange, Hunk, Repo};
 pub use metrics::{MetricSet, Point, SeriesInfo, TimeFormat};
-pub use profile::Profile;
+pub use profile::{Profile, unsymbolized};
 pub use tree::{Query, Search, Tree};
 
 /// What a skill implements. `describe` must not call the host; `run` does the work.

@@ -235,3 +235,38 @@ impl Iterator for Stacks {
         }
     }
 }
+
+/// Whether a frame's name is no function's but a placeholder for code no symbol names, and if
+/// so the binary it is in (empty when that is not known either): perf's and inferno's
+/// `[unknown]`, pprof's `<unknown>`, a binary in brackets (`[libc.so.6]`, `[kernel.kallsyms]`:
+/// perf's and pprof's name for code of a binary without symbols), or a bare address
+/// (`0x7f3a12`). Skills never name such a frame as a function, never look it up in a source
+/// tree, and say which binary needs symbols.
+///
+/// ```
+/// use joule_sdk::unsymbolized;
+/// assert_eq!(unsymbolized("[unknown]"), Some(""));
+/// assert_eq!(unsymbolized("[libc.so.6]"), Some("libc.so.6"));
+/// assert_eq!(unsymbolized("0x7f3a12"), Some(""));
+/// assert_eq!(unsymbolized("main"), None);
+/// assert_eq!(unsymbolized("<module>"), None); // Python's module body is code
+/// assert_eq!(unsymbolized("[anonymous] (x.js)"), None);
+/// ```
+pub fn unsymbolized(name: &str) -> Option<&str> {
+    let name = name.trim();
+    if name == "[unknown]" || name == "<unknown>" {
+        return Some("");
+    }
+    if let Some(hex) = name.strip_prefix("0x")
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Some("");
+    }
+    name.strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .filter(|inner| {
+            !inner.is_empty()
+                && !inner.contains(|c: char| c.is_whitespace() || c == '[' || c == ']')
+        })
+}

@@ -199,3 +199,33 @@ fn a_profile_piped_in_reads_as_the_file_does() {
         "{stderr}"
     );
 }
+
+/// Hot code no symbol names (pprof's conversion of a legacy heap profile: addresses only, no
+/// binary named) is reported as unsymbolized code to capture again with symbols, with no
+/// function location for a skill to look up, never as a function called `<unknown>`.
+#[test]
+fn unsymbolized_code_is_never_named_as_a_function() {
+    let profile = fixture("pprof-top/go-legacy-heap.pb.gz");
+    let skills = skill("hot-functions");
+    let (report, code, stderr) = joule_json(&[
+        "--profile",
+        path_str(&profile),
+        "--skills",
+        path_str(&skills),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    let title = f["title"].as_str().unwrap();
+    assert!(title.starts_with("#1 unsymbolized code: 100"), "{title}");
+    assert!(!title.contains("<unknown>"), "{title}");
+    assert!(f["locations"].as_array().unwrap().is_empty(), "{f:#}");
+    assert_eq!(f["labels"]["unsymbolized"], "");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("capture again with symbols")
+    );
+}

@@ -64,6 +64,9 @@ fn hot_function(
     let unit = profile.unit();
     let self_share = profile.share(stat.self_value);
     let total_share = profile.share(stat.total_value);
+    if let Some(binary) = joule_sdk::unsymbolized(&f.name) {
+        return Ok(unsymbolized(profile, rank, stat, binary));
+    }
     let lines = profile.lines(f.id, 20)?;
     let mut by_self: Vec<&LineStat> = lines
         .iter()
@@ -142,6 +145,60 @@ fn hot_function(
         .label("rank", rank.to_string())
         .label("fingerprint", profile.name())
         .build())
+}
+
+/// Hot code no symbol names: not a function to look up, but a binary to give symbols to.
+fn unsymbolized(profile: &Profile, rank: usize, stat: &FunctionStat, binary: &str) -> Finding {
+    let unit = profile.unit();
+    let self_share = profile.share(stat.self_value);
+    let total_share = profile.share(stat.total_value);
+    let what = if binary.is_empty() {
+        "unsymbolized code".to_string()
+    } else {
+        format!("unsymbolized code in `{binary}`")
+    };
+    let fix = if binary.is_empty() {
+        "Neither the function nor the binary is named in the profile: capture again with \
+         symbols (a binary with its symbol table or debug information, and for `perf` the \
+         same binary at the same path when `perf script` runs)."
+            .to_string()
+    } else {
+        format!(
+            "The profile names the binary but not the function: install or keep the symbols \
+             of `{binary}` (its debug package, or a build with `-g`) where the profiler looks \
+             for them, and capture again to see which of its functions this is."
+        )
+    };
+    Finding::info("hot-function")
+        .title(format!(
+            "#{rank} {what}: {} self, {} total",
+            percent(self_share),
+            percent(total_share)
+        ))
+        .message(format!(
+            "{} of `{}` is spent in {what} ({} flat) in profile `{}`. {fix}",
+            percent(self_share),
+            profile.sample_type(),
+            format_value(stat.self_value as f64, unit),
+            profile.name(),
+        ))
+        .share(self_share)
+        .value(stat.self_value as f64, unit)
+        .confidence(1.0)
+        .evidence("self", stat.self_value as f64, unit)
+        .evidence("total", stat.total_value as f64, unit)
+        .evidence("self share", self_share * 100.0, "%")
+        .evidence("total share", total_share * 100.0, "%")
+        .label("profile", profile.name())
+        .label("rank", rank.to_string())
+        .label("unsymbolized", binary)
+        // Each binary's code is its own finding, per profile (there is no function location
+        // to tell them apart).
+        .label(
+            "fingerprint",
+            format!("{} {}", profile.name(), stat.function.name),
+        )
+        .build()
 }
 
 export_skill!(HotFunctions, id = "hot-functions");
