@@ -125,7 +125,7 @@ fn hot_function(
         message.push_str(&format!("\n\nHottest lines: {}.", hot_lines.join(", ")));
     }
 
-    Ok(Finding::info("hot-function")
+    let finding = Finding::info("hot-function")
         .title(format!(
             "#{rank} `{}`: {} self, {} total",
             f.name,
@@ -133,7 +133,23 @@ fn hot_function(
             percent(total_share)
         ))
         .message(message)
-        .location(location)
+        .location(location);
+    Ok(measured(finding, profile, rank, stat)
+        .label("fingerprint", profile.name())
+        .build())
+}
+
+/// The share, value, evidence and labels every hot-function finding carries.
+fn measured(
+    finding: joule_sdk::FindingBuilder,
+    profile: &Profile,
+    rank: usize,
+    stat: &FunctionStat,
+) -> joule_sdk::FindingBuilder {
+    let unit = profile.unit();
+    let self_share = profile.share(stat.self_value);
+    let total_share = profile.share(stat.total_value);
+    finding
         .share(self_share)
         .value(stat.self_value as f64, unit)
         .confidence(1.0)
@@ -143,8 +159,6 @@ fn hot_function(
         .evidence("total share", total_share * 100.0, "%")
         .label("profile", profile.name())
         .label("rank", rank.to_string())
-        .label("fingerprint", profile.name())
-        .build())
 }
 
 /// Hot code no symbol names: not a function to look up, but a binary to give symbols to.
@@ -169,7 +183,7 @@ fn unsymbolized(profile: &Profile, rank: usize, stat: &FunctionStat, binary: &st
              for them, and capture again to see which of its functions this is."
         )
     };
-    Finding::info("hot-function")
+    let finding = Finding::info("hot-function")
         .title(format!(
             "#{rank} {what}: {} self, {} total",
             percent(self_share),
@@ -181,16 +195,8 @@ fn unsymbolized(profile: &Profile, rank: usize, stat: &FunctionStat, binary: &st
             profile.sample_type(),
             format_value(stat.self_value as f64, unit),
             profile.name(),
-        ))
-        .share(self_share)
-        .value(stat.self_value as f64, unit)
-        .confidence(1.0)
-        .evidence("self", stat.self_value as f64, unit)
-        .evidence("total", stat.total_value as f64, unit)
-        .evidence("self share", self_share * 100.0, "%")
-        .evidence("total share", total_share * 100.0, "%")
-        .label("profile", profile.name())
-        .label("rank", rank.to_string())
+        ));
+    measured(finding, profile, rank, stat)
         .label("unsymbolized", binary)
         // Each binary's code is its own finding, per profile (there is no function location
         // to tell them apart).
