@@ -76,9 +76,16 @@ impl Skill for RegressionAttribute {
             let since = at - (lookback * 3600.0) as i64;
             let until = window_end(points.as_deref(), at, (after * 60.0) as i64);
             let commits = repo.commits(since, until, 500)?;
-            // Evidence of time: how well a rise at each commit's deploy explains the series.
+            // Evidence of time: how well a rise at each commit's deploy explains the series
+            // around the regression, as far after it as the window reaches before it. Changes
+            // further away are other changes (a later rise, an earlier fall): a single rise
+            // fitted to the whole series would weigh them, and they are no evidence about
+            // this one.
             let deploys: Vec<i64> = commits.iter().map(|c| c.deployed).collect();
-            let weights = points
+            let local = points
+                .as_deref()
+                .map(|p| timing::around(p, since, at, until));
+            let weights = local
                 .as_deref()
                 .and_then(|p| timing::deploy_weights(p, &deploys));
             let mut ranked = Vec::new();

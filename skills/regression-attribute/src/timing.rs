@@ -59,6 +59,20 @@ pub fn deploy_weights(points: &[(i64, f64)], deploys: &[i64]) -> Option<Vec<f64>
     )
 }
 
+/// The points of a series (oldest first) around a regression at `at` whose window of commits
+/// runs from `since` to `until`: from `since` to as far after `at` as the window reaches on
+/// either side. Changes further away are other changes, which a single rise fitted to the
+/// whole series would weigh.
+pub fn around(points: &[(i64, f64)], since: i64, at: i64, until: i64) -> Vec<(i64, f64)> {
+    let reach = at.saturating_sub(since).max(until.saturating_sub(at));
+    let end = at.saturating_add(reach);
+    points
+        .iter()
+        .copied()
+        .filter(|&(t, _)| t >= since && t <= end)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +108,35 @@ mod tests {
         let points = series(30, 0.03, &noise);
         let w = deploy_weights(&points, &[250, 300, 350]).unwrap();
         assert!(w.iter().all(|&x| x > 0.01), "{w:?}");
+    }
+
+    #[test]
+    fn a_later_change_of_the_series_does_not_rule_out_the_deploy_of_this_one() {
+        // A rise at point 20, a smaller one at 25 (another commit raising the same function),
+        // and a large one at 65, long after.
+        let noise: Vec<f64> = (0..75)
+            .map(|i| ((i * 7919 % 23) as f64 - 11.0) * 0.002)
+            .collect();
+        let points: Vec<(i64, f64)> = noise
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let level = match i {
+                    0..20 => 0.0,
+                    20..25 => 0.03,
+                    25..65 => 0.04,
+                    _ => 0.09,
+                };
+                (i as i64 * 10, level + e)
+            })
+            .collect();
+        let whole = deploy_weights(&points, &[200, 250]).unwrap();
+        assert!(whole[0] < 0.2, "{whole:?}");
+        // The regression placed at 240, its window from 50: the rise at 65 is out of reach.
+        let local = around(&points, 50, 240, 260);
+        assert_eq!((local[0].0, local.last().unwrap().0), (50, 430));
+        let weights = deploy_weights(&local, &[200, 250]).unwrap();
+        assert!(weights[0] > 0.5, "{weights:?}");
     }
 
     #[test]
