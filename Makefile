@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench bench-fleet bench-shards profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top, metric ingest"
 	@echo "make bench-fleet  a generated fleet (SERIES=100000 POINTS=1000) read, then scanned by joule run"
 	@echo "make bench-shards  a million-series Parquet fleet scanned by SHARDS=10 shards, then merged"
+	@echo "make bench-symbols  the function index of SYMBOL_TREE (Go's 9,000-file sources), cold then cached"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
 	@echo "make history-profiles  re-capture the profiles of the example's history (example/history)"
@@ -168,6 +169,20 @@ bench-fleet: build $(FLEET)
 		--output $(TARGET_DIR)/fleet/report.json 2> $(TARGET_DIR)/fleet/time.txt; \
 		status=$$?; grep -E "Elapsed \(wall|Maximum resident" $(TARGET_DIR)/fleet/time.txt; \
 		echo "joule exit status $$status; report: $(TARGET_DIR)/fleet/report.json"; [ $$status -le 3 ]
+
+# The function index `tree.definitions` answers from, built over a real tree of 9,081 files
+# (Go 1.19's own sources: Debian's golang-1.19-src), first with nothing cached, then again from
+# the cache of its files' definitions.
+SYMBOL_TREE ?= /usr/share/go-1.19
+bench-symbols:
+	@test -d $(SYMBOL_TREE) || { echo "$(SYMBOL_TREE) is missing: apt-get install golang-1.19-src, or give SYMBOL_TREE=DIR"; exit 1; }
+	$(CARGO) build --release -p joule-tests --example symbols
+	rm -rf $(TARGET_DIR)/bench-symbols
+	for run in cold cached; do \
+		/usr/bin/time -v $(TARGET_DIR)/release/examples/symbols $(SYMBOL_TREE) \
+			--cache $(TARGET_DIR)/bench-symbols Run main 2>&1 \
+			| grep -E "files|lookup|Elapsed \(wall|Maximum resident" || exit 1; \
+	done
 
 # A fleet of SHARD_SERIES x POINTS in Parquet (12.9 GB at 1,000,000 x 1,000; generated once)
 # scanned by SHARDS processes one after another, as an Indexed Job's pods would scan it, each

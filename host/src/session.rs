@@ -48,6 +48,9 @@ pub struct Request {
     pub shard: Option<crate::shard::Shard>,
     /// What a scan covers (`--since`), for every skill declaring a `since` parameter.
     pub since: Option<String>,
+    /// Where source trees keep their files' function definitions between runs; `None`
+    /// indexes every file each run.
+    pub symbol_cache: Option<PathBuf>,
 }
 
 /// The files in directory `dir` that `keep` takes, sorted.
@@ -544,6 +547,9 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         let mut tree = SourceTree::open(name.clone(), dir)?;
         for (_, prefix) in request.path_prefixes.iter().filter(|(n, _)| n == name) {
             tree = tree.with_prefix(prefix.clone());
+        }
+        if let Some(cache) = &request.symbol_cache {
+            tree = tree.with_symbol_cache(cache);
         }
         trees.push(Arc::new(tree));
         source_records.push(SourceRecord {

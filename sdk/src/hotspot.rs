@@ -340,19 +340,36 @@ pub fn plain_name(name: &str) -> String {
 
 /// The places in the granted `trees` where `query` matches inside `function` (a profile's
 /// function): the query runs over the file the profile names when a tree has it, else over the
-/// whole tree, and keeps the matches whose enclosing function is this one.
+/// files the tree's index says define a function of that name (`Tree::definitions`: a lookup,
+/// not a query over every file), and keeps the matches whose enclosing function is this one.
 pub fn sites_in(
     trees: &[crate::Tree],
     function: &Function,
     query: &crate::Query,
 ) -> Result<Vec<(String, crate::SyntaxMatch)>, CallError> {
+    /// Files a function of one name is looked for in, at most.
+    const DEFINING_FILES: u32 = 64;
     let mut out = Vec::new();
     for tree in trees {
-        let located = function.file.as_deref().and_then(|f| tree.locate(f));
-        let query = match &located {
-            Some(path) => query.clone().glob(path),
-            None => query.clone(),
+        let files: Vec<String> = match function.file.as_deref().and_then(|f| tree.locate(f)) {
+            Some(path) => vec![path],
+            None => {
+                let mut files: Vec<String> = tree
+                    .definitions(&plain_name(&function.name), DEFINING_FILES)?
+                    .into_iter()
+                    .filter(|d| same_function(&function.name, &d.function))
+                    .map(|d| d.path)
+                    .collect();
+                files.dedup();
+                files
+            }
         };
+        if files.is_empty() {
+            continue;
+        }
+        let query = files
+            .iter()
+            .fold(query.clone(), |q, path| q.glob(&glob_literal(path)));
         for m in tree.query(&query)? {
             if m.function
                 .as_deref()
@@ -368,9 +385,30 @@ pub fn sites_in(
     Ok(out)
 }
 
+/// A glob that matches exactly `path` (its glob characters in brackets).
+fn glob_literal(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}') {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_glob_matches_its_path_only() {
+        assert_eq!(glob_literal("src/a.rs"), "src/a.rs");
+        assert_eq!(glob_literal("x/[id]/*.py"), "x/[[]id[]]/[*].py");
+    }
 
     #[test]
     fn profile_names_meet_source_names() {

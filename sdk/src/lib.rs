@@ -64,7 +64,8 @@ pub use bindings::joule::skill::profiles::{
     Subtree, TopQuery,
 };
 pub use bindings::joule::skill::source::{
-    Entry, EntryKind, Language, SearchMatch, SearchQuery, SyntaxCapture, SyntaxMatch, SyntaxQuery,
+    Definition, Entry, EntryKind, Language, SearchMatch, SearchQuery, SyntaxCapture, SyntaxMatch,
+    SyntaxQuery,
 };
 pub use bindings::joule::skill::types::{
     ByteRange, CallError, Descriptor, Edit, ErrorCode, Finding, FindingFilter, FindingKind, Impact,

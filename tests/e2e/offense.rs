@@ -652,8 +652,9 @@ fn joules_own_python_gets_no_opportunity() {
 
 #[test]
 fn syntax_queries_are_audited_and_skip_denied_files() {
-    // The same program, with its source file denied to the skill: the query runs (and is
-    // audited as `source/query`), the file is never parsed, so there is nothing to report.
+    // The same program, with its source file denied to the skill: the file is not located,
+    // the lookup of where the function is defined (audited as `source/definitions`) does not
+    // return the denied file, so no query reads it and there is nothing to report.
     let case = case("tests/offense/corpus/sortkeys");
     let component = skill("sort-key-recomputed");
     let dir = scratch_dir("offense-deny");
@@ -687,7 +688,8 @@ fn syntax_queries_are_audited_and_skip_denied_files() {
     let summary = Audit { path: audit }.summary();
     let calls = &summary.of("sort-key-recomputed").allowed;
     assert!(
-        calls.get("source/query").copied().unwrap_or(0) > 0,
+        calls.get("source/definitions").copied().unwrap_or(0) > 0,
         "{calls:?}"
     );
+    assert_eq!(calls.get("source/query"), None, "{calls:?}");
 }

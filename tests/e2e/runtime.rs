@@ -70,12 +70,12 @@ fn skills_describe_themselves_and_show_their_imports() {
     assert!(
         hot.imports
             .iter()
-            .any(|i| i == "joule:skill/profiles@0.1.4"),
+            .any(|i| i == "joule:skill/profiles@0.1.5"),
         "{:?}",
         hot.imports
     );
     assert!(
-        hot.imports.iter().any(|i| i == "joule:skill/source@0.1.4"),
+        hot.imports.iter().any(|i| i == "joule:skill/source@0.1.5"),
         "{:?}",
         hot.imports
     );

@@ -104,7 +104,7 @@ pub fn reach(import: &str) -> &'static str {
         "joule:skill/profiles" => "the profiles granted, read-only, queried in the host",
         "joule:skill/source" => {
             "the source trees granted, read-only, minus the deny rules; no path leaves a tree; \
-             text searches and syntax queries run in the host"
+             text searches, syntax queries and function lookups run in the host"
         }
         "joule:skill/log" => "log lines into the run record, within the log budget",
         "joule:skill/findings" => {

@@ -46,6 +46,7 @@ pub enum Op {
     Search,
     Query,
     Locate,
+    Definitions,
     DropTree,
     Log,
     MetricsGranted,
@@ -76,7 +77,7 @@ impl Op {
         use Op::*;
         match self {
             SourceGranted | TreeName | Read | ReadLines | StatPath | ListDir | Search | Query
-            | Locate | DropTree => "source",
+            | Locate | Definitions | DropTree => "source",
             Log => "log",
             Report => "findings",
             MetricsGranted | MetricSetName | TimeFormat | Show | SeriesCount | ListSeries
@@ -115,6 +116,7 @@ impl Op {
             Search => "search",
             Query => "query",
             Locate => "locate",
+            Definitions => "definitions",
             DropTree => "tree.drop",
             Log => "log",
             MetricsGranted => "granted",

@@ -12,15 +12,15 @@ use wasmtime::component::Resource;
 
 use super::account::{glob_cost, parse_bytes, query_cost};
 use super::bindings::joule::skill::source::{
-    Entry, EntryKind, Host, HostTree, Language, SearchMatch, SearchQuery, SyntaxCapture,
-    SyntaxMatch, SyntaxQuery,
+    Definition, Entry, EntryKind, Host, HostTree, Language, SearchMatch, SearchQuery,
+    SyntaxCapture, SyntaxMatch, SyntaxQuery,
 };
 use super::bindings::joule::skill::types::{ByteRange, LineRange};
 use super::{CallError, ErrorCode, HostCost, SkillState, call_error};
 use crate::audit::{Op, Target};
 use crate::deadline::Late;
-use crate::source::syntax;
 use crate::source::{self as tree, Rebase, SourceTree, TreeError};
+use crate::source::{symbols, syntax};
 
 /// A guest's handle on one granted tree.
 pub struct TreeHandle {
@@ -166,6 +166,32 @@ fn language(l: Language) -> syntax::Language {
         Language::Javascript => syntax::Language::JavaScript,
         Language::Typescript => syntax::Language::TypeScript,
         Language::Tsx => syntax::Language::Tsx,
+    }
+}
+
+fn definition(d: symbols::Definition) -> Definition {
+    Definition {
+        path: d.path,
+        function: d.name,
+        lines: LineRange {
+            start: d.lines.0,
+            end: d.lines.1,
+        },
+        language: wit_language(d.language),
+    }
+}
+
+fn wit_language(l: syntax::Language) -> Language {
+    match l {
+        syntax::Language::Rust => Language::Rust,
+        syntax::Language::C => Language::C,
+        syntax::Language::Cpp => Language::Cpp,
+        syntax::Language::Go => Language::Go,
+        syntax::Language::Python => Language::Python,
+        syntax::Language::Java => Language::Java,
+        syntax::Language::JavaScript => Language::Javascript,
+        syntax::Language::TypeScript => Language::Typescript,
+        syntax::Language::Tsx => Language::Tsx,
     }
 }
 
@@ -439,6 +465,63 @@ impl HostTree for SkillState {
             None,
         )?;
         Ok(found)
+    }
+
+    fn definitions(
+        &mut self,
+        handle: Resource<TreeHandle>,
+        name: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<Definition>, CallError>> {
+        let started = self.begin(Op::Definitions)?;
+        let tree = self.tree(&handle)?;
+        let tree_name = tree.name().to_string();
+        let limit = (limit as usize).clamp(1, symbols::MAX_DEFINITIONS);
+        let deny = self.grants.clone();
+        let wanted = name;
+        // The first lookup of a tree indexes it, on a worker: a skill whose deadline comes
+        // first is stopped, and the index, finished on its thread, serves the later lookups.
+        let found = crate::deadline::until(&self.skill_id, self.deadline, move || {
+            let visible = |p: &str| deny.deny.visible(p);
+            let index = tree.symbols();
+            (
+                index.lookup(&wanted, limit, &visible),
+                index.partial.clone(),
+            )
+        });
+        let result = match found {
+            Ok((found, partial)) => {
+                if let Some(why) = partial {
+                    tracing::debug!(tree = %tree_name, "symbol index partial: {why}");
+                }
+                Ok(found.into_iter().map(definition).collect::<Vec<_>>())
+            }
+            Err(Late::Deadline) => Err(call_error(
+                ErrorCode::LimitExceeded,
+                "deadline exceeded while indexing the tree's functions".to_string(),
+            )),
+            Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
+        };
+        let bytes = result.as_ref().map_or(0, |found: &Vec<Definition>| {
+            found
+                .iter()
+                .map(|d| (d.path.len() + d.function.len() + 16) as u64)
+                .sum()
+        });
+        // The tree, as for a search or a query over all of it (whose patterns are not
+        // recorded either: the log holds where a skill looked, never text it chose).
+        self.end(
+            started,
+            Op::Definitions,
+            || Target::text(format!("{tree_name}:")),
+            bytes,
+            None,
+        )?;
+        if Instant::now() >= self.deadline {
+            let reason = self.overdue(Some("in a definitions lookup"));
+            return Err(self.stop(reason));
+        }
+        Ok(result)
     }
 
     fn drop(&mut self, handle: Resource<TreeHandle>) -> wasmtime::Result<()> {

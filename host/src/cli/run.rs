@@ -300,12 +300,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         policy: None,
         audit: None,
         since: args.since.clone(),
+        symbol_cache: None,
         shard: match args.shard {
             Some(shard) => Some(shard),
             None => Shard::from_env(|name| std::env::var(name).ok())?,
         },
     };
     let mut config = args.engine.config()?;
+    // Source trees' function definitions are kept beside the compiled components.
+    request.symbol_cache = config.cache.as_ref().map(|c| c.dir().join("symbols"));
     let policy = args
         .policy
         .as_deref()

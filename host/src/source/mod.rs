@@ -6,6 +6,7 @@
 //! resolution, symlinks included, that would leave the root. Nothing is read before both agree.
 
 mod search;
+pub mod symbols;
 pub mod syntax;
 pub mod walk;
 
@@ -62,6 +63,10 @@ pub struct SourceTree {
     /// Build-path prefixes that stand for this tree's root (`/home/ci/build/app`), tried
     /// before suffix detection when mapping a profile's file paths onto the tree.
     prefixes: Vec<String>,
+    /// The tree's function definitions, indexed on the first lookup ([`symbols`]), and where
+    /// files' definitions are kept between runs.
+    symbols: std::sync::OnceLock<symbols::SymbolIndex>,
+    symbol_cache: Option<symbols::SymbolCache>,
 }
 
 impl SourceTree {
@@ -79,7 +84,22 @@ impl SourceTree {
             root: root.to_path_buf(),
             dir,
             prefixes: Vec::new(),
+            symbols: std::sync::OnceLock::new(),
+            symbol_cache: None,
         })
+    }
+
+    /// Keeps the definitions of the tree's files in directory `dir` between runs.
+    pub fn with_symbol_cache(mut self, dir: &Path) -> Self {
+        self.symbol_cache = Some(symbols::SymbolCache::new(dir, &self.root));
+        self
+    }
+
+    /// The tree's function definitions: indexed by the first caller, in the process's
+    /// lifetime once (concurrent callers wait for that one).
+    pub fn symbols(&self) -> &symbols::SymbolIndex {
+        self.symbols
+            .get_or_init(|| self.index_symbols(self.symbol_cache.as_ref()))
     }
 
     /// Declares that paths starting with `prefix` in profiles are files of this tree.
@@ -359,6 +379,19 @@ fn io_error(path: &str, e: &std::io::Error) -> TreeError {
         ErrorKind::IsADirectory => TreeError::InvalidArgument(format!("{path}: is a directory")),
         _ => TreeError::Io(format!("{path}: {e}")),
     }
+}
+
+/// A tree in a temporary directory holding `files` (path, text), for tests.
+#[cfg(test)]
+pub(crate) fn tree_with(files: &[(&str, &str)]) -> (tempfile::TempDir, SourceTree) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let tree = SourceTree::open("t", dir.path()).unwrap();
+    (dir, tree)
 }
 
 #[cfg(test)]

@@ -430,13 +430,7 @@ fn query_file(
     (limit, deadline): (usize, Instant),
     out: &mut Vec<SyntaxMatch>,
 ) {
-    let len = bytes.len();
-    let mut past_deadline = |_: &tree_sitter::ParseState| Instant::now() >= deadline;
-    let Some(tree) = parser.parse_with_options(
-        &mut |i, _| if i < len { &bytes[i..] } else { &[] },
-        None,
-        Some(tree_sitter::ParseOptions::new().progress_callback(&mut past_deadline)),
-    ) else {
+    let Some(tree) = parse(parser, bytes, deadline) else {
         return;
     };
     let names = query.capture_names();
@@ -528,34 +522,61 @@ fn surroundings(
         if language.is_loop(n.kind()) && n.id() != node.id() {
             loops += 1;
         }
-        if let Some(name) = language.function_name(n, bytes) {
-            let lines = (
-                n.start_position().row as u32 + 1,
-                n.end_position().row as u32 + 1,
-            );
-            let mut outer = n.parent();
-            let mut container = None;
-            while let Some(o) = outer {
-                if let Some(c) = language.container(o, bytes) {
-                    container = Some(c);
-                    break;
-                }
-                if language.function_name(o, bytes).is_some() {
-                    break;
-                }
-                outer = o.parent();
-            }
-            let name = match container {
-                Some(c) if !name.contains("::") && !name.contains('.') => {
-                    format!("{c}{}{name}", language.separator())
-                }
-                _ => name,
-            };
+        if let Some((name, lines)) = definition(language, n, bytes) {
             return (Some(name), Some(lines), loops);
         }
         at = n.parent();
     }
     (None, None, loops)
+}
+
+/// `bytes` parsed by `parser`, or `None` when the parser gives up at `deadline`.
+pub(crate) fn parse(
+    parser: &mut Parser,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Option<tree_sitter::Tree> {
+    let len = bytes.len();
+    let mut past_deadline = |_: &tree_sitter::ParseState| Instant::now() >= deadline;
+    parser.parse_with_options(
+        &mut |i, _| if i < len { &bytes[i..] } else { &[] },
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut past_deadline)),
+    )
+}
+
+/// When `node` defines a named function or method: its name as profiles name it in that
+/// language, with the type or class it is in (`Parser::parse_line`, `Parser.parse`), and its
+/// first and last lines (from 1).
+pub(crate) fn definition(
+    language: Language,
+    node: Node<'_>,
+    bytes: &[u8],
+) -> Option<(String, (u32, u32))> {
+    let name = language.function_name(node, bytes)?;
+    let lines = (
+        node.start_position().row as u32 + 1,
+        node.end_position().row as u32 + 1,
+    );
+    let mut outer = node.parent();
+    let mut container = None;
+    while let Some(o) = outer {
+        if let Some(c) = language.container(o, bytes) {
+            container = Some(c);
+            break;
+        }
+        if language.function_name(o, bytes).is_some() {
+            break;
+        }
+        outer = o.parent();
+    }
+    let name = match container {
+        Some(c) if !name.contains("::") && !name.contains('.') => {
+            format!("{c}{}{name}", language.separator())
+        }
+        _ => name,
+    };
+    Some((name, lines))
 }
 
 #[cfg(test)]
@@ -566,16 +587,7 @@ mod tests {
         Instant::now() + std::time::Duration::from_secs(3600)
     }
 
-    fn tree_with(files: &[(&str, &str)]) -> (tempfile::TempDir, SourceTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        let tree = SourceTree::open("t", dir.path()).unwrap();
-        (dir, tree)
-    }
+    use crate::source::tree_with;
 
     fn run(tree: &SourceTree, language: Language, query: &str) -> Vec<SyntaxMatch> {
         tree.query_syntax(

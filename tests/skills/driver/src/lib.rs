@@ -1,6 +1,7 @@
 //! The attack generator's skill: reads a program from its `program` parameter (hex) and runs it
 //! as a sequence of host calls over every interface of `wit/` (profiles, stack cursors,
-//! filters, diffs, source reads and searches and syntax queries, metrics, history, log,
+//! filters, diffs, source reads, searches, syntax queries and function lookups, metrics,
+//! history, log,
 //! findings reported early) with
 //! hostile arguments taken from the program's bytes: paths with `..`, `//`, NULs and deny-listed
 //! names, huge limits and ranges, random regex, glob and query text, handles dropped, reused and
@@ -397,6 +398,7 @@ fn source_step(p: &mut Program, held: &mut Held, op: u8) {
             limit: p.num(),
         })),
         6 => drop(tree.locate(&p.text())),
+        7 => drop(tree.definitions(&p.text(), p.num())),
         _ => {
             let language = match p.byte() % 9 {
                 0 => Language::Rust,
@@ -635,7 +637,7 @@ impl Skill for Driver {
             let op = p.byte() % 16;
             match step % 16 {
                 0..=3 => profile_step(&mut p, &mut held, op),
-                4..=6 => source_step(&mut p, &mut held, op % 8),
+                4..=6 => source_step(&mut p, &mut held, op % 9),
                 7 => metrics_step(&mut p, &mut held, op % 7),
                 8 => history_step(&mut p, &mut held, op % 8),
                 9 => {
