@@ -49,6 +49,8 @@ pub fn perf_options(selector: u8) -> ReadOptions {
             4 => Some(String::new()),
             _ => None,
         },
+        // The selectors past the events: names as perf wrote them.
+        no_demangle: selector >> 5 >= 5,
     }
 }
 
