@@ -74,7 +74,12 @@ impl Skill for RegressionAttribute {
         let mut findings = Vec::new();
         for repo in Repo::granted() {
             let since = at - (lookback * 3600.0) as i64;
-            let until = window_end(points.as_deref(), at, (after * 60.0) as i64);
+            let until = window_end(
+                points.as_deref(),
+                at,
+                (after * 60.0) as i64,
+                points_after(regression),
+            );
             let commits = repo.commits(since, until, 500)?;
             // Evidence of time: how well a rise at each commit's deploy explains the series
             // around the regression, as far after it as the window reaches before it. Changes
@@ -132,18 +137,32 @@ fn regressed_function(f: &Finding) -> Option<String> {
     base.split_once(':').map(|(_, name)| name.to_string())
 }
 
-/// Points after the regression's time a deploy may be at and still be taken: a change point in
-/// a noisy series can be placed a point or two early (one high point before the step), and
-/// where points are hours apart (profiles taken a few times a day) a fixed margin of minutes
-/// would leave the deploy out.
+/// Points after the regression's time a deploy may be at and still be taken, at least: a
+/// change point in a noisy series can be placed a point or two early (one high point before
+/// the step), and where points are hours apart (profiles taken a few times a day) a fixed
+/// margin of minutes would leave the deploy out.
 const POINTS_EARLY: usize = 2;
 
+/// Points after the regression's time a deploy may be at: [`POINTS_EARLY`], or the detector's
+/// `min-segment` label when larger. Two rises closer together than that are placed as one, at
+/// the first: a real commit that raised the function a deploy before the culprit takes the
+/// culprit's rise into its own, and the culprit is then deployed after the time placed.
+fn points_after(f: &Finding) -> usize {
+    f.labels
+        .iter()
+        .find(|(k, _)| k == "min-segment")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .map_or(POINTS_EARLY, |m| m.clamp(POINTS_EARLY, 1_000))
+}
+
 /// The end of the window of commits for a regression at `at`: `after` seconds later, or the
-/// time of the [`POINTS_EARLY`]th point of the series after `at` when that is later.
-fn window_end(points: Option<&[(i64, f64)]>, at: i64, after: i64) -> i64 {
+/// time of the `points`th point of the series after `at` when that is later.
+fn window_end(points: Option<&[(i64, f64)]>, at: i64, after: i64, reach: usize) -> i64 {
     let by_points = points.and_then(|p| {
         let next = p.partition_point(|&(t, _)| t <= at);
-        p.get(next + POINTS_EARLY - 1).or(p.last()).map(|&(t, _)| t)
+        p.get(next + reach.max(1) - 1)
+            .or(p.last())
+            .map(|&(t, _)| t)
     });
     (at + after).max(by_points.unwrap_or(i64::MIN))
 }
@@ -533,16 +552,28 @@ mod tests {
         // Profiles four hours apart; the change placed at 23:00, the deploy at 06:00.
         let points: Vec<(i64, f64)> = (0..10).map(|i| (i * 14_400, 0.0)).collect();
         let at = 3 * 14_400;
-        assert_eq!(window_end(Some(&points), at, 1_800), 5 * 14_400);
+        assert_eq!(window_end(Some(&points), at, 1_800, 2), 5 * 14_400);
+        // Two rises within min-segment (here 5 points) are placed as one: five points on.
+        assert_eq!(window_end(Some(&points), at, 1_800, 5), 8 * 14_400);
         // Points closer than the margin: the margin.
         let dense: Vec<(i64, f64)> = (0..10).map(|i| (i * 60, 0.0)).collect();
-        assert_eq!(window_end(Some(&dense), 180, 1_800), 1_980);
+        assert_eq!(window_end(Some(&dense), 180, 1_800, 2), 1_980);
         // At the end of the series, or without it: as far as there are points, or the margin.
         assert_eq!(
-            window_end(Some(&points), 9 * 14_400, 1_800),
+            window_end(Some(&points), 9 * 14_400, 1_800, 2),
             9 * 14_400 + 1_800
         );
-        assert_eq!(window_end(None, 100, 1_800), 1_900);
+        assert_eq!(window_end(None, 100, 1_800, 2), 1_900);
+    }
+
+    #[test]
+    fn the_detectors_min_segment_sets_how_far_past_the_time_a_commit_may_be() {
+        let with = |v: &str| Finding::regression("mean-shift").label("min-segment", v).build();
+        assert_eq!(points_after(&with("10")), 10);
+        assert_eq!(points_after(&with("1")), POINTS_EARLY);
+        assert_eq!(points_after(&with("99999999")), 1_000);
+        assert_eq!(points_after(&with("ten")), POINTS_EARLY);
+        assert_eq!(points_after(&Finding::regression("mean-shift").build()), POINTS_EARLY);
     }
 
     #[test]

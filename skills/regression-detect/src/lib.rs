@@ -200,6 +200,9 @@ struct Change {
     at: i64,
     /// Points of the series.
     len: usize,
+    /// Points each side of a change the search required in this series: changes closer
+    /// together than this are placed as one.
+    segment: usize,
     window: Option<Window>,
 }
 
@@ -380,6 +383,7 @@ fn scan(
                     role,
                     at: times.get(shift.index).copied().unwrap_or_default(),
                     len: values.len(),
+                    segment: detect::segment_length(values.len(), settings.min_segment),
                     window,
                 });
             }
@@ -873,6 +877,9 @@ fn with_evidence(
         .evidence("likelihood-ratio", s.llr, "")
         .evidence("index", s.index as f64, "points")
         .label("metric-set", set.name())
+        // Changes closer together than this many points are placed as one, where the first
+        // is: attribution looks that far past the time for the commit.
+        .label("min-segment", c.segment.to_string())
         // A series may change several times: the host tells findings of one series and rule
         // apart by this label.
         .label("fingerprint", set.show(c.at));
