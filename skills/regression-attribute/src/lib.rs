@@ -160,9 +160,7 @@ fn points_after(f: &Finding) -> usize {
 fn window_end(points: Option<&[(i64, f64)]>, at: i64, after: i64, reach: usize) -> i64 {
     let by_points = points.and_then(|p| {
         let next = p.partition_point(|&(t, _)| t <= at);
-        p.get(next + reach.max(1) - 1)
-            .or(p.last())
-            .map(|&(t, _)| t)
+        p.get(next + reach.max(1) - 1).or(p.last()).map(|&(t, _)| t)
     });
     (at + after).max(by_points.unwrap_or(i64::MIN))
 }
@@ -568,12 +566,19 @@ mod tests {
 
     #[test]
     fn the_detectors_min_segment_sets_how_far_past_the_time_a_commit_may_be() {
-        let with = |v: &str| Finding::regression("mean-shift").label("min-segment", v).build();
+        let with = |v: &str| {
+            Finding::regression("mean-shift")
+                .label("min-segment", v)
+                .build()
+        };
         assert_eq!(points_after(&with("10")), 10);
         assert_eq!(points_after(&with("1")), POINTS_EARLY);
         assert_eq!(points_after(&with("99999999")), 1_000);
         assert_eq!(points_after(&with("ten")), POINTS_EARLY);
-        assert_eq!(points_after(&Finding::regression("mean-shift").build()), POINTS_EARLY);
+        assert_eq!(
+            points_after(&Finding::regression("mean-shift").build()),
+            POINTS_EARLY
+        );
     }
 
     #[test]
