@@ -226,8 +226,9 @@ impl SourceTree {
         let (files_to, files) = mpsc::sync_channel::<(String, Vec<u8>)>(workers * 4);
         let files = std::sync::Mutex::new(files);
         let known = cache.map(SymbolCache::load).unwrap_or_default();
-        // Per file: its definitions, its cache key, and whether they came from the cache.
-        let (found_to, found) = mpsc::channel::<(Vec<Definition>, Option<String>, bool)>();
+        // Per file of a language: its definitions, its cache key, and whether they came from
+        // the cache.
+        let (found_to, found) = mpsc::channel::<(Vec<Definition>, String, bool)>();
         let walked = std::thread::scope(|scope| {
             for _ in 0..workers {
                 let found_to = found_to.clone();
@@ -237,10 +238,13 @@ impl SourceTree {
                     loop {
                         let next = files.lock().ok().and_then(|f| f.recv().ok());
                         let Some((path, bytes)) = next else { break };
-                        let key = Language::of_path(&path).map(|l| cache_key(l, &bytes));
-                        let hit = key.as_ref().and_then(|k| known.get(k));
-                        let (defs, from_cache) = match (hit, Language::of_path(&path)) {
-                            (Some(cached), Some(language)) => (
+                        // The walk's globs let through only files of a language.
+                        let Some(language) = Language::of_path(&path) else {
+                            continue;
+                        };
+                        let key = cache_key(language, &bytes);
+                        let (defs, from_cache) = match known.get(&key) {
+                            Some(cached) => (
                                 cached
                                     .iter()
                                     .map(|(name, first, last)| Definition {
@@ -252,7 +256,10 @@ impl SourceTree {
                                     .collect(),
                                 true,
                             ),
-                            _ => (definitions_in(&mut parsers, &path, &bytes, deadline), false),
+                            None => (
+                                definitions_in(&mut parsers, language, &path, &bytes, deadline),
+                                false,
+                            ),
                         };
                         if found_to.send((defs, key, from_cache)).is_err() {
                             break;
@@ -279,14 +286,12 @@ impl SourceTree {
         let mut keep: HashMap<String, Cached> = HashMap::new();
         for (defs, key, from_cache) in found.try_iter() {
             index.cached += usize::from(from_cache);
-            if let Some(key) = key {
-                keep.insert(
-                    key,
-                    defs.iter()
-                        .map(|d| (d.name.clone(), d.lines.0, d.lines.1))
-                        .collect(),
-                );
-            }
+            keep.insert(
+                key,
+                defs.iter()
+                    .map(|d| (d.name.clone(), d.lines.0, d.lines.1))
+                    .collect(),
+            );
             index.add(defs);
         }
         // Each name's definitions in path order, whatever order the workers finished in.
@@ -324,17 +329,15 @@ impl SourceTree {
     }
 }
 
-/// The named functions defined in one file (none when its language has no grammar, or the
-/// parser gives up at the deadline).
+/// The named functions defined in one file of `language` (none when the parser gives up at
+/// the deadline).
 fn definitions_in(
     parsers: &mut HashMap<Language, Parser>,
+    language: Language,
     path: &str,
     bytes: &[u8],
     deadline: Instant,
 ) -> Vec<Definition> {
-    let Some(language) = Language::of_path(path) else {
-        return Vec::new();
-    };
     let parser = match parsers.entry(language) {
         std::collections::hash_map::Entry::Occupied(p) => p.into_mut(),
         std::collections::hash_map::Entry::Vacant(slot) => {
