@@ -89,6 +89,12 @@ class Project:
         projects'); Python's draws are left as they were."""
         return True
 
+    def workload_key(self):
+        """What the profiles of a tree depend on besides the tree (the workload's or the
+        driver's source), so that profiles cached for clean versions are taken again when it
+        changes."""
+        return ""
+
     def date(self, path, unix_seconds):
         """Makes the profile at `path` say it was taken at `unix_seconds` (its file name says
         it already; formats that record their own time need it rewritten)."""
@@ -122,8 +128,10 @@ tree, docs, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 sys.path.insert(0, tree)
 import markdown
 texts = [open(p, encoding="utf-8").read() for p in sorted(glob.glob(docs + "/**/*.md", recursive=True))]
-end = time.monotonic() + seconds
-while time.monotonic() < end:
+# CPU time, not wall time: on a loaded machine a wall-clock budget runs fewer rounds, the fixed
+# import and set-up take more of each profile, and a planted rise fades in the shares.
+end = time.process_time() + seconds
+while time.process_time() < end:
     for t in texts:
         markdown.markdown(t, extensions=EXTENSIONS)
 '''.replace("EXTENSIONS", repr(EXTENSIONS))
@@ -192,15 +200,19 @@ class PythonMarkdown(Project):
         with open(self.cprofile, "w") as f:
             f.write(CPROFILE)
         # The workload's duration per round of documents, for sizing the slowdowns.
-        t0 = time.monotonic()
-        run(sys.executable, "-c", WORKLOAD.replace("while time.monotonic() < end:",
+        # CPU seconds of the child, as the workload budgets them.
+        t0 = os.times().children_user + os.times().children_system
+        run(sys.executable, "-c", WORKLOAD.replace("while time.process_time() < end:",
                                                      "for _ in range(1):"),
             self.trees[0], self.docs, "0")
-        self.seconds_per_round = time.monotonic() - t0
+        self.seconds_per_round = os.times().children_user + os.times().children_system - t0
         self.calls = {}
 
     def marker(self, shape):
         return self.shapes[shape].splitlines()[0].split("{")[0].strip()[:6]
+
+    def workload_key(self):
+        return hashlib.sha256(WORKLOAD.encode()).hexdigest()[:12]
 
     def hot_functions(self, version):
         """(qualname, file relative to the tree, share of the workload) of the functions the
@@ -253,10 +265,10 @@ class PythonMarkdown(Project):
         body = PY_SHAPES[shape][1]
         n = 2000
         code = compile(body.format(n=n), "<shape>", "exec")
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for _ in range(50):
             exec(code, {})
-        per_iteration = (time.perf_counter() - t0) / (50 * n)
+        per_iteration = (time.process_time() - t0) / (50 * n)
         return max(1, round(per_call / per_iteration))
 
     def profile(self, tree, path, seconds):
@@ -277,6 +289,10 @@ class Compiled(Project):
     def __init__(self, out, args):
         super().__init__(out, args)
         self.sizes = {}
+
+    def workload_key(self):
+        driver = open(os.path.join(HERE, "histories", self.name, self.driver), "rb").read()
+        return hashlib.sha256(driver).hexdigest()[:12]
 
     def executable(self, tree, counting=False):
         """The driver built against `tree` (cached beside it, by the driver's contents)."""

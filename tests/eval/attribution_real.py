@@ -156,7 +156,8 @@ def build_case(project, seed, args):
             when = t + 3600 + j * (20 * 3600 // args.per_deploy)
             name = f"cpu-{when}{suffix}"
             if v < landing:
-                shared = os.path.join(project.out, "clean-profiles", str(v), f"{j}{suffix}")
+                shared = os.path.join(project.out, "clean-profiles", project.workload_key(),
+                                      str(v), f"{j}{suffix}")
                 if not os.path.exists(shared):
                     os.makedirs(os.path.dirname(shared), exist_ok=True)
                     project.profile(trees[v], shared, seconds)

@@ -6,6 +6,10 @@ the window (uniformly between point 50 and 950):
 
 - step regressions from 0.05% to 5% (one rise each);
 - double steps: two rises of 0.6-3%, at least 100 points apart;
+- won back: a rise of 2-5% by point 700 and, 50-200 points later, a fall taking back 55-75% of
+  it (a later release winning back part of the cost): the rise is a lasting regression of what
+  was left;
+- bumps: a rise of 1-5% by point 700 taken back whole 50-200 points later: no regression;
 - drops (improvements) of 0.4-5%: reported as information, never as regressions;
 - clean series; runs of spikes (two to four bursts of 1-5 points, 5-50% high, 3-11 points
   apart); a daily season of 1-5%;
@@ -65,7 +69,7 @@ TWIN = "twin-"
 # The level at which a twin "shows the same change": lenient on purpose, since the spike or
 # season is only to blame when the noise alone shows nothing there.
 TWIN_ALPHA = 0.05
-KINDS = ("clean", "spike", "seasonal", "shift", "drop")
+KINDS = ("clean", "spike", "seasonal", "shift", "drop", "bump")
 
 
 def fleet(rng, scale):
@@ -130,6 +134,21 @@ def fleet(rng, scale):
         # The fleet's truth: neither is a regression (the total did not grow).
         out.append((f"shift-up-{i}", f"g{i}", a, []))
         out.append((f"shift-down-{i}", f"g{i}", b, []))
+    # Drawn last, so the classes above are the same series as before they were added.
+    # The change that ends an excursion needs a segment after it to be seen as one: both end
+    # by point 900 (a bump ending at 980 is, for all a detector can tell, a lasting rise).
+    for i in range(300 * scale):
+        a = rng.randrange(FIRST, 700 + 1)
+        b = a + rng.randint(50, 200)
+        rise = rng.uniform(0.02, 0.05)
+        changes = [(a, rise), (b, -rise * rng.uniform(0.55, 0.75))]
+        out.append((f"wonback-{i}", f"b{i}", apply(noise(), changes), changes))
+    for i in range(300 * scale):
+        a = rng.randrange(FIRST, 700 + 1)
+        b = a + rng.randint(50, 200)
+        rise = rng.uniform(0.01, 0.05)
+        # The truth: no lasting change (the fall is not an improvement either).
+        out.append((f"bump-{i}", f"u{i}", apply(noise(), [(a, rise), (b, -rise)]), []))
     return out
 
 
@@ -222,6 +241,11 @@ def score(series, found, since=0):
                for at, _ in ch if at >= since]
     double_hits = [sum(1 for n, at in doubles if hit(found.rises.get(n, []), at, t))
                    for t in TOLERANCES]
+    # The rise of what was won back in part: the regression is what was left of it.
+    wonback = [(name, ch[0][0]) for name, _, _, ch in series if name.startswith("wonback")
+               and ch[0][0] >= since]
+    wonback_hits = [sum(1 for n, at in wonback if hit(found.rises.get(n, []), at, t))
+                    for t in TOLERANCES]
     false = {kind: 0 for kind in KINDS}
     misplaced = 0
     for name, _, _, ch in series:
@@ -235,14 +259,15 @@ def score(series, found, since=0):
     drops = [(name, at) for name, _, _, ch in series if name.startswith("drop")
              for at, _ in ch if at >= since]
     drops_found = sum(1 for n, at in drops if hit(found.falls.get(n, []), at, FALSE))
-    positives = sum(c for _, c, _ in rows) + len(doubles)
-    tp = sum(h[1] for _, _, h in rows) + double_hits[1]
+    positives = sum(c for _, c, _ in rows) + len(doubles) + len(wonback)
+    tp = sum(h[1] for _, _, h in rows) + double_hits[1] + wonback_hits[1]
     fp = sum(false.values()) + misplaced
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / positives if positives else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "rows": rows, "doubles": (len(doubles), double_hits), "false": false,
+        "rows": rows, "doubles": (len(doubles), double_hits),
+        "wonback": (len(wonback), wonback_hits), "false": false,
         "misplaced": misplaced, "drops": (len(drops), drops_found), "precision": precision,
         "recall": recall, "f1": f1,
     }
@@ -285,11 +310,12 @@ def print_detection(count, columns):
             _, n, hits = s["rows"][i]
             line += f" {hits[0] / n:>9.1%} {hits[1] / n:>7.1%} {n:>4}"
         print(line)
-    line = f"{'double':>8}"
-    for _, s in columns:
-        n, hits = s["doubles"]
-        line += f" {hits[0] / n:>9.1%} {hits[1] / n:>7.1%} {n:>4}"
-    print(line)
+    for label, key in (("double", "doubles"), ("won back", "wonback")):
+        line = f"{label:>8}"
+        for _, s in columns:
+            n, hits = s[key]
+            line += f" {hits[0] / max(n, 1):>9.1%} {hits[1] / max(n, 1):>7.1%} {n:>4}"
+        print(line)
 
     print(f"\n{'':28}" + "".join(f"{label:>16}" for label, _ in columns))
 

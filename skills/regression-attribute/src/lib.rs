@@ -404,9 +404,13 @@ fn score(
             reasons.push("the series did not rise when it was deployed".to_string());
         }
     }
-    // Nearer the regression is slightly more likely, as a tie-breaker (at most 0.02).
-    let age_hours = (at - commit.deployed).max(0) as f64 / 3600.0;
-    let recency = 0.02 / (1.0 + age_hours);
+    // Nearer the regression is slightly more likely, as a tie-breaker (at most 0.02); a
+    // commit deployed after the time placed only when the series says so, with no bonus.
+    let recency = if commit.deployed > at {
+        0.0
+    } else {
+        0.02 / (1.0 + (at - commit.deployed) as f64 / 3600.0)
+    };
     let evidence = 0.75 * specific
         + 0.1 * f64::from(u8::from(text))
         + 0.03 * f64::from(u8::from(file_hint))

@@ -110,6 +110,10 @@ pub struct Shift {
     /// The next change takes the level back to within half this change of where it was:
     /// together they are an excursion that went away.
     pub undone: bool,
+    /// Of an undone excursion, what lasted: the change from the level before it to the level
+    /// after the change that ended it, when that is itself a significant, lasting change
+    /// (a release that cost 30% and a later one that won half of it back leave 15%).
+    pub lasting: Option<Box<Shift>>,
 }
 
 /// What a change is to the reader: worse (a regression) or better (an improvement).
@@ -201,7 +205,8 @@ pub fn changes(values: &[f64], settings: &Settings) -> Vec<Shift> {
 /// Which of `shifts` (oldest first, as [`changes`] gives them) to report, and as what.
 ///
 /// A worse change that the next one undoes (an excursion that went away) is neither a
-/// regression nor is its undoing an improvement; a better change that the next one undoes is
+/// regression nor is its undoing an improvement, but what lasted of it is reported as what it
+/// is (`Shift::lasting`); a better change that the next one undoes is
 /// not an improvement (the change that undid it is still a regression: the level rose from
 /// where it was).
 pub fn classify(shifts: &[Shift], direction: Direction) -> Vec<(Role, &Shift)> {
@@ -211,7 +216,18 @@ pub fn classify(shifts: &[Shift], direction: Direction) -> Vec<(Role, &Shift)> {
         let s = &shifts[i];
         let worse = direction.worse(s.relative_change);
         match (worse, s.undone) {
-            (true, true) => i += 1,
+            // What lasted of it is a change in its own right, in whichever direction.
+            (true, true) => {
+                if let Some(net) = s.lasting.as_deref() {
+                    let role = if direction.worse(net.relative_change) {
+                        Role::Regression
+                    } else {
+                        Role::Improvement
+                    };
+                    out.push((role, net));
+                }
+                i += 1;
+            }
             (true, false) => out.push((Role::Regression, s)),
             (false, true) => {}
             (false, false) => out.push((Role::Improvement, s)),
@@ -515,7 +531,17 @@ pub fn segment(x: &[f64], m: usize, since: usize, noise: f64, settings: &Setting
     let mut shifts: Vec<Shift> = Vec::with_capacity(judged.len());
     for (i, &(split, p)) in judged.iter().enumerate() {
         let (lo, hi) = bounds(&splits, i);
-        if let Some(s) = measured(&x[lo..hi], split - lo, p.min(1.0), noise, m, settings) {
+        let significant = |p: f64| p <= settings.alpha * weight(lo, hi);
+        let stretch = &x[lo..hi];
+        if let Some(s) = measured(
+            stretch,
+            split - lo,
+            p.min(1.0),
+            noise,
+            m,
+            settings,
+            Some(&significant),
+        ) {
             shifts.push(Shift { index: split, ..s });
         }
     }
@@ -525,10 +551,44 @@ pub fn segment(x: &[f64], m: usize, since: usize, noise: f64, settings: &Setting
         let (this, next) = (&shifts[i - 1], &shifts[i]);
         let back = (next.after - this.before).abs() < (this.after - this.before).abs() / 2.0;
         if back && next.index == splits_after(&splits, this.index) {
+            let (start, end) = (this.index, next.index);
+            let a = splits.partition_point(|&s| s < start);
+            let (lo, hi) = (bounds(&splits, a).0, bounds(&splits, a + 1).1);
+            let significant = |p: f64| p <= settings.alpha * weight(lo, hi);
+            let lasting = net_change(x, (lo, start), (end, hi), noise, m, settings, &significant);
             shifts[i - 1].undone = true;
+            shifts[i - 1].lasting = lasting.map(Box::new);
         }
     }
     shifts
+}
+
+/// The change from the level of `x[before.0..before.1]` to that of `x[after.0..after.1]`, the
+/// points between them (an excursion) left out, when it is significant (`significant` of its
+/// p-value, searched over the splits of the two joined as any stretch is) and lasting; placed
+/// at `before.1`.
+fn net_change(
+    x: &[f64],
+    before: (usize, usize),
+    after: (usize, usize),
+    noise: f64,
+    m: usize,
+    settings: &Settings,
+    significant: &dyn Fn(f64) -> bool,
+) -> Option<Shift> {
+    let mut joined = x[before.0..before.1].to_vec();
+    let split = joined.len();
+    joined.extend_from_slice(&x[after.0..after.1]);
+    let (z, _) = standardised_shift(&joined, split)?;
+    let p = p_value(z, joined.len(), m.min(split), m.min(joined.len() - split));
+    if !significant(p) {
+        return None;
+    }
+    let shift = measured(&joined, split, p, noise, m, settings, None)?;
+    Some(Shift {
+        index: before.1,
+        ..shift
+    })
 }
 
 /// The likeliest split of stretches of one series ([`best_change`]), remembered: binary
@@ -666,7 +726,9 @@ fn search_parts(len: usize, from: usize, m: usize) -> Option<[(usize, usize, f64
 
 /// The shift at `split` of the stretch `x` (between its neighbouring changes), if it is
 /// large enough and lasting; `p` is its weighted p-value, `noise` the series' standard
-/// deviation from neighbouring differences.
+/// deviation from neighbouring differences. When it went away only in part (the stretch's
+/// tail is back towards the old level but still clearly off it), what lasted: the change from
+/// the old level to the tail's, if `significant` says so of its p-value.
 fn measured(
     x: &[f64],
     split: usize,
@@ -674,6 +736,7 @@ fn measured(
     noise: f64,
     m: usize,
     settings: &Settings,
+    significant: Option<&dyn Fn(f64) -> bool>,
 ) -> Option<Shift> {
     let n = x.len();
     if split == 0 || split >= n {
@@ -709,7 +772,19 @@ fn measured(
             || (tail_median > midpoint && tail_median - head > 2.0 * margin)
     };
     if went_away {
-        return None;
+        // A tail that has settled well short of the old level is a smaller lasting change
+        // (a later release won back part of the cost); one within noise of it, none.
+        return significant.and_then(|significant| {
+            net_change(
+                x,
+                (0, split),
+                (n - tail, n),
+                noise,
+                m,
+                settings,
+                significant,
+            )
+        });
     }
     Some(Shift {
         index: split,
@@ -720,6 +795,7 @@ fn measured(
         llr,
         period: None,
         undone: false,
+        lasting: None,
     })
 }
 
@@ -1301,6 +1377,31 @@ mod tests {
             }
         }
         assert!(placed >= 90, "{placed} of 100 found all three in place");
+    }
+
+    #[test]
+    fn what_lasts_of_an_excursion_partly_won_back_is_a_regression() {
+        let none = Settings {
+            period: 1,
+            ..Settings::default()
+        };
+        // Up 4% for 200 points, then 2.4% of it won back: 1.6% lasts (a release that cost
+        // more and a later one that won part of it back).
+        let mut found = 0;
+        for seed in 0..20 {
+            let mut noise = Noise(Gaussian(700 + seed));
+            let x = stepped(&mut noise, &[(400, 4.0), (600, -2.4)]);
+            let shifts = changes(&x, &none);
+            let reported = classify(&shifts, Direction::Up);
+            if let [(Role::Regression, s)] = reported.as_slice() {
+                assert!(s.index.abs_diff(400) <= 10, "{s:?}");
+                assert!((s.relative_change - 0.016).abs() < 0.004, "{s:?}");
+                found += 1;
+            } else {
+                assert!(reported.is_empty(), "{reported:?}");
+            }
+        }
+        assert!(found >= 19, "{found} of 20");
     }
 
     #[test]
