@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -25,6 +25,8 @@ help:
 	@echo "make eval-attribution  commit attribution on real Python, Rust and Go histories with planted"
 	@echo "               slowdowns, every deploy profiled (py-spy, perf, pprof); LANG=python|rust|go, SEEDS=1-8"
 	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
+	@echo "make eval-capture  the corpus's perf-profiled programs captured with frame pointers (perf script,"
+	@echo "               perf.data) and with DWARF: is the planted waste found from each"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"
 	@echo "make lint      rustfmt check and clippy, native and wasm"
@@ -239,6 +241,12 @@ eval-attribution: build $(PYSPY_VENV)/bin/py-spy
 	python3 tests/eval/attribution_real.py $(JOULE) $(SKILL_DIR) --pyspy $(PYSPY_VENV)/bin/py-spy \
 		--out $(TARGET_DIR)/eval-attribution --projects $(ATTRIBUTION_PROJECTS) --seeds $(SEEDS)
 
+# The offense corpus's perf-profiled programs captured three ways (frame pointers read as perf
+# script, frame pointers read as perf.data and symbolized by Joule, DWARF unwinding), the expected
+# finding looked for in each (needs perf, gcc/g++).
+eval-capture: build skills
+	python3 tests/eval/capture.py $(JOULE) $(SKILL_DIR) --out $(abspath $(TARGET_DIR))/eval-capture
+
 offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	@for c in $(OFFENSE_CAPTURES); do \
 		dir=$${c%%:*}; rest=$${c#*:}; pkg=$${rest%%:*}; n=$${rest#*:}; \
@@ -272,7 +280,7 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 # them. New inputs go to fuzz/target/corpus/<target>, so the committed seeds in
 # fuzz/corpus/<target> stay as they are; a crash stops the run with its input in fuzz/artifacts/.
 # Inputs are capped at 64 KiB (256 KiB for pprof, whose seeds are binary profiles that size).
-FUZZ_TARGETS := pprof perf folded speedscope chrome trace_event detect
+FUZZ_TARGETS := pprof perf perf_data folded speedscope chrome trace_event detect
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -rss_limit_mb=2048 -timeout=30
 # host_calls runs the `driver` test skill (so `make test-skills` first) in the real engine. It is

@@ -51,6 +51,7 @@ pub fn perf_options(selector: u8) -> ReadOptions {
         },
         // The selectors past the events: names as perf wrote them.
         no_demangle: selector >> 5 >= 5,
+        symbol_paths: Vec::new(),
     }
 }
 

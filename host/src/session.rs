@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use joule_policy::{Denial, Policy, RunLimits};
+use joule_profile::ingest::ReadOptions;
 
 use crate::audit::AuditLog;
 use crate::engine::{Inspected, LoadedSkill, Plan, Runtime, RuntimeConfig};
@@ -51,6 +52,8 @@ pub struct Request {
     /// Where source trees keep their files' function definitions between runs; `None`
     /// indexes every file each run.
     pub symbol_cache: Option<PathBuf>,
+    /// Where perf.data profiles' binaries are looked for first (`--symbol-path`).
+    pub symbol_paths: Vec<PathBuf>,
 }
 
 /// The files in directory `dir` that `keep` takes, sorted.
@@ -314,10 +317,15 @@ async fn read_all<T: Send + 'static, E: Send + 'static>(
 }
 
 /// Reads every profile concurrently; unreadable ones are recorded with their error.
-pub async fn load_profiles(paths: &[PathBuf]) -> (Vec<Arc<NamedProfile>>, Vec<ProfileRecord>) {
+pub async fn load_profiles(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+) -> (Vec<Arc<NamedProfile>>, Vec<ProfileRecord>) {
     let mut profiles = Vec::new();
     let mut records = Vec::new();
-    for (path, name, loaded) in read_all(paths, joule_profile::ingest::load).await {
+    let options = options.clone();
+    let load = move |path: &Path| joule_profile::ingest::load_with(path, &options);
+    for (path, name, loaded) in read_all(paths, load).await {
         match loaded {
             Ok(profile) => {
                 let t = profile.default_sample_type;
@@ -439,10 +447,15 @@ pub const PROFILE_SERIES_MIN_SHARE: f64 = 0.001;
 /// each profile (`self:NAME`, `total:NAME`, label `function`), at the profile's time (its own,
 /// or a date or Unix time in its file name). A profile that cannot be read or dated is named in
 /// the record's warnings and left out; none left is an error.
-pub async fn profile_series(paths: &[PathBuf]) -> (Option<Arc<NamedMetrics>>, MetricsRecord) {
+pub async fn profile_series(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+) -> (Option<Arc<NamedMetrics>>, MetricsRecord) {
     let mut dated = Vec::new();
     let mut warnings = Vec::new();
-    for (path, name, loaded) in read_all(paths, joule_profile::ingest::load).await {
+    let options = options.clone();
+    let load = move |path: &Path| joule_profile::ingest::load_with(path, &options);
+    for (path, name, loaded) in read_all(paths, load).await {
         match loaded {
             Ok(profile) => match crate::metrics::profile_time(&path, &profile) {
                 Some(t) => dated.push((t, profile)),
@@ -521,10 +534,14 @@ pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<
         .checked_add(request.budget.deadline)
         .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400));
     let files = skill_files(&request.skills)?;
-    let (profiles, profile_records) = load_profiles(&request.profiles).await;
+    let read_options = ReadOptions {
+        symbol_paths: request.symbol_paths.clone(),
+        ..ReadOptions::default()
+    };
+    let (profiles, profile_records) = load_profiles(&request.profiles, &read_options).await;
     let (mut metrics, mut metric_records) = load_metrics(&request.metrics, request.shard).await;
     if !request.profile_series.is_empty() {
-        let (set, record) = profile_series(&request.profile_series).await;
+        let (set, record) = profile_series(&request.profile_series, &read_options).await;
         metrics.extend(set);
         metric_records.push(record);
     }

@@ -1,12 +1,14 @@
 //! Joule's profile library: every profile format Joule reads, the one canonical model they are
 //! read into, the queries skills ask of it, and the writers that take it back out.
 //!
-//! - [`ingest`]: pprof, `perf script`, folded stacks, speedscope, Chrome `.cpuprofile` and
+//! - [`ingest`]: pprof, `perf.data`, `perf script`, folded stacks, speedscope, Chrome `.cpuprofile` and
 //!   trace-event JSON, gzipped or not, detected from the content; errors name the file and the
 //!   place in it.
 //! - [`model`]: the canonical profile (interned strings, functions, frames; each distinct stack
 //!   stored once) and its native queries (top functions, callers and callees, lines, diffs).
 //! - [`export`]: folded stacks, pprof and speedscope out.
+//! - [`symbolize`]: addresses to functions, inline frames, files and lines, from the
+//!   binaries' debug information (for `perf.data`).
 //! - [`gzip`]: the one gzip reader, with its bomb limit, for every file Joule reads (profiles
 //!   and metric series alike).
 //!
@@ -17,3 +19,4 @@ pub mod export;
 pub mod gzip;
 pub mod ingest;
 pub mod model;
+pub mod symbolize;

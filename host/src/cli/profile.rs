@@ -47,9 +47,16 @@ pub struct ReadArgs {
     /// does (Joule demangles C++ and Rust names by default).
     #[arg(long)]
     no_demangle: bool,
-    /// perf script: only samples of this event (default: the first event in the file).
+    /// perf script and perf.data: only samples of this event (default: the first event in
+    /// the file).
     #[arg(long, value_name = "EVENT")]
     event: Option<String>,
+    /// perf.data: a directory to look for the recorded binaries and their debug files in
+    /// (by build id, by the recorded path under it, by file name); repeatable. Searched
+    /// before `$JOULE_SYMBOL_PATH`, perf's build-id cache, debuginfod's cache and
+    /// /usr/lib/debug.
+    #[arg(long, value_name = "DIR")]
+    symbol_path: Vec<PathBuf>,
     /// Which sample type to use, by name (`cpu`, `samples`, `alloc_space`) or index; the
     /// profile's default when absent.
     #[arg(long, value_name = "TYPE")]
@@ -66,6 +73,7 @@ impl ReadArgs {
             include_addrs: self.addrs,
             event: self.event.clone(),
             no_demangle: self.no_demangle,
+            symbol_paths: self.symbol_path.clone(),
         }
     }
 

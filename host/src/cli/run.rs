@@ -64,6 +64,11 @@ pub struct RunArgs {
     /// longest suffix of the path that exists in the tree. Repeatable.
     #[arg(long = "path-prefix", value_name = "NAME=PREFIX")]
     path_prefixes: Vec<String>,
+    /// perf.data profiles: a directory to look for the recorded binaries and their debug files
+    /// in (by build id, the recorded path under it, or file name), before `$JOULE_SYMBOL_PATH`,
+    /// perf's build-id cache, debuginfod's cache and /usr/lib/debug. Repeatable.
+    #[arg(long = "symbol-path", value_name = "DIR")]
+    symbol_paths: Vec<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
     /// A skill parameter, as SKILL.NAME=VALUE (e.g. hot-functions.limit=5). Repeatable.
@@ -301,6 +306,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         audit: None,
         since: args.since.clone(),
         symbol_cache: None,
+        symbol_paths: args.symbol_paths.clone(),
         shard: match args.shard {
             Some(shard) => Some(shard),
             None => Shard::from_env(|name| std::env::var(name).ok())?,

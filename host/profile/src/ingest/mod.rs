@@ -10,6 +10,7 @@ mod detect;
 mod folded;
 mod parallel;
 mod perf;
+mod perf_data;
 mod pprof;
 mod speedscope;
 mod trace_event;
@@ -17,6 +18,8 @@ mod wire;
 
 #[cfg(test)]
 mod json_tests;
+#[cfg(test)]
+mod perf_data_tests;
 #[cfg(test)]
 mod pprof_top_tests;
 #[cfg(test)]
@@ -32,6 +35,7 @@ pub use chrome::ChromeCpuProfile;
 pub use detect::detect;
 pub use folded::Folded;
 pub use perf::Perf;
+pub use perf_data::PerfData;
 pub use pprof::Pprof;
 pub use speedscope::Speedscope;
 pub use trace_event::TraceEvent;
@@ -117,6 +121,9 @@ pub struct ReadOptions {
     /// hashes), as `inferno-collapse-perf` does; only perf's partly demangled Rust names are
     /// tidied, as inferno tidies them.
     pub no_demangle: bool,
+    /// perf.data: directories to look for the recorded binaries and their debug files in,
+    /// before `$JOULE_SYMBOL_PATH` and the machine's build-id stores ([`crate::symbolize`]).
+    pub symbol_paths: Vec<std::path::PathBuf>,
 }
 
 /// One input format.
@@ -146,6 +153,7 @@ pub trait Reader: Sync {
 /// Every reader, in the order [`detect`] tries them.
 pub fn readers() -> &'static [&'static dyn Reader] {
     &[
+        &PerfData,
         &Pprof,
         &Perf,
         &Speedscope,
@@ -153,6 +161,12 @@ pub fn readers() -> &'static [&'static dyn Reader] {
         &TraceEvent,
         &Folded,
     ]
+}
+
+/// A symbol demangled when it is a mangled C++ or Rust name (Rust without its hash), else as
+/// it is.
+pub fn demangle_symbol(symbol: &str) -> String {
+    demangle::demangle(symbol).unwrap_or_else(|| symbol.to_string())
 }
 
 /// Reads a profile file of any supported format, gzipped or not, with default options.
@@ -227,7 +241,7 @@ fn bounded(profile: Profile) -> Result<Profile, Problem> {
 /// Buffer size for streamed files.
 const STREAM_BUFFER: usize = 256 * 1024;
 
-const UNKNOWN_FORMAT: &str = "not a profile format Joule reads (pprof, perf script, folded stacks, speedscope, Chrome .cpuprofile or trace-event JSON; gzip is undone first)";
+const UNKNOWN_FORMAT: &str = "not a profile format Joule reads (pprof, perf.data, perf script, folded stacks, speedscope, Chrome .cpuprofile or trace-event JSON; gzip is undone first)";
 
 /// Reads a profile from memory with default options; `name` is used in errors.
 pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Profile, IngestError> {

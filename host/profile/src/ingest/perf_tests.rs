@@ -745,6 +745,7 @@ fn option_set(bits: u32) -> ReadOptions {
         include_addrs: bits & 16 != 0,
         event: None,
         no_demangle: false,
+        symbol_paths: Vec::new(),
     }
 }
 

@@ -111,6 +111,8 @@ pub enum Format {
     Folded,
     /// `perf script` text.
     Perf,
+    /// `perf.data`, read and symbolized directly.
+    PerfData,
     /// speedscope's JSON file format.
     Speedscope,
     /// Chrome DevTools / V8 `.cpuprofile`.
@@ -125,6 +127,7 @@ impl Format {
             Format::Pprof => "pprof",
             Format::Folded => "folded",
             Format::Perf => "perf-script",
+            Format::PerfData => "perf-data",
             Format::Speedscope => "speedscope",
             Format::ChromeCpuProfile => "chrome-cpuprofile",
             Format::TraceEvent => "trace-event",

@@ -1,0 +1,193 @@
+//! The perf.data reader on a real capture (tests/fixtures/perf-data/): the frames inlined
+//! into `run` come back with their lines, every sample of perf's own reading is kept, and
+//! broken or hostile files give errors or warnings, never a panic.
+
+use std::path::PathBuf;
+
+use super::perf_data::read_with;
+use super::{ReadOptions, load_bytes_with, load_with};
+use crate::export::folded;
+use crate::model::{Format, Profile};
+use crate::symbolize::Locator;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/perf-data")
+}
+
+fn with_binaries() -> ReadOptions {
+    ReadOptions {
+        symbol_paths: vec![fixtures()],
+        ..ReadOptions::default()
+    }
+}
+
+#[test]
+fn a_frame_pointer_capture_gets_its_inlined_functions_and_lines_back() {
+    let p = load_with(&fixtures().join("perf.data"), &with_binaries()).unwrap();
+    assert_eq!(p.format, Format::PerfData);
+    let t = p.default_sample_type;
+    let name = |id: u32| p.strings.get(p.functions[id as usize].name);
+    let stacks = folded::lines(&p, t);
+    // perf's own reading of this file names `run` as the leaf; the code is `mix`'s, inlined
+    // into `checksum`, inlined into `run`.
+    let hot: i64 = stacks
+        .iter()
+        .filter(|(s, _)| s.contains(";main;run;checksum;mix"))
+        .map(|(_, v)| v)
+        .sum();
+    let all: i64 = stacks.values().sum();
+    assert!(hot * 10 > all * 9, "{stacks:#?}");
+    // Each inlined function is a function of its own, in the source file, with lines.
+    let mix = p.functions_named("mix")[0];
+    assert!(
+        p.strings
+            .get(p.functions[mix as usize].file)
+            .ends_with("hot.c")
+    );
+    let lines = p.lines(mix, t, 10);
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| (6..=11).contains(&l.line)),
+        "{lines:?}"
+    );
+    let checksum = p.functions_named("checksum")[0];
+    let calls = p.lines(checksum, t, 10);
+    assert!(
+        calls.iter().any(|l| l.line == 16),
+        "checksum calls mix at line 16: {calls:?}"
+    );
+    assert_eq!(name(p.functions_named("run")[0]), "run");
+    assert!(
+        p.warnings.iter().all(|w| !w.contains("/hot")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn every_sample_perf_script_shows_is_kept_with_its_thread() {
+    let p = load_with(&fixtures().join("perf.data"), &with_binaries()).unwrap();
+    let text = std::fs::read(fixtures().join("perf-script.txt")).unwrap();
+    let script = load_bytes_with("perf-script.txt", &text, &ReadOptions::default()).unwrap();
+    assert_eq!(p.raw_sample_count, script.raw_sample_count);
+    let total = |p: &crate::model::Profile| -> Vec<i64> {
+        (0..p.sample_types.len())
+            .map(|t| (0..p.stack_count()).map(|i| p.stack_values(i)[t]).sum())
+            .collect()
+    };
+    assert_eq!(total(&p), total(&script));
+    let types = |p: &crate::model::Profile| -> Vec<String> {
+        p.sample_types
+            .iter()
+            .map(|v| format!("{}/{}", p.strings.get(v.name), p.strings.get(v.unit)))
+            .collect()
+    };
+    assert_eq!(types(&p), types(&script));
+    assert_eq!(types(&p), ["samples/count", "cpu-clock/nanoseconds"]);
+    // The same root (the command name) and the same labels per thread.
+    let roots = |p: &crate::model::Profile| -> Vec<String> {
+        let mut r: Vec<String> = folded::lines(p, 1)
+            .keys()
+            .map(|s| s.split(';').next().unwrap().to_string())
+            .collect();
+        r.dedup();
+        r
+    };
+    assert_eq!(roots(&p), roots(&script));
+    // perf script prints no pid by default; perf.data has it, and it is kept as a label.
+    let without_pid = |p: &Profile| -> Vec<(String, String, i64)> {
+        p.label_totals(1)
+            .into_iter()
+            .filter(|l| l.0 != "pid")
+            .collect()
+    };
+    assert_eq!(without_pid(&p), without_pid(&script));
+}
+
+/// The fixture read with binaries looked for in `dirs` only (not this machine's caches, which
+/// perf fills when it records).
+fn isolated(dirs: &[PathBuf]) -> Result<Profile, super::Problem> {
+    let data = std::fs::read(fixtures().join("perf.data")).unwrap();
+    read_with(&data, &ReadOptions::default(), Locator::only(dirs))
+}
+
+#[test]
+fn a_binary_that_cannot_be_found_leaves_module_frames_and_says_where_to_look() {
+    // The recorded path was a temporary directory, gone; nowhere else to look.
+    let p = isolated(&[]).unwrap();
+    let stacks = folded::lines(&p, 1);
+    assert!(stacks.keys().any(|s| s.contains("[hot]")), "{stacks:#?}");
+    assert!(!stacks.keys().any(|s| s.contains("mix")), "{stacks:#?}");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("no binary with build id") && w.contains("--symbol-path")),
+        "{:?}",
+        p.warnings
+    );
+    // Found by build id in the directory given, under another name than the recorded one.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("hot"), dir.path().join("hot")).unwrap();
+    let found = isolated(&[dir.path().to_path_buf()]).unwrap();
+    assert!(
+        folded::lines(&found, 1)
+            .keys()
+            .any(|s| s.ends_with(";checksum;mix"))
+    );
+    // A different binary of the same name is not taken for it.
+    std::fs::copy(
+        fixtures().join("../compat/README.md"),
+        dir.path().join("hot"),
+    )
+    .ok();
+    std::fs::write(dir.path().join("hot"), b"\x7fELF not really").unwrap();
+    let wrong = isolated(&[dir.path().to_path_buf()]).unwrap();
+    assert!(!folded::lines(&wrong, 1).keys().any(|s| s.contains("mix")));
+}
+
+#[test]
+fn event_choice_is_by_name_and_an_unknown_event_is_refused_with_the_choices() {
+    let path = fixtures().join("perf.data");
+    let chosen = ReadOptions {
+        event: Some("cpu-clock".into()),
+        ..with_binaries()
+    };
+    assert!(load_with(&path, &chosen).is_ok());
+    let absent = ReadOptions {
+        event: Some("cycles".into()),
+        ..with_binaries()
+    };
+    let e = load_with(&path, &absent).unwrap_err().to_string();
+    assert!(e.contains("`cycles`") && e.contains("`cpu-clock`"), "{e}");
+}
+
+#[test]
+fn truncated_and_corrupted_files_are_errors_or_warnings_never_panics() {
+    let data = std::fs::read(fixtures().join("perf.data")).unwrap();
+    let options = ReadOptions::default();
+    let read = |bytes: &[u8]| read_with(bytes, &options, Locator::only(&[]));
+    // Truncations through the header and the first records, then coarser.
+    for cut in (0..1024).step_by(3).chain((1024..data.len()).step_by(331)) {
+        let _ = read(&data[..cut]);
+    }
+    // Eight bytes overwritten at offsets all through the file, with values that break sizes,
+    // counts and offsets.
+    for (i, at) in (0..data.len()).step_by(29).enumerate() {
+        let mut bad = data.clone();
+        let value = [0xff, 0x00, 0x7f, 0x80][i % 4];
+        for b in bad.iter_mut().skip(at).take(8) {
+            *b = value;
+        }
+        if let Ok(p) = read(&bad) {
+            assert!(p.raw_sample_count <= 10_000, "{at}");
+        }
+    }
+    // Every header field set to huge values in turn: errors naming the byte.
+    for field in (8..104).step_by(8) {
+        let mut bad = data.clone();
+        bad[field..field + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        match read(&bad) {
+            Err(e) => assert!(matches!(e.0.0, super::Place::Byte(_)), "{field}: {e:?}"),
+            Ok(p) => assert!(p.raw_sample_count <= 10_000),
+        }
+    }
+}

@@ -1,0 +1,560 @@
+//! Addresses to functions, source files and lines, from the binaries' own debug information:
+//! every inline frame at an address (DWARF, split DWARF too), else the ELF symbol table.
+//!
+//! A frame-pointer unwind of a release build sees one frame per real call: a function inlined
+//! into its caller is not on the stack, but its code is, and the caller's DWARF says which
+//! inlined call each address belongs to and at which line. Symbolizing from the binary gives
+//! the inlined frames back, as a DWARF unwind would, at no cost at capture time.
+//!
+//! Binaries are found by build id first (so a rebuilt binary at the same path is never read
+//! for an old profile): the directories given ([`Locator::new`], `--symbol-path`,
+//! `$JOULE_SYMBOL_PATH`), perf's build-id cache (`~/.debug`), debuginfod's client cache and
+//! `/usr/lib/debug/.build-id`; then the path the profile recorded, if its build id matches (or
+//! none was recorded). Separate debug files are taken by build id or `.gnu_debuglink`.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection, ObjectSegment};
+
+mod kernel;
+
+pub use kernel::Kallsyms;
+
+/// One frame at an address: a function, and where in the source the address is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFrame {
+    pub function: String,
+    /// Empty when unknown.
+    pub file: String,
+    /// 0 when unknown.
+    pub line: u32,
+}
+
+/// A binary opened for symbolization.
+pub struct Binary {
+    /// DWARF and symbols: of the separate debug file when there is one.
+    loader: addr2line::Loader,
+    /// Loadable segments: (file offset, size in the file, virtual address).
+    segments: Vec<(u64, u64, u64)>,
+    /// Whether the file read has DWARF line information (else symbols only).
+    pub has_lines: bool,
+    /// The file the symbols come from.
+    pub path: PathBuf,
+}
+
+impl Binary {
+    /// The virtual address (as the binary's symbols and DWARF give them) of a byte offset into
+    /// the file, through its loadable segments.
+    pub fn address_of_offset(&self, offset: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|&&(start, size, _)| offset >= start && offset - start < size.max(1))
+            .map(|&(start, _, address)| offset - start + address)
+    }
+
+    /// The frames at `address`, innermost (the most deeply inlined) first, the function the
+    /// code was compiled in last; empty when neither DWARF nor the symbol table covers it.
+    pub fn frames(&self, address: u64) -> Vec<SourceFrame> {
+        let mut out = Vec::new();
+        if self.has_lines
+            && let Ok(mut frames) = self.loader.find_frames(address)
+        {
+            while let Ok(Some(frame)) = frames.next() {
+                let (file, line) = frame
+                    .location
+                    .map(|l| (l.file.unwrap_or("").to_string(), l.line.unwrap_or(0)))
+                    .unwrap_or_default();
+                let function = frame
+                    .function
+                    .as_ref()
+                    .and_then(|f| f.demangle().ok())
+                    .map(|name| tidy(&name))
+                    .map(|name| match rust_module_of(&file) {
+                        Some(module) if !has_path(&name) => format!("{module}::{name}"),
+                        _ => name,
+                    })
+                    .unwrap_or_default();
+                out.push(SourceFrame {
+                    function,
+                    file,
+                    line,
+                });
+                if out.len() >= MAX_INLINE_DEPTH {
+                    break;
+                }
+            }
+        }
+        // The function the code was compiled in, by the symbol table, when DWARF did not name
+        // it (no DWARF, or a unit without names).
+        let symbol = || {
+            self.loader
+                .find_symbol(address)
+                .map(|s| tidy(&crate::ingest::demangle_symbol(s)))
+        };
+        match out.last_mut() {
+            Some(last) if last.function.is_empty() => {
+                last.function = symbol().unwrap_or_default();
+            }
+            // DWARF without linkage names (`-C debuginfo=line-tables-only`, `-gmlt`) names a
+            // function by its bare name (`gross_prices`); the symbol table has its path
+            // (`corpus_prices::gross_prices`), which the source's modules and `perf script`
+            // agree on.
+            Some(last) if !has_path(&last.function) => {
+                if let Some(qualified) = symbol()
+                    && has_path(&qualified)
+                    && base_name(&qualified) == base_name(&last.function)
+                {
+                    last.function = qualified;
+                }
+            }
+            None => {
+                if let Some(function) = symbol() {
+                    out.push(SourceFrame {
+                        function,
+                        file: String::new(),
+                        line: 0,
+                    });
+                }
+            }
+            _ => {}
+        }
+        out.retain(|f| !f.function.is_empty());
+        out
+    }
+}
+
+/// The module path of a Rust source file of the standard library or a crate from a registry,
+/// by cargo's layout (`/rustc/<hash>/library/alloc/src/vec/mod.rs` is `alloc::vec`,
+/// `…/registry/src/<index>/memchr-2.7.4/src/memchr.rs` is `memchr::memchr`): DWARF without
+/// linkage names (`line-tables-only`) names an inlined function by its bare name, and rules
+/// that know libraries by path (`alloc::vec::`, `std::`) need it. The program's own files are
+/// left alone: the frames keep their file, which says their module to whoever reads the tree.
+fn rust_module_of(file: &str) -> Option<String> {
+    let file = file.strip_suffix(".rs")?;
+    let (krate, rest) = if let Some(i) = file.rfind("/library/") {
+        file[i + "/library/".len()..].split_once("/src/")?
+    } else if let Some(i) = file.find("/registry/src/") {
+        let after = &file[i + "/registry/src/".len()..];
+        let (_, package) = after.split_once('/')?;
+        let (dir, rest) = package.split_once("/src/")?;
+        // `memchr-2.7.4`: the name before the version.
+        let name = dir
+            .rmatch_indices('-')
+            .find(|(at, _)| dir[at + 1..].starts_with(|c: char| c.is_ascii_digit()))
+            .map_or(dir, |(at, _)| &dir[..at]);
+        (name, rest)
+    } else {
+        return None;
+    };
+    let mut path = vec![krate.replace('-', "_")];
+    let parts: Vec<&str> = rest.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        if last && (*part == "mod" || (i == 0 && (*part == "lib" || *part == "main"))) {
+            continue;
+        }
+        path.push(part.to_string());
+    }
+    Some(path.join("::"))
+}
+
+/// Whether a function's name has a path (`a::f`), not counting its generic arguments
+/// (`push<u64, alloc::alloc::Global>` has none).
+fn has_path(name: &str) -> bool {
+    name.starts_with('<')
+        || name
+            .split('<')
+            .next()
+            .is_some_and(|head| head.contains("::"))
+}
+
+/// The last segment of a function's path without its generic arguments (`write` for both
+/// `write<u64>` and `core::ptr::write`).
+fn base_name(name: &str) -> &str {
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut end = name.len();
+    for (i, c) in name.char_indices() {
+        match c {
+            '<' => {
+                if depth == 0 {
+                    end = i;
+                }
+                depth += 1;
+            }
+            '>' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 && name[i..].starts_with("::") => {
+                start = i + 2;
+                end = name.len();
+            }
+            _ => {}
+        }
+    }
+    name.get(start..end.max(start)).unwrap_or(name)
+}
+
+/// Inline frames kept at one address: DWARF from a hostile file can nest without end.
+const MAX_INLINE_DEPTH: usize = 64;
+
+/// A demangled name without its parameter list (`ns::f(int) const` is `ns::f`), as `perf
+/// script` text is tidied, so the same function has the same name from either input.
+fn tidy(name: &str) -> String {
+    // The parameter list is the last top-level parenthesis that opens after the name; a name
+    // such as `(anonymous namespace)::f` keeps its leading group.
+    let bytes = name.as_bytes();
+    let mut depth = 0i32;
+    let mut open = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'(' => {
+                if depth == 0 && i > 0 && !name[..i].ends_with("::") {
+                    open = Some(i);
+                }
+                depth += 1;
+            }
+            b')' => depth -= 1,
+            b'<' | b'>' => {}
+            _ => {}
+        }
+    }
+    match open {
+        Some(i) if name.ends_with(')') || name.ends_with("const") => name[..i].to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// Where binaries and their debug files are looked for.
+#[derive(Clone, Debug, Default)]
+pub struct Locator {
+    /// Directories given by the user, searched first: by build id (`.build-id/ab/cdef...`,
+    /// a debuginfod-style `<build id>/debuginfo`), by the recorded path under them (a sysroot),
+    /// and by file name.
+    dirs: Vec<PathBuf>,
+    /// Build-id stores on this machine: perf's cache, debuginfod's client cache, the
+    /// distribution's debug packages.
+    stores: Vec<PathBuf>,
+    debuginfod: Option<PathBuf>,
+}
+
+impl Locator {
+    /// A locator searching `dirs`, then `$JOULE_SYMBOL_PATH` (directories separated by `:`),
+    /// then the machine's build-id stores.
+    pub fn new(dirs: &[PathBuf]) -> Self {
+        let mut all: Vec<PathBuf> = dirs.to_vec();
+        if let Some(paths) = std::env::var_os("JOULE_SYMBOL_PATH") {
+            all.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let mut stores = Vec::new();
+        if let Some(home) = &home {
+            stores.push(home.join(".debug"));
+        }
+        stores.push(PathBuf::from("/usr/lib/debug"));
+        let debuginfod = std::env::var_os("DEBUGINFOD_CACHE_PATH")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME")
+                    .map(|c| PathBuf::from(c).join("debuginfod_client"))
+            })
+            .or_else(|| home.map(|h| h.join(".cache/debuginfod_client")));
+        Locator {
+            dirs: all,
+            stores,
+            debuginfod,
+        }
+    }
+
+    /// A locator searching `dirs` only: none of the machine's stores, nor the environment (for
+    /// tests, and for reading a profile exactly as a given set of binaries symbolizes it).
+    pub fn only(dirs: &[PathBuf]) -> Self {
+        Locator {
+            dirs: dirs.to_vec(),
+            stores: Vec::new(),
+            debuginfod: None,
+        }
+    }
+
+    /// The binary recorded at `recorded` with `build_id` (when the profile has it), opened:
+    /// the executable found and, when it has no DWARF, its separate debug file. `Err` says
+    /// what was looked for.
+    pub fn open(&self, recorded: &str, build_id: Option<&[u8]>) -> Result<Binary, String> {
+        let id = build_id.filter(|b| !b.is_empty()).map(hex);
+        let matches = |path: &Path| match (&id, read_elf(path)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(want), Some(elf)) => elf.build_id.as_deref() == Some(want.as_str()),
+        };
+        let name = Path::new(recorded).file_name().map(PathBuf::from);
+        let relative = recorded.trim_start_matches('/');
+        // The executable: by build id in the stores, under a given directory, or where the
+        // profile says it was.
+        let mut executables: Vec<PathBuf> = Vec::new();
+        if let Some(id) = &id {
+            executables.extend(self.by_build_id(id, false));
+        }
+        for dir in &self.dirs {
+            if !relative.is_empty() {
+                executables.push(dir.join(relative));
+            }
+            if let Some(name) = &name {
+                executables.push(dir.join(name));
+            }
+        }
+        executables.push(PathBuf::from(recorded));
+        let executable = executables.into_iter().find(|p| p.is_file() && matches(p));
+        let elf = executable.as_deref().and_then(read_elf);
+        // The debug information: the executable's own, else a separate file by build id or
+        // debug link (one with line tables first; else one with the full symbol table, which
+        // a stripped library's `.dynsym` lacks).
+        let own_lines = elf.as_ref().is_some_and(|e| e.has_lines);
+        let separate: Vec<PathBuf> = if own_lines {
+            Vec::new()
+        } else {
+            let mut candidates: Vec<PathBuf> = Vec::new();
+            // By the build id recorded, else the one of the executable found.
+            let want = id
+                .clone()
+                .or_else(|| elf.as_ref().and_then(|e| e.build_id.clone()));
+            if let Some(want) = &want {
+                candidates.extend(self.by_build_id(want, true));
+            }
+            if let (Some(exe), Some(link)) =
+                (&executable, elf.as_ref().and_then(|e| e.debuglink.clone()))
+            {
+                let dir = exe.parent().unwrap_or(Path::new("/"));
+                candidates.push(dir.join(&link));
+                candidates.push(dir.join(".debug").join(&link));
+                let under = dir.strip_prefix("/").unwrap_or(dir);
+                candidates.push(Path::new("/usr/lib/debug").join(under).join(&link));
+            }
+            let same = |p: &Path| match (&want, read_elf(p)) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(want), Some(e)) => e.build_id.as_deref() == Some(want.as_str()),
+            };
+            candidates
+                .into_iter()
+                .filter(|p| p.is_file() && same(p))
+                .collect()
+        };
+        let with_lines = separate
+            .iter()
+            .find(|p| read_elf(p).is_some_and(|e| e.has_lines))
+            .cloned();
+        let (symbols, has_lines) = match (with_lines, own_lines) {
+            (Some(debug), _) => (Some(debug), true),
+            (None, true) => (executable.clone(), true),
+            (None, false) => (
+                separate.into_iter().next().or_else(|| executable.clone()),
+                false,
+            ),
+        };
+        let symbols = symbols.ok_or_else(|| match &id {
+            Some(id) => format!(
+                "no binary with build id {id} found for {recorded} (give its directory with --symbol-path or $JOULE_SYMBOL_PATH)"
+            ),
+            None => format!(
+                "{recorded} not found (give its directory with --symbol-path or $JOULE_SYMBOL_PATH)"
+            ),
+        })?;
+        let segments_from = executable.as_deref().unwrap_or(&symbols);
+        let segments = read_elf(segments_from)
+            .map(|e| e.segments)
+            .unwrap_or_default();
+        let loader = addr2line::Loader::new(&symbols)
+            .map_err(|e| format!("cannot read symbols of {}: {e}", symbols.display()))?;
+        Ok(Binary {
+            loader,
+            segments,
+            has_lines,
+            path: symbols,
+        })
+    }
+
+    /// Files that may hold the binary (`debug`: its debug file) with build id `id` (hex).
+    fn by_build_id(&self, id: &str, debug: bool) -> Vec<PathBuf> {
+        if id.len() < 3 {
+            return Vec::new();
+        }
+        let (head, rest) = id.split_at(2);
+        let mut out = Vec::new();
+        for base in self.dirs.iter().chain(&self.stores) {
+            let entry = base.join(".build-id").join(head).join(rest);
+            if debug {
+                out.push(entry.with_extension("debug"));
+                // perf's cache: the entry is a directory holding `debug` and `elf`.
+                out.push(entry.join("debug"));
+            } else {
+                out.push(entry.join("elf"));
+                out.push(entry.clone());
+            }
+            out.push(entry.with_extension("debug"));
+            out.push(
+                base.join(id)
+                    .join(if debug { "debuginfo" } else { "executable" }),
+            );
+        }
+        if let Some(cache) = &self.debuginfod {
+            out.push(
+                cache
+                    .join(id)
+                    .join(if debug { "debuginfo" } else { "executable" }),
+            );
+        }
+        out
+    }
+}
+
+/// What symbolization needs of an ELF file's headers.
+struct ElfInfo {
+    build_id: Option<String>,
+    debuglink: Option<PathBuf>,
+    has_lines: bool,
+    segments: Vec<(u64, u64, u64)>,
+}
+
+/// The headers of the ELF file at `path`, read in place (not the whole file); `None` when it
+/// is not a readable object file.
+fn read_elf(path: &Path) -> Option<ElfInfo> {
+    let file = File::open(path).ok()?;
+    let cache = object::ReadCache::new(file);
+    let elf = object::File::parse(&cache).ok()?;
+    let has_lines = [".debug_line", ".zdebug_line"].iter().any(|name| {
+        elf.section_by_name(name)
+            .is_some_and(|s| s.file_range().is_some_and(|(_, size)| size > 0))
+    });
+    Some(ElfInfo {
+        build_id: elf.build_id().ok().flatten().map(hex),
+        debuglink: elf
+            .gnu_debuglink()
+            .ok()
+            .flatten()
+            .and_then(|(name, _)| std::str::from_utf8(name).ok().map(PathBuf::from)),
+        has_lines,
+        segments: elf
+            .segments()
+            .filter_map(|s| {
+                let (offset, size) = s.file_range();
+                (size > 0).then_some((offset, size, s.address()))
+            })
+            .collect(),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Binaries opened once per profile, by the path and build id the profile recorded.
+pub struct Symbolizer {
+    locator: Locator,
+    binaries: HashMap<(String, Vec<u8>), Result<Binary, String>>,
+}
+
+impl Symbolizer {
+    pub fn new(locator: Locator) -> Self {
+        Symbolizer {
+            locator,
+            binaries: HashMap::new(),
+        }
+    }
+
+    /// The binary recorded at `path` with `build_id`, opened on first use; `Err` (remembered,
+    /// so a missing binary is looked for once) says what was looked for.
+    pub fn binary(&mut self, path: &str, build_id: &[u8]) -> Result<&Binary, &str> {
+        let locator = &self.locator;
+        self.binaries
+            .entry((path.to_string(), build_id.to_vec()))
+            .or_insert_with(|| locator.open(path, (!build_id.is_empty()).then_some(build_id)))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Every binary looked for, with what was found: for a profile's warnings.
+    pub fn missing(&self) -> impl Iterator<Item = &str> {
+        self.binaries
+            .values()
+            .filter_map(|b| b.as_ref().err().map(String::as_str))
+    }
+
+    /// Binaries read with symbols only (no line tables): their frames have no lines and no
+    /// inlined calls.
+    pub fn without_lines(&self) -> impl Iterator<Item = &Path> {
+        self.binaries
+            .values()
+            .filter_map(|b| b.as_ref().ok())
+            .filter(|b| !b.has_lines)
+            .map(|b| b.path.as_path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_lists_are_dropped_and_namespaces_kept() {
+        assert_eq!(tidy("ns::f(int, char const*)"), "ns::f");
+        assert_eq!(tidy("ns::S::g() const"), "ns::S::g");
+        assert_eq!(
+            tidy("(anonymous namespace)::h(int)"),
+            "(anonymous namespace)::h"
+        );
+        assert_eq!(
+            tidy("core::ptr::drop_in_place<T>"),
+            "core::ptr::drop_in_place<T>"
+        );
+        assert_eq!(tidy("main"), "main");
+    }
+
+    #[test]
+    fn library_files_say_their_rust_module() {
+        let of = |f: &str| rust_module_of(f);
+        assert_eq!(
+            of("/rustc/17067e9/library/alloc/src/vec/mod.rs").as_deref(),
+            Some("alloc::vec")
+        );
+        assert_eq!(
+            of("/rustc/17067e9/library/core/src/ptr/mod.rs").as_deref(),
+            Some("core::ptr")
+        );
+        assert_eq!(
+            of("/rustc/17067e9/library/alloc/src/raw_vec.rs").as_deref(),
+            Some("alloc::raw_vec")
+        );
+        assert_eq!(
+            of("/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/memchr-2.7.4/src/lib.rs")
+                .as_deref(),
+            Some("memchr")
+        );
+        assert_eq!(
+            of("/r/registry/src/idx/aho-corasick-1.1.3/src/packed/teddy/generic.rs").as_deref(),
+            Some("aho_corasick::packed::teddy::generic")
+        );
+        assert_eq!(of("/work/app/src/parse.rs"), None);
+        assert_eq!(of("/usr/include/c++/12/bits/stl_vector.h"), None);
+    }
+
+    #[test]
+    fn paths_are_told_from_generic_arguments() {
+        assert!(has_path("core::ptr::write<u64>"));
+        assert!(has_path("corpus_prices::gross_prices"));
+        assert!(has_path("<T as a::B>::f"));
+        assert!(!has_path("push<u64, alloc::alloc::Global>"));
+        assert!(!has_path("gross_prices"));
+    }
+
+    #[test]
+    fn base_names_drop_paths_and_generics() {
+        assert_eq!(base_name("write<u64>"), "write");
+        assert_eq!(base_name("core::ptr::write"), "write");
+        assert_eq!(base_name("corpus_prices::gross_prices"), "gross_prices");
+        assert_eq!(base_name("<T as a::B>::f"), "f");
+        assert_eq!(
+            base_name("Vec<u8>::push_mut<u64, alloc::alloc::Global>"),
+            "push_mut"
+        );
+    }
+}
