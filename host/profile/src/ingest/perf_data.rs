@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
-use std::path::PathBuf;
 
 use linux_perf_data::linux_perf_event_reader::{
     CommonData, CpuMode, EventRecord, Mmap2FileId, RawData,
@@ -608,18 +607,24 @@ impl State<'_> {
             self.stack.extend_from_slice(frames);
             return;
         }
-        let frames = self.symbolize(&map, address);
+        let frames = self.symbolize(&map, address, kernel);
         self.stack.extend_from_slice(&frames);
         self.frames.insert(key, frames);
     }
 
-    fn symbolize(&mut self, map: &Map, address: u64) -> Vec<FrameId> {
+    /// The frames at `address` in `map`; kernel addresses (the kernel's own and its modules')
+    /// by the running kernel's symbols when it is the one recorded.
+    fn symbolize(&mut self, map: &Map, address: u64, kernel: bool) -> Vec<FrameId> {
         let dso = &self.dsos[map.dso as usize];
         let module = dso.path.clone();
         let symbolizable = dso.path.starts_with('/') && !dso.path.starts_with("//");
         let mut frames = Vec::new();
-        if dso.path == "[kernel.kallsyms]" {
-            let build_id = dso.build_id.clone();
+        if kernel {
+            let build_id = self
+                .build_ids
+                .get("[kernel.kallsyms]")
+                .cloned()
+                .unwrap_or_default();
             let kallsyms = self
                 .kallsyms
                 .get_or_insert_with(|| Kallsyms::running(&build_id));
@@ -706,13 +711,29 @@ impl State<'_> {
         for m in missing {
             self.builder.warn(format!("unsymbolized: {m}"));
         }
-        let mut bare: Vec<PathBuf> = self.symbolizer.without_lines().map(PathBuf::from).collect();
-        bare.sort();
-        for path in bare {
-            self.builder.warn(format!(
-                "{} has no line tables: its frames have no lines and no inlined calls (build with debug info, or install its debug file)",
-                path.display()
-            ));
+        // One warning for them all: most systems' libraries have no debug information, and
+        // a line per library would bury the warnings that matter.
+        let mut bare: Vec<&str> = self
+            .symbolizer
+            .without_lines()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .collect();
+        bare.sort_unstable();
+        bare.dedup();
+        if !bare.is_empty() {
+            const SHOWN: usize = 6;
+            let more = bare.len().saturating_sub(SHOWN);
+            bare.truncate(SHOWN);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let warning = format!(
+                "no line tables in {}{more}: their frames have no lines and no inlined calls (build with debug info, or install their debug files)",
+                bare.join(", ")
+            );
+            self.builder.warn(warning);
         }
         if self.lost > 0 {
             self.builder.warn(format!(

@@ -119,7 +119,7 @@ fn folded_bad_lines_are_warnings_with_line_numbers() {
     let err = load_bytes("bad.folded", b"one line\nanother\n").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "bad.folded: not a profile format Joule reads (pprof, perf script, folded stacks, speedscope, Chrome .cpuprofile or trace-event JSON; gzip is undone first)"
+        "bad.folded: not a profile format Joule reads (pprof, perf.data, perf script, folded stacks, speedscope, Chrome .cpuprofile or trace-event JSON; gzip is undone first)"
     );
 }
 

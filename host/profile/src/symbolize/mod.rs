@@ -479,14 +479,13 @@ impl Symbolizer {
             .filter_map(|b| b.as_ref().err().map(String::as_str))
     }
 
-    /// Binaries read with symbols only (no line tables): their frames have no lines and no
-    /// inlined calls.
-    pub fn without_lines(&self) -> impl Iterator<Item = &Path> {
+    /// Binaries read with symbols only (no line tables), by the path the profile recorded:
+    /// their frames have no lines and no inlined calls.
+    pub fn without_lines(&self) -> impl Iterator<Item = &str> {
         self.binaries
-            .values()
-            .filter_map(|b| b.as_ref().ok())
-            .filter(|b| !b.has_lines)
-            .map(|b| b.path.as_path())
+            .iter()
+            .filter(|(_, b)| b.as_ref().is_ok_and(|b| !b.has_lines))
+            .map(|((path, _), _)| path.as_str())
     }
 }
 
