@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::path::PathBuf;
 
 use linux_perf_data::linux_perf_event_reader::{
     CommonData, CpuMode, EventRecord, Mmap2FileId, RawData,
@@ -106,8 +107,10 @@ struct State<'o> {
     comms: HashMap<i32, String>,
     /// (comm, pid, tid) -> (root frame, labels).
     threads: HashMap<(String, i32, i32), (FrameId, LabelSetId)>,
-    /// (dso, address looked up) -> frames, innermost first.
-    frames: HashMap<(u32, u64), Vec<FrameId>>,
+    /// (dso, address looked up, pid for anonymous memory) -> frames, innermost first.
+    frames: HashMap<(u32, u64, i32), Vec<FrameId>>,
+    /// Per process, the JIT symbol map it wrote (`/tmp/perf-PID.map`), read on first use.
+    jit_maps: HashMap<i32, Option<JitMap>>,
     unknown_frame: Option<FrameId>,
     /// The running kernel's symbols, read on the first kernel frame (when it is the kernel
     /// recorded).
@@ -360,6 +363,7 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
         comms: HashMap::new(),
         threads: HashMap::new(),
         frames: HashMap::new(),
+        jit_maps: HashMap::new(),
         unknown_frame: None,
         kallsyms: None,
         stack: Vec::with_capacity(128),
@@ -461,6 +465,50 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
     }
     builder.add_comment("read from perf.data and symbolized by Joule");
     Ok(builder.finish())
+}
+
+/// Memory no file backs: where JIT compilers put their code.
+fn is_anonymous(path: &str) -> bool {
+    path == "//anon" || path.starts_with("/memfd:") || path.starts_with("[anon")
+}
+
+/// A JIT's symbol map for perf: lines `START SIZE name`, hexadecimal, sorted here by start.
+struct JitMap {
+    symbols: Vec<(u64, u64, String)>,
+}
+
+impl JitMap {
+    /// Symbol maps hold one line per compiled function; past this size the file is not one.
+    const MAX_BYTES: u64 = 1 << 30;
+
+    fn read(path: &std::path::Path) -> Option<JitMap> {
+        let file = std::fs::File::open(path).ok()?;
+        if file.metadata().ok()?.len() > Self::MAX_BYTES {
+            return None;
+        }
+        let text = std::io::read_to_string(file).ok()?;
+        let mut symbols: Vec<(u64, u64, String)> = text
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ' ');
+                let start = u64::from_str_radix(parts.next()?.trim_start_matches("0x"), 16).ok()?;
+                let size = u64::from_str_radix(parts.next()?.trim_start_matches("0x"), 16).ok()?;
+                let name = parts.next()?.trim();
+                (!name.is_empty()).then(|| (start, start.saturating_add(size), name.to_string()))
+            })
+            .collect();
+        symbols.sort_unstable_by_key(|s| s.0);
+        Some(JitMap { symbols })
+    }
+
+    /// The function `address` is in, if a line of the map covers it.
+    fn function(&self, address: u64) -> Option<&str> {
+        let i = self.symbols.partition_point(|s| s.0 <= address);
+        self.symbols[..i]
+            .last()
+            .filter(|s| address < s.1)
+            .map(|s| s.2.as_str())
+    }
 }
 
 fn raw_string(raw: &RawData) -> String {
@@ -602,14 +650,41 @@ impl State<'_> {
             self.stack.push(frame);
             return;
         };
-        let key = (map.dso, address);
+        let anonymous = is_anonymous(&self.dsos[map.dso as usize].path);
+        let key = (map.dso, address, if anonymous { pid } else { 0 });
         if let Some(frames) = self.frames.get(&key) {
             self.stack.extend_from_slice(frames);
             return;
         }
-        let frames = self.symbolize(&map, address, kernel);
+        let frames = if anonymous {
+            self.jit_frames(pid, address)
+        } else {
+            self.symbolize(&map, address, kernel)
+        };
         self.stack.extend_from_slice(&frames);
         self.frames.insert(key, frames);
+    }
+
+    /// The frame at `address` in anonymous memory of process `pid`: code a JIT compiled
+    /// (Java, Node, Wasm runtimes), named by the symbol map the process wrote for perf
+    /// (`/tmp/perf-PID.map`, or a copy in a `--symbol-path` directory), else `[perf-PID.map]`
+    /// as perf names it.
+    fn jit_frames(&mut self, pid: i32, address: u64) -> Vec<FrameId> {
+        let file = format!("perf-{pid}.map");
+        let dirs = &self.options.symbol_paths;
+        let jit = self.jit_maps.entry(pid).or_insert_with(|| {
+            std::iter::once(PathBuf::from("/tmp"))
+                .chain(dirs.iter().cloned())
+                .find_map(|dir| JitMap::read(&dir.join(&file)))
+        });
+        let module = format!("/tmp/{file}");
+        let name = match jit.as_ref().and_then(|j| j.function(address)) {
+            Some(name) if self.options.annotate_jit => format!("{name}_[j]"),
+            Some(name) => name.to_string(),
+            None => format!("[{file}]"),
+        };
+        let function = self.builder.function_in(&name, &name, "", 0, &module);
+        vec![self.builder.frame(function, 0)]
     }
 
     /// The frames at `address` in `map`; kernel addresses (the kernel's own and its modules')

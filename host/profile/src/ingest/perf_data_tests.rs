@@ -191,3 +191,30 @@ fn truncated_and_corrupted_files_are_errors_or_warnings_never_panics() {
         }
     }
 }
+
+#[test]
+fn jit_code_is_named_from_the_symbol_map_the_process_wrote() {
+    // Node 20 with --perf-basic-prof; its map kept beside the capture.
+    let options = ReadOptions {
+        symbol_paths: vec![fixtures()],
+        ..ReadOptions::default()
+    };
+    let p = load_with(&fixtures().join("node-jit.perf.data"), &options).unwrap();
+    let fib = p.functions_named("JS:*fib /tmp/jit/fib.js:1:13");
+    assert!(!fib.is_empty(), "{:?}", folded::lines(&p, 1).keys().take(5).collect::<Vec<_>>());
+    let t = p.default_sample_type;
+    let stat = p.function_stat(fib[0], t);
+    let total: i64 = (0..p.stack_count()).map(|i| p.stack_values(i)[t]).sum();
+    assert!(stat.self_value * 10 > total * 3, "{stat:?} of {total}");
+    assert_eq!(
+        p.strings.get(p.functions[fib[0] as usize].module),
+        "/tmp/perf-4609.map"
+    );
+    // --jit marks them, as for perf script.
+    let marked = ReadOptions {
+        annotate_jit: true,
+        ..options
+    };
+    let p = load_with(&fixtures().join("node-jit.perf.data"), &marked).unwrap();
+    assert!(!p.functions_named("JS:*fib /tmp/jit/fib.js:1:13_[j]").is_empty());
+}
