@@ -127,7 +127,15 @@ fn noise_variance(values: &[f64]) -> f64 {
     let median = differences[differences.len() / 2];
     // For Gaussian noise, successive differences have standard deviation sigma * sqrt 2 and
     // median absolute value 0.6745 times that.
-    let sigma = median / (0.6745 * std::f64::consts::SQRT_2);
+    let sigma = if median > 0.0 {
+        median / (0.6745 * std::f64::consts::SQRT_2)
+    } else {
+        // Most points repeat their neighbour (counts, a share that is often 0): the mean
+        // difference, whose Gaussian value is sigma * 2 / sqrt(pi), still sees the noise the
+        // others have, where the median would call the series noiseless.
+        let mean = differences.iter().sum::<f64>() / differences.len() as f64;
+        mean * std::f64::consts::PI.sqrt() / 2.0
+    };
     sigma * sigma
 }
 
@@ -210,6 +218,28 @@ mod tests {
         assert_eq!((local[0].0, local.last().unwrap().0), (50, 430));
         let weights = deploy_weights(&local, &[200, 250]).unwrap();
         assert!(weights[0] > 0.5 && weights[1] > 0.5, "{weights:?}");
+    }
+
+    #[test]
+    fn a_series_that_mostly_repeats_itself_still_has_noise() {
+        // A share that is 0 in most profiles, with occasional samples, then a rise.
+        let values: Vec<f64> = (0..60)
+            .map(|i| match (i >= 30, i % 7) {
+                (false, 3) => 0.002,
+                (false, _) => 0.0,
+                (true, 5) => 0.028,
+                (true, _) => 0.03,
+            })
+            .collect();
+        assert!(noise_variance(&values) > 0.0);
+        let points: Vec<(i64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i as i64 * 10, v))
+            .collect();
+        // A deploy in the flat zeros is not a rise, the one at the step is.
+        let w = deploy_weights(&points, &[100, 300]).unwrap();
+        assert!(w[0] < 0.05 && w[1] > 0.5, "{w:?}");
     }
 
     #[test]

@@ -201,7 +201,11 @@ fn jit_code_is_named_from_the_symbol_map_the_process_wrote() {
     };
     let p = load_with(&fixtures().join("node-jit.perf.data"), &options).unwrap();
     let fib = p.functions_named("JS:*fib /tmp/jit/fib.js:1:13");
-    assert!(!fib.is_empty(), "{:?}", folded::lines(&p, 1).keys().take(5).collect::<Vec<_>>());
+    assert!(
+        !fib.is_empty(),
+        "{:?}",
+        folded::lines(&p, 1).keys().take(5).collect::<Vec<_>>()
+    );
     let t = p.default_sample_type;
     let stat = p.function_stat(fib[0], t);
     let total: i64 = (0..p.stack_count()).map(|i| p.stack_values(i)[t]).sum();
@@ -216,5 +220,8 @@ fn jit_code_is_named_from_the_symbol_map_the_process_wrote() {
         ..options
     };
     let p = load_with(&fixtures().join("node-jit.perf.data"), &marked).unwrap();
-    assert!(!p.functions_named("JS:*fib /tmp/jit/fib.js:1:13_[j]").is_empty());
+    assert!(
+        !p.functions_named("JS:*fib /tmp/jit/fib.js:1:13_[j]")
+            .is_empty()
+    );
 }
