@@ -273,6 +273,9 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	cd tests/offense/clean/eval-scripts && $(abspath $(PYSPY_VENV))/bin/py-spy record \
 		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py && \
 		gzip -f profile.speedscope.json
+	cd tests/offense/clean/py-once && $(abspath $(PYSPY_VENV))/bin/py-spy record \
+		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py 4 && \
+		gzip -f profile.speedscope.json
 
 # Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13),
 # then of the host itself: the attack generator (fuzz/host, see docs/security.md).

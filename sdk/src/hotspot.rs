@@ -71,15 +71,20 @@ impl Attribution {
             cost_in_files: Vec::new(),
             library: library.to_string(),
             library_files: Vec::new(),
-            exempt: None,
+            // One-time initialisers are never per-call costs (the SDK's shared rule).
+            exempt: Some(crate::once::ONE_TIME_FRAMES.to_string()),
             glue: GLUE.iter().map(|g| g.to_string()).collect(),
         }
     }
 
     /// Stacks with a frame matching `exempt` above the library (a one-time initialiser) are
-    /// counted apart and charged to no one.
+    /// counted apart and charged to no one. [`crate::once::ONE_TIME_FRAMES`] always is; this
+    /// adds to it.
     pub fn exempt(mut self, exempt: &str) -> Self {
-        self.exempt = Some(exempt.to_string());
+        self.exempt = Some(match self.exempt.take() {
+            Some(before) => format!("(?:{before})|(?:{exempt})"),
+            None => exempt.to_string(),
+        });
         self
     }
 
@@ -167,6 +172,17 @@ impl Attribution {
         let min_share: f64 = invocation.param_or("min-share", 0.01)?;
         let trees = crate::Tree::granted();
         self.findings(what, min_share, |profile, caller| {
+            // Once at import, once per class, once per distinct argument of a cached
+            // function: not per call, however much of the profile it is.
+            if let Some(why) =
+                crate::once::one_time(&trees, &caller.function).map_err(|e| e.to_string())?
+            {
+                crate::log::info(format!(
+                    "`{}`: {what}, but {why}: not reported",
+                    caller.function.name
+                ));
+                return Ok(Vec::new());
+            }
             report(profile, &trees, caller)
         })
     }
@@ -386,7 +402,7 @@ pub fn sites_in(
 }
 
 /// A glob that matches exactly `path` (its glob characters in brackets).
-fn glob_literal(path: &str) -> String {
+pub(crate) fn glob_literal(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '{' | '}') {

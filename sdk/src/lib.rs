@@ -41,6 +41,7 @@ mod history;
 pub mod hotspot;
 pub mod log;
 mod metrics;
+pub mod once;
 mod profile;
 pub mod stats;
 mod tree;

@@ -693,3 +693,10 @@ fn syntax_queries_are_audited_and_skip_denied_files() {
     );
     assert_eq!(calls.get("source/query"), None, "{calls:?}");
 }
+
+#[test]
+fn python_regexes_compiled_once_per_class_or_per_cached_argument_get_no_opportunity() {
+    // A class body, __init_subclass__ and an lru_cache'd function each compile regexes under
+    // their own frames: once per class or per distinct argument, not per call.
+    clean_code_gets_no_opportunity("tests/offense/clean/py-once");
+}

@@ -54,10 +54,6 @@ const PYTHON_RE: [&str; 7] = [
     "enum.py",
 ];
 
-/// Frames that mean the compilation runs once, in a lazy initialiser.
-/// (`core::ops::function::FnOnce::call_once` is a closure call, not a `Once`.)
-const LAZY: &str = r"lazy_lock|LazyLock|LazyCell|once_cell|OnceLock|OnceCell|lazy_static|(^|::|<)Once::call|sync::once::|sync\.\(\*Once\)\.Do|sync\.OnceValue";
-
 struct RegexInHotPath;
 
 impl Skill for RegexInHotPath {
@@ -73,20 +69,15 @@ impl Skill for RegexInHotPath {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
+        // One-time compiles (lazy statics, class bodies, cached functions) are left out by the
+        // SDK's shared rule (`joule_sdk::once`).
         Attribution::new(COMPILE, LIBRARY)
-            .exempt(LAZY)
             .cost_in_files(PYTHON_COMPILE, &PYTHON_RE)
             .library_files(&PYTHON_RE)
             .scan(
                 invocation,
                 "regex compilation on every call",
-                |profile, trees, caller| {
-                    // Python compiles at import time in `<module>`: once, not per call.
-                    if caller.function.name == "<module>" {
-                        return Ok(Vec::new());
-                    }
-                    caller_findings(profile, trees, caller)
-                },
+                caller_findings,
             )
     }
 }
@@ -274,7 +265,7 @@ mod tests {
             "<regex_automata::meta::strategy::Core as regex_automata::meta::strategy::Strategy>::search"
         ));
         assert!(!library.is_match("logscan::parse::parse_line"));
-        let lazy = regex(LAZY);
+        let lazy = regex(joule_sdk::once::ONE_TIME_FRAMES);
         assert!(lazy.is_match("std::sync::lazy_lock::LazyLock<T,F>::force"));
         assert!(lazy.is_match("std::sys::sync::once::futex::Once::call"));
         assert!(!lazy.is_match("core::ops::function::FnOnce::call_once"));
