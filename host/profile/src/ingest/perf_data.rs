@@ -235,9 +235,13 @@ fn check_layout(data: &[u8]) -> Result<(), Problem> {
             }
         }
     }
-    // The records: each header's size must advance, and an AUX trace record's data (a 64-bit
-    // size of its own) must lie within the data section.
+    // The records: each header's size must advance, an AUX trace record's data (a 64-bit
+    // size of its own) must lie within the data section, and compressed records must not
+    // expand past the budget.
     const PERF_RECORD_AUXTRACE: u32 = 71;
+    const PERF_RECORD_COMPRESSED: u32 = 81;
+    const PERF_RECORD_COMPRESSED2: u32 = 83;
+    let mut inflate = Inflate::new(len);
     let (mut at, end) = (data_offset as usize, (data_offset + data_len) as usize);
     while at + 8 <= end {
         let kind = u32_at(at).ok_or_else(|| short(at, "a record"))?;
@@ -246,6 +250,21 @@ fn check_layout(data: &[u8]) -> Result<(), Problem> {
             break;
         }
         let mut next = at + size;
+        if kind == PERF_RECORD_COMPRESSED || kind == PERF_RECORD_COMPRESSED2 {
+            let body = data.get(at + 8..next.min(end)).unwrap_or_default();
+            let compressed = if kind == PERF_RECORD_COMPRESSED {
+                body
+            } else {
+                let size = int(at + 8, 8).unwrap_or(u64::MAX);
+                usize::try_from(size)
+                    .ok()
+                    .and_then(|s| body.get(8..8usize.checked_add(s)?))
+                    .unwrap_or_default()
+            };
+            inflate
+                .feed(compressed)
+                .map_err(|why| Problem::at_byte(at, why))?;
+        }
         if kind == PERF_RECORD_AUXTRACE {
             let aux = u64_at(at + 8).ok_or_else(|| short(at + 8, "an AUX trace record"))?;
             next = usize::try_from(aux)
@@ -286,6 +305,57 @@ pub(super) fn read_with(
             "perf.data could not be read (the record parser failed: {why})"
         )))
     })
+}
+
+/// What the compressed records of a file expand to, counted as they are decompressed and
+/// refused past a budget: 64 times the file, and at least 256 MiB (perf's own compression of
+/// its records is a few times; a bomb is thousands).
+pub(super) struct Inflate {
+    context: Option<zstd_safe::DCtx<'static>>,
+    buffer: Vec<u8>,
+    total: u64,
+    budget: u64,
+}
+
+impl Inflate {
+    pub(super) fn new(file_len: u64) -> Self {
+        Inflate {
+            context: None,
+            buffer: Vec::new(),
+            total: 0,
+            budget: file_len.saturating_mul(64).max(256 << 20),
+        }
+    }
+
+    pub(super) fn feed(&mut self, compressed: &[u8]) -> Result<(), String> {
+        let context = self.context.get_or_insert_with(zstd_safe::DCtx::create);
+        if self.buffer.is_empty() {
+            self.buffer = vec![0; 1 << 20];
+        }
+        let mut input = zstd_safe::InBuffer::around(compressed);
+        loop {
+            let mut output = zstd_safe::OutBuffer::around(&mut self.buffer[..]);
+            context
+                .decompress_stream(&mut output, &mut input)
+                .map_err(|code| {
+                    format!(
+                        "a compressed record does not decompress ({})",
+                        zstd_safe::get_error_name(code)
+                    )
+                })?;
+            let produced = output.pos();
+            self.total += produced as u64;
+            if self.total > self.budget {
+                return Err(format!(
+                    "the compressed records expand past {} MiB, 64 times the file: refused as a decompression bomb",
+                    self.budget >> 20
+                ));
+            }
+            if produced < self.buffer.len() && input.pos() == compressed.len() {
+                return Ok(());
+            }
+        }
+    }
 }
 
 fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile, Problem> {
@@ -449,8 +519,7 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
     let mut builder = state.finish_warnings(compressed, bad);
     if !builder.has_samples() {
         let why = if compressed > 0 {
-            "its records are compressed (perf record -z): record without -z, or convert with `perf inject -i perf.data -o plain.data`"
-                .to_string()
+            "its compressed records (perf record -z) could not be decompressed".to_string()
         } else if other_events > 0 {
             format!(
                 "the file has samples of other events only; choose one with --event (it has {})",
@@ -818,7 +887,7 @@ impl State<'_> {
         }
         if compressed > 0 {
             self.builder.warn(
-                "the file's records are compressed (perf record -z) from here on and were not read: record without -z, or `perf inject -i perf.data -o plain.data`"
+                "the file's compressed records (perf record -z) could not be decompressed from here on; the samples before are kept"
                     .to_string(),
             );
         }

@@ -106,7 +106,11 @@ fn every_sample_perf_script_shows_is_kept_with_its_thread() {
 /// The fixture read with binaries looked for in `dirs` only (not this machine's caches, which
 /// perf fills when it records).
 fn isolated(dirs: &[PathBuf]) -> Result<Profile, super::Problem> {
-    let data = std::fs::read(fixtures().join("perf.data")).unwrap();
+    isolated_file("perf.data", dirs)
+}
+
+fn isolated_file(name: &str, dirs: &[PathBuf]) -> Result<Profile, super::Problem> {
+    let data = std::fs::read(fixtures().join(name)).unwrap();
     read_with(&data, &ReadOptions::default(), Locator::only(dirs))
 }
 
@@ -224,4 +228,29 @@ fn jit_code_is_named_from_the_symbol_map_the_process_wrote() {
         !p.functions_named("JS:*fib /tmp/jit/fib.js:1:13_[j]")
             .is_empty()
     );
+}
+
+#[test]
+fn compressed_records_are_read_and_a_decompression_bomb_is_refused() {
+    // perf record -z of the same program: zstd-compressed records.
+    let p = isolated_file("compressed.perf.data", &[fixtures()]).unwrap();
+    let stacks = folded::lines(&p, 1);
+    assert!(
+        stacks.keys().any(|s| s.ends_with(";run;checksum;mix")),
+        "{stacks:#?}"
+    );
+    assert!(p.raw_sample_count > 50, "{}", p.raw_sample_count);
+    // A compressed record that expands to 300 MiB of zeros (a few KB of zstd): refused before
+    // the reader holds it, naming the record's byte.
+    let zeros = vec![0u8; 300 << 20];
+    let mut bomb = vec![0u8; zstd_safe::compress_bound(zeros.len())];
+    let n = zstd_safe::compress(&mut bomb[..], &zeros, 1).unwrap();
+    bomb.truncate(n);
+    assert!(bomb.len() < 60_000, "{}", bomb.len());
+    let mut inflate = super::perf_data::Inflate::new(6_000);
+    let e = inflate.feed(&bomb).unwrap_err();
+    assert!(e.contains("decompression bomb"), "{e}");
+    // Garbage is an error, not a panic.
+    let mut inflate = super::perf_data::Inflate::new(6_000);
+    assert!(inflate.feed(b"not a zstd frame at all").is_err());
 }
