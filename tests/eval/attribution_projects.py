@@ -296,8 +296,7 @@ class Compiled(Project):
 
     def executable(self, tree, counting=False):
         """The driver built against `tree` (cached beside it, by the driver's contents)."""
-        driver = open(os.path.join(HERE, "histories", self.name, self.driver), "rb").read()
-        binary = "{}.{}{}.bin".format(tree.rstrip("/"), hashlib.sha256(driver).hexdigest()[:8],
+        binary = "{}.{}{}.bin".format(tree.rstrip("/"), self.workload_key()[:8],
                                       ".count" if counting else "")
         if not os.path.exists(binary):
             self.build(tree, binary, counting)

@@ -169,6 +169,13 @@ pub fn demangle_symbol(symbol: &str) -> String {
     demangle::demangle(symbol).unwrap_or_else(|| symbol.to_string())
 }
 
+/// A demangled name tidied as `perf script` names are (inferno's rules: the parameter list
+/// dropped, `(anonymous namespace)` and Go's `.(*T)` kept), so that a function symbolized by
+/// Joule has the name the `perf script` reader gives it.
+pub(crate) fn tidy_symbol(name: &str) -> String {
+    perf::tidy_generic(name.to_string())
+}
+
 /// Reads a profile file of any supported format, gzipped or not, with default options.
 pub fn load(path: &Path) -> Result<Profile, IngestError> {
     load_with(path, &ReadOptions::default())

@@ -273,7 +273,6 @@ struct CachedLine {
 
 struct Parser<'o> {
     options: &'o ReadOptions,
-    include_pid: bool,
     builder: ProfileBuilder,
     sample_types_set: bool,
     /// The event whose samples are kept: from the options, or the first event seen.
@@ -310,7 +309,6 @@ impl<'o> Parser<'o> {
             .map(|e| e.split(':').next().unwrap_or(e).to_string());
         Parser {
             options,
-            include_pid: options.include_pid || options.include_tid,
             builder: ProfileBuilder::new(Format::Perf),
             sample_types_set: false,
             event_filter,
@@ -422,16 +420,7 @@ impl<'o> Parser<'o> {
             self.thread = Some(thread);
             return;
         }
-        let mut pname = comm.replace(' ', "_");
-        if self.options.include_tid {
-            pname.push('-');
-            pname.push_str(pid);
-            pname.push('/');
-            pname.push_str(tid);
-        } else if self.include_pid {
-            pname.push('-');
-            pname.push_str(pid);
-        }
+        let pname = root_name(comm, pid, tid, self.options);
         let function = self.builder.function_in(&pname, &pname, "", 0, "");
         let root = self.builder.frame(function, 0);
         let mut labels = Vec::with_capacity(3);
@@ -669,6 +658,23 @@ impl<'o> Parser<'o> {
     }
 }
 
+/// The root frame of a thread's stacks, as inferno names it: the command name with spaces as
+/// `_`, then `-pid` (`--pid`) or `-pid/tid` (`--tid`). Shared with the perf.data reader, so
+/// one capture read either way has the same roots.
+pub(super) fn root_name(comm: &str, pid: &str, tid: &str, options: &ReadOptions) -> String {
+    let mut name = comm.replace(' ', "_");
+    if options.include_tid {
+        name.push('-');
+        name.push_str(pid);
+        name.push('/');
+        name.push_str(tid);
+    } else if options.include_pid {
+        name.push('-');
+        name.push_str(pid);
+    }
+    name
+}
+
 /// `str::trim_end`, quicker on ASCII.
 fn trim_end(s: &str) -> &str {
     let b = s.as_bytes();
@@ -727,7 +733,7 @@ fn with_module_fallback(module: &str, func: &str, pc: &str, include_addrs: bool)
 
 /// inferno's `tidy_generic`: `;` becomes `:` (it separates frames in folded stacks), and the
 /// argument list goes, except Go's `pkg.(*T).M` and C++'s `(anonymous namespace)`.
-fn tidy_generic(func: String) -> String {
+pub(crate) fn tidy_generic(func: String) -> String {
     let mut func = if func.contains(';') {
         func.replace(';', ":")
     } else {

@@ -170,11 +170,9 @@ fn check_layout(data: &[u8]) -> Result<(), Problem> {
             format!("event attributes of {attr_size} bytes (perf writes 64 to a few hundred)"),
         ));
     }
-    let (attr_offset, attr_len) = section(24, "the attribute section")?;
+    section(24, "the attribute section")?;
     let (data_offset, data_len) = section(40, "the data section")?;
     let (types_offset, types_len) = section(56, "the event types section")?;
-    let _ = attr_offset;
-    let _ = attr_len;
     // Each event type entry: an attribute, then the section of its ids.
     let entry = attr_size + 16;
     for i in 0..types_len / entry {
@@ -764,14 +762,14 @@ impl State<'_> {
         let symbolizable = dso.path.starts_with('/') && !dso.path.starts_with("//");
         let mut frames = Vec::new();
         if kernel {
-            let build_id = self
-                .build_ids
-                .get("[kernel.kallsyms]")
-                .cloned()
-                .unwrap_or_default();
-            let kallsyms = self
-                .kallsyms
-                .get_or_insert_with(|| Kallsyms::running(&build_id));
+            let build_ids = &self.build_ids;
+            let kallsyms = self.kallsyms.get_or_insert_with(|| {
+                Kallsyms::running(
+                    build_ids
+                        .get("[kernel.kallsyms]")
+                        .map_or(&[], Vec::as_slice),
+                )
+            });
             if let Some(name) = kallsyms.and_then(|k| k.function(address)) {
                 let name = if self.options.annotate_kernel {
                     format!("{name}_[k]")
@@ -831,18 +829,14 @@ impl State<'_> {
         if let Some(&t) = self.threads.get(&key) {
             return t;
         }
-        let mut name = comm.replace(' ', "_");
-        if self.options.include_tid {
-            name.push_str(&format!("-{pid}/{tid}"));
-        } else if self.options.include_pid {
-            name.push_str(&format!("-{pid}"));
-        }
+        let (pid, tid) = (pid.to_string(), tid.to_string());
+        let name = super::perf::root_name(comm, &pid, &tid, self.options);
         let function = self.builder.function_in(&name, &name, "", 0, "");
         let root = self.builder.frame(function, 0);
         let labels = [
             self.builder.str_label("comm", comm),
-            self.builder.str_label("pid", &pid.to_string()),
-            self.builder.str_label("tid", &tid.to_string()),
+            self.builder.str_label("pid", &pid),
+            self.builder.str_label("tid", &tid),
         ];
         let labels = self.builder.label_set(&labels);
         self.threads.insert(key, (root, labels));

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection, ObjectSegment};
 
+use crate::ingest::tidy_symbol as tidy;
+
 mod kernel;
 
 pub use kernel::Kallsyms;
@@ -198,33 +200,6 @@ fn base_name(name: &str) -> &str {
 /// Inline frames kept at one address: DWARF from a hostile file can nest without end.
 const MAX_INLINE_DEPTH: usize = 64;
 
-/// A demangled name without its parameter list (`ns::f(int) const` is `ns::f`), as `perf
-/// script` text is tidied, so the same function has the same name from either input.
-fn tidy(name: &str) -> String {
-    // The parameter list is the last top-level parenthesis that opens after the name; a name
-    // such as `(anonymous namespace)::f` keeps its leading group.
-    let bytes = name.as_bytes();
-    let mut depth = 0i32;
-    let mut open = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'(' => {
-                if depth == 0 && i > 0 && !name[..i].ends_with("::") {
-                    open = Some(i);
-                }
-                depth += 1;
-            }
-            b')' => depth -= 1,
-            b'<' | b'>' => {}
-            _ => {}
-        }
-    }
-    match open {
-        Some(i) if name.ends_with(')') || name.ends_with("const") => name[..i].to_string(),
-        _ => name.to_string(),
-    }
-}
-
 /// Where binaries and their debug files are looked for.
 #[derive(Clone, Debug, Default)]
 pub struct Locator {
@@ -281,11 +256,6 @@ impl Locator {
     /// what was looked for.
     pub fn open(&self, recorded: &str, build_id: Option<&[u8]>) -> Result<Binary, String> {
         let id = build_id.filter(|b| !b.is_empty()).map(hex);
-        let matches = |path: &Path| match (&id, read_elf(path)) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(want), Some(elf)) => elf.build_id.as_deref() == Some(want.as_str()),
-        };
         let name = Path::new(recorded).file_name().map(PathBuf::from);
         let relative = recorded.trim_start_matches('/');
         // The executable: by build id in the stores, under a given directory, or where the
@@ -303,66 +273,53 @@ impl Locator {
             }
         }
         executables.push(PathBuf::from(recorded));
-        let executable = executables.into_iter().find(|p| p.is_file() && matches(p));
-        let elf = executable.as_deref().and_then(read_elf);
+        let executable = built_as(executables, id.as_deref()).next();
         // The debug information: the executable's own, else a separate file by build id or
         // debug link (one with line tables first; else one with the full symbol table, which
         // a stripped library's `.dynsym` lacks).
-        let own_lines = elf.as_ref().is_some_and(|e| e.has_lines);
-        let separate: Vec<PathBuf> = if own_lines {
-            Vec::new()
-        } else {
+        let own_lines = executable.as_ref().is_some_and(|(_, e)| e.has_lines);
+        let mut separate: Vec<(PathBuf, ElfInfo)> = Vec::new();
+        if !own_lines {
             let mut candidates: Vec<PathBuf> = Vec::new();
             // By the build id recorded, else the one of the executable found.
             let want = id
                 .clone()
-                .or_else(|| elf.as_ref().and_then(|e| e.build_id.clone()));
+                .or_else(|| executable.as_ref().and_then(|(_, e)| e.build_id.clone()));
             if let Some(want) = &want {
                 candidates.extend(self.by_build_id(want, true));
             }
-            if let (Some(exe), Some(link)) =
-                (&executable, elf.as_ref().and_then(|e| e.debuglink.clone()))
-            {
+            if let Some((exe, Some(link))) = executable.as_ref().map(|(p, e)| (p, &e.debuglink)) {
                 let dir = exe.parent().unwrap_or(Path::new("/"));
-                candidates.push(dir.join(&link));
-                candidates.push(dir.join(".debug").join(&link));
+                candidates.push(dir.join(link));
+                candidates.push(dir.join(".debug").join(link));
                 let under = dir.strip_prefix("/").unwrap_or(dir);
-                candidates.push(Path::new("/usr/lib/debug").join(under).join(&link));
+                candidates.push(Path::new("/usr/lib/debug").join(under).join(link));
             }
-            let same = |p: &Path| match (&want, read_elf(p)) {
-                (_, None) => false,
-                (None, Some(_)) => true,
-                (Some(want), Some(e)) => e.build_id.as_deref() == Some(want.as_str()),
-            };
-            candidates
-                .into_iter()
-                .filter(|p| p.is_file() && same(p))
-                .collect()
-        };
-        let with_lines = separate
-            .iter()
-            .find(|p| read_elf(p).is_some_and(|e| e.has_lines))
-            .cloned();
+            separate = built_as(candidates, want.as_deref()).collect();
+        }
+        let with_lines = separate.iter().position(|(_, e)| e.has_lines);
         let (symbols, has_lines) = match (with_lines, own_lines) {
-            (Some(debug), _) => (Some(debug), true),
-            (None, true) => (executable.clone(), true),
-            (None, false) => (
-                separate.into_iter().next().or_else(|| executable.clone()),
-                false,
-            ),
+            (Some(i), _) => (Some(separate.swap_remove(i)), true),
+            (None, true) => (None, true),
+            (None, false) => (separate.into_iter().next(), false),
         };
-        let symbols = symbols.ok_or_else(|| match &id {
-            Some(id) => format!(
-                "no binary with build id {id} found for {recorded} (give its directory with --symbol-path or $JOULE_SYMBOL_PATH)"
-            ),
-            None => format!(
-                "{recorded} not found (give its directory with --symbol-path or $JOULE_SYMBOL_PATH)"
-            ),
-        })?;
-        let segments_from = executable.as_deref().unwrap_or(&symbols);
-        let segments = read_elf(segments_from)
-            .map(|e| e.segments)
-            .unwrap_or_default();
+        // Segments from the executable when there is one, else from the debug file (which
+        // keeps the program headers).
+        let (symbols, segments) = match (symbols, executable) {
+            (Some((debug, _)), Some((_, exe))) => (debug, exe.segments),
+            (Some((debug, info)), None) => (debug, info.segments),
+            (None, Some((exe, info))) => (exe, info.segments),
+            (None, None) => {
+                return Err(match &id {
+                    Some(id) => format!(
+                        "no binary with build id {id} found for {recorded} (give its directory with --symbol-path or $JOULE_SYMBOL_PATH)"
+                    ),
+                    None => format!(
+                        "{recorded} not found (give its directory with --symbol-path or $JOULE_SYMBOL_PATH)"
+                    ),
+                });
+            }
+        };
         let loader = addr2line::Loader::new(&symbols)
             .map_err(|e| format!("cannot read symbols of {}: {e}", symbols.display()))?;
         Ok(Binary {
@@ -405,6 +362,21 @@ impl Locator {
         }
         out
     }
+}
+
+/// Of `candidates`, the ELF files with build id `want` (any, when none is known), in order,
+/// each with its headers read once.
+fn built_as<'a>(
+    candidates: Vec<PathBuf>,
+    want: Option<&'a str>,
+) -> impl Iterator<Item = (PathBuf, ElfInfo)> + 'a {
+    candidates
+        .into_iter()
+        .filter(|p| p.is_file())
+        .filter_map(move |p| {
+            let elf = read_elf(&p)?;
+            (want.is_none() || elf.build_id.as_deref() == want).then_some((p, elf))
+        })
 }
 
 /// What symbolization needs of an ELF file's headers.
