@@ -116,6 +116,11 @@ struct State<'o> {
     /// recorded).
     kallsyms: Option<Option<&'static Kallsyms>>,
     stack: Vec<FrameId>,
+    /// (dso, return address) -> the function a direct call just before it called, and its
+    /// frame: for the caller a frame-pointer unwind lost ([`State::lost_caller`]).
+    callees: HashMap<(u32, u64), Option<(String, FrameId)>>,
+    /// Stacks given back the frame of a leaf's caller.
+    restored: u64,
     first_time: Option<u64>,
     last_time: Option<u64>,
     lost: u64,
@@ -435,6 +440,8 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
         unknown_frame: None,
         kallsyms: None,
         stack: Vec::with_capacity(128),
+        callees: HashMap::new(),
+        restored: 0,
         first_time: None,
         last_time: None,
         lost: 0,
@@ -514,6 +521,7 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
             }
         }
     }
+    let restored = state.restored;
     let mut builder = state.finish_warnings(compressed, bad);
     if !builder.has_samples() {
         let why = if compressed > 0 {
@@ -531,6 +539,11 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
         )));
     }
     builder.add_comment("read from perf.data and symbolized by Joule");
+    if restored > 0 {
+        builder.add_comment(&format!(
+            "{restored} stacks given back the caller of a function sampled before it set up its frame (the direct call before the first return address)"
+        ));
+    }
     Ok(builder.finish())
 }
 
@@ -665,6 +678,8 @@ impl State<'_> {
         // return addresses, looked up one byte back (in the call instruction), so a call at
         // the end of an inlined block is not taken for the code after it.
         let mut exact = true;
+        // The user-space address sampled, until its first return address is read.
+        let mut sampled: Option<u64> = None;
         for &address in &addresses {
             if address >= PERF_CONTEXT_MAX {
                 match address {
@@ -673,6 +688,7 @@ impl State<'_> {
                     _ => {}
                 }
                 exact = true;
+                sampled = None;
                 continue;
             }
             if self.stack.len() >= MAX_STACK {
@@ -683,6 +699,17 @@ impl State<'_> {
             } else {
                 address.saturating_sub(1)
             };
+            if !exact
+                && !kernel
+                && let Some(ip) = sampled.take()
+                && let Some(frame) = self.lost_caller(pid, ip, address)
+            {
+                self.stack.push(frame);
+                self.restored += 1;
+            }
+            if exact && !kernel {
+                sampled = Some(address);
+            }
             exact = false;
             self.push_frames(pid, kernel, lookup);
         }
@@ -699,6 +726,66 @@ impl State<'_> {
         self.builder
             .add_labeled_sample(&stack, labels, &[1, period]);
         self.stack = stack;
+    }
+
+    /// The frame a frame-pointer unwind lost between the sampled address `ip` and the first
+    /// return address `ret`, if it lost one: a function sampled before it pushed its frame
+    /// pointer (a libc leaf such as `strlen` or `memcpy` never pushes one; any function in
+    /// its first instructions) is missing its caller, because the unwind starts from the
+    /// caller's frame. The call instruction just before `ret` says whom that frame called:
+    /// when it is a direct call to a function that does not hold `ip`, that function is the
+    /// frame lost. An indirect call, a call through the PLT, or a target that holds `ip`
+    /// restores nothing.
+    fn lost_caller(&mut self, pid: i32, ip: u64, ret: u64) -> Option<FrameId> {
+        let process = self.processes.get(&pid)?;
+        let map = *process.find(ret.saturating_sub(1))?;
+        let ip_map = process.find(ip).copied();
+        let dso = &self.dsos[map.dso as usize];
+        if is_anonymous(&dso.path) || !dso.path.starts_with('/') || dso.path.starts_with("//") {
+            return None;
+        }
+        let offset = |m: &Map, a: u64| a.wrapping_sub(m.start).wrapping_add(m.page_offset);
+        let key = (map.dso, ret);
+        if !self.callees.contains_key(&key) {
+            let callee = match self.symbolizer.binary(&dso.path, &dso.build_id) {
+                Ok(binary) => binary
+                    .address_of_offset(offset(&map, ret))
+                    .and_then(|r| binary.call_target(r))
+                    .and_then(|target| {
+                        let symbol = binary.symbol(target)?;
+                        let outer = binary.frames(target).pop()?;
+                        Some((symbol, outer))
+                    }),
+                Err(_) => None,
+            };
+            let callee = callee.map(|(symbol, outer)| {
+                let module = dso.path.clone();
+                let function = self.builder.function_in(
+                    &outer.function,
+                    &outer.function,
+                    &outer.file,
+                    0,
+                    &module,
+                );
+                (symbol, self.builder.frame(function, 0))
+            });
+            self.callees.insert(key, callee);
+        }
+        let (symbol, frame) = self.callees.get(&key)?.as_ref()?;
+        // The sampled code in the same binary, in the function called: nothing was lost.
+        if let Some(ip_map) = ip_map
+            && ip_map.dso == map.dso
+        {
+            let dso = &self.dsos[map.dso as usize];
+            let binary = self.symbolizer.binary(&dso.path, &dso.build_id).ok()?;
+            let held = binary
+                .address_of_offset(offset(&ip_map, ip))
+                .and_then(|a| binary.symbol(a));
+            if held.as_deref() == Some(symbol.as_str()) {
+                return None;
+            }
+        }
+        Some(*frame)
     }
 
     /// The frames at `address` (already a lookup address) appended to the stack, innermost

@@ -254,3 +254,40 @@ fn compressed_records_are_read_and_a_decompression_bomb_is_refused() {
     let mut inflate = super::perf_data::Inflate::new(6_000);
     assert!(inflate.feed(b"not a zstd frame at all").is_err());
 }
+
+#[test]
+fn the_caller_of_a_frameless_leaf_is_restored_from_the_call_before_the_return_address() {
+    // leaf.c: `upcase` calls strlen, which never sets up a frame, so perf's frame-pointer
+    // unwind goes from strlen to main (`perf script` shows `strlen; main`).
+    let p = load_with(&fixtures().join("leaf.perf.data"), &with_binaries()).unwrap();
+    let stacks = folded::lines(&p, p.default_sample_type);
+    let all: i64 = stacks.values().sum();
+    let under_upcase: i64 = stacks
+        .iter()
+        .filter(|(s, _)| s.contains(";main;upcase"))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(under_upcase * 10 > all * 9, "{stacks:#?}");
+    // Every strlen sample is `upcase`'s, whatever libc's symbols are called on this machine.
+    assert!(
+        stacks
+            .iter()
+            .filter(|(s, _)| s.contains("strlen") || s.contains("[libc.so"))
+            .all(|(s, _)| s.contains(";main;upcase;")),
+        "{stacks:#?}"
+    );
+    assert!(
+        p.comments
+            .iter()
+            .any(|&c| p.strings.get(c).contains("given back the caller")),
+        "{:?}",
+        p.comments
+    );
+    // The fixture of hot.c: `run` holds its samples itself (it has a frame), so nothing is
+    // inserted between `run` and `main`, and `main` is never inserted under itself.
+    let hot = load_with(&fixtures().join("perf.data"), &with_binaries()).unwrap();
+    for (stack, _) in folded::lines(&hot, hot.default_sample_type) {
+        let frames: Vec<&str> = stack.split(';').collect();
+        assert!(frames.windows(2).all(|w| w[0] != w[1]), "{stack}");
+    }
+}

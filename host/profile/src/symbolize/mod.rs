@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection, ObjectSegment};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
 use crate::ingest::tidy_symbol as tidy;
 
@@ -44,6 +44,27 @@ pub struct Binary {
     pub has_lines: bool,
     /// The file the symbols come from.
     pub path: PathBuf,
+    /// The executable's machine code, for the call instructions before return addresses.
+    code: Option<Code>,
+    /// Where the symbol table's functions start, sorted; read on first use.
+    entries: std::sync::OnceLock<Vec<u64>>,
+}
+
+/// Where an executable's code can be read: the file, its loadable segments, its architecture
+/// and the address ranges of its PLT sections (stubs into other libraries, no function of
+/// its own).
+struct Code {
+    file: File,
+    segments: Vec<(u64, u64, u64)>,
+    machine: Machine,
+    plt: Vec<(u64, u64)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Machine {
+    X86_64,
+    Aarch64,
+    Other,
 }
 
 impl Binary {
@@ -54,6 +75,65 @@ impl Binary {
             .iter()
             .find(|&&(start, size, _)| offset >= start && offset - start < size.max(1))
             .map(|&(start, _, address)| offset - start + address)
+    }
+
+    /// The function a direct call just before return address `ret` (a virtual address of
+    /// this binary) called: the target's address, when the instruction ending at `ret` is a
+    /// direct call (x86-64 `call rel32`, AArch64 `bl`) to code of this binary that is not a
+    /// PLT stub. Frame-pointer unwinding loses the caller of a function that was sampled
+    /// before it set up its frame (a libc leaf such as `strlen` never does); this names it.
+    pub fn call_target(&self, ret: u64) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        let code = self.code.as_ref()?;
+        let (at, len) = match code.machine {
+            Machine::X86_64 => (ret.checked_sub(5)?, 5),
+            Machine::Aarch64 => (ret.checked_sub(4)?, 4),
+            Machine::Other => return None,
+        };
+        let offset = code
+            .segments
+            .iter()
+            .find(|&&(_, size, address)| at >= address && at + len <= address + size)
+            .map(|&(start, _, address)| at - address + start)?;
+        let mut bytes = [0u8; 5];
+        code.file
+            .read_exact_at(&mut bytes[..len as usize], offset)
+            .ok()?;
+        let target = match code.machine {
+            Machine::X86_64 if bytes[0] == 0xe8 => {
+                let rel = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+                ret.checked_add_signed(i64::from(rel))?
+            }
+            Machine::Aarch64 => {
+                let insn = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                if insn >> 26 != 0b10_0101 {
+                    return None;
+                }
+                // imm26, in instructions, sign-extended.
+                let imm = (((insn & 0x03ff_ffff) << 6) as i32) >> 6;
+                at.checked_add_signed(i64::from(imm) * 4)?
+            }
+            _ => return None,
+        };
+        let in_code = code
+            .segments
+            .iter()
+            .any(|&(_, size, address)| target >= address && target < address + size);
+        let in_plt = code
+            .plt
+            .iter()
+            .any(|&(start, size)| target >= start && target < start + size);
+        // A byte 0xe8 five bytes back may belong to another instruction: the target must
+        // be where a function starts.
+        let entries = self.entries.get_or_init(|| function_entries(&self.path));
+        (in_code && !in_plt && entries.binary_search(&target).is_ok()).then_some(target)
+    }
+
+    /// The name of the function (by the symbol table) that the code at `address` is in.
+    pub fn symbol(&self, address: u64) -> Option<String> {
+        self.loader
+            .find_symbol(address)
+            .map(|s| tidy(&crate::ingest::demangle_symbol(s)))
     }
 
     /// The frames at `address`, innermost (the most deeply inlined) first, the function the
@@ -90,11 +170,7 @@ impl Binary {
         }
         // The function the code was compiled in, by the symbol table, when DWARF did not name
         // it (no DWARF, or a unit without names).
-        let symbol = || {
-            self.loader
-                .find_symbol(address)
-                .map(|s| tidy(&crate::ingest::demangle_symbol(s)))
-        };
+        let symbol = || self.symbol(address);
         match out.last_mut() {
             Some(last) if last.function.is_empty() => {
                 last.function = symbol().unwrap_or_default();
@@ -305,6 +381,14 @@ impl Locator {
         };
         // Segments from the executable when there is one, else from the debug file (which
         // keeps the program headers).
+        let code = executable.as_ref().and_then(|(path, info)| {
+            Some(Code {
+                file: File::open(path).ok()?,
+                segments: info.segments.clone(),
+                machine: info.machine,
+                plt: info.plt.clone(),
+            })
+        });
         let (symbols, segments) = match (symbols, executable) {
             (Some((debug, _)), Some((_, exe))) => (debug, exe.segments),
             (Some((debug, info)), None) => (debug, info.segments),
@@ -327,6 +411,8 @@ impl Locator {
             segments,
             has_lines,
             path: symbols,
+            code,
+            entries: std::sync::OnceLock::new(),
         })
     }
 
@@ -385,6 +471,9 @@ struct ElfInfo {
     debuglink: Option<PathBuf>,
     has_lines: bool,
     segments: Vec<(u64, u64, u64)>,
+    machine: Machine,
+    /// PLT sections: (address, size).
+    plt: Vec<(u64, u64)>,
 }
 
 /// The headers of the ELF file at `path`, read in place (not the whole file); `None` when it
@@ -405,6 +494,19 @@ fn read_elf(path: &Path) -> Option<ElfInfo> {
             .flatten()
             .and_then(|(name, _)| std::str::from_utf8(name).ok().map(PathBuf::from)),
         has_lines,
+        machine: match elf.architecture() {
+            object::Architecture::X86_64 => Machine::X86_64,
+            object::Architecture::Aarch64 => Machine::Aarch64,
+            _ => Machine::Other,
+        },
+        plt: elf
+            .sections()
+            .filter(|s| {
+                s.name()
+                    .is_ok_and(|n| n.starts_with(".plt") || n == ".iplt")
+            })
+            .map(|s| (s.address(), s.size()))
+            .collect(),
         segments: elf
             .segments()
             .filter_map(|s| {
@@ -413,6 +515,27 @@ fn read_elf(path: &Path) -> Option<ElfInfo> {
             })
             .collect(),
     })
+}
+
+/// The start addresses of the functions in the symbol tables of the ELF file at `path`,
+/// sorted (empty when it cannot be read).
+fn function_entries(path: &Path) -> Vec<u64> {
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    let cache = object::ReadCache::new(file);
+    let Ok(elf) = object::File::parse(&cache) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<u64> = elf
+        .symbols()
+        .chain(elf.dynamic_symbols())
+        .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
+        .map(|s| s.address())
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
+    entries
 }
 
 fn hex(bytes: &[u8]) -> String {
