@@ -264,6 +264,17 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		tests/offense/corpus/cpp-buckets/bench --iterations 15
 	perf script -i $(TARGET_DIR)/cpp-buckets.perf.data | gzip > tests/offense/corpus/cpp-buckets/profile.perf.txt.gz
 	rm -f tests/offense/corpus/cpp-buckets/bench
+	RUSTFLAGS="-C force-frame-pointers=yes" $(CARGO) build --profile profiling -p corpus-heavy-hitters \
+		--target-dir $(TARGET_DIR)/frame-pointers
+	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/heavy-hitters.perf.data \
+		$(TARGET_DIR)/frame-pointers/profiling/corpus-heavy-hitters --iterations 30
+	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/heavy-hitters.perf.data \
+		--to pprof -o tests/offense/corpus/heavy-hitters/profile.pb.gz
+	$(MAKE) -C tests/offense/corpus/c-slugs -f build.mk bench
+	perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o $(TARGET_DIR)/c-slugs.perf.data \
+		tests/offense/corpus/c-slugs/bench --iterations 3
+	perf script -i $(TARGET_DIR)/c-slugs.perf.data | gzip > tests/offense/corpus/c-slugs/profile.perf.txt.gz
+	rm -f tests/offense/corpus/c-slugs/bench
 	@for c in py-slugs:6 py-blocklist:1 py-overdue:10; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		(cd tests/offense/corpus/$$dir && $(abspath $(PYSPY_VENV))/bin/py-spy record \

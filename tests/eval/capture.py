@@ -48,6 +48,9 @@ def build(name, case, out):
     if name == "cpp-buckets":
         subprocess.run(["make", "-s", "-f", "build.mk", "bench"], cwd=case, check=True)
         return ["./bench", "--iterations", "15"], case
+    if name == "c-slugs":
+        subprocess.run(["make", "-s", "-f", "build.mk", "bench"], cwd=case, check=True)
+        return ["./bench", "--iterations", "3"], case
     return None, None
 
 

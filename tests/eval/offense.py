@@ -24,7 +24,8 @@ import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop",
-          "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format"]
+          "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format",
+          "strlen-in-loop-condition", "slow-hasher"]
 
 
 def cases():
@@ -81,12 +82,31 @@ def cargo(*args, cwd, variant):
     return subprocess.run(["cargo", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
-def standalone_copy(case, dest):
-    """A copy of the case's crate that builds on its own (outside the workspace)."""
+def built_files(directory, names):
+    """What a copy leaves out: build output (cargo's, Python's, and compiled programs, told by
+    their ELF header), lock files and the compressed profiles."""
+    skipped = set()
+    for name in names:
+        path = os.path.join(directory, name)
+        if name in ("target", "Cargo.lock", "__pycache__") or name.endswith(".gz"):
+            skipped.add(name)
+        elif os.path.isfile(path):
+            with open(path, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    skipped.add(name)
+    return skipped
+
+
+def plain_copy(case, dest):
+    """A copy of the case's sources as they are in the repository."""
     if os.path.exists(dest):
         shutil.rmtree(dest)
-    shutil.copytree(case, dest, ignore=shutil.ignore_patterns(
-        "target", "*.gz", "Cargo.lock", "__pycache__", "bench", "test_*[!.]??"))
+    shutil.copytree(case, dest, ignore=built_files)
+
+
+def standalone(dest):
+    """The copy's crate made to build on its own (outside the workspace): after any patch is
+    applied, whose context is the manifest as committed."""
     manifest = os.path.join(dest, "Cargo.toml")
     if not os.path.isfile(manifest):
         return
@@ -111,8 +131,9 @@ def measure(case, name, finding, expect, out):
     """Applies the finding's patch to a copy, tests it, and times both versions."""
     work = os.path.join(out, "cases", name)
     before, after = os.path.join(work, "before"), os.path.join(work, "after")
-    standalone_copy(case, before)
-    standalone_copy(case, after)
+    plain_copy(case, before)
+    plain_copy(case, after)
+    standalone(before)
     patch = os.path.join(work, "finding.patch")
     with open(patch, "w") as f:
         f.write(finding["patch"])
@@ -120,6 +141,7 @@ def measure(case, name, finding, expect, out):
     if check.returncode != 0:
         return f"patch does not apply: {check.stderr.strip()}"
     subprocess.run(["git", "apply", patch], cwd=after, check=True)
+    standalone(after)
     bench = expect.get("bench", {})
     rust = os.path.isfile(os.path.join(case, "Cargo.toml"))
     if rust:
