@@ -50,9 +50,9 @@ setup:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
-	command -v python3 >/dev/null && command -v g++ >/dev/null || \
+	command -v python3 >/dev/null && command -v g++ >/dev/null && command -v go >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3 g++; }
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3 g++ golang-go; }
 
 build: skills
 	$(CARGO) build --release -p joule
@@ -270,6 +270,8 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		$(TARGET_DIR)/frame-pointers/profiling/corpus-heavy-hitters --iterations 30
 	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/heavy-hitters.perf.data \
 		--to pprof -o tests/offense/corpus/heavy-hitters/profile.pb.gz
+	cd tests/offense/corpus/go-report && go build -o bench-bin ./bench && \
+		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
 	$(MAKE) -C tests/offense/corpus/c-slugs -f build.mk bench
 	perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o $(TARGET_DIR)/c-slugs.perf.data \
 		tests/offense/corpus/c-slugs/bench --iterations 3

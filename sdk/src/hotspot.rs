@@ -402,7 +402,7 @@ pub fn sites_in(
 }
 
 /// A glob that matches exactly `path` (its glob characters in brackets).
-pub(crate) fn glob_literal(path: &str) -> String {
+pub fn glob_literal(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '{' | '}') {

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 10] = [
+const OFFENSE_SKILLS: [&str; 11] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
@@ -22,6 +22,7 @@ const OFFENSE_SKILLS: [&str; 10] = [
     "quadratic-format",
     "strlen-in-loop-condition",
     "slow-hasher",
+    "string-concat-in-loop",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -299,6 +300,11 @@ fn c_strings_measured_in_a_loop_condition_are_measured_once() {
 #[test]
 fn a_hot_map_hashed_with_siphash_gets_foldhash() {
     finds_what_the_case_expects("tests/offense/corpus/heavy-hitters");
+}
+
+#[test]
+fn a_go_string_built_with_plus_equals_in_a_loop_becomes_a_builder() {
+    finds_what_the_case_expects("tests/offense/corpus/go-report");
 }
 
 #[test]

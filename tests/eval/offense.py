@@ -25,7 +25,8 @@ import tomllib
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop",
           "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format",
-          "strlen-in-loop-condition", "slow-hasher"]
+          "strlen-in-loop-condition", "slow-hasher",
+          "string-concat-in-loop"]
 
 
 def cases():
