@@ -354,6 +354,16 @@ pub fn plain_name(name: &str) -> String {
     out
 }
 
+/// Whether `function` may be written in `language`: its file is of that language, or the
+/// profile names no file (or one of no known language) to say otherwise.
+pub fn may_be_in(function: &Function, language: crate::Language) -> bool {
+    function
+        .file
+        .as_deref()
+        .and_then(crate::Language::of_path)
+        .is_none_or(|l| l == language)
+}
+
 /// The places in the granted `trees` where `query` matches inside `function` (a profile's
 /// function): the query runs over the file the profile names when a tree has it, else over the
 /// files the tree's index says define a function of that name (`Tree::definitions`: a lookup,

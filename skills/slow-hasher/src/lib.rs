@@ -15,7 +15,7 @@
 //! does not name the type, and the map is only used through its methods or iterated), so
 //! no other code sees the type change.
 
-use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -70,12 +70,7 @@ fn caller_findings(
     caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
-    if function
-        .file
-        .as_deref()
-        .and_then(Language::of_path)
-        .is_some_and(|l| l != Language::Rust)
-    {
+    if !may_be_in(function, Language::Rust) {
         return Ok(Vec::new());
     }
     let share = profile.share(caller.value);

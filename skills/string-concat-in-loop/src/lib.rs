@@ -15,7 +15,7 @@
 //! inside its own append leave the finding without a patch.
 
 use joule_sdk::SyntaxMatch;
-use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, may_be_in, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -81,12 +81,7 @@ fn caller_findings(
     caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
-    if function
-        .file
-        .as_deref()
-        .and_then(Language::of_path)
-        .is_some_and(|l| l != Language::Go)
-    {
+    if !may_be_in(function, Language::Go) {
         return Ok(Vec::new());
     }
     let share = profile.share(caller.value);
