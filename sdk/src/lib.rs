@@ -35,6 +35,7 @@
 //! export_skill!(Hottest, id = "hottest");
 //! ```
 
+pub mod code;
 mod describe;
 mod finding;
 mod history;

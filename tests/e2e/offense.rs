@@ -11,7 +11,7 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 11] = [
+const OFFENSE_SKILLS: [&str; 12] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
@@ -23,6 +23,7 @@ const OFFENSE_SKILLS: [&str; 11] = [
     "strlen-in-loop-condition",
     "slow-hasher",
     "string-concat-in-loop",
+    "alloc-in-loop",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -40,7 +41,8 @@ struct Expected {
 struct Case {
     dir: PathBuf,
     source: PathBuf,
-    profile: PathBuf,
+    /// One profile, or several of one program (`profile = ["cpu.pb.gz", "allocs.pb.gz"]`).
+    profiles: Vec<PathBuf>,
     expected: Vec<Expected>,
     /// The program's own test command, for programs that are not Rust crates
     /// (`test = ["python3", "-m", "unittest", "-q"]` under `[bench]`).
@@ -50,7 +52,7 @@ struct Case {
 fn case(rel: &str) -> Case {
     let dir = root().join(rel);
     let text = std::fs::read_to_string(dir.join("expect.toml")).unwrap();
-    let (mut source, mut profile) = (dir.clone(), dir.join("profile.pb.gz"));
+    let (mut source, mut profiles) = (dir.clone(), vec![dir.join("profile.pb.gz")]);
     let mut expected: Vec<Expected> = Vec::new();
     let mut test = Vec::new();
     let mut in_finding = false;
@@ -73,7 +75,14 @@ fn case(rel: &str) -> Case {
         };
         match (key, current) {
             ("source", None) => source = dir.join(value),
-            ("profile", None) => profile = dir.join(value),
+            ("profile", None) => {
+                profiles = value
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|p| dir.join(p.trim().trim_matches('"')))
+                    .collect()
+            }
             ("skill", Some(e)) => e.skill = value.to_string(),
             ("function", Some(e)) => e.function = value.to_string(),
             ("file", Some(e)) => e.file = value.to_string(),
@@ -93,7 +102,7 @@ fn case(rel: &str) -> Case {
     Case {
         dir,
         source,
-        profile,
+        profiles,
         expected,
         test,
     }
@@ -101,12 +110,11 @@ fn case(rel: &str) -> Case {
 
 fn run_offense(case: &Case) -> serde_json::Value {
     let source = format!("src={}", path_str(&case.source));
-    let mut args = vec![
-        "--profile".to_string(),
-        path_str(&case.profile).to_string(),
-        "--source".to_string(),
-        source,
-    ];
+    let mut args = vec!["--source".to_string(), source];
+    for profile in &case.profiles {
+        args.push("--profile".into());
+        args.push(path_str(profile).to_string());
+    }
     for s in OFFENSE_SKILLS {
         args.push("--skills".into());
         args.push(path_str(&skill(s)).to_string());
@@ -305,6 +313,11 @@ fn a_hot_map_hashed_with_siphash_gets_foldhash() {
 #[test]
 fn a_go_string_built_with_plus_equals_in_a_loop_becomes_a_builder() {
     finds_what_the_case_expects("tests/offense/corpus/go-report");
+}
+
+#[test]
+fn a_go_slice_made_on_every_iteration_is_made_once_and_emptied() {
+    finds_what_the_case_expects("tests/offense/corpus/go-exposition");
 }
 
 #[test]
@@ -702,7 +715,7 @@ fn syntax_queries_are_audited_and_skip_denied_files() {
     let source = format!("src={}", path_str(&case.source));
     let (report, code, stderr) = joule_json(&[
         "--profile",
-        path_str(&case.profile),
+        path_str(&case.profiles[0]),
         "--source",
         &source,
         "--skills",

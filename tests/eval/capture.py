@@ -77,7 +77,7 @@ def main():
     found = {k: 0 for k in CAPTURES}
     total = 0
     for group, name, case, expect in cases():
-        if group != "corpus" or not expect.get("profile", "").endswith(".perf.txt.gz"):
+        if group != "corpus" or not str(expect.get("profile", "")).endswith(".perf.txt.gz"):
             continue
         out = os.path.abspath(os.path.join(args.out, name))
         os.makedirs(out, exist_ok=True)

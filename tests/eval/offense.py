@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop",
           "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format",
           "strlen-in-loop-condition", "slow-hasher",
-          "string-concat-in-loop"]
+          "string-concat-in-loop", "alloc-in-loop"]
 
 
 def cases():
@@ -43,9 +43,12 @@ def cases():
 
 def run_joule(joule, skill_dir, case, expect, out):
     source = os.path.normpath(os.path.join(case, expect.get("source", ".")))
-    profile = os.path.join(case, expect.get("profile", "profile.pb.gz"))
-    args = [joule, "run", "--format", "json", "--profile", profile,
+    profiles = expect.get("profile", "profile.pb.gz")
+    args = [joule, "run", "--format", "json",
             "--source", f"src={source}", "--patch", os.path.join(out, "all.patch")]
+    # One profile, or several of one program (a CPU profile beside an allocation profile).
+    for profile in [profiles] if isinstance(profiles, str) else profiles:
+        args += ["--profile", os.path.join(case, profile)]
     for s in SKILLS:
         args += ["--skills", os.path.join(skill_dir, f"{s}.wasm")]
     done = subprocess.run(args, capture_output=True, text=True)

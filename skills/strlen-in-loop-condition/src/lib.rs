@@ -14,6 +14,7 @@
 //! function but the C library's readers. Otherwise the finding says so and has no patch.
 
 use joule_sdk::SyntaxMatch;
+use joule_sdk::code::{enclosing_call, is_word_byte};
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
@@ -275,8 +276,8 @@ pub fn changes_length(body: &str, s: &str) -> Option<String> {
         at = end;
         let before = code[..start].trim_end();
         let after = code[end..].trim_start();
-        let word_before = start > 0 && is_word(bytes[start - 1]);
-        let word_after = end < bytes.len() && is_word(bytes[end]);
+        let word_before = start > 0 && is_word_byte(bytes[start - 1]);
+        let word_after = end < bytes.len() && is_word_byte(bytes[end]);
         // `s->x` or `s.x` is a field of `s`, not `s`; `xs` is another name.
         if word_before
             || word_after
@@ -335,39 +336,6 @@ pub fn changes_length(body: &str, s: &str) -> Option<String> {
     None
 }
 
-/// The name of the function whose argument list `prefix` (the code before a use) is inside,
-/// when it is one: the innermost open parenthesis preceded by a name.
-fn enclosing_call(prefix: &str) -> Option<String> {
-    let bytes = prefix.as_bytes();
-    let mut depth = 0usize;
-    for i in (0..bytes.len()).rev() {
-        match bytes[i] {
-            b')' => depth += 1,
-            b'(' if depth > 0 => depth -= 1,
-            b'(' => {
-                let name: String = prefix[..i]
-                    .trim_end()
-                    .chars()
-                    .rev()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let keyword = ["if", "while", "for", "switch", "return", "sizeof"];
-                if name.is_empty() || keyword.contains(&name.as_str()) {
-                    // A parenthesised expression or a statement's condition: look further out.
-                    continue;
-                }
-                return Some(name);
-            }
-            b';' | b'{' | b'}' if depth == 0 => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The index in `text` (which starts with `open`) of the bracket that closes it.
 fn matching(text: &str, open: char, close: char) -> Option<usize> {
     let mut depth = 0usize;
@@ -382,10 +350,6 @@ fn matching(text: &str, open: char, close: char) -> Option<usize> {
         }
     }
     None
-}
-
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// `code` with comments blanked and string literals emptied (`"..."` -> `""`), so a name in
@@ -447,7 +411,8 @@ pub fn length_name(string: &str, function_text: &str) -> String {
         let code = function_text.as_bytes();
         function_text.match_indices(name).any(|(i, _)| {
             let end = i + name.len();
-            (i == 0 || !is_word(code[i - 1])) && (end >= code.len() || !is_word(code[end]))
+            (i == 0 || !is_word_byte(code[i - 1]))
+                && (end >= code.len() || !is_word_byte(code[end]))
         })
     };
     for candidate in [

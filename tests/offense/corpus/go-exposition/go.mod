@@ -1,0 +1,3 @@
+module example.com/exposition
+
+go 1.19
