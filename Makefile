@@ -274,6 +274,8 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
 	cd tests/offense/corpus/go-exposition && go build -o bench-bin ./bench && \
 		./bench-bin --iterations 15 --cpuprofile cpu.pb.gz --allocprofile allocs.pb.gz && rm bench-bin
+	cd tests/offense/corpus/go-keywords && go build -o bench-bin ./bench && \
+		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
 	$(MAKE) -C tests/offense/corpus/c-slugs -f build.mk bench
 	perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o $(TARGET_DIR)/c-slugs.perf.data \
 		tests/offense/corpus/c-slugs/bench --iterations 3

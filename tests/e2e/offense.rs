@@ -11,7 +11,7 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 12] = [
+const OFFENSE_SKILLS: [&str; 13] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
@@ -24,6 +24,7 @@ const OFFENSE_SKILLS: [&str; 12] = [
     "slow-hasher",
     "string-concat-in-loop",
     "alloc-in-loop",
+    "constant-container-rebuilt",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -318,6 +319,11 @@ fn a_go_string_built_with_plus_equals_in_a_loop_becomes_a_builder() {
 #[test]
 fn a_go_slice_made_on_every_iteration_is_made_once_and_emptied() {
     finds_what_the_case_expects("tests/offense/corpus/go-exposition");
+}
+
+#[test]
+fn a_go_map_of_constants_built_per_call_moves_to_package_level() {
+    finds_what_the_case_expects("tests/offense/corpus/go-keywords");
 }
 
 #[test]

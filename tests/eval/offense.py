@@ -26,7 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "linear-search-in-loop",
           "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format",
           "strlen-in-loop-condition", "slow-hasher",
-          "string-concat-in-loop", "alloc-in-loop"]
+          "string-concat-in-loop", "alloc-in-loop",
+          "constant-container-rebuilt"]
 
 
 def cases():

@@ -1,0 +1,3 @@
+module example.com/keywords
+
+go 1.19
