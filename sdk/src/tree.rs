@@ -197,6 +197,25 @@ impl Tree {
         self.raw.query(&query.query)
     }
 
+    /// Every identifier `name` in the file at `path` (a syntax query, so not in comments or
+    /// strings), each match's capture named `use`: for the checks a skill makes of how a
+    /// variable is used before it rewrites it.
+    pub fn identifiers(
+        &self,
+        language: Language,
+        path: &str,
+        name: &str,
+    ) -> Result<Vec<SyntaxMatch>, CallError> {
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        self.query(
+            &Query::new(
+                language,
+                &format!("((identifier) @use (#eq? @use \"{name}\"))"),
+            )
+            .glob(&crate::hotspot::glob_literal(path)),
+        )
+    }
+
     /// Where functions named `name` (matched by its last part: `parse_line`,
     /// `app::Parser<R>::parse_line`) are defined in this tree, at most `limit`, in path order:
     /// answered from the host's index of the tree in microseconds, where a syntax query over

@@ -19,7 +19,7 @@
 //! leaves the finding without a patch.
 
 use joule_sdk::code::enclosing_call;
-use joule_sdk::hotspot::{Attribution, glob_literal, may_be_in, sites_in};
+use joule_sdk::hotspot::{Attribution, may_be_in, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::{format_value, percent};
 use joule_sdk::{Order, TopQuery};
@@ -169,13 +169,7 @@ fn function_findings(
             continue;
         };
         let file = tree.read(&site.path)?;
-        let uses = tree.query(
-            &Query::new(
-                Language::Go,
-                &format!("((identifier) @use (#eq? @use \"{}\"))", name.text),
-            )
-            .glob(&glob_literal(&site.path)),
-        )?;
+        let uses = tree.identifiers(Language::Go, &site.path, &name.text)?;
         let uses: Vec<(u64, u64)> = uses
             .iter()
             .filter_map(|m| m.capture("use"))

@@ -78,13 +78,7 @@ fn caller_findings(
             continue;
         };
         let file = tree.read(&site.path)?;
-        let uses = tree.query(
-            &Query::new(
-                Language::Go,
-                &format!("((identifier) @use (#eq? @use \"{}\"))", name.text),
-            )
-            .glob(&glob_literal(&site.path)),
-        )?;
+        let uses = tree.identifiers(Language::Go, &site.path, &name.text)?;
         let in_function: Vec<&SyntaxCapture> = uses
             .iter()
             .filter(|m| m.function == site.function)

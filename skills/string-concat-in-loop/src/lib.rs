@@ -15,7 +15,7 @@
 //! inside its own append leave the finding without a patch.
 
 use joule_sdk::SyntaxMatch;
-use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, may_be_in, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -122,13 +122,7 @@ fn caller_findings(
         };
         let path = declaration.path.clone();
         let file = tree.read(&path)?;
-        let uses = tree.query(
-            &Query::new(
-                Language::Go,
-                &format!("((identifier) @use (#eq? @use \"{name}\"))"),
-            )
-            .glob(&glob_literal(&path)),
-        )?;
+        let uses = tree.identifiers(Language::Go, &path, &name)?;
         let uses: Vec<&SyntaxMatch> = uses
             .iter()
             .filter(|m| m.function == declaration.function)
