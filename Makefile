@@ -276,6 +276,13 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		./bench-bin --iterations 15 --cpuprofile cpu.pb.gz --allocprofile allocs.pb.gz && rm bench-bin
 	cd tests/offense/corpus/go-keywords && go build -o bench-bin ./bench && \
 		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
+	$(MAKE) -C tests/offense/corpus/java-ledger -f build.mk bench
+	cd tests/offense/corpus/java-ledger && perf record -e cpu-clock -F 999 -g \
+		-o $(abspath $(TARGET_DIR))/java-ledger.perf.data -- java -XX:+PreserveFramePointer \
+		-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -cp classes Bench --iterations 10
+	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/java-ledger.perf.data \
+		--to pprof -o tests/offense/corpus/java-ledger/profile.pb.gz
+	rm -rf tests/offense/corpus/java-ledger/classes
 	$(MAKE) -C tests/offense/corpus/c-slugs -f build.mk bench
 	perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o $(TARGET_DIR)/c-slugs.perf.data \
 		tests/offense/corpus/c-slugs/bench --iterations 3

@@ -304,7 +304,7 @@ impl Attribution {
 pub fn same_function(profile_name: &str, source_name: &str) -> bool {
     // Both sides the same way: generics out, `.` (Python, Go, Java) as `::`, Python's
     // `<locals>` of nested functions dropped.
-    let norm = |name: &str| plain_name(&name.replace(".<locals>.", ".").replace('.', "::"));
+    let norm = |name: &str| plain_name(&name.replace(".<locals>.", ".")).replace('.', "::");
     let (profile, source) = (norm(profile_name), norm(source_name));
     profile == source || profile.ends_with(&format!("::{source}"))
 }
@@ -312,8 +312,21 @@ pub fn same_function(profile_name: &str, source_name: &str) -> bool {
 /// A profile's function name without generic arguments, closure suffixes or `<T as Trait>`
 /// wrapping: `<a::B<T> as c::D>::f::{{closure}}` -> `a::B::f`.
 pub fn plain_name(name: &str) -> String {
+    let name = name.trim();
+    // A JVM method as HotSpot's perf map names it, with its return and parameter types:
+    // `long Parse.sumNumbers(java.util.List)` -> `Parse.sumNumbers`.
+    if let Some(open) = name.find('(')
+        && name.ends_with(')')
+        && let Some((returns, method)) = name[..open].rsplit_once(' ')
+        && !returns.is_empty()
+        && method.contains('.')
+        && !method.contains("::")
+    {
+        // Its `<init>` and `<clinit>` are names, not generic arguments.
+        return method.to_string();
+    }
     // Drop `{{closure}}` / `{closure#0}` suffixes first.
-    let mut name = name.trim();
+    let mut name = name;
     loop {
         let trimmed = name.strip_suffix("::{{closure}}").or_else(|| {
             name.rfind("::{closure#")
@@ -463,5 +476,21 @@ mod tests {
         ));
         assert!(same_function("outer.<locals>.inner", "outer.inner"));
         assert!(!same_function("corpus::sort_listing", "listing"));
+        // HotSpot's perf map: return and parameter types around the method.
+        assert_eq!(
+            plain_name("long Parse.sumNumbers(java.util.List)"),
+            "Parse.sumNumbers"
+        );
+        assert_eq!(
+            plain_name("void com.acme.Report$Row.<init>(int, java.lang.String)"),
+            "com.acme.Report$Row.<init>"
+        );
+        assert!(same_function(
+            "long com.acme.Fields.sum(java.util.List)",
+            "Fields.sum"
+        ));
+        // Not a JVM method: kept.
+        assert_eq!(plain_name("f(int)"), "f(int)");
+        assert_eq!(plain_name("<a::B<u8> as c::D>::f"), "a::B::f");
     }
 }

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 13] = [
+const OFFENSE_SKILLS: [&str; 14] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
@@ -25,6 +25,7 @@ const OFFENSE_SKILLS: [&str; 13] = [
     "string-concat-in-loop",
     "alloc-in-loop",
     "constant-container-rebuilt",
+    "exception-control-flow",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -324,6 +325,11 @@ fn a_go_slice_made_on_every_iteration_is_made_once_and_emptied() {
 #[test]
 fn a_go_map_of_constants_built_per_call_moves_to_package_level() {
     finds_what_the_case_expects("tests/offense/corpus/go-keywords");
+}
+
+#[test]
+fn java_exceptions_thrown_for_ordinary_input_in_a_loop_are_found() {
+    finds_what_the_case_expects("tests/offense/corpus/java-ledger");
 }
 
 #[test]
