@@ -276,6 +276,8 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		./bench-bin --iterations 15 --cpuprofile cpu.pb.gz --allocprofile allocs.pb.gz && rm bench-bin
 	cd tests/offense/corpus/go-keywords && go build -o bench-bin ./bench && \
 		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
+	cd tests/offense/corpus/go-pages && go build -o bench-bin ./bench && \
+		./bench-bin --iterations 3 --mutexprofile mutex.pb.gz && rm bench-bin
 	$(MAKE) -C tests/offense/corpus/java-ledger -f build.mk bench
 	cd tests/offense/corpus/java-ledger && perf record -e cpu-clock -F 999 -g \
 		-o $(abspath $(TARGET_DIR))/java-ledger.perf.data -- java -XX:+PreserveFramePointer \

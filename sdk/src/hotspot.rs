@@ -325,8 +325,16 @@ pub fn plain_name(name: &str) -> String {
         // Its `<init>` and `<clinit>` are names, not generic arguments.
         return method.to_string();
     }
+    // A Go method on a pointer as Go's profiles name it: `pkg.(*T).M` is `pkg.T.M`, as a
+    // syntax query names it `T.M`.
+    let unpointed;
+    let mut name = if name.contains(".(*") {
+        unpointed = name.replace(".(*", ".").replace(").", ".");
+        unpointed.as_str()
+    } else {
+        name
+    };
     // Drop `{{closure}}` / `{closure#0}` suffixes first.
-    let mut name = name;
     loop {
         let trimmed = name.strip_suffix("::{{closure}}").or_else(|| {
             name.rfind("::{closure#")
@@ -488,6 +496,15 @@ mod tests {
         assert!(same_function(
             "long com.acme.Fields.sum(java.util.List)",
             "Fields.sum"
+        ));
+        // Go methods on pointers.
+        assert_eq!(
+            plain_name("example.com/pages.(*Renderer).Page"),
+            "example.com/pages.Renderer.Page"
+        );
+        assert!(same_function(
+            "example.com/pages.(*Renderer).Page",
+            "Renderer.Page"
         ));
         // Not a JVM method: kept.
         assert_eq!(plain_name("f(int)"), "f(int)");

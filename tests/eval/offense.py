@@ -27,7 +27,8 @@ SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "lin
           "vec-growth-without-reserve", "unbuffered-write", "loop-after-answer", "quadratic-format",
           "strlen-in-loop-condition", "slow-hasher",
           "string-concat-in-loop", "alloc-in-loop",
-          "constant-container-rebuilt", "exception-control-flow"]
+          "constant-container-rebuilt", "exception-control-flow",
+          "lock-contention"]
 
 
 def cases():

@@ -3,7 +3,9 @@
 //! A skill says what share of the profile its fix removes (the `saving` measure, unit `share`;
 //! without one, the share of the profile the finding accounts for). The profile stands for the
 //! program across the fleet, so the share of the fleet's cores it frees is that share, and the
-//! power is those cores at the operator's watts a core.
+//! power is those cores at the operator's watts a core. A stated saving of 0 says the fix frees
+//! no CPU the skill can measure (time goroutines waited on a lock; memory, with no CPU profile
+//! to price it): no saving is shown, rather than 0 cores.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +39,7 @@ impl Fleet {
             .find(|m| m.name == SAVING_MEASURE && m.unit == "share")
             .map(|m| m.value);
         let share = stated.or(finding.impact.sample_share)?;
-        if !share.is_finite() {
+        if !share.is_finite() || stated == Some(0.0) {
             return None;
         }
         let share = share.clamp(0.0, 1.0);
@@ -136,6 +138,12 @@ mod tests {
             .saving(&finding(Kind::Opportunity, Some(0.1), Some(7.0)))
             .unwrap();
         assert_eq!(odd.share, 1.0);
+        // A stated saving of 0: the fix frees no CPU the skill can measure.
+        assert!(
+            fleet
+                .saving(&finding(Kind::Opportunity, Some(0.9), Some(0.0)))
+                .is_none()
+        );
         assert!(
             fleet
                 .saving(&finding(Kind::Opportunity, Some(f64::NAN), None))
