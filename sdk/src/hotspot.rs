@@ -27,6 +27,8 @@ pub struct Attribution {
     library_files: Vec<String>,
     exempt: Option<String>,
     glue: Vec<String>,
+    /// The language the skill reads: callers in files of another language are passed over.
+    language: Option<crate::Language>,
 }
 
 /// The cost charged to one calling function.
@@ -74,7 +76,15 @@ impl Attribution {
             // One-time initialisers are never per-call costs (the SDK's shared rule).
             exempt: Some(crate::once::ONE_TIME_FRAMES.to_string()),
             glue: GLUE.iter().map(|g| g.to_string()).collect(),
+            language: None,
         }
+    }
+
+    /// Report only callers that may be written in `language` ([`may_be_in`]): a skill whose
+    /// source queries are of one language has nothing to say about the others.
+    pub fn in_language(mut self, language: crate::Language) -> Self {
+        self.language = Some(language);
+        self
     }
 
     /// Stacks with a frame matching `exempt` above the library (a one-time initialiser) are
@@ -172,6 +182,11 @@ impl Attribution {
         let min_share: f64 = invocation.param_or("min-share", 0.01)?;
         let trees = crate::Tree::granted();
         self.findings(what, min_share, |profile, caller| {
+            if let Some(language) = self.language
+                && !may_be_in(&caller.function, language)
+            {
+                return Ok(Vec::new());
+            }
             // Once at import, once per class, once per distinct argument of a cached
             // function: not per call, however much of the profile it is.
             if let Some(why) =

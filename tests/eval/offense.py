@@ -216,9 +216,10 @@ def main():
             matched.add(hit)
             tally[want["skill"]]["tp"] += 1
             f = found[hit]
-            saving = f.get("saving", {})
-            print(f"  found   {f['skill']}: {f['title']} "
-                  f"(saving {saving.get('cores', 0):.0f} cores, {saving.get('watts', 0):.0f} W)")
+            saving = f.get("saving") or {}
+            stated = (f"saving {saving['cores']:.0f} cores, {saving['watts']:.0f} W" if saving
+                      else "no CPU saving stated")
+            print(f"  found   {f['skill']}: {f['title']} ({stated})")
             measurable = os.path.isfile(os.path.join(case, "Cargo.toml")) or "run" in expect.get("bench", {})
             if f.get("patch") and not args.no_bench and measurable:
                 result = measure(case, name, f, expect, args.out)

@@ -13,7 +13,7 @@
 //! name already. A map the function writes to, deletes from, passes on, returns or takes the
 //! address of is not constant: no finding.
 
-use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, may_be_in, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 use joule_sdk::{SyntaxCapture, SyntaxMatch};
@@ -47,7 +47,11 @@ impl Skill for ConstantContainerRebuilt {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        Attribution::new(COST, COST).scan(invocation, "map building", caller_findings)
+        Attribution::new(COST, COST).in_language(Language::Go).scan(
+            invocation,
+            "map building",
+            caller_findings,
+        )
     }
 }
 
@@ -57,9 +61,6 @@ fn caller_findings(
     caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
-    if !may_be_in(function, Language::Go) {
-        return Ok(Vec::new());
-    }
     let share = profile.share(caller.value);
     let mut findings = Vec::new();
     for (tree_name, site) in sites_in(trees, function, &Query::new(Language::Go, MAPS))? {

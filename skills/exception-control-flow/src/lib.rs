@@ -12,7 +12,7 @@
 //! call, or to use an API that reports failure without throwing; which test is right depends
 //! on what the input may hold, so the finding has no patch.
 
-use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, plain_name, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, plain_name, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -48,7 +48,9 @@ impl Skill for ExceptionControlFlow {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        Attribution::new(COST, LIBRARY).scan(invocation, "exception construction", caller_findings)
+        Attribution::new(COST, LIBRARY)
+            .in_language(Language::Java)
+            .scan(invocation, "exception construction", caller_findings)
     }
 }
 
@@ -58,9 +60,6 @@ fn caller_findings(
     caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
-    if !may_be_in(function, Language::Java) {
-        return Ok(Vec::new());
-    }
     let share = profile.share(caller.value);
     // The library methods the function calls that lead to the exceptions: its callees in the
     // standard library, by their method names (`parseLong`).

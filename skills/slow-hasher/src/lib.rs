@@ -15,7 +15,7 @@
 //! does not name the type, and the map is only used through its methods or iterated), so
 //! no other code sees the type change.
 
-use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -59,6 +59,7 @@ impl Skill for SlowHasher {
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         Attribution::new(COST, LIBRARY)
+            .in_language(Language::Rust)
             .glue("std::")
             .scan(invocation, "SipHash", caller_findings)
     }
@@ -70,9 +71,6 @@ fn caller_findings(
     caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
-    if !may_be_in(function, Language::Rust) {
-        return Ok(Vec::new());
-    }
     let share = profile.share(caller.value);
     let mut findings = Vec::new();
     for (tree_name, site) in sites_in(trees, function, &Query::new(Language::Rust, MAPS))? {

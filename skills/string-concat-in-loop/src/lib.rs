@@ -15,7 +15,7 @@
 //! inside its own append leave the finding without a patch.
 
 use joule_sdk::SyntaxMatch;
-use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -66,7 +66,9 @@ impl Skill for StringConcatInLoop {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        Attribution::new(COST, LIBRARY).scan(invocation, "string concatenation", caller_findings)
+        Attribution::new(COST, LIBRARY)
+            .in_language(Language::Go)
+            .scan(invocation, "string concatenation", caller_findings)
     }
 }
 
@@ -81,9 +83,6 @@ fn caller_findings(
     caller: &CallerCost,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
-    if !may_be_in(function, Language::Go) {
-        return Ok(Vec::new());
-    }
     let share = profile.share(caller.value);
     let appends = sites_in(trees, function, &Query::new(Language::Go, APPENDS))?;
     // Names appended to inside a loop, each once, in order.
