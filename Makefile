@@ -102,8 +102,11 @@ eval-defense: build $(EVAL_VENV)/bin/python
 
 # Offense skills on tests/offense/: per-skill precision and recall over the corpus and the clean
 # code, and for each Rust case the patch applied to a copy, its tests run, and the speed-up.
+# Then on real programs from the registries (tests/eval/real.py; network to crates.io), every
+# finding checked against the verdicts in tests/eval/real/judgements.toml.
 eval-offense: build
 	python3 tests/eval/offense.py $(JOULE) $(SKILL_DIR) --out $(TARGET_DIR)/eval-offense
+	python3 tests/eval/real.py $(JOULE) $(SKILL_DIR) --out $(abspath $(TARGET_DIR))/eval-real
 
 # The demo under policies/demo.toml (pinned to the components just built), with an audit log,
 # then the security review of the shipped skills against that policy.
@@ -278,6 +281,8 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
 	cd tests/offense/corpus/go-pages && go build -o bench-bin ./bench && \
 		./bench-bin --iterations 3 --mutexprofile mutex.pb.gz && rm bench-bin
+	cd tests/offense/corpus/go-ranking && go build -o bench-bin ./bench && \
+		./bench-bin --iterations 5 --cpuprofile profile.pb.gz && rm bench-bin
 	$(MAKE) -C tests/offense/corpus/java-ledger -f build.mk bench
 	cd tests/offense/corpus/java-ledger && perf record -e cpu-clock -F 999 -g \
 		-o $(abspath $(TARGET_DIR))/java-ledger.perf.data -- java -XX:+PreserveFramePointer \

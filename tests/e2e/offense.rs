@@ -11,7 +11,7 @@ use std::process::Command;
 
 use joule_tests::*;
 
-const OFFENSE_SKILLS: [&str; 15] = [
+const OFFENSE_SKILLS: [&str; 16] = [
     "regex-in-hot-path",
     "sort-key-recomputed",
     "map-key-allocation",
@@ -27,6 +27,7 @@ const OFFENSE_SKILLS: [&str; 15] = [
     "constant-container-rebuilt",
     "exception-control-flow",
     "lock-contention",
+    "comparator-reparse",
 ];
 
 /// One `[[finding]]` of a case's expect.toml (the few keys the test reads, parsed by hand: the
@@ -343,6 +344,11 @@ fn java_exceptions_thrown_for_ordinary_input_in_a_loop_are_found() {
 #[test]
 fn a_go_lock_held_across_slow_work_is_shown_with_its_critical_section() {
     finds_what_the_case_expects("tests/offense/corpus/go-pages");
+}
+
+#[test]
+fn a_comparator_that_parses_its_keys_is_found_at_its_sort() {
+    finds_what_the_case_expects("tests/offense/corpus/go-ranking");
 }
 
 #[test]

@@ -28,7 +28,7 @@ SKILLS = ["regex-in-hot-path", "sort-key-recomputed", "map-key-allocation", "lin
           "strlen-in-loop-condition", "slow-hasher",
           "string-concat-in-loop", "alloc-in-loop",
           "constant-container-rebuilt", "exception-control-flow",
-          "lock-contention"]
+          "lock-contention", "comparator-reparse"]
 
 
 def cases():
