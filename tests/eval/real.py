@@ -9,6 +9,10 @@ passes the program's own tests, and the measured speed-up.
 
 Programs (one class each below):
 
+- `markdown` 3.7 (Python, PyPI; Python-Markdown): its own documentation (36 pages) rendered
+  with a documentation site's extensions, 15 times, under py-spy (speedscope, 250 Hz).
+- `gofmt` (Go, Debian's golang-1.19 1.19.8-2): `gofmt -l -s` over Go's own 5,565-file source
+  tree, with gofmt's own `-cpuprofile`; the source granted is that tree.
 - `xsv` 0.13.0 (Rust, crates.io; BurntSushi's CSV toolkit): built by `cargo install --locked`
   with frame pointers and line tables; `frequency`, `sort -N`, `stats`, `search` and `join` on
   a generated 1,000,000-row CSV of orders (and a 50,000-row table of users), each under
@@ -55,7 +59,7 @@ class Xsv:
     origin = "crates.io xsv 0.13.0"
     version = "0.13.0"
 
-    def __init__(self, out):
+    def __init__(self, out, _py_spy):
         self.dir = os.path.join(out, self.name)
         self.bin = os.path.join(self.dir, "bin", "xsv")
         self.data = os.path.join(self.dir, "data.csv")
@@ -132,7 +136,68 @@ def write_orders(path, rows):
                     f"{1 + (state >> 32) % 28:02d}\n")
 
 
-PROGRAMS = [Xsv]
+class PythonMarkdown:
+    name = "markdown"
+    language = "Python"
+    origin = "PyPI Markdown 3.7"
+    version = "3.7"
+
+    def __init__(self, out, py_spy):
+        self.dir = os.path.join(out, self.name)
+        self.src = os.path.join(self.dir, f"markdown-{self.version}")
+        self.py_spy = py_spy
+
+    def prepare(self):
+        """The sdist from PyPI, unpacked: the package and its documentation (the workload)."""
+        os.makedirs(self.dir, exist_ok=True)
+        if not os.path.isdir(self.src):
+            run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                 f"markdown=={self.version}", "-d", self.dir, "-q"])
+            run(["tar", "xzf", os.path.join(self.dir, f"markdown-{self.version}.tar.gz")],
+                cwd=self.dir)
+        return self.src
+
+    def profiles(self):
+        """py-spy (speedscope, 250 Hz) of its documentation rendered 15 times over."""
+        out = os.path.join(self.dir, "docs.speedscope.json")
+        if not os.path.exists(out):
+            workload = os.path.join(HERE, "real", "markdown_workload.py")
+            run([self.py_spy, "record", "--format", "speedscope", "-r", "250", "-o", out, "--",
+                 sys.executable, workload, "15"], cwd=self.src,
+                env=dict(os.environ, PYTHONPATH=self.src))
+        return [out]
+
+
+class Gofmt:
+    name = "gofmt"
+    language = "Go"
+    origin = "Debian golang-1.19 1.19.8-2"
+    root = "/usr/lib/go-1.19"
+    # The tree itself (`/usr/lib/go-1.19/src` is a link to it, which gofmt does not walk).
+    src = "/usr/share/go-1.19/src"
+
+    def __init__(self, out, _py_spy):
+        self.dir = os.path.join(out, self.name)
+
+    def prepare(self):
+        """Debian's Go 1.19 (`make setup` installs golang-go; its sources are golang-1.19-src):
+        gofmt and the standard library it is built from."""
+        os.makedirs(self.dir, exist_ok=True)
+        version = run(["dpkg-query", "-W", "-f", "${Version}", "golang-1.19-src"]).strip()
+        if version != "1.19.8-2":
+            print(f"  note: golang-1.19-src is {version}, the judgements were made on 1.19.8-2")
+        return self.src
+
+    def profiles(self):
+        """gofmt's own -cpuprofile while it checks (`-l -s`) every file of Go's sources."""
+        out = os.path.join(self.dir, "gofmt.pb.gz")
+        if not os.path.exists(out):
+            subprocess.run([os.path.join(self.root, "bin", "gofmt"), "-l", "-s", "-cpuprofile",
+                            out, self.src], capture_output=True)
+        return [out]
+
+
+PROGRAMS = [Xsv, PythonMarkdown, Gofmt]
 
 
 def run_skills(joule, skill_dir, source, profiles, out):
@@ -163,6 +228,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "eval-real"))
     ap.add_argument("--only", help="one program by name")
     ap.add_argument("--no-patches", action="store_true")
+    ap.add_argument("--py-spy", default=os.path.join(ROOT, "target", "pyspy-venv", "bin", "py-spy"))
     args = ap.parse_args()
     args.joule = os.path.abspath(args.joule) if os.sep in args.joule else args.joule
     args.skills = os.path.abspath(args.skills)
@@ -176,7 +242,7 @@ def main():
     for cls in PROGRAMS:
         if args.only and cls.name != args.only:
             continue
-        program = cls(args.out)
+        program = cls(args.out, os.path.abspath(args.py_spy))
         source = program.prepare()
         profiles = program.profiles()
         report = run_skills(args.joule, args.skills, source, profiles, program.dir)
