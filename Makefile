@@ -267,12 +267,15 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		tests/offense/corpus/cpp-buckets/bench --iterations 15
 	perf script -i $(TARGET_DIR)/cpp-buckets.perf.data | gzip > tests/offense/corpus/cpp-buckets/profile.perf.txt.gz
 	rm -f tests/offense/corpus/cpp-buckets/bench
-	RUSTFLAGS="-C force-frame-pointers=yes" $(CARGO) build --profile profiling -p corpus-heavy-hitters \
-		--target-dir $(TARGET_DIR)/frame-pointers
-	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/heavy-hitters.perf.data \
-		$(TARGET_DIR)/frame-pointers/profiling/corpus-heavy-hitters --iterations 30
-	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/heavy-hitters.perf.data \
-		--to pprof -o tests/offense/corpus/heavy-hitters/profile.pb.gz
+	@for c in heavy-hitters:30 blocklist:30; do \
+		dir=$${c%%:*}; n=$${c#*:}; \
+		RUSTFLAGS="-C force-frame-pointers=yes" $(CARGO) build --profile profiling -p corpus-$$dir \
+			--target-dir $(TARGET_DIR)/frame-pointers && \
+		perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/$$dir.perf.data \
+			$(TARGET_DIR)/frame-pointers/profiling/corpus-$$dir --iterations $$n && \
+		$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/$$dir.perf.data \
+			--to pprof -o tests/offense/corpus/$$dir/profile.pb.gz || exit 1; \
+	done
 	cd tests/offense/corpus/go-report && go build -o bench-bin ./bench && \
 		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
 	cd tests/offense/corpus/go-exposition && go build -o bench-bin ./bench && \

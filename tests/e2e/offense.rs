@@ -352,6 +352,11 @@ fn a_comparator_that_parses_its_keys_is_found_at_its_sort() {
 }
 
 #[test]
+fn a_rust_slice_searched_in_a_loop_gets_a_set() {
+    finds_what_the_case_expects("tests/offense/corpus/blocklist");
+}
+
+#[test]
 fn the_bundled_example_shows_its_two_regexes() {
     finds_what_the_case_expects("tests/offense/corpus/logscan");
 }

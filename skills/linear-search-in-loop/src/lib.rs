@@ -6,11 +6,16 @@
 //! syntax query in that function): the `in` / `not in` test against a name, inside a loop or a
 //! comprehension, and that name is not changed in the function. The fix builds
 //! `items_set = set(items)` just before the outermost loop around the test and tests against it.
+//!
+//! Rust (`rust.rs`): `items.contains(&x)` on a slice or vector in a loop, found by the time in
+//! `slice::contains`; the fix collects a `HashSet` before the loop.
 
 use joule_sdk::SyntaxCapture;
 use joule_sdk::hotspot::sites_in;
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
+
+mod rust;
 
 const MEMBERSHIP: &str =
     r#"(comparison_operator (_) @needle operators: _ @op (identifier) @haystack) @test"#;
@@ -30,8 +35,9 @@ impl Skill for LinearSearchInLoop {
         Describe::offense(
             "linear-search-in-loop",
             env!("CARGO_PKG_VERSION"),
-            "Membership tests against a list inside a loop (`if x in items`), each walking the \
-             list; proposes building a set once before the loop.",
+            "Membership tests against a list inside a loop (Python `if x in items`, Rust \
+             `items.contains(&x)`), each walking it; proposes building a set once before the \
+             loop.",
             "0.01",
         )
         .build()
@@ -57,6 +63,7 @@ impl Skill for LinearSearchInLoop {
                 profile.name()
             ));
         }
+        findings.extend(rust::scan(invocation)?);
         Ok(findings)
     }
 }
