@@ -11,6 +11,11 @@ Programs (one class each below):
 
 - `markdown` 3.7 (Python, PyPI; Python-Markdown): its own documentation (36 pages) rendered
   with a documentation site's extensions, 15 times, under py-spy (speedscope, 250 Hz).
+- `tabulate` 0.9.0 (Python, PyPI): a 3,000-row table of mixed columns in six formats, 10
+  times, under py-spy.
+- `lua` (C, crates.io lua-src 547.0.0: Lua 5.4.7's sources): built with gcc -O2 -g and frame
+  pointers around a ten-line driver (tests/eval/real/lua_driver.c), running a script of string
+  building, pattern matching, sorting and tables (lua_workload.lua) under `perf record -g`.
 - `gofmt` (Go, Debian's golang-1.19 1.19.8-2): `gofmt -l -s` over Go's own 5,565-file source
   tree, with gofmt's own `-cpuprofile`; the source granted is that tree.
 - `xsv` 0.13.0 (Rust, crates.io; BurntSushi's CSV toolkit): built by `cargo install --locked`
@@ -136,36 +141,94 @@ def write_orders(path, rows):
                     f"{1 + (state >> 32) % 28:02d}\n")
 
 
-class PythonMarkdown:
-    name = "markdown"
-    language = "Python"
-    origin = "PyPI Markdown 3.7"
-    version = "3.7"
+class PythonSdist:
+    """A Python package's sdist from PyPI, unpacked, its workload run from it under py-spy
+    (speedscope, 250 Hz)."""
+    package = ""
+    version = ""
+    workload = ""
+    rounds = ""
 
     def __init__(self, out, py_spy):
         self.dir = os.path.join(out, self.name)
-        self.src = os.path.join(self.dir, f"markdown-{self.version}")
+        self.src = os.path.join(self.dir, f"{self.package}-{self.version}")
         self.py_spy = py_spy
 
     def prepare(self):
-        """The sdist from PyPI, unpacked: the package and its documentation (the workload)."""
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.isdir(self.src):
             run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                 f"markdown=={self.version}", "-d", self.dir, "-q"])
-            run(["tar", "xzf", os.path.join(self.dir, f"markdown-{self.version}.tar.gz")],
+                 f"{self.package}=={self.version}", "-d", self.dir, "-q"])
+            run(["tar", "xzf", os.path.join(self.dir, f"{self.package}-{self.version}.tar.gz")],
                 cwd=self.dir)
         return self.src
 
     def profiles(self):
-        """py-spy (speedscope, 250 Hz) of its documentation rendered 15 times over."""
-        out = os.path.join(self.dir, "docs.speedscope.json")
+        out = os.path.join(self.dir, "workload.speedscope.json")
         if not os.path.exists(out):
-            workload = os.path.join(HERE, "real", "markdown_workload.py")
             run([self.py_spy, "record", "--format", "speedscope", "-r", "250", "-o", out, "--",
-                 sys.executable, workload, "15"], cwd=self.src,
-                env=dict(os.environ, PYTHONPATH=self.src))
+                 sys.executable, os.path.join(HERE, "real", self.workload), self.rounds],
+                cwd=self.src, env=dict(os.environ, PYTHONPATH=self.src))
         return [out]
+
+
+class PythonMarkdown(PythonSdist):
+    name = "markdown"
+    language = "Python"
+    origin = "PyPI Markdown 3.7"
+    package, version = "markdown", "3.7"
+    # Its own documentation rendered 15 times over.
+    workload, rounds = "markdown_workload.py", "15"
+
+
+class Tabulate(PythonSdist):
+    name = "tabulate"
+    language = "Python"
+    origin = "PyPI tabulate 0.9.0"
+    package, version = "tabulate", "0.9.0"
+    # A 3,000-row table in six formats, 10 times over.
+    workload, rounds = "tabulate_workload.py", "10"
+
+
+class Lua:
+    name = "lua"
+    language = "C"
+    origin = "crates.io lua-src 547.0.0 (Lua 5.4.7)"
+    version = "547.0.0"
+
+    def __init__(self, out, _py_spy):
+        self.dir = os.path.join(out, self.name)
+        self.bin = os.path.join(self.dir, "lua")
+
+    def prepare(self):
+        """Lua 5.4.7's C sources from the lua-src crate (fetched by cargo), built with gcc -O2
+        -g and frame pointers around a ten-line driver (the crate ships no lua.c)."""
+        os.makedirs(self.dir, exist_ok=True)
+        fetch = os.path.join(self.dir, "fetch")
+        if not os.path.isdir(fetch):
+            os.makedirs(os.path.join(fetch, "src"))
+            with open(os.path.join(fetch, "Cargo.toml"), "w") as f:
+                f.write('[package]\nname = "fetch-lua"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                        f'[dependencies]\nlua-src = "={self.version}"\n\n[workspace]\n')
+            with open(os.path.join(fetch, "src", "main.rs"), "w") as f:
+                f.write("fn main() {}\n")
+        run(["cargo", "fetch", "-q"], cwd=fetch)
+        found = glob.glob(os.path.expanduser(
+            f"~/.cargo/registry/src/*/lua-src-{self.version}/lua-5.4.7"))
+        source = found[0]
+        if not os.path.exists(self.bin):
+            sources = sorted(glob.glob(os.path.join(source, "*.c")))
+            run(["gcc", "-O2", "-g", "-fno-omit-frame-pointer", "-DLUA_USE_LINUX", f"-I{source}",
+                 "-o", self.bin, os.path.join(HERE, "real", "lua_driver.c"), *sources, "-lm",
+                 "-ldl"])
+        return source
+
+    def profiles(self):
+        """`perf record -g` of the interpreter running the workload script."""
+        data = os.path.join(self.dir, "lua.perf.data")
+        if not os.path.exists(data):
+            perf_record([self.bin, os.path.join(HERE, "real", "lua_workload.lua")], data)
+        return [data]
 
 
 class Gofmt:
@@ -197,7 +260,7 @@ class Gofmt:
         return [out]
 
 
-PROGRAMS = [Xsv, PythonMarkdown, Gofmt]
+PROGRAMS = [Xsv, PythonMarkdown, Tabulate, Gofmt, Lua]
 
 
 def run_skills(joule, skill_dir, source, profiles, out):
