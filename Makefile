@@ -50,9 +50,11 @@ setup:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
-	command -v python3 >/dev/null && command -v g++ >/dev/null && command -v go >/dev/null || \
+	command -v python3 >/dev/null && command -v g++ >/dev/null && command -v go >/dev/null && \
+		command -v javac >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3 g++ golang-go; }
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+		  python3 g++ golang-go default-jdk-headless; }
 
 build: skills
 	$(CARGO) build --release -p joule
@@ -293,6 +295,13 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/java-ledger.perf.data \
 		--to pprof -o tests/offense/corpus/java-ledger/profile.pb.gz
 	rm -rf tests/offense/corpus/java-ledger/classes
+	$(MAKE) -C tests/offense/corpus/java-report -f build.mk bench
+	cd tests/offense/corpus/java-report && perf record -e cpu-clock -F 999 -g \
+		-o $(abspath $(TARGET_DIR))/java-report.perf.data -- java -XX:+PreserveFramePointer \
+		-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -cp classes Bench --iterations 300
+	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/java-report.perf.data \
+		--to pprof -o tests/offense/corpus/java-report/profile.pb.gz
+	rm -rf tests/offense/corpus/java-report/classes
 	$(MAKE) -C tests/offense/corpus/c-slugs -f build.mk bench
 	perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o $(TARGET_DIR)/c-slugs.perf.data \
 		tests/offense/corpus/c-slugs/bench --iterations 3

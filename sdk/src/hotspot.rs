@@ -31,6 +31,12 @@ pub struct Attribution {
     language: Option<crate::Language>,
 }
 
+/// The Java standard library's methods as profiles name them: HotSpot's perf map with return and
+/// parameter types (`long java.lang.Long.parseLong(java.lang.String)`), or an agent's bare
+/// (`java/lang/Long.parseLong`). The class path decides, not the return type: the program's
+/// `java.lang.String Report.csv(java.util.List)` is not the library.
+pub const JAVA_LIBRARY: &str = r"^(\S+ )?(java|javax|jdk|sun|com\.sun)[./][^\s(]*(\(|$)";
+
 /// The cost charged to one calling function.
 #[derive(Clone, Debug)]
 pub struct CallerCost {

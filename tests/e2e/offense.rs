@@ -357,6 +357,11 @@ fn a_rust_slice_searched_in_a_loop_gets_a_set() {
 }
 
 #[test]
+fn a_java_string_built_with_plus_equals_in_a_loop_becomes_a_string_builder() {
+    finds_what_the_case_expects("tests/offense/corpus/java-report");
+}
+
+#[test]
 fn the_bundled_example_shows_its_two_regexes() {
     finds_what_the_case_expects("tests/offense/corpus/logscan");
 }

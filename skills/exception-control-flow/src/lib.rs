@@ -12,17 +12,13 @@
 //! call, or to use an API that reports failure without throwing; which test is right depends
 //! on what the input may hold, so the finding has no patch.
 
-use joule_sdk::hotspot::{Attribution, CallerCost, plain_name, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, JAVA_LIBRARY, plain_name, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
 /// Making exceptions: filling in the stack trace (Java and JVM frames), and the constructors.
 const COST: &str =
     r"fillInStackTrace|fill_in_stack_trace|JVM_FillInStackTrace|java\.lang\.Throwable\.<init>";
-
-/// The Java standard library, as HotSpot's perf map (`long java.lang.Long.parseLong(..)`) or
-/// an agent (`java.lang.Long.parseLong`, `java/lang/Long.parseLong`) names its methods.
-const LIBRARY: &str = r"^([\w$.\[\]]+ )?(java|javax|jdk|sun|com\.sun)[./]";
 
 /// `try` statements with their catch types.
 const TRIES: &str = r#"((try_statement
@@ -48,7 +44,7 @@ impl Skill for ExceptionControlFlow {
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        Attribution::new(COST, LIBRARY)
+        Attribution::new(COST, JAVA_LIBRARY)
             .in_language(Language::Java)
             .scan(invocation, "exception construction", caller_findings)
     }

@@ -13,18 +13,105 @@
 //! and `strings` is imported when it is not. It is offered only when every use of the name in
 //! the function is one of those: its address taken, another assignment, or the name read
 //! inside its own append leave the finding without a patch.
+//!
+//! Java the same way: the time in `StringConcatHelper` (what `javac`'s string `+` calls) and
+//! the array allocation under it, charged to the concatenating method; a local `String NAME =
+//! "..."` appended to with `+=` in a loop becomes a `StringBuilder` (`NAME.append(x)`,
+//! `NAME.toString()` for every read, `NAME.setLength(0)` for `NAME = ""`).
 
 use joule_sdk::SyntaxMatch;
-use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, JAVA_LIBRARY, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
 /// Go's string concatenation (and the allocation and copying under it).
-const COST: &str = r"^runtime\.(concatstrings|concatstring[2-5])$";
+const GO_COST: &str = r"^runtime\.(concatstrings|concatstring[2-5])$";
 
-/// Where the cost enters the runtime from the program: the concatenation itself (not the
-/// runtime as a whole, which is also every goroutine's root, `runtime.main`, `runtime.goexit`).
-const LIBRARY: &str = COST;
+/// Java's: the concatenation helpers `javac`'s string `+` is linked to, and the array
+/// allocation a compiled concatenation calls directly.
+const JAVA_COST: &str = r"StringConcatHelper\.|StringConcatFactory|java\.lang\.String\.concat\(|allocateUninitializedArray|^_new_array_Java$";
+
+/// Java's standard library and the JVM's allocation entry: where the cost enters from the
+/// program.
+const JAVA_ENTRY: &str = r"^_new_array_Java$|^OptoRuntime::";
+
+/// Java: appends, declarations of a `String` from a literal, plain assignments.
+const JAVA_APPENDS: &str = r#"((assignment_expression
+   left: (identifier) @name operator: "+=" right: (_) @value) @append)"#;
+const JAVA_DECLARATIONS: &str = r#"((local_variable_declaration
+   type: (type_identifier) @type
+   declarator: (variable_declarator name: (identifier) @name value: (string_literal) @init)) @decl
+ (#eq? @type "String"))"#;
+const JAVA_ASSIGNMENTS: &str = r#"((assignment_expression
+   left: (identifier) @name operator: "=" right: (_) @value) @assign)"#;
+
+/// How a language spells what the patch writes.
+#[derive(Clone, Copy)]
+pub struct Dialect {
+    pub language: Language,
+    fence: &'static str,
+    builder: &'static str,
+    appends: &'static str,
+    declarations: &'static str,
+    assignments: &'static str,
+}
+
+pub const GO: Dialect = Dialect {
+    language: Language::Go,
+    fence: "go",
+    builder: "strings.Builder",
+    appends: APPENDS,
+    declarations: DECLARATIONS,
+    assignments: ASSIGNMENTS,
+};
+
+pub const JAVA: Dialect = Dialect {
+    language: Language::Java,
+    fence: "java",
+    builder: "StringBuilder",
+    appends: JAVA_APPENDS,
+    declarations: JAVA_DECLARATIONS,
+    assignments: JAVA_ASSIGNMENTS,
+};
+
+impl Dialect {
+    /// The declaration that replaces the string's: of a builder, holding `init` when it is
+    /// not empty.
+    fn declare(&self, name: &str, indent: &str, init: Option<&str>) -> String {
+        let init = init.filter(|i| !matches!(*i, "\"\"" | "``"));
+        match (self.language, init) {
+            (Language::Java, Some(init)) => {
+                format!("StringBuilder {name} = new StringBuilder({init});")
+            }
+            (Language::Java, None) => format!("StringBuilder {name} = new StringBuilder();"),
+            (_, Some(init)) => {
+                format!("var {name} strings.Builder\n{indent}{name}.WriteString({init})")
+            }
+            (_, None) => format!("var {name} strings.Builder"),
+        }
+    }
+
+    fn append(&self, name: &str, value: &str) -> String {
+        match self.language {
+            Language::Java => format!("{name}.append({value})"),
+            _ => format!("{name}.WriteString({value})"),
+        }
+    }
+
+    fn read(&self, name: &str) -> String {
+        match self.language {
+            Language::Java => format!("{name}.toString()"),
+            _ => format!("{name}.String()"),
+        }
+    }
+
+    fn reset(&self, name: &str) -> String {
+        match self.language {
+            Language::Java => format!("{name}.setLength(0)"),
+            _ => format!("{name}.Reset()"),
+        }
+    }
+}
 
 /// Appends: `NAME += VALUE`.
 const APPENDS: &str = r#"((assignment_statement
@@ -58,17 +145,29 @@ impl Skill for StringConcatInLoop {
         Describe::offense(
             "string-concat-in-loop",
             env!("CARGO_PKG_VERSION"),
-            "Go strings built with += inside a loop (every append copies the whole string); \
-             proposes a strings.Builder.",
+            "Go and Java strings built with += inside a loop (every append copies the whole \
+             string); proposes a strings.Builder or StringBuilder.",
             "0.02",
         )
         .build()
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        Attribution::new(COST, LIBRARY)
+        // Go's library is the concatenation itself (the runtime as a whole is also every
+        // goroutine's root, `runtime.main`, `runtime.goexit`).
+        let mut findings = Attribution::new(GO_COST, GO_COST)
             .in_language(Language::Go)
-            .scan(invocation, "string concatenation", caller_findings)
+            .scan(invocation, "Go string concatenation", |p, t, c| {
+                caller_findings(p, t, c, &GO)
+            })?;
+        findings.extend(
+            Attribution::new(JAVA_COST, &format!("{JAVA_LIBRARY}|{JAVA_ENTRY}"))
+                .in_language(Language::Java)
+                .scan(invocation, "Java string concatenation", |p, t, c| {
+                    caller_findings(p, t, c, &JAVA)
+                })?,
+        );
+        Ok(findings)
     }
 }
 
@@ -81,10 +180,12 @@ fn caller_findings(
     profile: &Profile,
     trees: &[Tree],
     caller: &CallerCost,
+    dialect: &Dialect,
 ) -> Result<Vec<Finding>, String> {
     let function = &caller.function;
     let share = profile.share(caller.value);
-    let appends = sites_in(trees, function, &Query::new(Language::Go, APPENDS))?;
+    let language = dialect.language;
+    let appends = sites_in(trees, function, &Query::new(language, dialect.appends))?;
     // Names appended to inside a loop, each once, in order.
     let mut names: Vec<(String, String)> = Vec::new();
     for (tree, m) in &appends {
@@ -97,10 +198,15 @@ fn caller_findings(
     }
     let mut findings = Vec::new();
     if names.is_empty() {
+        joule_sdk::log::info(format!(
+            "`{}`: {} in string concatenation, but no `+=` on a name inside a loop in it",
+            function.name,
+            percent(share)
+        ));
         return Ok(findings);
     }
-    let declarations = sites_in(trees, function, &Query::new(Language::Go, DECLARATIONS))?;
-    let assignments = sites_in(trees, function, &Query::new(Language::Go, ASSIGNMENTS))?;
+    let declarations = sites_in(trees, function, &Query::new(language, dialect.declarations))?;
+    let assignments = sites_in(trees, function, &Query::new(language, dialect.assignments))?;
     for (tree_name, name) in names {
         let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
             continue;
@@ -121,7 +227,7 @@ fn caller_findings(
         };
         let path = declaration.path.clone();
         let file = tree.read(&path)?;
-        let uses = tree.identifiers(Language::Go, &path, &name)?;
+        let uses = tree.identifiers(language, &path, &name)?;
         let uses: Vec<&SyntaxMatch> = uses
             .iter()
             .filter(|m| m.function == declaration.function)
@@ -130,7 +236,17 @@ fn caller_findings(
         let Some(in_loop) = in_loop.and_then(|m| m.capture("append")) else {
             continue;
         };
-        let plan = plan(&file, &name, declaration, &appends, &assignments, &uses);
+        let plan = plan(
+            dialect,
+            &file,
+            &name,
+            declaration,
+            &appends,
+            &assignments,
+            &uses,
+        );
+        let builder = dialect.builder;
+        let fence = dialect.fence;
         let mut finding = Finding::opportunity("string-concat-in-loop")
             .title(format!(
                 "`{}` builds `{name}` with += in a loop: {} of {}",
@@ -139,17 +255,19 @@ fn caller_findings(
                 profile.sample_type()
             ))
             .message(format!(
-                "{} goes to string concatenation under `{}`. Inside a loop,\n\n```go\n{}\n```\n\n\
+                "{} goes to string concatenation under `{}`. Inside a loop,\n\n```{fence}\n{}\n```\n\n\
                  copies all of `{name}` into a new string on every iteration: n appends cost \
                  n * n / 2 copies, and the garbage collector scans and frees every \
-                 intermediate string. A `strings.Builder` appends into one growing buffer. {}",
+                 intermediate string. A `{builder}` appends into one growing buffer. {}",
                 profile.cost(caller.value),
                 function.name,
                 in_loop.text.lines().next().unwrap_or("").trim(),
                 match &plan {
                     Ok(_) => format!(
-                        "The patch declares `var {name} strings.Builder`, appends with \
-                         `{name}.WriteString(..)` and reads `{name}.String()`."
+                        "The patch makes `{name}` a `{builder}`, appends with `{}` and reads \
+                         `{}`.",
+                        dialect.append(&name, ".."),
+                        dialect.read(&name)
                     ),
                     Err(why) => format!("No patch is proposed because {why}."),
                 }
@@ -163,7 +281,7 @@ fn caller_findings(
                 caller.value as f64,
                 profile.unit(),
             )
-            .label("fingerprint", format!("{name} += (strings.Builder)"));
+            .label("fingerprint", format!("{name} += ({builder})"));
         if let Ok(edits) = plan {
             for (start, end, text) in edits {
                 finding = finding.edit(Edit::bytes(
@@ -174,7 +292,9 @@ fn caller_findings(
                     &text,
                 ));
             }
-            if let Some(import) = import_strings(tree, &path, &file)? {
+            if language == Language::Go
+                && let Some(import) = import_strings(tree, &path, &file)?
+            {
                 finding = finding.edit(import);
             }
         }
@@ -190,6 +310,7 @@ type ByteEdit = (u64, u64, String);
 /// made: every use of the name (`uses`, identifiers) must be the declaration, an append's
 /// target, a reset to `""`, or a plain read.
 pub fn plan(
+    dialect: &Dialect,
     file: &str,
     name: &str,
     declaration: &SyntaxMatch,
@@ -208,13 +329,11 @@ pub fn plan(
     }
     let mut edits: Vec<ByteEdit> = Vec::new();
     let indent = indentation_at(file, decl.bytes.start);
-    let declared = match declaration.capture("init") {
-        Some(init) if init.text != "\"\"" && init.text != "``" => format!(
-            "var {name} strings.Builder\n{indent}{name}.WriteString({})",
-            init.text
-        ),
-        _ => format!("var {name} strings.Builder"),
-    };
+    let declared = dialect.declare(
+        name,
+        &indent,
+        declaration.capture("init").map(|i| i.text.as_str()),
+    );
     edits.push((decl.bytes.start, decl.bytes.end, declared));
     let mut covered: Vec<(u64, u64)> = vec![(decl.bytes.start, decl.bytes.end)];
     for m in appends {
@@ -227,7 +346,7 @@ pub fn plan(
         edits.push((
             append.bytes.start,
             append.bytes.end,
-            format!("{name}.WriteString({})", value.text),
+            dialect.append(name, &value.text),
         ));
         covered.push((append.bytes.start, append.bytes.end));
         if uses.iter().any(|u| {
@@ -248,11 +367,7 @@ pub fn plan(
                 assign.text.lines().next().unwrap_or("").trim()
             ));
         }
-        edits.push((
-            assign.bytes.start,
-            assign.bytes.end,
-            format!("{name}.Reset()"),
-        ));
+        edits.push((assign.bytes.start, assign.bytes.end, dialect.reset(name)));
         covered.push((assign.bytes.start, assign.bytes.end));
     }
     for u in uses {
@@ -263,14 +378,17 @@ pub fn plan(
         }
         let before = file.get(..start as usize).unwrap_or("").trim_end();
         let after = file.get(end as usize..).unwrap_or("").trim_start();
-        if before.ends_with('&') {
+        let go = dialect.language == Language::Go;
+        if go && before.ends_with('&') {
             return Err(format!("the address of `{name}` is taken"));
         }
+        // Go: `name, x := ..` and `name.f` (a string has no methods: another name's field)
+        // are not reads; Java: an argument and a method call on the string are.
         if after.starts_with(":=")
             || (after.starts_with('=') && !after.starts_with("=="))
-            || after.starts_with(',')
+            || (go && after.starts_with(','))
             || after.starts_with("++")
-            || after.starts_with('.')
+            || (go && after.starts_with('.'))
         {
             return Err(format!(
                 "`{name}` is used in a way the patch does not rewrite (`{name}{}`)",
@@ -280,7 +398,7 @@ pub fn plan(
         if after.starts_with("+=") {
             return Err(format!("`{name}` is appended to in a form not rewritten"));
         }
-        edits.push((start, end, format!("{name}.String()")));
+        edits.push((start, end, dialect.read(name)));
     }
     edits.sort_by_key(|e| e.0);
     if edits.windows(2).any(|w| w[0].1 > w[1].0) {
@@ -471,7 +589,7 @@ mod tests {
             })
             .collect();
         let uses: Vec<&SyntaxMatch> = uses.iter().collect();
-        let edits = plan(file, "out", &declaration, &appends, &assigns, &uses)?;
+        let edits = plan(&GO, file, "out", &declaration, &appends, &assigns, &uses)?;
         let mut patched = file.to_string();
         for (start, end, text) in edits.iter().rev() {
             patched.replace_range(*start as usize..*end as usize, text);
