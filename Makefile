@@ -278,30 +278,25 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/$$dir.perf.data \
 			--to pprof -o tests/offense/corpus/$$dir/profile.pb.gz || exit 1; \
 	done
-	cd tests/offense/corpus/go-report && go build -o bench-bin ./bench && \
-		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
-	cd tests/offense/corpus/go-exposition && go build -o bench-bin ./bench && \
-		./bench-bin --iterations 15 --cpuprofile cpu.pb.gz --allocprofile allocs.pb.gz && rm bench-bin
-	cd tests/offense/corpus/go-keywords && go build -o bench-bin ./bench && \
-		./bench-bin --iterations 3 --cpuprofile profile.pb.gz && rm bench-bin
-	cd tests/offense/corpus/go-pages && go build -o bench-bin ./bench && \
-		./bench-bin --iterations 3 --mutexprofile mutex.pb.gz && rm bench-bin
-	cd tests/offense/corpus/go-ranking && go build -o bench-bin ./bench && \
-		./bench-bin --iterations 5 --cpuprofile profile.pb.gz && rm bench-bin
-	$(MAKE) -C tests/offense/corpus/java-ledger -f build.mk bench
-	cd tests/offense/corpus/java-ledger && perf record -e cpu-clock -F 999 -g \
-		-o $(abspath $(TARGET_DIR))/java-ledger.perf.data -- java -XX:+PreserveFramePointer \
-		-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -cp classes Bench --iterations 10
-	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/java-ledger.perf.data \
-		--to pprof -o tests/offense/corpus/java-ledger/profile.pb.gz
-	rm -rf tests/offense/corpus/java-ledger/classes
-	$(MAKE) -C tests/offense/corpus/java-report -f build.mk bench
-	cd tests/offense/corpus/java-report && perf record -e cpu-clock -F 999 -g \
-		-o $(abspath $(TARGET_DIR))/java-report.perf.data -- java -XX:+PreserveFramePointer \
-		-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -cp classes Bench --iterations 300
-	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/java-report.perf.data \
-		--to pprof -o tests/offense/corpus/java-report/profile.pb.gz
-	rm -rf tests/offense/corpus/java-report/classes
+	@for c in go-report:"--iterations 3 --cpuprofile profile.pb.gz" \
+	          go-exposition:"--iterations 15 --cpuprofile cpu.pb.gz --allocprofile allocs.pb.gz" \
+	          go-keywords:"--iterations 3 --cpuprofile profile.pb.gz" \
+	          go-pages:"--iterations 3 --mutexprofile mutex.pb.gz" \
+	          go-ranking:"--iterations 5 --cpuprofile profile.pb.gz"; do \
+		dir=$${c%%:*}; args=$${c#*:}; \
+		(cd tests/offense/corpus/$$dir && go build -o bench-bin ./bench && \
+			./bench-bin $$args && rm bench-bin) || exit 1; \
+	done
+	@for c in java-ledger:10 java-report:300; do \
+		dir=$${c%%:*}; n=$${c#*:}; \
+		$(MAKE) -C tests/offense/corpus/$$dir -f build.mk bench && \
+		(cd tests/offense/corpus/$$dir && perf record -e cpu-clock -F 999 -g \
+			-o $(abspath $(TARGET_DIR))/$$dir.perf.data -- java -XX:+PreserveFramePointer \
+			-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -cp classes Bench --iterations $$n) && \
+		$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/$$dir.perf.data \
+			--to pprof -o tests/offense/corpus/$$dir/profile.pb.gz && \
+		rm -rf tests/offense/corpus/$$dir/classes || exit 1; \
+	done
 	$(MAKE) -C tests/offense/corpus/c-slugs -f build.mk bench
 	perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -o $(TARGET_DIR)/c-slugs.perf.data \
 		tests/offense/corpus/c-slugs/bench --iterations 3
