@@ -13,6 +13,10 @@ Programs (one class each below):
   with a documentation site's extensions, 15 times, under py-spy (speedscope, 250 Hz).
 - `tabulate` 0.9.0 (Python, PyPI): a 3,000-row table of mixed columns in six formats, 10
   times, under py-spy.
+- `inflection` 0.5.1 (Python, PyPI): an ORM's name conversions (class names to table names and
+  back, plurals) over 2,400 identifiers, 20 times, under py-spy.
+- `markdown2` 2.5.1 (Python, PyPI): its own Markdown files rendered with a documentation
+  site's extras, 40 times, under py-spy.
 - `lua` (C, crates.io lua-src 547.0.0: Lua 5.4.7's sources): built with gcc -O2 -g and frame
   pointers around a ten-line driver (tests/eval/real/lua_driver.c), running a script of string
   building, pattern matching, sorting and tables (lua_workload.lua) under `perf record -g`.
@@ -33,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 
 from offense import ROOT, SKILLS
@@ -148,6 +153,8 @@ class PythonSdist:
     version = ""
     workload = ""
     rounds = ""
+    # Where the package is, inside the unpacked sdist.
+    path = ""
 
     def __init__(self, out, py_spy):
         self.dir = os.path.join(out, self.name)
@@ -163,12 +170,33 @@ class PythonSdist:
                 cwd=self.dir)
         return self.src
 
+    def workload_command(self, source):
+        """The workload's command and environment, run from `source` (a copy, patched or not)."""
+        return ([sys.executable, os.path.join(HERE, "real", self.workload), self.rounds],
+                dict(os.environ, PYTHONPATH=os.path.join(source, self.path)))
+
+    # The package's test files in the sdist (pytest); none: the sdist ships no tests.
+    tests = []
+
+    def test(self, source, out):
+        """The package's own tests (pytest, in a venv of its own under the output directory);
+        `None` when the sdist has none."""
+        if not self.tests:
+            return None
+        venv = os.path.join(out, "pytest-venv")
+        if not os.path.exists(os.path.join(venv, "bin", "pytest")):
+            run([sys.executable, "-m", "venv", venv])
+            run([os.path.join(venv, "bin", "pip"), "install", "-q", "pytest==8.3.4"])
+        return subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pytest", "-q",
+                               *self.tests], cwd=source, capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=os.path.join(source, self.path)))
+
     def profiles(self):
         out = os.path.join(self.dir, "workload.speedscope.json")
         if not os.path.exists(out):
             run([self.py_spy, "record", "--format", "speedscope", "-r", "250", "-o", out, "--",
                  sys.executable, os.path.join(HERE, "real", self.workload), self.rounds],
-                cwd=self.src, env=dict(os.environ, PYTHONPATH=self.src))
+                cwd=self.src, env=dict(os.environ, PYTHONPATH=os.path.join(self.src, self.path)))
         return [out]
 
 
@@ -188,6 +216,26 @@ class Tabulate(PythonSdist):
     package, version = "tabulate", "0.9.0"
     # A 3,000-row table in six formats, 10 times over.
     workload, rounds = "tabulate_workload.py", "10"
+
+
+class Inflection(PythonSdist):
+    name = "inflection"
+    language = "Python"
+    origin = "PyPI inflection 0.5.1"
+    package, version = "inflection", "0.5.1"
+    # Class names to table names and back, plurals, 2,400 identifiers, 20 times over.
+    workload, rounds = "inflection_workload.py", "20"
+    tests = ["test_inflection.py"]
+
+
+class Markdown2(PythonSdist):
+    name = "markdown2"
+    language = "Python"
+    origin = "PyPI markdown2 2.5.1"
+    package, version = "markdown2", "2.5.1"
+    path = "lib"
+    # Its own Markdown files with a documentation site's extras, 40 times over.
+    workload, rounds = "markdown2_workload.py", "40"
 
 
 class Lua:
@@ -260,7 +308,7 @@ class Gofmt:
         return [out]
 
 
-PROGRAMS = [Xsv, PythonMarkdown, Tabulate, Gofmt, Lua]
+PROGRAMS = [Xsv, PythonMarkdown, Tabulate, Inflection, Markdown2, Gofmt, Lua]
 
 
 def run_skills(joule, skill_dir, source, profiles, out):
@@ -276,6 +324,40 @@ def run_skills(joule, skill_dir, source, profiles, out):
     with open(os.path.join(out, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     return report
+
+
+def check_patch(program, finding, source, out):
+    """The finding's patch applied to a copy of the program's source, its tests run, and the
+    workload timed before and after (alternating, best of three): a line for the report."""
+    work = os.path.join(program.dir, "patches", finding["id"])
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    after = os.path.join(work, "after")
+    shutil.copytree(source, after)
+    patch = os.path.join(work, "finding.patch")
+    with open(patch, "w") as f:
+        f.write(finding["patch"])
+    check = subprocess.run(["git", "apply", "--check", patch], cwd=after, capture_output=True,
+                           text=True)
+    if check.returncode != 0:
+        return f"patch does not apply: {check.stderr.strip()}"
+    subprocess.run(["git", "apply", patch], cwd=after, check=True)
+    tests = program.test(after, out)
+    if tests is None:
+        return "applies; the sdist ships no tests, so the patch is not verified"
+    if tests.returncode != 0:
+        return f"applies; tests fail:\n{tests.stdout[-1500:]}{tests.stderr[-1500:]}"
+    passed = tests.stdout.strip().splitlines()[-1] if tests.stdout.strip() else "tests pass"
+    best = {}
+    for _ in range(3):
+        for variant, tree in (("before", source), ("after", after)):
+            command, env = program.workload_command(tree)
+            start = time.perf_counter()
+            subprocess.run(command, cwd=tree, env=env, capture_output=True, check=True)
+            elapsed = time.perf_counter() - start
+            best[variant] = min(best.get(variant, elapsed), elapsed)
+    return (f"applies; {passed}; workload {best['before'] * 1000:.0f} ms -> "
+            f"{best['after'] * 1000:.0f} ms ({best['before'] / best['after']:.2f}x, best of 3)")
 
 
 def key(program, finding):
@@ -301,7 +383,7 @@ def main():
         judged = {(j["program"], j["skill"], j["function"], j["fingerprint"]): j
                   for j in tomllib.load(f).get("judgement", [])}
     tally = {}
-    true_findings, unjudged = 0, []
+    true_findings, unjudged, patched = 0, [], []
     for cls in PROGRAMS:
         if args.only and cls.name != args.only:
             continue
@@ -325,6 +407,10 @@ def main():
             true_findings += verdict
             print(f"  {'TRUE ' if verdict else 'FALSE'}  {f['skill']}: {f['title']}\n"
                   f"           {j['why']}")
+            if verdict and f.get("patch") and hasattr(program, "test") and not args.no_patches:
+                result = check_patch(program, f, source, args.out)
+                patched.append(result)
+                print(f"           patch: {result}")
     print(f"\n{'skill':<28}{'true':>6}{'false':>7}{'precision':>11}")
     for skill, t in sorted(tally.items()):
         n = t["true"] + t["false"]
@@ -335,6 +421,8 @@ def main():
         print(f"{'all':<28}{true_findings:>6}{judged_n - true_findings:>7}"
               f"{true_findings / judged_n:>11.2f}")
     print(f"true findings on real code: {true_findings}")
+    verified = [r for r in patched if r.startswith("applies;") and " passed" in r]
+    print(f"patches verified (apply, tests pass, timed): {len(verified)} of {len(patched)}")
     if unjudged:
         sys.exit(f"eval-real: {len(unjudged)} finding(s) not judged in {JUDGEMENTS}")
 

@@ -82,6 +82,24 @@ impl Skill for RegexInHotPath {
     }
 }
 
+/// The language a profile's function is written in: by its file, else by how its name is
+/// spelled (`a::b` Rust, HotSpot's `ret pkg.C.m(..)` Java, Go's `pkg.(*T).M`).
+fn language_of(function: &Function) -> Option<Language> {
+    if let Some(language) = function.file.as_deref().and_then(Language::of_path) {
+        return Some(language);
+    }
+    let name = function.name.as_str();
+    if name.contains("::") {
+        Some(Language::Rust)
+    } else if name.ends_with(')') && name.contains(' ') && name.contains('.') {
+        Some(Language::Java)
+    } else if name.contains(".(*") || name.contains('/') {
+        Some(Language::Go)
+    } else {
+        None
+    }
+}
+
 /// The findings for one calling function: one per `Regex::new` call site found in its body,
 /// or one profile-only finding when the source cannot be joined.
 fn caller_findings(
@@ -108,14 +126,38 @@ fn caller_findings(
         rust::find_call_sites(trees, function)?
     };
     if sites.is_empty() {
+        let in_tree = function
+            .file
+            .as_deref()
+            .is_some_and(|f| trees.iter().any(|t| t.locate(f).is_some()));
         let hint = if trees.is_empty() {
             "Grant the source tree (`--source DIR`) to get the call site and a patch."
+        } else if in_tree {
+            "Its file is in a granted tree, but no call with a literal pattern was found in it: \
+             the pattern is built while the program runs (formatted, concatenated, or taken \
+             from data), so no patch is proposed. Compile it once for each distinct pattern \
+             and keep the compiled one."
         } else {
-            "The call site was not found in the granted source trees (the function may be in a \
-             dependency, or not written in Rust)."
+            "The function is not in the granted source trees (it may be in a dependency), so \
+             no patch is proposed."
+        };
+        let advice = match language_of(function) {
+            Some(Language::Python) => {
+                "a module-level `re.compile(..)` constant, or one compiled in `__init__`"
+            }
+            Some(Language::Go) => "a package-level `var re = regexp.MustCompile(..)`",
+            Some(Language::Java) => "a `static final Pattern`",
+            _ => "a `static` initialised lazily, or a field built at start-up",
+        };
+        // Code outside the trees the operator granted (a dependency) is not theirs to change:
+        // shown as information, not counted as an opportunity.
+        let finding = if !trees.is_empty() && !in_tree {
+            Finding::info("regex-compiled-per-call")
+        } else {
+            Finding::opportunity("regex-compiled-per-call")
         };
         return Ok(vec![
-            Finding::opportunity("regex-compiled-per-call")
+            finding
                 .title(format!(
                     "`{}` compiles a regex on every call: {} of {}",
                     function.name,
@@ -124,8 +166,7 @@ fn caller_findings(
                 ))
                 .message(format!(
                     "{cost}\n\nCompiling a regex costs far more than matching with it. Build it \
-                     once (a `static` initialised lazily, or a field built at start-up) and reuse \
-                     it.\n\n{hint}"
+                     once ({advice}) and reuse it.\n\n{hint}"
                 ))
                 .location(Location::function(&function.name))
                 .measured(profile, caller.value)
