@@ -37,6 +37,49 @@ pub fn enclosing_call(prefix: &str) -> Option<String> {
     None
 }
 
+/// The index in `text` (which starts with `open`) of the `close` that balances it.
+pub fn closing(text: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// `code` with the contents of its string and character literals removed (`"a,b"` -> `""`),
+/// so a name or a comma inside one is not taken for code. Backquoted literals (Go's raw
+/// strings) have no escapes.
+pub fn without_strings(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in code.chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(q) if c == '\\' && q != '`' => escaped = true,
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) => {}
+            None => {
+                if matches!(c, '"' | '`' | '\'') {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// Whether `b` can be part of a name in the C family of languages (and Go, Rust, Java).
 pub fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -60,5 +103,16 @@ mod tests {
         assert_eq!(enclosing_call("x = y; z = ").as_deref(), None);
         assert_eq!(enclosing_call("m[").as_deref(), None);
         assert_eq!(enclosing_call("f(m[k], ").as_deref(), Some("f"));
+    }
+
+    #[test]
+    fn brackets_close_and_strings_empty() {
+        assert_eq!(closing("[a[1]] x", '[', ']'), Some(5));
+        assert_eq!(closing("(a", '(', ')'), None);
+        assert_eq!(
+            without_strings(r#"f("a,b", 'x', `c"d`)"#),
+            r#"f("", '', ``)"#
+        );
+        assert_eq!(without_strings(r#""a\"b", c"#), r#""", c"#);
     }
 }

@@ -18,7 +18,7 @@
 //! must not retain it); stored anywhere, returned, sent, or used in a closure or goroutine
 //! leaves the finding without a patch.
 
-use joule_sdk::code::enclosing_call;
+use joule_sdk::code::{closing, enclosing_call};
 use joule_sdk::hotspot::{Attribution, may_be_in, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::{format_value, percent};
@@ -38,16 +38,35 @@ const LOOPS: &str = r#"((for_statement body: (block) @body) @loop)"#;
 /// Go's allocation entry points, for the CPU time a function spends allocating.
 const ALLOCATING: &str = r"^runtime\.(mallocgc|makeslice|growslice|newobject|makeslicecopy)$";
 
-/// Functions whose slice arguments they only read or copy: `strconv`'s appenders return the
-/// slice they were given, grown; conversions copy.
-const KEEPS_INSIDE: &[&str] = &[
-    "append",
+/// Functions that only read or copy a slice given to them (conversions copy; an `io.Writer`
+/// must not keep what it is given): passing the slice to them keeps it in the iteration.
+const READS_ONLY: &[&str] = &[
     "len",
     "cap",
     "string",
     "copy",
     "Write",
     "WriteString",
+    "bytes.Equal",
+    "bytes.EqualFold",
+    "bytes.Compare",
+    "bytes.Contains",
+    "bytes.ContainsAny",
+    "bytes.ContainsRune",
+    "bytes.Count",
+    "bytes.HasPrefix",
+    "bytes.HasSuffix",
+    "bytes.Index",
+    "bytes.IndexAny",
+    "bytes.IndexByte",
+    "bytes.IndexRune",
+    "bytes.LastIndex",
+    "bytes.LastIndexByte",
+    "utf8.Valid",
+    "utf8.RuneCount",
+    "utf8.DecodeRune",
+    "utf8.DecodeLastRune",
+    "utf8.FullRune",
 ];
 
 struct AllocInLoop;
@@ -326,12 +345,25 @@ pub fn stays_inside(file: &str, name: &str, uses: &[(u64, u64)], body: &str) -> 
                 "`{name}` is assigned other than by growing it (`{name} {line}`)"
             ));
         }
-        if after.starts_with('[') || after.starts_with(":=") {
-            if after.starts_with(":=") {
-                return Some(format!("`{name}` is declared again in the loop"));
+        if after.starts_with(":=") {
+            return Some(format!("`{name}` is declared again in the loop"));
+        }
+        // `name[i]`: an element, read or written; the slice stays. `name[a:b]` is a slice of
+        // the same memory, judged as the name itself is, by what follows it.
+        let mut after = after;
+        if after.starts_with('[') {
+            let Some(close) = closing(after, '[', ']') else {
+                return Some(format!(
+                    "`{name}` is indexed in a way the patch does not follow"
+                ));
+            };
+            if !after[..close].contains(':') {
+                continue;
             }
-            // Indexed (read or written) or sliced: the slice stays.
-            continue;
+            after = after[close + 1..].trim_start();
+            if after.starts_with('=') && !after.starts_with("==") {
+                return Some(format!("a slice of `{name}` is assigned to"));
+            }
         }
         if before.ends_with("range") {
             continue;
@@ -340,16 +372,33 @@ pub fn stays_inside(file: &str, name: &str, uses: &[(u64, u64)], body: &str) -> 
         if let Some(callee) = enclosing_call(before) {
             let base = callee.rsplit('.').next().unwrap_or(&callee).to_string();
             let first = before.ends_with('(');
-            let keeps = KEEPS_INSIDE.contains(&base.as_str())
-                || callee.starts_with("strconv.Append")
-                || callee.starts_with("bytes.")
-                || callee.starts_with("utf8.");
-            // `append(other, name...)` copies its elements; `append(name, ..)` as a first
-            // argument is the growing call handled above, `append(out, name)` stores it.
-            if callee == "append" && !first && !after.starts_with("...") {
+            let grows = callee == "append" || callee.starts_with("strconv.Append");
+            if grows && first {
+                // `name = append(name, ..)`: the growing call, its result back in `name`.
+                // Anywhere else (`out = append(out, append(name, 'x'))`) the result shares
+                // `name`'s memory and goes elsewhere.
+                let call_start = before.len().saturating_sub(1 + callee.len());
+                let assigned = before[..call_start].trim_end();
+                let target = assigned.strip_suffix('=').map(str::trim_end);
+                if target.is_some_and(|t| {
+                    t.ends_with(name)
+                        && !t[..t.len() - name.len()]
+                            .ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                }) {
+                    continue;
+                }
+                return Some(format!(
+                    "what `{callee}` makes from `{name}` is kept elsewhere"
+                ));
+            }
+            // `append(other, name...)` copies its elements; `append(out, name)` stores it.
+            if callee == "append" && !after.starts_with("...") {
                 return Some(format!("`{name}` is appended to another slice"));
             }
-            if keeps {
+            if callee == "append"
+                || READS_ONLY.contains(&callee.as_str())
+                || READS_ONLY.contains(&base.as_str())
+            {
                 continue;
             }
             return Some(format!(

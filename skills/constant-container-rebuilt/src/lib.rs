@@ -13,6 +13,7 @@
 //! name already. A map the function writes to, deletes from, passes on, returns or takes the
 //! address of is not constant: no finding.
 
+use joule_sdk::code::closing;
 use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
@@ -201,7 +202,7 @@ pub fn only_read(file: &str, name: &str, uses: &[&SyntaxCapture]) -> Option<Stri
         let after = file.get(u.bytes.end as usize..)?.trim_start();
         if after.starts_with('[') {
             // A lookup, unless it is assigned to (`m[k] = v`, `m[k]++`, `m[k] += 1`).
-            let close = matching_bracket(after)?;
+            let close = closing(after, '[', ']')?;
             let rest = after[close + 1..].trim_start();
             let writes = (rest.starts_with('=') && !rest.starts_with("=="))
                 || rest.starts_with("++")
@@ -224,24 +225,6 @@ pub fn only_read(file: &str, name: &str, uses: &[&SyntaxCapture]) -> Option<Stri
             "it uses `{name}` other than by looking it up (`{name}{}`)",
             after.lines().next().unwrap_or("").trim()
         ));
-    }
-    None
-}
-
-/// The index of the `]` closing the `[` that `text` starts with.
-fn matching_bracket(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        match c {
-            '[' => depth += 1,
-            ']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
     }
     None
 }

@@ -13,6 +13,7 @@
 //! CPU time: no CPU saving is stated.
 
 use joule_sdk::SyntaxMatch;
+use joule_sdk::code::without_strings;
 use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, plain_name, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
@@ -252,7 +253,7 @@ pub fn calls_in(lines: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in lines {
         let code = line.split("//").next().unwrap_or("");
-        let code = strip_strings(code);
+        let code = without_strings(code);
         let bytes = code.as_bytes();
         for (i, _) in code.match_indices('(') {
             let name: String = code[..i]
@@ -274,34 +275,6 @@ pub fn calls_in(lines: &[String]) -> Vec<String> {
             }
             if !out.contains(&name) {
                 out.push(name);
-            }
-        }
-    }
-    out
-}
-
-/// `code` with the contents of string literals removed.
-fn strip_strings(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in code.chars() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' && q != '`' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                    out.push(c);
-                }
-            }
-            None => {
-                if c == '"' || c == '`' || c == '\'' {
-                    quote = Some(c);
-                }
-                out.push(c);
             }
         }
     }

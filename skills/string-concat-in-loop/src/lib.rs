@@ -20,6 +20,7 @@
 //! `NAME.toString()` for every read, `NAME.setLength(0)` for `NAME = ""`).
 
 use joule_sdk::SyntaxMatch;
+use joule_sdk::code::without_strings;
 use joule_sdk::hotspot::{Attribution, CallerCost, JAVA_LIBRARY, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
@@ -228,9 +229,13 @@ fn caller_findings(
         let path = declaration.path.clone();
         let file = tree.read(&path)?;
         let uses = tree.identifiers(language, &path, &name)?;
+        // In the declaring function itself (its lines: Java overloads share a name).
         let uses: Vec<&SyntaxMatch> = uses
             .iter()
-            .filter(|m| m.function == declaration.function)
+            .filter(|m| {
+                let lines = |m: &SyntaxMatch| m.function_lines.map(|l| (l.start, l.end));
+                m.function == declaration.function && lines(m) == lines(declaration)
+            })
             .collect();
         let in_loop = appends.iter().find(|m| m.loop_depth > 0);
         let Some(in_loop) = in_loop.and_then(|m| m.capture("append")) else {
@@ -327,6 +332,10 @@ pub fn plan(
     if !decl.is_whole() {
         return Err("the declaration is too long to rewrite".to_string());
     }
+    // `String out = "", sep = ",";` or `var out, sep string`: the other names would go.
+    if without_strings(&decl.text).contains(',') {
+        return Err(format!("`{name}` is declared together with other names"));
+    }
     let mut edits: Vec<ByteEdit> = Vec::new();
     let indent = indentation_at(file, decl.bytes.start);
     let declared = dialect.declare(
@@ -379,6 +388,14 @@ pub fn plan(
         let before = file.get(..start as usize).unwrap_or("").trim_end();
         let after = file.get(end as usize..).unwrap_or("").trim_start();
         let go = dialect.language == Language::Go;
+        // `System.out`, `obj.out(..)`: another object's member of that name, not the variable.
+        if before.ends_with('.') {
+            continue;
+        }
+        // `T{out: ..}`, a label `out:`: a name, not a read.
+        if after.starts_with(':') && !after.starts_with(":=") {
+            return Err(format!("`{name}` is also a key or a label in the function"));
+        }
         if go && before.ends_with('&') {
             return Err(format!("the address of `{name}` is taken"));
         }
@@ -655,6 +672,57 @@ mod tests {
         );
         // A plain read is fine.
         assert!(plan_for(&base("\tprintln(out)\n"), decl, &append, &[], 0).is_ok());
+    }
+
+    #[test]
+    fn members_of_other_objects_and_shared_declarations() {
+        let decl = ("String out = \"\";", Some("\"\""));
+        // `System.out` is not the variable: left alone (Java reads through `toString()`).
+        let java = "void f(List<String> xs) {\n  String out = \"\";\n  for (String x : xs) {\n    out += x;\n  }\n  System.out.println(out);\n}\n";
+        let declaration = matched(
+            vec![cap(java, "decl", decl.0, 0), cap(java, "init", "\"\"", 0)],
+            0,
+        );
+        let appends = vec![matched(
+            vec![
+                cap(java, "append", "out += x", 0),
+                cap(java, "value", "x;", 0),
+            ],
+            1,
+        )];
+        // Every `out` as a whole word, `System.out` included.
+        let uses: Vec<SyntaxMatch> = (0..java.matches("out").count())
+            .map(|n| matched(vec![cap(java, "use", "out", n)], 0))
+            .filter(|m| {
+                let c = m.capture("use").unwrap();
+                let b = java.as_bytes();
+                !b[c.bytes.start as usize - 1].is_ascii_alphanumeric()
+                    && !b[c.bytes.end as usize].is_ascii_alphanumeric()
+            })
+            .collect();
+        let refs: Vec<&SyntaxMatch> = uses.iter().collect();
+        let edits = plan(&JAVA, java, "out", &declaration, &appends, &[], &refs).unwrap();
+        let mut patched = java.to_string();
+        for (start, end, text) in edits.iter().rev() {
+            patched.replace_range(*start as usize..*end as usize, text);
+        }
+        assert!(
+            patched.contains("System.out.println(out.toString());"),
+            "{patched}"
+        );
+        // Two names in one declaration: no patch.
+        let shared = "String out = \"\", sep = \",\";";
+        let declaration = matched(vec![cap(shared, "decl", shared, 0)], 0);
+        assert!(
+            plan(&JAVA, shared, "out", &declaration, &[], &[], &[])
+                .unwrap_err()
+                .contains("together")
+        );
+        // A literal with a comma is one name.
+        assert_eq!(
+            without_strings("String out = \"a,b\";"),
+            "String out = \"\";"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! function but the C library's readers. Otherwise the finding says so and has no patch.
 
 use joule_sdk::SyntaxMatch;
-use joule_sdk::code::{enclosing_call, is_word_byte};
+use joule_sdk::code::{closing, enclosing_call, is_word_byte};
 use joule_sdk::hotspot::{Attribution, CallerCost, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
@@ -45,8 +45,9 @@ fn loops(language: Language) -> String {
     )
 }
 
-/// Functions of the C library that read a string and never change it: passing `S` to them in
-/// the loop keeps its length.
+/// Functions of the C library that read a string and never change it, and return no pointer
+/// into it (`strchr` does, and a write through that pointer would change the string):
+/// passing `S` to them in the loop keeps its length.
 const READERS: &[&str] = &[
     "strlen",
     "wcslen",
@@ -55,13 +56,8 @@ const READERS: &[&str] = &[
     "strncmp",
     "strcasecmp",
     "strncasecmp",
-    "strchr",
-    "strrchr",
-    "strstr",
     "strspn",
     "strcspn",
-    "strpbrk",
-    "memchr",
     "memcmp",
     "printf",
     "puts",
@@ -79,9 +75,6 @@ const READERS: &[&str] = &[
     "toupper",
     "atoi",
     "atol",
-    "strtol",
-    "strtoul",
-    "strtod",
 ];
 
 /// Share of the measuring the patch removes: all but one measurement per loop.
@@ -310,21 +303,38 @@ pub fn changes_length(body: &str, s: &str) -> Option<String> {
             return Some(format!("the loop assigns to `{s}` (`{s} {op}`)"));
         }
         if after.starts_with('[') {
-            // `s[i] = 0` ends the string early.
-            if let Some(close) = matching(after, '[', ']') {
-                let rest = after[close + 1..].trim_start();
-                if let Some(value) = rest.strip_prefix('=').filter(|r| !r.starts_with('=')) {
-                    let value = value.trim_start();
-                    let value = value.split(';').next().unwrap_or("").trim();
-                    if value == "0" || value == "'\\0'" || value == "L'\\0'" || value == "NULL" {
-                        return Some(format!("the loop writes a terminating zero into `{s}`"));
-                    }
+            // An element written: only values that cannot be zero keep the length (`s[i] =
+            // tolower(s[i])`, `s[i] = '-'`); `s[i] ^= k`, `s[i] = s[i + 1]` may end it early.
+            let Some(close) = closing(after, '[', ']') else {
+                return Some(format!("the loop indexes `{s}` in a way not followed"));
+            };
+            let rest = after[close + 1..].trim_start();
+            if let Some(value) = rest.strip_prefix('=').filter(|r| !r.starts_with('=')) {
+                let value = value.split(';').next().unwrap_or("").trim();
+                if !never_zero(value) {
+                    return Some(format!(
+                        "the loop writes `{}` into `{s}`, which may be a terminating zero",
+                        value
+                    ));
                 }
+            } else if [
+                "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", "++", "--",
+            ]
+            .iter()
+            .any(|op| rest.starts_with(op))
+                || before.ends_with("++")
+                || before.ends_with("--")
+            {
+                return Some(format!("the loop changes an element of `{s}` in place"));
             }
             continue;
         }
         if before.ends_with('=') && !before.ends_with("==") && !before.ends_with("!=") {
             return Some(format!("the loop copies `{s}` to another name"));
+        }
+        if before.ends_with(')') && enclosing_call(&code[..start]).is_none() {
+            // `(unsigned char *)s`: a cast, copied or written through under another type.
+            return Some(format!("the loop casts `{s}`"));
         }
         if let Some(callee) = enclosing_call(&code[..start]) {
             if !READERS.contains(&callee.as_str()) {
@@ -333,20 +343,124 @@ pub fn changes_length(body: &str, s: &str) -> Option<String> {
             continue;
         }
     }
+    // `strlen(p->name)` with `p = p->next` in the loop: the string is another one.
+    let mut base = s;
+    while let Some(i) = base.rfind(['.', '>']) {
+        base = base[..i].trim_end_matches('-');
+        if base.is_empty() {
+            break;
+        }
+        if let Some(why) = reassigns(&code, base) {
+            return Some(why);
+        }
+    }
     None
 }
 
-/// The index in `text` (which starts with `open`) of the bracket that closes it.
-fn matching(text: &str, open: char, close: char) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        if c == open {
-            depth += 1;
-        } else if c == close {
-            depth -= 1;
-            if depth == 0 {
-                return Some(i);
+/// Why `base` (the variable a field path starts from) is made to point elsewhere in `code`:
+/// assigned or stepped.
+fn reassigns(code: &str, base: &str) -> Option<String> {
+    let bytes = code.as_bytes();
+    for (i, _) in code.match_indices(base) {
+        let end = i + base.len();
+        if (i > 0 && (is_word_byte(bytes[i - 1]) || bytes[i - 1] == b'.' || bytes[i - 1] == b'>'))
+            || (end < bytes.len() && is_word_byte(bytes[end]))
+        {
+            continue;
+        }
+        let after = code[end..].trim_start();
+        let before = code[..i].trim_end();
+        if (after.starts_with('=') && !after.starts_with("=="))
+            || after.starts_with("++")
+            || after.starts_with("--")
+            || after.starts_with("+=")
+            || after.starts_with("-=")
+            || before.ends_with("++")
+            || before.ends_with("--")
+        {
+            return Some(format!("the loop moves `{base}` to another object"));
+        }
+    }
+    None
+}
+
+/// Whether the value written into a string element can never be zero: a character literal
+/// other than `'\0'`, `tolower(..)` / `toupper(..)` of it (they only change case), or a
+/// conditional choosing between such values.
+pub fn never_zero(value: &str) -> bool {
+    let value = value.trim();
+    let value = strip_cast(
+        value
+            .strip_prefix('(')
+            .and_then(|v| v.strip_suffix(')'))
+            .filter(|v| balanced(v))
+            .unwrap_or(value),
+    );
+    if let Some((_, branches)) = split_conditional(value) {
+        return branches.iter().all(|b| never_zero(b));
+    }
+    if let Some(lit) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        return !lit.is_empty() && lit != "\\0" && lit != "\\x00" && lit != "\\000";
+    }
+    ["tolower(", "toupper(", "towlower(", "towupper("]
+        .iter()
+        .any(|f| value.starts_with(f) && value.ends_with(')'))
+}
+
+/// `value` without a leading cast: `(char)tolower(c)` -> `tolower(c)`.
+fn strip_cast(value: &str) -> &str {
+    let value = value.trim();
+    if value.starts_with('(')
+        && let Some(close) = closing(value, '(', ')')
+    {
+        let inner = &value[1..close];
+        let rest = value[close + 1..].trim_start();
+        let is_type = inner.split_whitespace().all(|w| {
+            w.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '*')
+        });
+        if is_type && !rest.is_empty() {
+            return rest;
+        }
+    }
+    value
+}
+
+/// Whether `text`'s parentheses balance.
+fn balanced(text: &str) -> bool {
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
             }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// `cond ? a : b` at the top level: the condition and the two values.
+fn split_conditional(value: &str) -> Option<(&str, [&str; 2])> {
+    let mut depth = 0i32;
+    let mut question = None;
+    let mut in_char = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            '\'' => in_char = !in_char,
+            _ if in_char => {}
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '?' if depth == 0 && question.is_none() => question = Some(i),
+            ':' if depth == 0 => {
+                let q = question?;
+                return Some((&value[..q], [&value[q + 1..i], &value[i + 1..]]));
+            }
+            _ => {}
         }
     }
     None
@@ -455,7 +569,8 @@ mod tests {
             "while (i < strlen(s)) { if (isdigit(s[i])) n = n * 10 + s[i] - '0'; i++; }",
             // Another name that contains `s`, a field of `s`, a comment and a string.
             "for (i = 0; i < strlen(s); i++) { xs = 0; s_len2 = 1; t->s = 0; /* s = 0 */ puts(\"s = 0\"); }",
-            "for (i = 0; i < strlen(s); i++) { if (strchr(s, 'x')) n++; }",
+            "for (i = 0; i < strlen(s); i++) { if (strcmp(s, \"x\") == 0) n++; }",
+            "for (i = 0; i < strlen(s); i++) s[i] = (char)toupper((unsigned char)s[i]);",
             "for (i = 0; i < strlen(s); i++) { if (s[i] == 0) break; }",
         ];
         for body in keeps {
@@ -491,6 +606,19 @@ mod tests {
             ),
             ("for (i = 0; i < strlen(s); i++) { *s = 0; }", "through"),
             ("for (i = 0; i < strlen(s); i++) { f(&s); }", "address"),
+            // Found on review.
+            ("for (i = 0; i < strlen(s); i++) s[i] ^= key;", "in place"),
+            ("for (i = 0; i < strlen(s); i++) s[i] -= '0';", "in place"),
+            ("for (i = 0; i < strlen(s); i++) s[i] = s[i + 1];", "may be"),
+            ("for (i = 0; i < strlen(s); i++) s[i] = c - 'a';", "may be"),
+            (
+                "for (i = 0; i < strlen(s); i++) { char *c = strchr(s, ','); if (c) *c = 0; }",
+                "strchr",
+            ),
+            (
+                "for (i = 0; i < strlen(s); i++) { unsigned char *u = (unsigned char *)s; u[i] = 0; }",
+                "cast",
+            ),
         ];
         for (body, why) in changes {
             let found = changes_length(body, "s");
@@ -506,6 +634,16 @@ mod tests {
             )
             .is_some()
         );
+        assert!(
+            changes_length(
+                "for (i = 0; i < strlen(p->name); i++) { n++; p = p->next; }",
+                "p->name"
+            )
+            .is_some_and(|w| w.contains("moves `p`"))
+        );
+        assert!(never_zero("isalnum(c) ? (char)tolower(c) : '-'"));
+        assert!(!never_zero("c ? 'a' : 0"));
+        assert!(!never_zero("'\\0'"));
     }
 
     #[test]

@@ -548,6 +548,23 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
 }
 
 /// Memory no file backs: where JIT compilers put their code.
+/// A symbol without the suffix GCC gives the parts it splits out of a function or the copies
+/// it specialises: `work.cold` and `work.part.0` are `work`.
+pub(super) fn clone_base(symbol: &str) -> &str {
+    [
+        ".cold",
+        ".part.",
+        ".isra.",
+        ".constprop.",
+        ".lto_priv.",
+        ".localalias",
+    ]
+    .iter()
+    .filter_map(|s| symbol.find(s))
+    .min()
+    .map_or(symbol, |i| &symbol[..i])
+}
+
 fn is_anonymous(path: &str) -> bool {
     path == "//anon" || path.starts_with("/memfd:") || path.starts_with("[anon")
 }
@@ -735,7 +752,9 @@ impl State<'_> {
     /// caller's frame. The call instruction just before `ret` says whom that frame called:
     /// when it is a direct call to a function that does not hold `ip`, that function is the
     /// frame lost. An indirect call, a call through the PLT, or a target that holds `ip`
-    /// restores nothing.
+    /// restores nothing. A tail call in between (the function called jumped to another,
+    /// which called the leaf) gives back the function called, not the one that jumped: the
+    /// call path's first function, where a DWARF unwind shows its last.
     fn lost_caller(&mut self, pid: i32, ip: u64, ret: u64) -> Option<FrameId> {
         let process = self.processes.get(&pid)?;
         let map = *process.find(ret.saturating_sub(1))?;
@@ -745,7 +764,9 @@ impl State<'_> {
             return None;
         }
         let offset = |m: &Map, a: u64| a.wrapping_sub(m.start).wrapping_add(m.page_offset);
-        let key = (map.dso, ret);
+        // By the return address's place in the file: the same library loaded at different
+        // addresses in different processes is one key.
+        let key = (map.dso, offset(&map, ret));
         if !self.callees.contains_key(&key) {
             let callee = match self.symbolizer.binary(&dso.path, &dso.build_id) {
                 Ok(binary) => binary
@@ -781,7 +802,9 @@ impl State<'_> {
             let held = binary
                 .address_of_offset(offset(&ip_map, ip))
                 .and_then(|a| binary.symbol(a));
-            if held.as_deref() == Some(symbol.as_str()) {
+            // GCC's split and cloned parts (`work.cold`, `work.part.0`, `f.isra.0`) are the
+            // function they were split from.
+            if held.as_deref().map(clone_base) == Some(clone_base(symbol)) {
                 return None;
             }
         }

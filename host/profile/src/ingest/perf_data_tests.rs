@@ -283,6 +283,10 @@ fn the_caller_of_a_frameless_leaf_is_restored_from_the_call_before_the_return_ad
         "{:?}",
         p.comments
     );
+    // GCC's split and cloned parts are their function.
+    assert_eq!(super::perf_data::clone_base("work.cold"), "work");
+    assert_eq!(super::perf_data::clone_base("f.part.0.isra.0"), "f");
+    assert_eq!(super::perf_data::clone_base("parse_line"), "parse_line");
     // The fixture of hot.c: `run` holds its samples itself (it has a frame), so nothing is
     // inserted between `run` and `main`, and `main` is never inserted under itself.
     let hot = load_with(&fixtures().join("perf.data"), &with_binaries()).unwrap();

@@ -93,8 +93,10 @@ impl Binary {
         let offset = code
             .segments
             .iter()
-            .find(|&&(_, size, address)| at >= address && at + len <= address + size)
-            .map(|&(start, _, address)| at - address + start)?;
+            .find(|&&(_, size, address)| {
+                at >= address && at.saturating_add(len) <= address.saturating_add(size)
+            })
+            .and_then(|&(start, _, address)| (at - address).checked_add(start))?;
         let mut bytes = [0u8; 5];
         code.file
             .read_exact_at(&mut bytes[..len as usize], offset)
@@ -118,11 +120,11 @@ impl Binary {
         let in_code = code
             .segments
             .iter()
-            .any(|&(_, size, address)| target >= address && target < address + size);
+            .any(|&(_, size, address)| target >= address && target < address.saturating_add(size));
         let in_plt = code
             .plt
             .iter()
-            .any(|&(start, size)| target >= start && target < start + size);
+            .any(|&(start, size)| target >= start && target < start.saturating_add(size));
         // A byte 0xe8 five bytes back may belong to another instruction: the target must
         // be where a function starts.
         let entries = self.entries.get_or_init(|| function_entries(&self.path));
