@@ -187,8 +187,10 @@ fn caller_findings(
                 string.text,
                 match &unsafe_because {
                     None => format!(
-                        "The loop does not change the string's length, so it can be measured \
-                         once before the loop (`size_t {name} = {}({});`).",
+                        "Nothing in the loop's text changes the string's length, so it can be \
+                         measured once before the loop (`size_t {name} = {}({});`); check that \
+                         no pointer made before the loop, and no function it calls, writes to \
+                         the string.",
                         fname.text, string.text
                     ),
                     Some(why) => format!(
