@@ -9,9 +9,13 @@
 //! function, C and C++): a `for` or `while` loop, a statement of a block, whose condition
 //! compares with `strlen(S)` or `wcslen(S)`. The patch measures `S` once, just before the loop
 //! (`size_t s_len = strlen(s);`), and compares with that. It is offered only when the loop
-//! cannot change the string's length as far as its text shows: `S` is not reassigned, moved
-//! or aliased in the loop, no element is set to `0` or `'\0'`, and `S` is passed to no
-//! function but the C library's readers. Otherwise the finding says so and has no patch.
+//! cannot change the string's length as far as its text shows: `S` (and the base of a field
+//! path such as `p->name`) is not reassigned, stepped, cast or aliased in the loop, an element
+//! is written only with a value that cannot be zero (a non-zero character literal,
+//! `tolower`/`toupper`, a conditional of those) and never changed in place, and `S` is passed
+//! to no function but the C library's readers that return no pointer into it. Otherwise the
+//! finding says which and has no patch. Aliases made before the loop, and functions that write
+//! the string through a global, are beyond the loop's text; the message says to check them.
 
 use joule_sdk::SyntaxMatch;
 use joule_sdk::code::{closing, enclosing_call, is_word_byte};
