@@ -498,6 +498,27 @@ mod tests {
                 "b := make([]byte, 0, 8)\nr := Rec{Data: b}\n_ = r",
                 "stored",
             ),
+            // Found on review: a slice of it, a retaining bytes function, a grown copy kept.
+            (
+                "b := make([]byte, 0, 8)\nb = append(b, 'x')\nout = append(out, b[:len(b)])",
+                "another slice",
+            ),
+            (
+                "b := make([]byte, 0, 8)\nb = append(b, 'x')\nm[k] = b[1:]",
+                "stored",
+            ),
+            (
+                "b := make([]byte, 0, 8)\nb = append(b, 'x')\nout = append(out, bytes.TrimSpace(b))",
+                "may keep",
+            ),
+            (
+                "b := make([]byte, 0, 8)\nout = append(out, append(b, 'x'))",
+                "kept elsewhere",
+            ),
+            (
+                "b := make([]byte, 0, 8)\nkept := strconv.AppendInt(b, 1, 10)\n_ = kept",
+                "kept elsewhere",
+            ),
         ];
         for (body, why) in escapes {
             let found = check(body, "b");
