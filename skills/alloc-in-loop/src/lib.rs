@@ -19,7 +19,7 @@
 //! leaves the finding without a patch.
 
 use joule_sdk::code::{closing, enclosing_call};
-use joule_sdk::hotspot::{Attribution, may_be_in, sites_in};
+use joule_sdk::hotspot::{Attribution, Costs, may_be_in, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::{format_value, percent};
 use joule_sdk::{Order, TopQuery};
@@ -87,10 +87,14 @@ impl Skill for AllocInLoop {
         let min_share: f64 = invocation.param_or("min-share", 0.05)?;
         let trees = Tree::granted();
         let profiles = Profile::granted();
-        let cpu: Vec<&Profile> = profiles
-            .iter()
-            .filter(|p| alloc_type(p).is_none())
-            .collect();
+        // Each CPU profile's allocation time by caller, attributed once for every finding.
+        let mut cpu: Vec<(&Profile, Costs)> = Vec::new();
+        for profile in profiles.iter().filter(|p| alloc_type(p).is_none()) {
+            cpu.push((
+                profile,
+                Attribution::new(ALLOCATING, ALLOCATING).run(profile)?,
+            ));
+        }
         let mut findings = Vec::new();
         for profile in &profiles {
             let Some(alloc) = alloc_type(profile) else {
@@ -139,7 +143,7 @@ fn alloc_type(profile: &Profile) -> Option<u32> {
 #[allow(clippy::too_many_arguments)]
 fn function_findings(
     profile: &Profile,
-    cpu: &[&Profile],
+    cpu: &[(&Profile, Costs)],
     trees: &[Tree],
     stat: &FunctionStat,
     lines: &[LineStat],
@@ -204,7 +208,7 @@ fn function_findings(
             cpu,
             function,
             allocated as f64 / stat.self_value.max(1) as f64,
-        )?;
+        );
         let made = format!("{} := {}", name.text, call.text);
         let mut finding = Finding::opportunity("alloc-in-loop")
             .title(format!(
@@ -289,14 +293,9 @@ fn profile_unit(profile: &Profile) -> String {
 /// The share of a granted CPU profile that `function` spends allocating, times `part` (the
 /// line's part of the function's allocation), and that profile's name: the largest over the
 /// CPU profiles that have the function.
-fn cpu_saving(
-    cpu: &[&Profile],
-    function: &Function,
-    part: f64,
-) -> Result<Option<(f64, String)>, CallError> {
+fn cpu_saving(cpu: &[(&Profile, Costs)], function: &Function, part: f64) -> Option<(f64, String)> {
     let mut best: Option<(f64, String)> = None;
-    for profile in cpu {
-        let costs = Attribution::new(ALLOCATING, ALLOCATING).run(profile)?;
+    for (profile, costs) in cpu {
         let Some(caller) = costs
             .callers
             .iter()
@@ -309,7 +308,7 @@ fn cpu_saving(
             best = Some((share, profile.name().to_string()));
         }
     }
-    Ok(best)
+    best
 }
 
 /// Why the slice `name` may outlive an iteration, given its uses (byte ranges in `file`,

@@ -199,14 +199,8 @@ fn fix(
     if changes(&body, name) {
         return Ok(None);
     }
-    let loops = tree.query(&Query::new(Language::Python, LOOPS).glob(&site.path))?;
-    let outermost = loops
-        .iter()
-        .filter(|m| m.function == site.function)
-        .filter_map(|m| m.capture("loop"))
-        .filter(|l| l.bytes.start <= haystack.bytes.start && haystack.bytes.end <= l.bytes.end)
-        .min_by_key(|l| l.bytes.start);
-    let Some(outer) = outermost else {
+    let Some(outer) = outermost_loop(tree, site, &Query::new(Language::Python, LOOPS), haystack)?
+    else {
         return Ok(None);
     };
     let line = outer.lines.start;
@@ -230,6 +224,28 @@ fn fix(
         ),
         Edit::capture(tree.name(), &site.path, haystack, &format!("{name}_set")),
     ]))
+}
+
+/// The outermost of the loops `loops` (a query capturing `@loop`) in `site`'s function that
+/// hold `inner`: where a set built once for the whole nest goes.
+fn outermost_loop(
+    tree: &Tree,
+    site: &SyntaxMatch,
+    loops: &Query,
+    inner: &SyntaxCapture,
+) -> Result<Option<SyntaxCapture>, CallError> {
+    let loops = tree.query(
+        &loops
+            .clone()
+            .glob(&joule_sdk::hotspot::glob_literal(&site.path)),
+    )?;
+    Ok(loops
+        .iter()
+        .filter(|m| m.function == site.function)
+        .filter_map(|m| m.capture("loop"))
+        .filter(|l| l.bytes.start <= inner.bytes.start && inner.bytes.end <= l.bytes.end)
+        .min_by_key(|l| l.bytes.start)
+        .cloned())
 }
 
 export_skill!(LinearSearchInLoop, id = "linear-search-in-loop");

@@ -105,8 +105,10 @@ fn caller_findings(
             )
             .label("fingerprint", call.text.clone());
         if why_not.is_none()
-            && let Some(line) = outermost_loop_line(tree, &site, haystack)?
+            && let Some(outer) =
+                super::outermost_loop(tree, &site, &Query::new(Language::Rust, LOOPS), haystack)?
         {
+            let line = outer.lines.start;
             let indent = tree.indentation(&site.path, line)?;
             finding = finding
                 .edit(Edit::lines(
@@ -123,24 +125,6 @@ fn caller_findings(
         findings.push(finding.build());
     }
     Ok(findings)
-}
-
-/// The line of the outermost loop around `haystack` in the function.
-fn outermost_loop_line(
-    tree: &Tree,
-    site: &SyntaxMatch,
-    haystack: &joule_sdk::SyntaxCapture,
-) -> Result<Option<u32>, CallError> {
-    let loops = tree.query(
-        &Query::new(Language::Rust, LOOPS).glob(&joule_sdk::hotspot::glob_literal(&site.path)),
-    )?;
-    Ok(loops
-        .iter()
-        .filter(|m| m.function == site.function)
-        .filter_map(|m| m.capture("loop"))
-        .filter(|l| l.bytes.start <= haystack.bytes.start && haystack.bytes.end <= l.bytes.end)
-        .min_by_key(|l| l.bytes.start)
-        .map(|l| l.lines.start))
 }
 
 /// The element type of `name` when the function (its text, `body`) declares it as a slice or
