@@ -5,6 +5,7 @@
 //! backslashes are refused with a message saying why), then by `cap-std`, which refuses any
 //! resolution, symlinks included, that would leave the root. Nothing is read before both agree.
 
+mod bodies;
 mod search;
 pub mod symbols;
 pub mod syntax;

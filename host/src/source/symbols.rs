@@ -48,7 +48,8 @@ struct CacheFile {
     files: HashMap<String, Cached>,
 }
 
-const CACHE_VERSION: u32 = 1;
+/// 2: Go bodies blanked before parsing (files with syntax errors may differ from version 1).
+const CACHE_VERSION: u32 = 2;
 
 impl SymbolCache {
     /// The cache for the tree at `root` in directory `dir`.
@@ -348,6 +349,54 @@ fn definitions_in(
             slot.insert(parser)
         }
     };
+    // Go bodies are blanked first (the index needs signatures and lines; see `bodies`).
+    let blanked = match language {
+        Language::Go => super::bodies::blank_go_bodies(bytes),
+        _ => None,
+    };
+    parsed_definitions(
+        parser,
+        language,
+        path,
+        blanked.as_deref().unwrap_or(bytes),
+        deadline,
+    )
+}
+
+/// The named functions of one file as the index finds them (`blank_bodies`), or from a parse
+/// of the whole file, which is `None` when that parse has syntax errors (what a parser makes
+/// of invalid code is its error recovery's guess): `make bench-symbols` checks the two agree
+/// on every valid file of a real tree.
+pub fn file_definitions(path: &str, bytes: &[u8], blank_bodies: bool) -> Option<Vec<Definition>> {
+    let Some(language) = Language::of_path(path) else {
+        return Some(Vec::new());
+    };
+    let far = Instant::now() + INDEX_BUDGET;
+    if blank_bodies {
+        return Some(definitions_in(
+            &mut HashMap::new(),
+            language,
+            path,
+            bytes,
+            far,
+        ));
+    }
+    let mut parser = Parser::new();
+    parser.set_language(&language.grammar()).ok()?;
+    if parse(&mut parser, bytes, far)?.root_node().has_error() {
+        return None;
+    }
+    Some(parsed_definitions(&mut parser, language, path, bytes, far))
+}
+
+/// The named functions in `bytes`, parsed as they are.
+fn parsed_definitions(
+    parser: &mut Parser,
+    language: Language,
+    path: &str,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Vec<Definition> {
     let Some(tree) = parse(parser, bytes, deadline) else {
         return Vec::new();
     };
@@ -455,6 +504,43 @@ mod tests {
             .collect();
         assert!(!paths.contains(&"secret/keys.py".to_string()), "{paths:?}");
         assert_eq!(index.lookup("parse_line", 2, &all).len(), 2);
+    }
+
+    /// Blanking Go bodies changes no definition: every Go file of the repository (the corpus
+    /// programs, the example's services) indexed both ways. `make bench-symbols` checks the
+    /// same on Go's own sources.
+    #[test]
+    fn go_files_give_the_same_definitions_with_their_bodies_blanked() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("tests"), root.join("example")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "go") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() >= 10, "{files:?}");
+        let mut parsers = HashMap::new();
+        let mut parser = Parser::new();
+        parser.set_language(&Language::Go.grammar()).unwrap();
+        let far = Instant::now() + Duration::from_secs(3600);
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap();
+            let name = file.to_string_lossy();
+            assert!(
+                super::super::bodies::blank_go_bodies(&bytes).is_some(),
+                "{name} does not lex"
+            );
+            let blanked = definitions_in(&mut parsers, Language::Go, &name, &bytes, far);
+            let whole = parsed_definitions(&mut parser, Language::Go, &name, &bytes, far);
+            assert!(!whole.is_empty(), "{name}");
+            assert_eq!(blanked, whole, "{name}");
+        }
     }
 
     #[test]
