@@ -288,10 +288,12 @@ fn the_caller_of_a_frameless_leaf_is_restored_from_the_call_before_the_return_ad
     assert_eq!(super::perf_data::clone_base("f.part.0.isra.0"), "f");
     assert_eq!(super::perf_data::clone_base("parse_line"), "parse_line");
     // The fixture of hot.c: `run` holds its samples itself (it has a frame), so nothing is
-    // inserted between `run` and `main`, and `main` is never inserted under itself.
+    // inserted between `run` and `main`, and `main` is never inserted under itself. Kernel
+    // frames are named only on the kernel that recorded the fixture; elsewhere each is
+    // `[kernel.kallsyms]`, one per address, and they are not what this checks.
     let hot = load_with(&fixtures().join("perf.data"), &with_binaries()).unwrap();
     for (stack, _) in folded::lines(&hot, hot.default_sample_type) {
-        let frames: Vec<&str> = stack.split(';').collect();
+        let frames: Vec<&str> = stack.split(';').filter(|f| !f.starts_with('[')).collect();
         assert!(frames.windows(2).all(|w| w[0] != w[1]), "{stack}");
     }
 }
