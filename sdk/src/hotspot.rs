@@ -323,9 +323,10 @@ impl Attribution {
 /// generic arguments or closure suffixes) is the function `source_name` (as a syntax query
 /// reports it: `method`, `Type::method`, `Type.method`).
 pub fn same_function(profile_name: &str, source_name: &str) -> bool {
-    // Both sides the same way: generics out, `.` (Python, Go, Java) as `::`, Python's
-    // `<locals>` of nested functions dropped.
-    let norm = |name: &str| plain_name(&name.replace(".<locals>.", ".")).replace('.', "::");
+    // Both sides the same way: generics out, `.` (Python, Go, Java) and the JVM's `$` between
+    // a class and the class nested in it (`Report$Row`) as `::`, Python's `<locals>` of nested
+    // functions dropped.
+    let norm = |name: &str| plain_name(&name.replace(".<locals>.", ".")).replace(['.', '$'], "::");
     let (profile, source) = (norm(profile_name), norm(source_name));
     profile == source || profile.ends_with(&format!("::{source}"))
 }
@@ -518,6 +519,13 @@ mod tests {
             "long com.acme.Fields.sum(java.util.List)",
             "Fields.sum"
         ));
+        // A nested class: the JVM's `Outer$Inner`, the source's `Inner` in `Outer`.
+        assert!(same_function(
+            "java.lang.String com.acme.Report$Row.format(int)",
+            "Row.format"
+        ));
+        assert!(same_function("Report$Row.format", "Report.Row.format"));
+        assert!(!same_function("Report$Row.format", "Column.format"));
         // Go methods on pointers.
         assert_eq!(
             plain_name("example.com/pages.(*Renderer).Page"),
