@@ -282,7 +282,19 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		tests/offense/corpus/cpp-buckets/bench --iterations 15
 	perf script -i $(TARGET_DIR)/cpp-buckets.perf.data | gzip > tests/offense/corpus/cpp-buckets/profile.perf.txt.gz
 	rm -f tests/offense/corpus/cpp-buckets/bench
-	@for c in heavy-hitters:30 blocklist:30; do \
+	$(MAKE) -C tests/offense/corpus/cpp-cache -f build.mk bench
+	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/cpp-cache.perf.data \
+		tests/offense/corpus/cpp-cache/bench --iterations 3
+	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/cpp-cache.perf.data \
+		--to pprof -o tests/offense/corpus/cpp-cache/profile.pb.gz
+	rm -f tests/offense/corpus/cpp-cache/bench
+	$(MAKE) -C tests/offense/corpus/cpp-allowlist -f build.mk bench
+	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/cpp-allowlist.perf.data \
+		tests/offense/corpus/cpp-allowlist/bench --iterations 200
+	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/cpp-allowlist.perf.data \
+		--to pprof -o tests/offense/corpus/cpp-allowlist/profile.pb.gz
+	rm -f tests/offense/corpus/cpp-allowlist/bench
+	@for c in heavy-hitters:30 blocklist:30 page-cache:3; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		RUSTFLAGS="-C force-frame-pointers=yes" $(CARGO) build --profile profiling -p corpus-$$dir \
 			--target-dir $(TARGET_DIR)/frame-pointers && \
@@ -295,12 +307,13 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	          go-exposition:"--iterations 15 --cpuprofile cpu.pb.gz --allocprofile allocs.pb.gz" \
 	          go-keywords:"--iterations 3 --cpuprofile profile.pb.gz" \
 	          go-pages:"--iterations 3 --mutexprofile mutex.pb.gz" \
-	          go-ranking:"--iterations 5 --cpuprofile profile.pb.gz"; do \
+	          go-ranking:"--iterations 5 --cpuprofile profile.pb.gz" \
+	          go-allowlist:"--iterations 40 --cpuprofile profile.pb.gz"; do \
 		dir=$${c%%:*}; args=$${c#*:}; \
 		(cd tests/offense/corpus/$$dir && go build -o bench-bin ./bench && \
 			./bench-bin $$args && rm bench-bin) || exit 1; \
 	done
-	@for c in java-ledger:10 java-report:300; do \
+	@for c in java-ledger:10 java-report:300 java-allowlist:40; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		$(MAKE) -C tests/offense/corpus/$$dir -f build.mk bench && \
 		(cd tests/offense/corpus/$$dir && perf record -e cpu-clock -F 999 -g \
@@ -315,7 +328,7 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		tests/offense/corpus/c-slugs/bench --iterations 3
 	perf script -i $(TARGET_DIR)/c-slugs.perf.data | gzip > tests/offense/corpus/c-slugs/profile.perf.txt.gz
 	rm -f tests/offense/corpus/c-slugs/bench
-	@for c in py-slugs:6 py-blocklist:1 py-overdue:10; do \
+	@for c in py-slugs:6 py-blocklist:1 py-overdue:10 py-frames:4; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		(cd tests/offense/corpus/$$dir && $(abspath $(PYSPY_VENV))/bin/py-spy record \
 			--format speedscope -r 250 -o profile.speedscope.json -- \
@@ -326,6 +339,9 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		gzip -f profile.speedscope.json
 	cd tests/offense/clean/py-once && $(abspath $(PYSPY_VENV))/bin/py-spy record \
 		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py 4 && \
+		gzip -f profile.speedscope.json
+	cd tests/offense/clean/py-text && $(abspath $(PYSPY_VENV))/bin/py-spy record \
+		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py 3 && \
 		gzip -f profile.speedscope.json
 
 # Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13),

@@ -347,6 +347,16 @@ fn a_go_lock_held_across_slow_work_is_shown_with_its_critical_section() {
 }
 
 #[test]
+fn a_cpp_mutex_held_across_slow_work_is_found_from_its_futex_frames() {
+    finds_what_the_case_expects("tests/offense/corpus/cpp-cache");
+}
+
+#[test]
+fn a_rust_mutex_guard_held_across_slow_work_is_found_from_its_futex_frames() {
+    finds_what_the_case_expects("tests/offense/corpus/page-cache");
+}
+
+#[test]
 fn a_comparator_that_parses_its_keys_is_found_at_its_sort() {
     finds_what_the_case_expects("tests/offense/corpus/go-ranking");
 }
@@ -357,8 +367,67 @@ fn a_rust_slice_searched_in_a_loop_gets_a_set() {
 }
 
 #[test]
+fn a_cpp_vector_searched_with_std_find_in_a_loop_gets_an_unordered_set() {
+    // `permitted` gets the patch; `first_seen` grows the vector it searches, so its finding
+    // comes without one.
+    finds_what_the_case_expects("tests/offense/corpus/cpp-allowlist");
+}
+
+#[test]
+fn a_go_slice_searched_by_a_contains_helper_in_a_loop_gets_a_map() {
+    // `Permitted` gets the patch; `FirstSeen` appends to the slice it searches, so its finding
+    // comes without one.
+    finds_what_the_case_expects("tests/offense/corpus/go-allowlist");
+}
+
+#[test]
+fn a_java_list_searched_in_a_loop_gets_a_hash_set_though_the_jit_inlined_the_search() {
+    // HotSpot inlines `ArrayList.contains` into `permitted` and `firstSeen`: their own time is
+    // the walk, the separate `ArrayList.contains` frames charged to them only what ran before
+    // the JIT inlined it. `permitted` gets the patch; `firstSeen` adds to the list it searches,
+    // so its finding comes without one.
+    finds_what_the_case_expects("tests/offense/corpus/java-allowlist");
+}
+
+#[test]
+fn a_go_function_whose_variable_hides_the_strings_package_gets_no_builder_patch() {
+    // The same program with the loop's variable named `strings`: `strings.Builder` would name
+    // the variable, so the finding stays and says why it has no patch.
+    let mut case = case("tests/offense/corpus/go-report");
+    let copy = scratch_dir("offense-strings-hidden").join("go-report");
+    copy_dir(&case.dir, &copy);
+    let file = copy.join("report.go");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let hidden = text
+        .replace("for _, r := range rows {", "for strings, r := range rows {")
+        .replace(
+            "out += strconv.Itoa(r.ID)",
+            "out += strconv.Itoa(r.ID + 0*strings)",
+        );
+    assert_ne!(hidden, text);
+    std::fs::write(&file, hidden).unwrap();
+    case.source = copy;
+    let report = run_offense(&case);
+    let found = opportunities(&report);
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert!(found[0]["patch"].is_null(), "{report:#}");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`strings` names a variable in the function"),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn a_java_string_built_with_plus_equals_in_a_loop_becomes_a_string_builder() {
     finds_what_the_case_expects("tests/offense/corpus/java-report");
+}
+
+#[test]
+fn python_bytes_built_with_plus_equals_in_a_loop_are_joined_once() {
+    finds_what_the_case_expects("tests/offense/corpus/py-frames");
 }
 
 #[test]
@@ -783,4 +852,11 @@ fn python_regexes_compiled_once_per_class_or_per_cached_argument_get_no_opportun
     // A class body, __init_subclass__ and an lru_cache'd function each compile regexes under
     // their own frames: once per class or per distinct argument, not per call.
     clean_code_gets_no_opportunity("tests/offense/clean/py-once");
+}
+
+#[test]
+fn python_strings_and_bytearrays_grown_in_place_get_no_opportunity() {
+    // `text += ..` on a local str and `out += ..` on a bytearray, both hot: CPython grows
+    // them in place, so only bytes (copied on every append) would be a finding.
+    clean_code_gets_no_opportunity("tests/offense/clean/py-text");
 }

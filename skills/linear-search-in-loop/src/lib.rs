@@ -8,13 +8,26 @@
 //! `items_set = set(items)` just before the outermost loop around the test and tests against it.
 //!
 //! Rust (`rust.rs`): `items.contains(&x)` on a slice or vector in a loop, found by the time in
-//! `slice::contains`; the fix collects a `HashSet` before the loop.
+//! `slice::contains`; the fix collects a `HashSet` before the loop. C++ (`cpp.rs`):
+//! `std::find(v.begin(), v.end(), x) != v.end()` (or `std::count(..)` compared with 0) on a
+//! `std::vector` in a loop, found by the time in `std::find`'s frames (inlined: a `perf.data`
+//! capture read with the binary's DWARF); the fix builds a `std::unordered_set` before the loop.
+//! Go (`go.rs`): a hand-written `contains(list, x)` helper (a linear scan, recognised from its
+//! source) or `slices.Contains` called in a loop, found by the time in the helper; the fix
+//! builds a `map[T]bool` before the loop. Java (`java.rs`): `items.contains(x)` on a `List`
+//! in a loop. HotSpot's JIT inlines `ArrayList.contains` into the caller at steady state, so
+//! the walk shows as the method's own time: found by that self time together with the
+//! `ArrayList.contains` / `indexOfRange` frames charged to the method (both required), with a
+//! lower confidence; the fix builds a `HashSet` before the loop.
 
 use joule_sdk::SyntaxCapture;
 use joule_sdk::hotspot::sites_in;
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
+mod cpp;
+mod go;
+mod java;
 mod rust;
 
 const MEMBERSHIP: &str =
@@ -36,8 +49,9 @@ impl Skill for LinearSearchInLoop {
             "linear-search-in-loop",
             env!("CARGO_PKG_VERSION"),
             "Membership tests against a list inside a loop (Python `if x in items`, Rust \
-             `items.contains(&x)`), each walking it; proposes building a set once before the \
-             loop.",
+             `items.contains(&x)`, C++ `std::find(v.begin(), v.end(), x) != v.end()`, Go \
+             `contains(items, x)` helpers and `slices.Contains`, Java `items.contains(x)` on a \
+             `List`), each walking it; proposes building a set once before the loop.",
             "0.01",
         )
         .build()
@@ -64,6 +78,9 @@ impl Skill for LinearSearchInLoop {
             ));
         }
         findings.extend(rust::scan(invocation)?);
+        findings.extend(cpp::scan(invocation)?);
+        findings.extend(go::scan(invocation)?);
+        findings.extend(java::scan(invocation)?);
         Ok(findings)
     }
 }

@@ -1,22 +1,45 @@
-//! `lock-contention`: a Go function that holds a contended `sync.Mutex` while it does slow
-//! work makes every other goroutine that wants the lock wait for that work: a cache that
+//! `lock-contention`: a function that holds a contended lock while it does slow work makes
+//! every other thread (or goroutine) that wants the lock wait for that work: a cache that
 //! renders a missing entry under its lock serialises its hits behind its misses.
 //!
-//! Profile evidence: a contention profile (Go's mutex profile, `delay` in nanoseconds, and
-//! its block profile): the delay others waited, charged to the function that held the lock
-//! (the mutex profile records the stack that unlocked) or that waited for it (the block
-//! profile). Source evidence (syntax queries in that function): its critical sections, from
-//! each `X.Lock()` / `X.RLock()` to the matching `X.Unlock()` (or to the function's end for a
-//! deferred unlock), and the calls made inside them. The fix (do the slow work outside the
-//! lock and publish the result under it, let readers share an `RWMutex`, split the lock) is
-//! a design change, so the finding has no patch. The delay is time goroutines waited, not
-//! CPU time: no CPU saving is stated.
+//! Two kinds of profile evidence. Go: a contention profile (its mutex profile, `delay` in
+//! nanoseconds, and its block profile): the delay others waited, charged to the function that
+//! held the lock (the mutex profile records the stack that unlocked) or that waited for it
+//! (the block profile). C, C++ and Rust: a CPU profile (`perf record -g`, cpu-clock): the time
+//! under lock-wait frames (glibc's `__lll_lock_wait`/`__lll_lock_wake` and the kernel's futex
+//! calls under them, Rust's `Mutex::lock_contended`; [`native::LOCK_WAIT`]) reached through a
+//! lock operation, charged to the program's function that took or released the lock.
+//!
+//! Source evidence (syntax queries in that function): its critical sections and the calls
+//! made inside them. Go: each `X.Lock()` / `X.RLock()` to the matching `X.Unlock()` (or to the
+//! function's end for a deferred unlock). C++: a `std::lock_guard` / `std::unique_lock` /
+//! `std::scoped_lock` to the end of its block (or its `unlock()`), `m.lock()` to
+//! `m.unlock()`; C: `pthread_mutex_lock(&m)` to `pthread_mutex_unlock(&m)`; Rust: a
+//! `let guard = m.lock().unwrap()` to the end of its block or `drop(guard)`. The fix (do the
+//! slow work outside the lock and publish the result under it, let readers share a
+//! reader-writer lock, split the lock) is a design change, so the finding has no patch.
+//!
+//! No CPU saving is stated for either (a saving of 0, which the report shows as none). Go's
+//! delay is time goroutines waited, not CPU time. In a CPU profile the lock-wait frames are
+//! CPU burned handing the lock over (a thread that finds the lock held makes a futex system
+//! call and is switched out, the holder makes another to wake it, the woken thread is switched
+//! in); waiting itself is off-CPU and never sampled. That CPU is evidence of contention but not
+//! what the fix saves: it grows with how often threads running at once collide on the lock,
+//! which depends on scheduling as much as on the code, and moving the slow work out of the
+//! lock lets more of them run at once. Measured on `tests/offense/corpus/cpp-cache` (2 cores
+//! busy with other work, this attribution on two perf captures of each build): with a worker a
+//! core, 13.6% and 0.1% of the CPU before the hand fix (render outside the lock), 0.5% and 0.0%
+//! after; with four workers, 4.5% and 2.6% before, 1.8% and 7.2% after. What the fix gains is
+//! wall time (the threads' waiting, their parallelism), which a CPU profile does not show as a
+//! share; the message says so instead of stating a number.
 
 use joule_sdk::SyntaxMatch;
 use joule_sdk::code::without_strings;
 use joule_sdk::hotspot::{Attribution, CallerCost, may_be_in, plain_name, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
+
+pub mod native;
 
 /// Waiting for and handing over Go locks.
 const COST: &str = r"^sync\.\(\*(RW)?Mutex\)\.(Lock|RLock|Unlock|RUnlock|lockSlow|unlockSlow|rUnlockSlow)$|^runtime\.(semacquire|semrelease)\w*$|^sync\.runtime_Sem\w+$";
@@ -44,8 +67,9 @@ impl Skill for LockContention {
         Describe::offense(
             "lock-contention",
             env!("CARGO_PKG_VERSION"),
-            "Go functions that hold a contended lock across slow work, from mutex and block \
-             profiles; shows the critical section and the calls in it.",
+            "Functions that hold a contended lock across slow work: Go from mutex and block \
+             profiles, C, C++ and Rust from the futex and lock-wait frames of CPU profiles; \
+             shows the critical section and the calls in it.",
             "0.05",
         )
         .build()
@@ -54,30 +78,199 @@ impl Skill for LockContention {
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
         let min_share: f64 = invocation.param_or("min-share", 0.05)?;
         let trees = Tree::granted();
-        let attribution = Attribution::new(COST, COST);
+        let contention = Attribution::new(COST, COST);
+        let lock_wait = Attribution::new(native::LOCK_WAIT, native::LOCK_ENTRY);
         let mut findings = Vec::new();
         for profile in Profile::granted() {
-            // Contention profiles only: their values are time spent waiting.
             let meta = profile.metadata();
-            let default = meta.sample_types.get(meta.default_sample_type as usize);
-            if !default.is_some_and(|t| t.name == "delay" || t.name == "contentions") {
-                continue;
-            }
-            let costs = attribution.run(&profile)?;
-            for caller in costs
-                .callers
-                .iter()
-                .filter(|c| profile.share(c.value) >= min_share)
-            {
-                findings.extend(caller_findings(&profile, &trees, caller)?);
+            let default = meta
+                .sample_types
+                .get(meta.default_sample_type as usize)
+                .map(|t| t.name.as_str())
+                .unwrap_or("");
+            if default == "delay" || default == "contentions" {
+                // Contention profiles: their values are time spent waiting.
+                let costs = contention.run(&profile)?;
+                for caller in costs
+                    .callers
+                    .iter()
+                    .filter(|c| profile.share(c.value) >= min_share)
+                {
+                    findings.extend(caller_findings(&profile, &trees, caller)?);
+                }
+            } else if is_cpu(default) {
+                let costs = lock_wait.run(&profile)?;
+                joule_sdk::log::info(format!(
+                    "{}: lock-wait frames under lock operations: {} of the profile",
+                    profile.name(),
+                    percent(profile.share(costs.charged))
+                ));
+                for caller in costs
+                    .callers
+                    .iter()
+                    .filter(|c| profile.share(c.value) >= min_share)
+                {
+                    findings.extend(native_findings(&profile, &trees, caller)?);
+                }
             }
         }
         Ok(findings)
     }
 }
 
-/// A critical section: the lock's expression, the lines from its `Lock` to its `Unlock`,
-/// and whether the unlock is deferred.
+/// Whether a profile's sample type counts CPU time (`cpu`, perf's `cpu-clock`, `task-clock`,
+/// `cycles`, or the `samples` of a CPU sampler): wall-clock profiles sample threads asleep on
+/// a lock too, and their lock-wait frames are not CPU burned.
+fn is_cpu(sample_type: &str) -> bool {
+    sample_type.contains("cpu")
+        || matches!(
+            sample_type,
+            "samples" | "sample" | "task-clock" | "cycles" | "instructions"
+        )
+}
+
+/// The languages a CPU profile's function may be in, to query in order: its file's language,
+/// or (a profile that names no file) C++, then Rust, then C. A `.h` file is read as C++, whose
+/// grammar takes C too.
+fn native_languages(function: &Function) -> Vec<Language> {
+    match function.file.as_deref().map(|f| (f, Language::of_path(f))) {
+        Some((file, Some(Language::C))) if !file.ends_with(".c") => vec![Language::Cpp],
+        Some((_, Some(Language::C))) => vec![Language::C],
+        Some((_, Some(Language::Cpp))) => vec![Language::Cpp],
+        Some((_, Some(Language::Rust))) => vec![Language::Rust],
+        Some((_, Some(_))) => Vec::new(),
+        _ => vec![Language::Cpp, Language::Rust, Language::C],
+    }
+}
+
+/// The finding for a C, C++ or Rust function charged with lock-wait CPU: its critical section
+/// that does the most of the program's own work (the section's calls), with the calls in it.
+fn native_findings(
+    profile: &Profile,
+    trees: &[Tree],
+    caller: &CallerCost,
+) -> Result<Vec<Finding>, String> {
+    let function = &caller.function;
+    // The function as its source names it: C++'s ABI tags and parameters out.
+    let source_function = Function {
+        name: native::source_name(&function.name),
+        ..function.clone()
+    };
+    let mut sites = Vec::new();
+    for language in native_languages(function) {
+        let text = match language {
+            Language::C => native::C_LOCKS,
+            Language::Rust => native::RUST_LOCKS,
+            _ => native::CPP_LOCKS,
+        };
+        sites = sites_in(trees, &source_function, &Query::new(language, text))?;
+        if !sites.is_empty() {
+            break;
+        }
+    }
+    let Some((tree_name, first)) = sites.first() else {
+        joule_sdk::log::info(format!(
+            "`{}`: lock-wait time, but no lock taken in its source",
+            function.name
+        ));
+        return Ok(Vec::new());
+    };
+    let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
+        return Ok(Vec::new());
+    };
+    let path = first.path.clone();
+    let sites: Vec<&SyntaxMatch> = sites.iter().map(|(_, m)| m).collect();
+    let language = Language::of_path(&path);
+    // Each section with its calls; the one doing the most of the program's own work (then the
+    // longest) is where the slow work under the lock is.
+    let mut best: Option<(Section, Vec<String>)> = None;
+    for section in native::sections(&sites) {
+        let text = tree.read_lines(&path, section.start, section.end)?;
+        let calls = native::calls_in(&text);
+        if calls.is_empty() {
+            continue;
+        }
+        let rank = |s: &Section, c: &[String]| (native::work(c), s.end - s.start);
+        if best
+            .as_ref()
+            .is_none_or(|(s, c)| rank(&section, &calls) > rank(s, c))
+        {
+            best = Some((section, calls));
+        }
+    }
+    let Some((section, calls)) = best else {
+        return Ok(Vec::new());
+    };
+    let share = profile.share(caller.value);
+    let name = plain_name(&source_function.name);
+    let held = if section.deferred {
+        " (a guard: to the end of its block)"
+    } else {
+        ""
+    };
+    let listed = |calls: &[String]| {
+        calls
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let split = if language == Some(Language::Rust) {
+        "a `std::sync::RwLock`"
+    } else {
+        "a `std::shared_mutex` (C: a `pthread_rwlock_t`)"
+    };
+    Ok(vec![
+        Finding::opportunity("lock-contention")
+            .title(format!(
+                "`{name}` holds `{}` across {}: {} of {} in lock handover",
+                section.lock,
+                listed(&calls[..calls.len().min(2)]),
+                percent(share),
+                profile.sample_type()
+            ))
+            .message(format!(
+                "{} of CPU is spent in lock-wait frames (futex system calls, waking and \
+                 switching threads) under the locks `{name}` takes. It holds `{}` from line {} \
+                 to {}{held}, and calls {} while it does: every other thread that wants the \
+                 lock waits for that work, and each handover costs system calls and context \
+                 switches. Do the slow work outside the lock and take it only to read or \
+                 publish the result (a cache: look up under the lock, build outside it, store \
+                 under it); let readers share {split} when writes are rare; or split the lock \
+                 by key. No CPU saving is stated: the handovers' CPU shows the contention but \
+                 is not what the fix removes (with the slow work outside the lock, more threads \
+                 run at once and may collide as often); the gain is the time threads wait \
+                 asleep behind the lock, which a CPU profile does not sample. No patch is \
+                 proposed: the fix is a design change.",
+                profile.cost(caller.value),
+                section.lock,
+                section.start,
+                section.end,
+                listed(&calls),
+            ))
+            .location(
+                Location::lines(tree.name(), &path, section.start, section.end)
+                    .in_function(&function.name),
+            )
+            .measured(profile, caller.value)
+            .saving(0.0)
+            .confidence(0.7)
+            .evidence(
+                "lock-wait CPU charged to the function",
+                caller.value as f64,
+                profile.unit(),
+            )
+            .label(
+                "fingerprint",
+                format!("{} held across {}", section.lock, calls.join(",")),
+            )
+            .build(),
+    ])
+}
+
+/// A critical section: the lock's expression, the lines from where it is taken to where it
+/// is released, and whether it is held to the end of a scope (Go: a deferred unlock, to the
+/// function's end; C++ and Rust: a guard, to its block's end).
 #[derive(Debug, PartialEq)]
 pub struct Section {
     pub lock: String,
@@ -86,6 +279,7 @@ pub struct Section {
     pub deferred: bool,
 }
 
+/// The finding for each critical section of a Go function charged with lock delay.
 fn caller_findings(
     profile: &Profile,
     trees: &[Tree],

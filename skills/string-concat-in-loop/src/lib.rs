@@ -18,12 +18,17 @@
 //! the array allocation under it, charged to the concatenating method; a local `String NAME =
 //! "..."` appended to with `+=` in a loop becomes a `StringBuilder` (`NAME.append(x)`,
 //! `NAME.toString()` for every read, `NAME.setLength(0)` for `NAME = ""`).
+//!
+//! Python (`python.rs`): `bytes` appended to with `+=` in a loop, from line-level time; the
+//! pieces are collected in a list and joined once.
 
 use joule_sdk::SyntaxMatch;
 use joule_sdk::code::without_strings;
 use joule_sdk::hotspot::{Attribution, CallerCost, JAVA_LIBRARY, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
+
+mod python;
 
 /// Go's string concatenation (and the allocation and copying under it).
 const GO_COST: &str = r"^runtime\.(concatstrings|concatstring[2-5])$";
@@ -135,6 +140,14 @@ const ASSIGNMENTS: &str = r#"((assignment_statement
    operator: "="
    right: (expression_list . (_) @value .)) @assign)"#;
 
+/// Go: a name `strings` declared in the function (a parameter, result, variable or range
+/// variable), which hides the package the patch's `strings.Builder` names.
+const GO_STRINGS_DECLARED: &str = r#"([(parameter_declaration name: (identifier) @name)
+  (short_var_declaration left: (expression_list (identifier) @name))
+  (var_spec name: (identifier) @name)
+  (range_clause left: (expression_list (identifier) @name))]
+ (#eq? @name "strings"))"#;
+
 /// Share of the concatenation the patch removes: appends into a growing buffer cost the
 /// pieces' length, not the whole string's.
 const REMOVED: f64 = 0.9;
@@ -146,8 +159,9 @@ impl Skill for StringConcatInLoop {
         Describe::offense(
             "string-concat-in-loop",
             env!("CARGO_PKG_VERSION"),
-            "Go and Java strings built with += inside a loop (every append copies the whole \
-             string); proposes a strings.Builder or StringBuilder.",
+            "Go and Java strings, and Python bytes, built with += inside a loop (every append \
+             copies the whole string); proposes a strings.Builder, a StringBuilder, or a list \
+             joined once.",
             "0.02",
         )
         .build()
@@ -168,6 +182,7 @@ impl Skill for StringConcatInLoop {
                     caller_findings(p, t, c, &JAVA)
                 })?,
         );
+        findings.extend(python::scan(invocation)?);
         Ok(findings)
     }
 }
@@ -241,15 +256,23 @@ fn caller_findings(
         let Some(in_loop) = in_loop.and_then(|m| m.capture("append")) else {
             continue;
         };
-        let plan = plan(
-            dialect,
-            &file,
-            &name,
-            declaration,
-            &appends,
-            &assignments,
-            &uses,
-        );
+        let hidden = language == Language::Go
+            && sites_in(trees, function, &Query::new(language, GO_STRINGS_DECLARED))?
+                .iter()
+                .any(|(t, m)| *t == tree_name && m.function == declaration.function);
+        let plan = if hidden {
+            Err("`strings` names a variable in the function, hiding the package".to_string())
+        } else {
+            plan(
+                dialect,
+                &file,
+                &name,
+                declaration,
+                &appends,
+                &assignments,
+                &uses,
+            )
+        };
         let builder = dialect.builder;
         let fence = dialect.fence;
         let mut finding = Finding::opportunity("string-concat-in-loop")

@@ -1,0 +1,3 @@
+module example.com/allowlist
+
+go 1.19
