@@ -216,6 +216,28 @@ impl Tree {
         )
     }
 
+    /// The outermost of the loops `loops` (a query capturing `@loop`) in `site`'s function
+    /// that hold `inner`: where something built once for the whole loop nest goes.
+    pub fn outermost_loop(
+        &self,
+        site: &SyntaxMatch,
+        loops: &Query,
+        inner: &SyntaxCapture,
+    ) -> Result<Option<SyntaxCapture>, CallError> {
+        let loops = self.query(
+            &loops
+                .clone()
+                .glob(&crate::hotspot::glob_literal(&site.path)),
+        )?;
+        Ok(loops
+            .iter()
+            .filter(|m| m.function == site.function)
+            .filter_map(|m| m.capture("loop"))
+            .filter(|l| l.bytes.start <= inner.bytes.start && inner.bytes.end <= l.bytes.end)
+            .min_by_key(|l| l.bytes.start)
+            .cloned())
+    }
+
     /// Where functions named `name` (matched by its last part: `parse_line`,
     /// `app::Parser<R>::parse_line`) are defined in this tree, at most `limit`, in path order:
     /// answered from the host's index of the tree in microseconds, where a syntax query over

@@ -276,21 +276,16 @@ fn caller_findings(
         {
             continue;
         }
-        let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
+        let Some(function_text) = super::function_text(trees, tree_name, site)? else {
             continue;
         };
-        let Some(lines) = site.function_lines else {
-            continue;
-        };
-        let body = tree
-            .read_lines(&site.path, lines.start, lines.end)?
-            .join("\n");
-        let Some((element, declared_at)) = declared_vector(&body, name) else {
+        let (tree, body) = (function_text.tree, &function_text.text);
+        let Some((element, declared_at)) = declared_vector(body, name) else {
             // Not known to be a vector: a deque or a list would need another fix.
             continue;
         };
-        let declared_line = lines.start + body[..declared_at].matches('\n').count() as u32;
-        let outer = super::outermost_loop(tree, site, &Query::new(Language::Cpp, LOOPS), test)?;
+        let declared_line = function_text.line_at(declared_at);
+        let outer = tree.outermost_loop(site, &Query::new(Language::Cpp, LOOPS), test)?;
         let why_not = match &outer {
             None => Some("the loop around it was not found".to_string()),
             Some(_) if !hashable(&element) => Some(format!(
@@ -316,7 +311,7 @@ fn caller_findings(
                         "the loop uses `{name}` otherwise too, and may change it: `{line}`"
                     ))
                 } else {
-                    mutable_alias(&body, name, &element).map(|other| {
+                    mutable_alias(body, name, &element).map(|other| {
                         format!(
                             "`{other}` is a mutable vector of the same type, which may be \
                              `{name}` under another name"
@@ -327,7 +322,7 @@ fn caller_findings(
         };
         let set = format!("{name}_set");
         let why_not = why_not.or_else(|| {
-            other_use(&body, &set).map(|_| format!("the function has a `{set}` already"))
+            other_use(body, &set).map(|_| format!("the function has a `{set}` already"))
         });
         let mut finding = Finding::opportunity("linear-search-in-loop")
             .title(format!(

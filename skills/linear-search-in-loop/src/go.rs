@@ -354,31 +354,29 @@ fn caller_findings(
         .collect();
     let mut findings = Vec::new();
     for &(tree_name, site, helper, list, needle) in &searches {
-        let (Some(call), Some(lines)) = (site.capture("call"), site.function_lines) else {
+        let Some(call) = site.capture("call") else {
             continue;
         };
         if site.loop_depth == 0 {
             continue;
         }
-        let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
+        let Some(function_text) = super::function_text(trees, tree_name, site)? else {
             continue;
         };
+        let (tree, body) = (function_text.tree, &function_text.text);
         let name = list.text.as_str();
-        let body = tree
-            .read_lines(&site.path, lines.start, lines.end)?
-            .join("\n");
-        let declared = declared_slice(&body, name);
+        let declared = declared_slice(body, name);
         let element = helper
             .and_then(|h| h.element.clone())
             .or_else(|| declared.as_ref().and_then(|d| d.1.clone()));
-        let outer = super::outermost_loop(tree, site, &Query::new(Language::Go, LOOPS), call)?;
+        let outer = tree.outermost_loop(site, &Query::new(Language::Go, LOOPS), call)?;
         let set = set_name(name);
         let why_not = match (&outer, &declared, &element) {
             (None, _, _) => Some("the loop around it was not found".to_string()),
             (_, None, _) => Some(format!("`{name}` is not declared in the function")),
             (_, _, None) => Some(format!("the element type of `{name}` is not written")),
             (Some(outer), Some((at, _)), Some(_)) => {
-                let declared_line = lines.start + body[..*at].matches('\n').count() as u32;
+                let declared_line = function_text.line_at(*at);
                 if declared_line >= outer.lines.start {
                     Some(format!("`{name}` is declared inside the loop"))
                 } else {
@@ -396,7 +394,7 @@ fn caller_findings(
                         Some(line) => Some(format!(
                             "the loop uses `{name}` otherwise too, and may change it: `{line}`"
                         )),
-                        None => other_use(&body, &set)
+                        None => other_use(body, &set)
                             .map(|_| format!("the function has a `{set}` already")),
                     }
                 }

@@ -91,29 +91,24 @@ fn caller_findings(
         if site.loop_depth == 0 {
             continue;
         }
-        let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
+        let Some(function_text) = super::function_text(trees, &tree_name, &site)? else {
             continue;
         };
-        let Some(lines) = site.function_lines else {
-            continue;
-        };
-        let body = tree
-            .read_lines(&site.path, lines.start, lines.end)?
-            .join("\n");
+        let (tree, body) = (function_text.tree, &function_text.text);
         let name = haystack.text.as_str();
-        let Some((at, element)) = declared_list(&body, name) else {
+        let Some((at, element)) = declared_list(body, name) else {
             // Not known to be a list: a set, a map or a string has `contains` too.
             continue;
         };
         let set = set_name(name);
-        let outer = super::outermost_loop(tree, &site, &Query::new(Language::Java, LOOPS), call)?;
+        let outer = tree.outermost_loop(&site, &Query::new(Language::Java, LOOPS), call)?;
         let why_not = match &outer {
             None => Some("the loop around it was not found".to_string()),
             Some(outer) => {
-                let declared_line = lines.start + body[..at].matches('\n').count() as u32;
+                let declared_line = function_text.line_at(at);
                 if declared_line >= outer.lines.start {
                     Some(format!("`{name}` is declared inside the loop"))
-                } else if let Some(line) = change(&body, name) {
+                } else if let Some(line) = change(body, name) {
                     Some(format!("`{name}` changes in the method: `{line}`"))
                 } else if let Some(line) = passed(
                     &tree
@@ -124,7 +119,7 @@ fn caller_findings(
                     Some(format!(
                         "the loop passes `{name}` to other code, which may change it: `{line}`"
                     ))
-                } else if mentions(&body, &set) {
+                } else if mentions(body, &set) {
                     Some(format!("the method has a `{set}` already"))
                 } else {
                     None

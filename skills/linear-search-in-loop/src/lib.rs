@@ -216,7 +216,7 @@ fn fix(
     if changes(&body, name) {
         return Ok(None);
     }
-    let Some(outer) = outermost_loop(tree, site, &Query::new(Language::Python, LOOPS), haystack)?
+    let Some(outer) = tree.outermost_loop(site, &Query::new(Language::Python, LOOPS), haystack)?
     else {
         return Ok(None);
     };
@@ -243,26 +243,42 @@ fn fix(
     ]))
 }
 
-/// The outermost of the loops `loops` (a query capturing `@loop`) in `site`'s function that
-/// hold `inner`: where a set built once for the whole nest goes.
-fn outermost_loop(
-    tree: &Tree,
+/// The function a syntax match is in, as each language's checks read it: its tree, its first
+/// line and its text (its lines joined).
+pub struct FunctionText<'a> {
+    pub tree: &'a Tree,
+    pub first: u32,
+    pub text: String,
+}
+
+impl FunctionText<'_> {
+    /// The line of byte `at` of the text.
+    pub fn line_at(&self, at: usize) -> u32 {
+        self.first + self.text[..at].matches('\n').count() as u32
+    }
+}
+
+/// The text of `site`'s function in the tree named `tree_name`; `None` when the tree or the
+/// function's lines are unknown.
+pub fn function_text<'a>(
+    trees: &'a [Tree],
+    tree_name: &str,
     site: &SyntaxMatch,
-    loops: &Query,
-    inner: &SyntaxCapture,
-) -> Result<Option<SyntaxCapture>, CallError> {
-    let loops = tree.query(
-        &loops
-            .clone()
-            .glob(&joule_sdk::hotspot::glob_literal(&site.path)),
-    )?;
-    Ok(loops
-        .iter()
-        .filter(|m| m.function == site.function)
-        .filter_map(|m| m.capture("loop"))
-        .filter(|l| l.bytes.start <= inner.bytes.start && inner.bytes.end <= l.bytes.end)
-        .min_by_key(|l| l.bytes.start)
-        .cloned())
+) -> Result<Option<FunctionText<'a>>, CallError> {
+    let (Some(tree), Some(lines)) = (
+        trees.iter().find(|t| t.name() == tree_name),
+        site.function_lines,
+    ) else {
+        return Ok(None);
+    };
+    let text = tree
+        .read_lines(&site.path, lines.start, lines.end)?
+        .join("\n");
+    Ok(Some(FunctionText {
+        tree,
+        first: lines.start,
+        text,
+    }))
 }
 
 export_skill!(LinearSearchInLoop, id = "linear-search-in-loop");

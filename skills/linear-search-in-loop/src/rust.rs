@@ -46,17 +46,12 @@ fn caller_findings(
         if site.loop_depth == 0 {
             continue;
         }
-        let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
+        let Some(function_text) = super::function_text(trees, &tree_name, &site)? else {
             continue;
         };
-        let Some(lines) = site.function_lines else {
-            continue;
-        };
-        let body = tree
-            .read_lines(&site.path, lines.start, lines.end)?
-            .join("\n");
+        let (tree, body) = (function_text.tree, &function_text.text);
         let name = haystack.text.as_str();
-        let Some(element) = declared_sequence(&body, name) else {
+        let Some(element) = declared_sequence(body, name) else {
             // Not known to be a slice or a vector: a set or a string has `contains` too.
             continue;
         };
@@ -64,7 +59,7 @@ fn caller_findings(
             Some(format!(
                 "`{name}` holds `{element}`, which cannot be hashed"
             ))
-        } else if changes(&body, name) {
+        } else if changes(body, name) {
             Some(format!("`{name}` changes in the function"))
         } else {
             None
@@ -106,7 +101,7 @@ fn caller_findings(
             .label("fingerprint", call.text.clone());
         if why_not.is_none()
             && let Some(outer) =
-                super::outermost_loop(tree, &site, &Query::new(Language::Rust, LOOPS), haystack)?
+                tree.outermost_loop(&site, &Query::new(Language::Rust, LOOPS), haystack)?
         {
             let line = outer.lines.start;
             let indent = tree.indentation(&site.path, line)?;

@@ -12,7 +12,7 @@
 //! `out = b"".join(out_parts)`. It is offered only when, from the declaration to the loop's
 //! end, the name is used by nothing but its appends.
 
-use joule_sdk::hotspot::{glob_literal, sites_in};
+use joule_sdk::hotspot::sites_in;
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 use joule_sdk::{SyntaxCapture, SyntaxMatch};
@@ -204,7 +204,6 @@ fn plan(
         return Ok(Err("a statement is too long to rewrite".into()));
     }
     let path = &declaration.path;
-    let loops = tree.query(&Query::new(Language::Python, LOOPS).glob(&glob_literal(path)))?;
     let pieces: Vec<(&SyntaxCapture, &SyntaxCapture)> = appends
         .iter()
         .filter_map(|m| Some((m.capture("append")?, m.capture("value")?)))
@@ -213,12 +212,8 @@ fn plan(
     let Some(&(first, _)) = pieces.first() else {
         return Ok(Err("no append was captured".into()));
     };
-    let Some(outer) = loops
-        .iter()
-        .filter(|m| m.function == declaration.function)
-        .filter_map(|m| m.capture("loop"))
-        .filter(|l| l.bytes.start <= first.bytes.start && first.bytes.end <= l.bytes.end)
-        .min_by_key(|l| l.bytes.start)
+    let Some(outer) =
+        tree.outermost_loop(declaration, &Query::new(Language::Python, LOOPS), first)?
     else {
         return Ok(Err("the loop was not found".into()));
     };
