@@ -328,7 +328,7 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		tests/offense/corpus/c-slugs/bench --iterations 3
 	perf script -i $(TARGET_DIR)/c-slugs.perf.data | gzip > tests/offense/corpus/c-slugs/profile.perf.txt.gz
 	rm -f tests/offense/corpus/c-slugs/bench
-	@for c in py-slugs:6 py-blocklist:1 py-overdue:10 py-frames:4; do \
+	@for c in py-slugs:6 py-blocklist:1 py-overdue:10 py-frames:4 py-columns:8; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		(cd tests/offense/corpus/$$dir && $(abspath $(PYSPY_VENV))/bin/py-spy record \
 			--format speedscope -r 250 -o profile.speedscope.json -- \
@@ -342,6 +342,9 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 		gzip -f profile.speedscope.json
 	cd tests/offense/clean/py-text && $(abspath $(PYSPY_VENV))/bin/py-spy record \
 		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py 3 && \
+		gzip -f profile.speedscope.json
+	cd tests/offense/clean/py-eafp && $(abspath $(PYSPY_VENV))/bin/py-spy record \
+		--format speedscope -r 250 -o profile.speedscope.json -- python3 workload.py 6 && \
 		gzip -f profile.speedscope.json
 
 # Coverage-guided fuzzing of every profile reader (fuzz/, its own workspace; cargo-fuzz 0.13),

@@ -105,7 +105,7 @@ pub mod prelude {
     pub use crate::{
         CallError, Describe, Descriptor, EdgeStat, Edit, Finding, FindingKind, Function,
         FunctionStat, Invocation, Language, LineRange, LineStat, Location, Measure, MetricSet,
-        Profile, Query, Search, Skill, Span, SyntaxMatch, Tree, Trigger, export_skill,
+        Order, Profile, Query, Search, Skill, Span, SyntaxMatch, Tree, Trigger, export_skill,
     };
 }
 

@@ -98,6 +98,31 @@ impl Profile {
         self.top_by(Order::ByTotal, n, None)
     }
 
+    /// Of the `n` first functions by `order`, those whose file is in `language` and whose
+    /// value in that order (self or total) is at least `min_share` of the profile: the
+    /// candidates a skill for one language reads the source of.
+    pub fn hot_in(
+        &self,
+        language: crate::Language,
+        order: Order,
+        n: u32,
+        min_share: f64,
+    ) -> Result<Vec<FunctionStat>, CallError> {
+        let value = |s: &FunctionStat| match order {
+            Order::ByTotal => s.total_value,
+            _ => s.self_value,
+        };
+        Ok(self
+            .top_by(order, n, None)?
+            .into_iter()
+            .filter(|s| {
+                let file = s.function.file.as_deref().unwrap_or_default();
+                crate::Language::of_path(file) == Some(language)
+                    && self.share(value(s)) >= min_share
+            })
+            .collect())
+    }
+
     /// Top functions in any order, optionally only those whose name matches a regex.
     pub fn top_by(
         &self,

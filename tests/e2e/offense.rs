@@ -431,6 +431,11 @@ fn python_bytes_built_with_plus_equals_in_a_loop_are_joined_once() {
 }
 
 #[test]
+fn python_conversions_that_raise_for_most_cells_are_exceptions_as_control_flow() {
+    finds_what_the_case_expects("tests/offense/corpus/py-columns");
+}
+
+#[test]
 fn the_bundled_example_shows_its_two_regexes() {
     finds_what_the_case_expects("tests/offense/corpus/logscan");
 }
@@ -859,4 +864,11 @@ fn python_strings_and_bytearrays_grown_in_place_get_no_opportunity() {
     // `text += ..` on a local str and `out += ..` on a bytearray, both hot: CPython grows
     // them in place, so only bytes (copied on every append) would be a finding.
     clean_code_gets_no_opportunity("tests/offense/clean/py-text");
+}
+
+#[test]
+fn python_exceptions_that_are_rare_or_whose_handler_does_the_work_get_no_opportunity() {
+    // A dict lookup whose KeyError comes one line in 500, and a cache whose KeyError handler
+    // computes the value: the handler's time is not the exceptions' cost there.
+    clean_code_gets_no_opportunity("tests/offense/clean/py-eafp");
 }

@@ -11,10 +11,15 @@
 //! profile shows), with the `catch` clauses it has. The fix is to test the input before the
 //! call, or to use an API that reports failure without throwing; which test is right depends
 //! on what the input may hold, so the finding has no patch.
+//!
+//! Python (`python.rs`): a `try` whose handler only gives a value (`return False`) and yet
+//! takes time, from line-level time; the same advice, no patch.
 
 use joule_sdk::hotspot::{Attribution, CallerCost, JAVA_LIBRARY, plain_name, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
+
+mod python;
 
 /// Making exceptions: filling in the stack trace (Java and JVM frames), and the constructors.
 const COST: &str =
@@ -36,17 +41,20 @@ impl Skill for ExceptionControlFlow {
             "exception-control-flow",
             env!("CARGO_PKG_VERSION"),
             "Java loops that let library calls throw for ordinary input (a NumberFormatException \
-             per bad field), found by the time filling in stack traces; says what to test \
-             instead.",
+             per bad field), found by the time filling in stack traces, and Python functions \
+             whose `except` handler runs on most calls, found by its line-level time; says \
+             what to test instead.",
             "0.02",
         )
         .build()
     }
 
     fn run(invocation: &Invocation) -> Result<Vec<Finding>, String> {
-        Attribution::new(COST, JAVA_LIBRARY)
+        let mut findings = Attribution::new(COST, JAVA_LIBRARY)
             .in_language(Language::Java)
-            .scan(invocation, "exception construction", caller_findings)
+            .scan(invocation, "exception construction", caller_findings)?;
+        findings.extend(python::scan(invocation)?);
+        Ok(findings)
     }
 }
 

@@ -62,16 +62,16 @@ impl Skill for LinearSearchInLoop {
         let trees = Tree::granted();
         let mut findings = Vec::new();
         for profile in Profile::granted() {
-            let mut examined = 0;
-            for stat in profile.top(CANDIDATES)? {
-                let function = &stat.function;
-                let python = function.file.as_deref().is_some_and(|f| f.ends_with(".py"));
-                if !python || profile.share(stat.self_value) < min_share {
-                    continue;
-                }
-                examined += 1;
-                findings.extend(function_findings(&profile, &trees, function, min_share)?);
+            let hot = profile.hot_in(Language::Python, Order::BySelf, CANDIDATES, min_share)?;
+            for stat in &hot {
+                findings.extend(function_findings(
+                    &profile,
+                    &trees,
+                    &stat.function,
+                    min_share,
+                )?);
             }
+            let examined = hot.len();
             log::info(format!(
                 "{}: {examined} hot Python functions looked at for membership tests in loops",
                 profile.name()

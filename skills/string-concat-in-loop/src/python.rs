@@ -41,12 +41,13 @@ pub fn scan(invocation: &Invocation) -> Result<Vec<Finding>, String> {
     let trees = Tree::granted();
     let mut findings = Vec::new();
     for profile in Profile::granted() {
-        for stat in profile.top(CANDIDATES)? {
-            let function = &stat.function;
-            let python = function.file.as_deref().is_some_and(|f| f.ends_with(".py"));
-            if python && profile.share(stat.self_value) >= min_share {
-                findings.extend(function_findings(&profile, &trees, function, min_share)?);
-            }
+        for stat in profile.hot_in(Language::Python, Order::BySelf, CANDIDATES, min_share)? {
+            findings.extend(function_findings(
+                &profile,
+                &trees,
+                &stat.function,
+                min_share,
+            )?);
         }
     }
     Ok(findings)
