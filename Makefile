@@ -294,6 +294,12 @@ offense-profiles: $(PYSPY_VENV)/bin/py-spy
 	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/cpp-allowlist.perf.data \
 		--to pprof -o tests/offense/corpus/cpp-allowlist/profile.pb.gz
 	rm -f tests/offense/corpus/cpp-allowlist/bench
+	$(MAKE) -C tests/offense/corpus/c-stopwords -f build.mk bench
+	perf record -e cpu-clock -F 999 -g -o $(TARGET_DIR)/c-stopwords.perf.data \
+		tests/offense/corpus/c-stopwords/bench --iterations 5
+	$(CARGO) run --release -q -p joule -- profile convert $(TARGET_DIR)/c-stopwords.perf.data \
+		--to pprof -o tests/offense/corpus/c-stopwords/profile.pb.gz
+	rm -f tests/offense/corpus/c-stopwords/bench
 	@for c in heavy-hitters:30 blocklist:30 page-cache:3; do \
 		dir=$${c%%:*}; n=$${c#*:}; \
 		RUSTFLAGS="-C force-frame-pointers=yes" $(CARGO) build --profile profiling -p corpus-$$dir \

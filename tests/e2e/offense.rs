@@ -431,6 +431,11 @@ fn python_bytes_built_with_plus_equals_in_a_loop_are_joined_once() {
 }
 
 #[test]
+fn a_c_search_helper_called_in_a_loop_is_a_linear_search() {
+    finds_what_the_case_expects("tests/offense/corpus/c-stopwords");
+}
+
+#[test]
 fn python_conversions_that_raise_for_most_cells_are_exceptions_as_control_flow() {
     finds_what_the_case_expects("tests/offense/corpus/py-columns");
 }

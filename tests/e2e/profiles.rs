@@ -42,6 +42,22 @@ fn pprof_to_pprof_and_folded_keeps_the_numbers() {
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
         .sum();
     assert_eq!(total, 240_290_000_000, "cpu nanoseconds survive folding");
+    // `-o -` is standard output, not a file named `-`.
+    let dashed = joule_in(
+        dir.path(),
+        &[
+            "profile",
+            "convert",
+            path_str(&large),
+            "--to",
+            "folded",
+            "-o",
+            "-",
+        ],
+    );
+    assert!(dashed.status.success());
+    assert_eq!(String::from_utf8(dashed.stdout).unwrap(), folded);
+    assert!(!dir.path().join("-").exists());
     let samples = stdout_of(&[
         "profile",
         "convert",

@@ -231,11 +231,16 @@ pub fn empty_dev_null() -> bool {
 
 /// Runs `joule` with `args`, with the test cache.
 pub fn joule(args: &[&str]) -> Output {
+    joule_in(&root(), args)
+}
+
+/// Runs `joule` with `args` in the directory `dir`, with the test cache.
+pub fn joule_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(joule_bin())
         .args(args)
         .env("JOULE_CACHE_DIR", cache_dir())
         .env_remove("JOULE_SKILLS")
-        .current_dir(root())
+        .current_dir(dir)
         .output()
         .expect("joule runs")
 }

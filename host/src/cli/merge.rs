@@ -16,7 +16,7 @@ pub struct MergeArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
-    /// Write the report here instead of standard output.
+    /// Write the report here instead of standard output (`-` is standard output).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
 }

@@ -119,7 +119,8 @@ pub struct ConvertArgs {
     /// The output format.
     #[arg(long, value_enum)]
     to: OutputFormat,
-    /// Write here instead of standard output (pprof is written gzipped).
+    /// Write here instead of standard output (pprof is written gzipped); `-` is standard
+    /// output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -181,7 +182,8 @@ pub fn sample_type(p: &Profile, wanted: Option<&str>) -> anyhow::Result<usize> {
 }
 
 fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
-    match path {
+    // `-o -` is standard output, as `-` is standard input.
+    match path.filter(|p| *p != Path::new("-")) {
         Some(path) => std::fs::write(path, bytes)
             .with_context(|| format!("{}: cannot write the output", path.display())),
         None => {

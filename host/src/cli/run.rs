@@ -87,7 +87,7 @@ pub struct RunArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
-    /// Write the report here instead of standard output.
+    /// Write the report here instead of standard output (`-` is standard output).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Also write every finding's suggested edits as one patch (for `git apply`).
@@ -360,7 +360,8 @@ pub fn write_report(
         Format::Json => report.json(),
         Format::Markdown => crate::report::markdown(report),
     };
-    match output {
+    // `-o -` is standard output.
+    match output.filter(|p| *p != std::path::Path::new("-")) {
         Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("{}: cannot write the report", path.display())),
         None => super::emit(&text),

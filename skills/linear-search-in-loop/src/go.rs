@@ -14,7 +14,7 @@
 //! outermost loop and replaces the call with `nameSet[x]`; offered only when the loop uses the
 //! slice for nothing but these calls and `len` (anything else may change it).
 
-use joule_sdk::hotspot::{Attribution, CallerCost, glob_literal, plain_name, sites_in};
+use joule_sdk::hotspot::{Attribution, CallerCost, plain_name, sites_in};
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
@@ -92,8 +92,7 @@ fn profiled_helpers(
     min_share: f64,
 ) -> Result<Vec<(String, Helper)>, String> {
     let mut found = Vec::new();
-    // Each file queried once, however many of its functions are hot.
-    let mut queried: Vec<(String, String, Vec<joule_sdk::SyntaxMatch>)> = Vec::new();
+    let mut queried = super::PerFile::new(Language::Go, HELPERS);
     for stat in profile.top_by_total(CANDIDATES)? {
         let function = &stat.function;
         let Some(file) = function.file.as_deref() else {
@@ -110,19 +109,7 @@ fn profiled_helpers(
         let Some((tree, path)) = Tree::locate_in(trees, file) else {
             continue;
         };
-        let known = queried
-            .iter()
-            .position(|(t, p, _)| t == tree.name() && *p == path);
-        let index = match known {
-            Some(i) => i,
-            None => {
-                let query = Query::new(Language::Go, HELPERS).glob(&glob_literal(&path));
-                let matches = tree.query(&query)?;
-                queried.push((tree.name().to_string(), path, matches));
-                queried.len() - 1
-            }
-        };
-        for m in &queried[index].2 {
+        for m in queried.matches(tree, &path)? {
             if m.text("helper") != short {
                 continue;
             }

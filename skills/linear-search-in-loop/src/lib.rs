@@ -18,13 +18,17 @@
 //! in a loop. HotSpot's JIT inlines `ArrayList.contains` into the caller at steady state, so
 //! the walk shows as the method's own time: found by that self time together with the
 //! `ArrayList.contains` / `indexOfRange` frames charged to the method (both required), with a
-//! lower confidence; the fix builds a `HashSet` before the loop.
+//! lower confidence; the fix builds a `HashSet` before the loop. C (`c.rs`): a hand-written
+//! search helper (a `for` loop comparing each element with `strcmp` or `==`, recognised from
+//! its source) called in a loop, found by the time in the helper (given back from DWARF when
+//! inlined); no patch, the finding says to sort and `bsearch` or to hash.
 
 use joule_sdk::SyntaxCapture;
 use joule_sdk::hotspot::sites_in;
 use joule_sdk::prelude::*;
 use joule_sdk::units::percent;
 
+mod c;
 mod cpp;
 mod go;
 mod java;
@@ -51,7 +55,8 @@ impl Skill for LinearSearchInLoop {
             "Membership tests against a list inside a loop (Python `if x in items`, Rust \
              `items.contains(&x)`, C++ `std::find(v.begin(), v.end(), x) != v.end()`, Go \
              `contains(items, x)` helpers and `slices.Contains`, Java `items.contains(x)` on a \
-             `List`), each walking it; proposes building a set once before the loop.",
+             `List`, C `contains(list, n, x)` helpers), each walking it; proposes building a set \
+             once before the loop.",
             "0.01",
         )
         .build()
@@ -78,10 +83,48 @@ impl Skill for LinearSearchInLoop {
             ));
         }
         findings.extend(rust::scan(invocation)?);
+        findings.extend(c::scan(invocation)?);
         findings.extend(cpp::scan(invocation)?);
         findings.extend(go::scan(invocation)?);
         findings.extend(java::scan(invocation)?);
         Ok(findings)
+    }
+}
+
+/// One query's matches per file, each file queried once however many of its functions are
+/// looked at (search helpers are recognised file by file).
+pub struct PerFile {
+    language: Language,
+    query: &'static str,
+    done: Vec<(String, String, Vec<SyntaxMatch>)>,
+}
+
+impl PerFile {
+    pub fn new(language: Language, query: &'static str) -> Self {
+        PerFile {
+            language,
+            query,
+            done: Vec::new(),
+        }
+    }
+
+    /// The query's matches in `path` of `tree`.
+    pub fn matches(&mut self, tree: &Tree, path: &str) -> Result<&[SyntaxMatch], CallError> {
+        let known = self
+            .done
+            .iter()
+            .position(|(t, p, _)| t == tree.name() && p == path);
+        let index = match known {
+            Some(i) => i,
+            None => {
+                let glob = joule_sdk::hotspot::glob_literal(path);
+                let matches = tree.query(&Query::new(self.language, self.query).glob(&glob))?;
+                self.done
+                    .push((tree.name().to_string(), path.to_string(), matches));
+                self.done.len() - 1
+            }
+        };
+        Ok(&self.done[index].2)
     }
 }
 

@@ -95,6 +95,10 @@ const PERF_CONTEXT_USER: u64 = -512i64 as u64;
 const PERF_CONTEXT_GUEST_KERNEL: u64 = -2176i64 as u64;
 const PERF_CONTEXT_GUEST_USER: u64 = -2560i64 as u64;
 
+/// A function given back between a frameless leaf and the first return address: its symbol,
+/// its start address in its binary, and its frame.
+type Callee = (String, u64, FrameId);
+
 struct State<'o> {
     options: &'o ReadOptions,
     builder: ProfileBuilder,
@@ -118,7 +122,10 @@ struct State<'o> {
     stack: Vec<FrameId>,
     /// (dso, return address) -> the function a direct call just before it called, and its
     /// frame: for the caller a frame-pointer unwind lost ([`State::lost_caller`]).
-    callees: HashMap<(u32, u64), Option<(String, FrameId)>>,
+    callees: HashMap<(u32, u64), Option<Callee>>,
+    /// The frames of the calls of a leaf (by name) in a function (by binary and start),
+    /// inlined ones first, when they are known ([`crate::symbolize::Binary::calls_of`]).
+    leaf_calls: HashMap<(u32, u64, String), Option<Vec<FrameId>>>,
     /// Stacks given back the frame of a leaf's caller.
     restored: u64,
     first_time: Option<u64>,
@@ -441,6 +448,7 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
         kallsyms: None,
         stack: Vec::with_capacity(128),
         callees: HashMap::new(),
+        leaf_calls: HashMap::new(),
         restored: 0,
         first_time: None,
         last_time: None,
@@ -719,9 +727,9 @@ impl State<'_> {
             if !exact
                 && !kernel
                 && let Some(ip) = sampled.take()
-                && let Some(frame) = self.lost_caller(pid, ip, address)
+                && let Some(frames) = self.lost_caller(pid, ip, address)
             {
-                self.stack.push(frame);
+                self.stack.extend_from_slice(&frames);
                 self.restored += 1;
             }
             if exact && !kernel {
@@ -754,8 +762,11 @@ impl State<'_> {
     /// frame lost. An indirect call, a call through the PLT, or a target that holds `ip`
     /// restores nothing. A tail call in between (the function called jumped to another,
     /// which called the leaf) gives back the function called, not the one that jumped: the
-    /// call path's first function, where a DWARF unwind shows its last.
-    fn lost_caller(&mut self, pid: i32, ip: u64, ret: u64) -> Option<FrameId> {
+    /// call path's first function, where a DWARF unwind shows its last. Where that function
+    /// calls the leaf only from code inlined into it (the same inlined functions around every
+    /// call), those come back too, innermost first, with the call's line when the calls
+    /// share it.
+    fn lost_caller(&mut self, pid: i32, ip: u64, ret: u64) -> Option<Vec<FrameId>> {
         let process = self.processes.get(&pid)?;
         let map = *process.find(ret.saturating_sub(1))?;
         let ip_map = process.find(ip).copied();
@@ -775,11 +786,11 @@ impl State<'_> {
                     .and_then(|target| {
                         let symbol = binary.symbol(target)?;
                         let outer = binary.frames(target).pop()?;
-                        Some((symbol, outer))
+                        Some((symbol, target, outer))
                     }),
                 Err(_) => None,
             };
-            let callee = callee.map(|(symbol, outer)| {
+            let callee = callee.map(|(symbol, target, outer)| {
                 let module = dso.path.clone();
                 let function = self.builder.function_in(
                     &outer.function,
@@ -788,27 +799,58 @@ impl State<'_> {
                     0,
                     &module,
                 );
-                (symbol, self.builder.frame(function, 0))
+                (symbol, target, self.builder.frame(function, 0))
             });
             self.callees.insert(key, callee);
         }
-        let (symbol, frame) = self.callees.get(&key)?.as_ref()?;
-        // The sampled code in the same binary, in the function called: nothing was lost.
-        if let Some(ip_map) = ip_map
-            && ip_map.dso == map.dso
-        {
-            let dso = &self.dsos[map.dso as usize];
-            let binary = self.symbolizer.binary(&dso.path, &dso.build_id).ok()?;
-            let held = binary
-                .address_of_offset(offset(&ip_map, ip))
-                .and_then(|a| binary.symbol(a));
-            // GCC's split and cloned parts (`work.cold`, `work.part.0`, `f.isra.0`) are the
-            // function they were split from.
-            if held.as_deref().map(clone_base) == Some(clone_base(symbol)) {
+        let (symbol, target, frame) = self.callees.get(&key)?.clone()?;
+        // The function sampled, by its own binary's symbols (a PLT stub by what it is bound to).
+        let leaf = ip_map.and_then(|ip_map| {
+            let dso = &self.dsos[ip_map.dso as usize];
+            if is_anonymous(&dso.path) || !dso.path.starts_with('/') || dso.path.starts_with("//") {
                 return None;
             }
+            let binary = self.symbolizer.binary(&dso.path, &dso.build_id).ok()?;
+            let at = binary.address_of_offset(offset(&ip_map, ip))?;
+            binary.symbol(at).or_else(|| binary.stub_name(at))
+        });
+        // The sampled code in the same binary, in the function called: nothing was lost.
+        // GCC's split and cloned parts (`work.cold`, `work.part.0`, `f.isra.0`) are the
+        // function they were split from.
+        if ip_map.is_some_and(|m| m.dso == map.dso)
+            && leaf.as_deref().map(clone_base) == Some(clone_base(&symbol))
+        {
+            return None;
         }
-        Some(*frame)
+        let Some(leaf) = leaf else {
+            return Some(vec![frame]);
+        };
+        let calls = (map.dso, target, leaf);
+        if !self.leaf_calls.contains_key(&calls) {
+            let dso = &self.dsos[map.dso as usize];
+            let module = dso.path.clone();
+            let frames = self
+                .symbolizer
+                .binary(&dso.path, &dso.build_id)
+                .ok()
+                .and_then(|binary| binary.calls_of(target, &calls.2));
+            let frames = frames.map(|frames| {
+                frames
+                    .iter()
+                    .map(|f| {
+                        let function =
+                            self.builder
+                                .function_in(&f.function, &f.function, &f.file, 0, &module);
+                        self.builder.frame(function, f.line)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            self.leaf_calls.insert(calls.clone(), frames);
+        }
+        match self.leaf_calls.get(&calls) {
+            Some(Some(frames)) if !frames.is_empty() => Some(frames.clone()),
+            _ => Some(vec![frame]),
+        }
     }
 
     /// The frames at `address` (already a lookup address) appended to the stack, innermost

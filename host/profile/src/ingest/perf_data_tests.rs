@@ -297,3 +297,86 @@ fn the_caller_of_a_frameless_leaf_is_restored_from_the_call_before_the_return_ad
         assert!(frames.windows(2).all(|w| w[0] != w[1]), "{stack}");
     }
 }
+
+#[test]
+fn a_leaf_called_from_inlined_code_gets_the_inlined_function_back_too() {
+    // inlined.c: `count` calls its own frameless `span` only from the inlined `width`, and
+    // strcmp (through the PLT) only from the inlined `listed`. The unwind loses `count` (given
+    // back from the call before main's return address) and the call site in it; every call of
+    // the leaf in `count` being inside the same inlined function, that function comes back.
+    let p = load_with(&fixtures().join("inlined.perf.data"), &with_binaries()).unwrap();
+    let stacks = folded::lines(&p, p.default_sample_type);
+    let span: Vec<_> = stacks
+        .iter()
+        .filter(|(s, _)| s.ends_with(";span"))
+        .collect();
+    assert!(!span.is_empty(), "{stacks:#?}");
+    assert!(
+        span.iter()
+            .all(|(s, _)| s.ends_with(";main;count;width;span")),
+        "{stacks:#?}"
+    );
+    // strcmp's samples: in libc, named only where this machine's libc is the one recorded
+    // (by build id); `count` is restored either way, `listed` when the leaf can be named.
+    let libc: Vec<_> = stacks
+        .iter()
+        .filter(|(s, _)| s.contains("strcmp") || s.contains("[libc.so"))
+        .collect();
+    assert!(!libc.is_empty(), "{stacks:#?}");
+    assert!(
+        libc.iter().all(|(s, _)| s.contains(";main;count;")),
+        "{stacks:#?}"
+    );
+    assert!(
+        libc.iter()
+            .filter(|(s, _)| s.contains("strcmp"))
+            .all(|(s, _)| s.contains(";main;count;listed;")),
+        "{stacks:#?}"
+    );
+    // The binary's PLT: each stub with the function it is bound to.
+    let locator = crate::symbolize::Locator::new(&[fixtures()]);
+    let mut symbolizer = crate::symbolize::Symbolizer::new(locator);
+    let path = fixtures().join("inlined");
+    let binary = symbolizer
+        .binary(path.to_str().unwrap(), &[])
+        .expect("the fixture binary");
+    let stubs = binary.plt_names();
+    let (strcmp, _) = stubs
+        .iter()
+        .find(|(_, n)| n == "strcmp")
+        .expect("strcmp's stub");
+    // A sample in the stub is named as perf names it.
+    let frames = binary.frames(strcmp + 4);
+    assert_eq!(
+        frames
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect::<Vec<_>>(),
+        ["strcmp@plt"],
+        "{stubs:?}"
+    );
+}
+
+#[test]
+fn glibc_implementations_are_the_functions_a_plt_stub_is_bound_to() {
+    use crate::symbolize::implements;
+    for (leaf, name) in [
+        ("__strcmp_evex", "strcmp"),
+        ("__strlen_avx2", "strlen"),
+        ("strlen", "strlen"),
+        ("__memmove_avx_unaligned_erms", "memcpy@GLIBC_2.14"),
+        ("__memset_avx2_unaligned_erms", "memset"),
+        ("__libc_malloc", "malloc"),
+    ] {
+        assert!(implements(leaf, name), "{leaf} {name}");
+    }
+    for (leaf, name) in [
+        ("__strncmp_avx2", "strcmp"),
+        ("__strchrnul_evex", "strchr"),
+        ("__strcmp_evex", "str"),
+        ("memcpy", "memmove"),
+        ("anything", ""),
+    ] {
+        assert!(!implements(leaf, name), "{leaf} {name}");
+    }
+}

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, ObjectSymbolTable};
 
 use crate::ingest::tidy_symbol as tidy;
 
@@ -47,7 +47,8 @@ pub struct Binary {
     /// The executable's machine code, for the call instructions before return addresses.
     code: Option<Code>,
     /// Where the symbol table's functions start, sorted; read on first use.
-    entries: std::sync::OnceLock<Vec<u64>>,
+    /// The functions of the symbol tables: (start, size), sorted by start (read on first use).
+    entries: std::sync::OnceLock<Vec<(u64, u64)>>,
 }
 
 /// Where an executable's code can be read: the file, its loadable segments, its architecture
@@ -55,9 +56,12 @@ pub struct Binary {
 /// its own).
 struct Code {
     file: File,
+    path: PathBuf,
     segments: Vec<(u64, u64, u64)>,
     machine: Machine,
     plt: Vec<(u64, u64)>,
+    /// PLT stubs by address, each with the function it jumps to (read on first use).
+    stubs: std::sync::OnceLock<Vec<(u64, String)>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -127,8 +131,122 @@ impl Binary {
             .any(|&(start, size)| target >= start && target < start.saturating_add(size));
         // A byte 0xe8 five bytes back may belong to another instruction: the target must
         // be where a function starts.
+        (in_code && !in_plt && self.function_size(target).is_some()).then_some(target)
+    }
+
+    /// The executable's PLT stubs, sorted by address, each with the function it is bound to
+    /// (`strcmp`): what `perf` calls `strcmp@plt`.
+    pub fn plt_names(&self) -> &[(u64, String)] {
+        match &self.code {
+            Some(code) => code.stubs.get_or_init(|| plt_stubs(&code.path, &code.plt)),
+            None => &[],
+        }
+    }
+
+    /// The name of the PLT stub at `address`, by the function it is bound to, as perf names
+    /// it (`strcmp@plt`); a stub has no symbol of its own.
+    pub fn stub_name(&self, address: u64) -> Option<String> {
+        let stubs = self.plt_names();
+        let i = stubs.partition_point(|(start, _)| *start <= address);
+        let (start, name) = stubs.get(i.checked_sub(1)?)?;
+        let in_plt = self
+            .code
+            .as_ref()?
+            .plt
+            .iter()
+            .any(|&(at, size)| address >= at && address < at.saturating_add(size));
+        (in_plt && address - start < 16).then(|| format!("{name}@plt"))
+    }
+
+    /// The size of the function that starts at `entry`, by the symbol tables (`Some(0)` for
+    /// a symbol without one); `None` when no function starts there.
+    fn function_size(&self, entry: u64) -> Option<u64> {
         let entries = self.entries.get_or_init(|| function_entries(&self.path));
-        (in_code && !in_plt && entries.binary_search(&target).is_ok()).then_some(target)
+        let i = entries.partition_point(|&(start, _)| start < entry);
+        // Aliases share a start: the largest size.
+        let sizes = entries[i..]
+            .iter()
+            .take_while(|&&(start, _)| start == entry);
+        sizes.map(|&(_, size)| size).max()
+    }
+
+    /// The frames of the calls, in the function that starts at `entry`, of the function
+    /// `leaf` (a name, as the leaf's own binary names it: `__strcmp_evex`): the functions
+    /// inlined around the call, innermost first, down to the function itself, each with its
+    /// line. A frame-pointer unwind that lost `leaf`'s caller gives back only the function
+    /// the return address is in ([`Binary::call_target`]); where that function calls `leaf`
+    /// only from inside inlined code, this says from which (`contains`, inlined into
+    /// `count`, called `strcmp`). The calls are the direct calls in the function's code to a
+    /// PLT stub bound to `leaf` or to an implementation of it (glibc's `strcmp` is
+    /// `__strcmp_evex` on this CPU), or to `leaf` in this binary. `None` unless there is
+    /// one such call or all of them have the same inlined functions around them; a line
+    /// the calls do not share is 0. x86-64 only (`call rel32`).
+    pub fn calls_of(&self, entry: u64, leaf: &str) -> Option<Vec<SourceFrame>> {
+        use std::os::unix::fs::FileExt;
+        /// Functions larger than this are not read for their calls.
+        const MAX_FUNCTION: u64 = 1 << 20;
+        let code = self.code.as_ref()?;
+        if code.machine != Machine::X86_64 {
+            return None;
+        }
+        let size = self.function_size(entry)?;
+        if !(5..=MAX_FUNCTION).contains(&size) {
+            return None;
+        }
+        let offset = code
+            .segments
+            .iter()
+            .find(|&&(_, len, address)| {
+                entry >= address && entry.saturating_add(size) <= address.saturating_add(len)
+            })
+            .and_then(|&(start, _, address)| (entry - address).checked_add(start))?;
+        let mut bytes = vec![0u8; size as usize];
+        code.file.read_exact_at(&mut bytes, offset).ok()?;
+        let stubs = self.plt_names();
+        let mut sites: Vec<Vec<SourceFrame>> = Vec::new();
+        for i in 0..bytes.len() - 4 {
+            if bytes[i] != 0xe8 {
+                continue;
+            }
+            let rel = i32::from_le_bytes([bytes[i + 1], bytes[i + 2], bytes[i + 3], bytes[i + 4]]);
+            let at = entry + i as u64;
+            let Some(target) = (at + 5).checked_add_signed(i64::from(rel)) else {
+                continue;
+            };
+            let calls_leaf = match stubs.binary_search_by_key(&target, |(a, _)| *a) {
+                Ok(k) => implements(leaf, &stubs[k].1),
+                Err(_) => {
+                    self.function_size(target).is_some()
+                        && self.symbol(target).as_deref() == Some(leaf)
+                }
+            };
+            if !calls_leaf {
+                continue;
+            }
+            let frames = self.frames(at);
+            // A byte 0xe8 inside another instruction may decode to such a call: the site must
+            // be code of this function.
+            let outer = self.symbol(at);
+            if frames.is_empty() || outer.is_none() || self.symbol(entry) != outer {
+                continue;
+            }
+            sites.push(frames);
+        }
+        let (first, rest) = sites.split_first()?;
+        let same = |a: &SourceFrame, b: &SourceFrame| a.function == b.function && a.file == b.file;
+        if rest
+            .iter()
+            .any(|s| s.len() != first.len() || s.iter().zip(first).any(|(a, b)| !same(a, b)))
+        {
+            return None;
+        }
+        let mut out = first.clone();
+        for (k, frame) in out.iter_mut().enumerate() {
+            if rest.iter().any(|s| s[k].line != frame.line) {
+                frame.line = 0;
+            }
+        }
+        Some(out)
     }
 
     /// The name of the function (by the symbol table) that the code at `address` is in.
@@ -190,7 +308,7 @@ impl Binary {
                 }
             }
             None => {
-                if let Some(function) = symbol() {
+                if let Some(function) = symbol().or_else(|| self.stub_name(address)) {
                     out.push(SourceFrame {
                         function,
                         file: String::new(),
@@ -386,9 +504,11 @@ impl Locator {
         let code = executable.as_ref().and_then(|(path, info)| {
             Some(Code {
                 file: File::open(path).ok()?,
+                path: path.clone(),
                 segments: info.segments.clone(),
                 machine: info.machine,
                 plt: info.plt.clone(),
+                stubs: std::sync::OnceLock::new(),
             })
         });
         let (symbols, segments) = match (symbols, executable) {
@@ -519,9 +639,40 @@ fn read_elf(path: &Path) -> Option<ElfInfo> {
     })
 }
 
-/// The start addresses of the functions in the symbol tables of the ELF file at `path`,
-/// sorted (empty when it cannot be read).
-fn function_entries(path: &Path) -> Vec<u64> {
+/// Whether `leaf` (a function's name in its own binary) is what a call to `name` (an imported
+/// function, as a PLT stub is bound: `strcmp`, `memcpy@GLIBC_2.14`) runs: the same name, or
+/// one of glibc's implementations selected at load time (`__strcmp_evex`, `__strlen_avx2`,
+/// `__memmove_avx_unaligned_erms` for `memcpy`), or its internal name (`__libc_malloc`).
+pub fn implements(leaf: &str, name: &str) -> bool {
+    let name = name
+        .split('@')
+        .next()
+        .unwrap_or(name)
+        .trim_start_matches('_');
+    let leaf = leaf
+        .split('@')
+        .next()
+        .unwrap_or(leaf)
+        .trim_start_matches('_');
+    let leaf = leaf.strip_prefix("libc_").unwrap_or(leaf);
+    if name.is_empty() {
+        return false;
+    }
+    let is = |base: &str| leaf == base || leaf.starts_with(&format!("{base}_"));
+    is(name)
+        || match name {
+            // glibc's memcpy and mempcpy are served by memmove's implementations.
+            "memcpy" => is("memmove"),
+            "mempcpy" => is("memmove") || is("mempcpy"),
+            _ => false,
+        }
+}
+
+/// The PLT stubs of the ELF file at `path` (its PLT sections `plt`), sorted by address, each
+/// with the function it jumps to: an x86-64 stub jumps through a GOT slot (`jmp
+/// *rel32(%rip)`, after an `endbr64` or with a `bnd` prefix), and the slot's dynamic
+/// relocation names the function. Empty when the file cannot be read.
+fn plt_stubs(path: &Path, plt: &[(u64, u64)]) -> Vec<(u64, String)> {
     let Ok(file) = File::open(path) else {
         return Vec::new();
     };
@@ -529,11 +680,73 @@ fn function_entries(path: &Path) -> Vec<u64> {
     let Ok(elf) = object::File::parse(&cache) else {
         return Vec::new();
     };
-    let mut entries: Vec<u64> = elf
+    let (Some(relocations), Some(symbols)) =
+        (elf.dynamic_relocations(), elf.dynamic_symbol_table())
+    else {
+        return Vec::new();
+    };
+    let slots: HashMap<u64, String> = relocations
+        .filter_map(|(slot, relocation)| match relocation.target() {
+            object::RelocationTarget::Symbol(index) => {
+                let symbol = symbols.symbol_by_index(index).ok()?;
+                Some((slot, symbol.name().ok()?.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut stubs = Vec::new();
+    for section in elf.sections() {
+        let (address, size) = (section.address(), section.size());
+        if !plt.contains(&(address, size)) {
+            continue;
+        }
+        let Ok(data) = section.data() else {
+            continue;
+        };
+        // Stubs are 16 bytes (`.plt`, `.plt.sec`) or 8 (`.plt.got` without IBT).
+        let step = if section.name().is_ok_and(|n| n == ".plt.got") && size % 16 != 0 {
+            8
+        } else {
+            16
+        };
+        for (k, stub) in data.chunks(step).enumerate() {
+            let Some(p) = stub.windows(2).position(|w| w == [0xff, 0x25]) else {
+                continue;
+            };
+            let Some(rel) = stub.get(p + 2..p + 6) else {
+                continue;
+            };
+            let rel = i32::from_le_bytes([rel[0], rel[1], rel[2], rel[3]]);
+            let start = address + (k * step) as u64;
+            let next = start + p as u64 + 6;
+            if let Some(name) = next
+                .checked_add_signed(i64::from(rel))
+                .and_then(|slot| slots.get(&slot))
+            {
+                stubs.push((start, name.clone()));
+            }
+        }
+    }
+    stubs.sort_unstable_by_key(|(a, _)| *a);
+    stubs.dedup_by_key(|(a, _)| *a);
+    stubs
+}
+
+/// The functions in the symbol tables of the ELF file at `path`: (start, size), sorted
+/// (empty when it cannot be read).
+fn function_entries(path: &Path) -> Vec<(u64, u64)> {
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    let cache = object::ReadCache::new(file);
+    let Ok(elf) = object::File::parse(&cache) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<(u64, u64)> = elf
         .symbols()
         .chain(elf.dynamic_symbols())
         .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
-        .map(|s| s.address())
+        .map(|s| (s.address(), s.size()))
         .collect();
     entries.sort_unstable();
     entries.dedup();
