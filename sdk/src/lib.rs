@@ -44,7 +44,8 @@ pub mod log;
 mod metrics;
 pub mod once;
 mod profile;
-pub mod stats;
+/// Statistics (the `joule-stats` crate, shared with the host).
+pub use joule_stats as stats;
 mod tree;
 pub mod units;
 

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use joule_stats::{alike, correlation, lead};
+
 use crate::findings::{Finding, Kind};
 use crate::untrusted::Untrusted;
 
@@ -289,7 +291,7 @@ pub fn join(mut findings: Vec<Finding>) -> (Vec<Finding>, usize) {
             .iter()
             .map(|m| reported.contains_key(m.series.as_str()))
             .collect();
-        let Some(lead) = lead(&sizes, &allowed) else {
+        let Some(lead) = lead(&sizes, |i| allowed[i]) else {
             continue;
         };
         let alike = alike(&sizes, lead);
@@ -335,59 +337,6 @@ fn set_label(f: &mut Finding, key: &str, value: String) {
         f.labels
             .insert(Untrusted::from(key), Untrusted::from(value));
     }
-}
-
-/// The member a group is reported as (regression-detect's `lead`, which this must match): of
-/// the members carrying at least half the largest absolute change, the one with the largest
-/// relative change, the strongest on a tie; here only among the `allowed` (those a shard
-/// reported), or the strongest allowed when none of them carries that much.
-fn lead(sizes: &[(f64, f64)], allowed: &[bool]) -> Option<usize> {
-    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
-    let mut best: Option<usize> = None;
-    for (i, &(delta, relative)) in sizes.iter().enumerate() {
-        if !allowed[i] || delta.abs() < 0.5 * largest {
-            continue;
-        }
-        if best.is_none_or(|b| relative.abs() > sizes[b].1.abs()) {
-            best = Some(i);
-        }
-    }
-    best.or_else(|| allowed.iter().position(|&a| a))
-}
-
-/// The members other than `lead` as concentrated as it (regression-detect's `alike`): at least
-/// half the largest absolute change and 0.8 of the lead's relative change.
-fn alike(sizes: &[(f64, f64)], lead: usize) -> Vec<usize> {
-    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
-    let relative = sizes.get(lead).map_or(0.0, |s| s.1.abs());
-    (0..sizes.len())
-        .filter(|&k| {
-            k != lead && sizes[k].0.abs() >= 0.5 * largest && sizes[k].1.abs() >= 0.8 * relative
-        })
-        .collect()
-}
-
-/// Pearson correlation, computed as regression-detect's `detect::correlation` computes it (one
-/// pass over the values less the first of each), so a merge decides as one process would.
-fn correlation(a: &[f32], b: &[f32]) -> f64 {
-    let n = a.len().min(b.len());
-    if n < 2 {
-        return f64::NAN;
-    }
-    let (a, b) = (&a[..n], &b[..n]);
-    let (a0, b0) = (f64::from(a[0]), f64::from(b[0]));
-    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(x) - a0, f64::from(y) - b0);
-        sa += x;
-        sb += y;
-        saa += x * x;
-        sbb += y * y;
-        sab += x * y;
-    }
-    let nf = n as f64;
-    let (saa, sbb, sab) = (saa - sa * sa / nf, sbb - sb * sb / nf, sab - sa * sb / nf);
-    sab / (saa * sbb).sqrt()
 }
 
 #[cfg(test)]
@@ -592,28 +541,5 @@ mod tests {
             // Never a panic; a finding whose label reads joins, one that does not is kept.
             assert!(!joined.is_empty(), "{bad}");
         }
-    }
-
-    #[test]
-    fn the_lead_and_the_alike_follow_regression_detect() {
-        // The skill's own cases (skills/regression-detect: `lead`, `alike`).
-        let all = [true; 4];
-        let (main, caller, function, helper) =
-            ((0.020, 0.02), (0.021, 0.05), (0.020, 0.30), (0.002, 1.5));
-        assert_eq!(lead(&[main, caller, function], &all), Some(2));
-        assert_eq!(lead(&[main, helper, function], &all), Some(2));
-        assert_eq!(lead(&[main, helper], &all), Some(0));
-        assert_eq!(lead(&[(0.02, 0.3), (0.02, 0.3)], &all), Some(0));
-        assert_eq!(lead(&[(0.001, 0.01), (0.02, 0.005)], &all), Some(1));
-        let sizes = [(0.05, 0.34), (0.05, 0.05), (0.05, 0.34), (0.004, 0.9)];
-        assert_eq!(lead(&sizes, &all), Some(0));
-        assert_eq!(alike(&sizes, 0), [2]);
-        // Only a member a shard reported can lead.
-        assert_eq!(
-            lead(&[main, caller, function], &[true, true, false]),
-            Some(1)
-        );
-        assert_eq!(lead(&[main, helper], &[false, true]), Some(1));
-        assert_eq!(lead(&[main], &[false]), None);
     }
 }

@@ -1044,31 +1044,6 @@ pub fn max_shift_p_value(b: f64, n: usize, min_before: usize, min_after: usize) 
     (b * stats::dist::normal_pdf(b) * integral).min(1.0)
 }
 
-/// Pearson correlation of two equally long series (`NaN` when one is constant), of `f64` or
-/// `f32` values.
-pub fn correlation<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
-    let n = a.len().min(b.len());
-    if n < 2 {
-        return f64::NAN;
-    }
-    let (a, b) = (&a[..n], &b[..n]);
-    // One pass over values less the first of each (so the sums of squares keep their
-    // precision): the deduplication correlates each regression with many others.
-    let (a0, b0): (f64, f64) = (a[0].into(), b[0].into());
-    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x.into() - a0, y.into() - b0);
-        sa += x;
-        sb += y;
-        saa += x * x;
-        sbb += y * y;
-        sab += x * y;
-    }
-    let nf = n as f64;
-    let (saa, sbb, sab) = (saa - sa * sa / nf, sbb - sb * sb / nf, sab - sa * sb / nf);
-    sab / (saa * sbb).sqrt()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1091,21 +1066,6 @@ mod tests {
                 })
                 .collect()
         }
-    }
-
-    #[test]
-    fn correlation_is_pearsons() {
-        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
-        let b = [2.0, 4.1, 5.9, 8.2, 9.9];
-        let (ma, mb) = (stats::mean(&a), stats::mean(&b));
-        let sab: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-        let saa: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
-        let sbb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
-        let expected = sab / (saa * sbb).sqrt();
-        assert!((correlation(&a, &b) - expected).abs() < 1e-12);
-        assert!((correlation(&a, &a.map(|x| -x)) + 1.0).abs() < 1e-12);
-        assert!(correlation(&[3.0; 4], &a).is_nan());
-        assert!(correlation(&[1.0], &a).is_nan());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use joule_sdk::prelude::*;
+use joule_sdk::stats;
 use joule_sdk::{MetricSet, SeriesInfo};
 
 use detect::{Direction, Role, Settings, Shift, Since};
@@ -505,8 +506,8 @@ fn correlated(
                 .iter()
                 .map(|&i| (changes[i].delta(), changes[i].shift.relative_change))
                 .collect();
-            let first = lead(&sizes);
-            let alike = alike(&sizes, first);
+            let first = stats::lead(&sizes, |_| true).unwrap_or(0);
+            let alike = stats::alike(&sizes, first);
             Reported {
                 lead: first,
                 alike,
@@ -617,43 +618,6 @@ fn json_string(s: &str) -> String {
     out
 }
 
-/// The members of a group (as in [`lead`]) other than `lead` whose change is as concentrated as
-/// the lead's: at least half the largest absolute change and 0.8 of the lead's relative change.
-/// The cost may have been added in any of them: a function that is all calls to one callee has
-/// the callee's inclusive series, point for point, and which of the two is reported is a tie.
-fn alike(sizes: &[(f64, f64)], lead: usize) -> Vec<usize> {
-    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
-    let relative = sizes.get(lead).map_or(0.0, |s| s.1.abs());
-    (0..sizes.len())
-        .filter(|&k| {
-            k != lead && sizes[k].0.abs() >= 0.5 * largest && sizes[k].1.abs() >= 0.8 * relative
-        })
-        .collect()
-}
-
-/// Which member of a group of correlated changes (each its absolute and relative change, the
-/// strongest first) the group is reported as: the one the change concentrates in. Of the
-/// members that carry at least half of the largest absolute change, the one with the largest
-/// relative change; the strongest of those on a tie. A step in a function's inclusive profile
-/// series is the same step in every caller's, up to `main`, whose share is near 1 and barely
-/// noisy, so it is often the strongest, and attributing the regression of `main` says nothing;
-/// the function the cost was added in has the same absolute change and the largest relative
-/// one. A member that changed little in absolute terms (a helper that happened to step in the
-/// same deploy) does not lead however much it grew.
-fn lead(sizes: &[(f64, f64)]) -> usize {
-    let largest = sizes.iter().map(|s| s.0.abs()).fold(0.0, f64::max);
-    let mut best = 0;
-    for (i, &(delta, relative)) in sizes.iter().enumerate() {
-        let (_, best_relative) = sizes[best];
-        if delta.abs() >= 0.5 * largest
-            && (sizes[best].0.abs() < 0.5 * largest || relative.abs() > best_relative.abs())
-        {
-            best = i;
-        }
-    }
-    best
-}
-
 /// The groups of correlated regressions (indices into `changes`), each its strongest first, then
 /// the series that changed with it: a later one that changed within `near` points of a kept
 /// one, measured at the same times and correlating at least `dedup` around the change. Kept
@@ -719,7 +683,7 @@ fn correlated_groups(
                     && ow.time(from) == w.time(from)
                     && ow.time(to - 1) == w.time(to - 1)
                     && match (mine, ow.values(from, to)) {
-                        (Some(a), Some(b)) => detect::correlation(a, b) >= dedup,
+                        (Some(a), Some(b)) => stats::correlation(a, b) >= dedup,
                         _ => false,
                     };
                 if same {
@@ -909,7 +873,7 @@ mod tests {
         assert_eq!((w.time(674), w.time(925)), (None, None));
         let got = w.values(700, 900).expect("inside the window");
         let expected: Vec<f32> = values[700..900].iter().map(|v| *v as f32).collect();
-        assert!((detect::correlation(got, &expected) - 1.0).abs() < 1e-6);
+        assert!((stats::correlation(got, &expected) - 1.0).abs() < 1e-6);
         assert!(w.values(600, 700).is_none());
         // Uneven times are kept as they are; a window never reaches past the times read.
         let mut uneven = even.clone();
@@ -919,39 +883,6 @@ mod tests {
         assert_eq!(w.time(10), Some(uneven[10]));
         let w = Window::new(&values, &even[..3], 800, 125);
         assert!(w.values.is_empty() && w.time(800).is_none());
-    }
-
-    #[test]
-    fn a_correlated_group_is_reported_as_the_series_the_change_concentrates_in() {
-        // A function's inclusive share rose 0.020 (+30%); every caller up to `main` (share near
-        // 1, barely noisy, so the strongest) rose the same 0.020, by 2%.
-        let main = (0.020, 0.02);
-        let caller = (0.021, 0.05);
-        let function = (0.020, 0.30);
-        assert_eq!(lead(&[main, caller, function]), 2);
-        // A helper that stepped in the same deploy grew more, but carries little of it.
-        let helper = (0.002, 1.5);
-        assert_eq!(lead(&[main, helper, function]), 2);
-        assert_eq!(lead(&[main, helper]), 0);
-        // Equal relative changes: the strongest, which comes first.
-        assert_eq!(lead(&[(0.02, 0.3), (0.02, 0.3)]), 0);
-        // The strongest carries little of the largest change: the largest leads.
-        assert_eq!(lead(&[(0.001, 0.01), (0.02, 0.005)]), 1);
-        assert_eq!(lead(&[(0.5, 0.1)]), 0);
-    }
-
-    #[test]
-    fn members_as_concentrated_as_the_lead_are_alike() {
-        // A wrapper that is all calls to the function: the same series, point for point.
-        let wrapper = (0.05, 0.34);
-        let function = (0.05, 0.34);
-        let caller = (0.05, 0.05);
-        let helper = (0.004, 0.9);
-        let sizes = [wrapper, caller, function, helper];
-        let first = lead(&sizes);
-        assert_eq!(first, 0);
-        assert_eq!(alike(&sizes, first), [2]);
-        assert!(alike(&[function], 0).is_empty());
     }
 
     #[test]

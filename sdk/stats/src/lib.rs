@@ -10,6 +10,12 @@
 //! * [`hypothesis`]: [`welch_t_test`] and [`mann_whitney_u`] for "did it get slower between
 //!   these two sets of runs", [`mann_kendall`] and [`theil_sen`] for "is it drifting".
 //! * [`noise`]: seeded Gaussian noise, the same on every platform, for simulations and tests.
+//! * [`group`]: [`correlation`], and which member a group of correlated changes is reported
+//!   as ([`lead`], [`alike`]): shared by `regression-detect` and `joule merge`, which joins the
+//!   groups shards found apart, so a merge decides as one process would.
+//!
+//! Its own crate (`joule-stats`, re-exported by the SDK as `joule_sdk::stats`) so the host
+//! uses the same code as the skills.
 //!
 //! "When did this series change" is not here but in the `regression-detect` skill
 //! (`skills/regression-detect/src/detect.rs`): its split search, p-value, season removal and
@@ -22,7 +28,7 @@
 //! values).
 //!
 //! ```
-//! use joule_sdk::stats;
+//! use joule_stats as stats; // in a skill: use joule_sdk::stats;
 //!
 //! let before = [10.1, 10.3, 9.9, 10.2, 10.0, 10.1, 10.2, 9.8];
 //! let after = [10.9, 11.2, 10.8, 11.0, 11.1, 10.7, 11.3, 11.0];
@@ -34,6 +40,7 @@
 
 pub mod basic;
 pub mod dist;
+pub mod group;
 pub mod hypothesis;
 pub mod noise;
 
@@ -48,6 +55,7 @@ pub use dist::{
     chi_square_cdf, chi_square_sf, kolmogorov_sf, normal_cdf, normal_sf, normal_two_sided_p,
     student_t_cdf, student_t_sf, student_t_two_sided_p,
 };
+pub use group::{alike, correlation, lead};
 pub use hypothesis::{
     MannKendall, MannWhitney, TheilSen, WelchTest, mann_kendall, mann_whitney_u, sen_slope,
     theil_sen, welch_t_test,

@@ -8,11 +8,11 @@
 //! ```text
 //! python3 -m venv /tmp/statsvenv
 //! /tmp/statsvenv/bin/pip install scipy numpy pymannkendall
-//! /tmp/statsvenv/bin/python sdk/src/stats/reference.py            # prints the module
-//! /tmp/statsvenv/bin/python sdk/src/stats/reference.py --write    # replaces it below
+//! /tmp/statsvenv/bin/python sdk/stats/src/reference.py            # prints the module
+//! /tmp/statsvenv/bin/python sdk/stats/src/reference.py --write    # replaces it below
 //! ```
 //!
-//! (`python3 sdk/src/stats/reference.py` works as well with those packages on the path.)
+//! (`python3 sdk/stats/src/reference.py` works as well with those packages on the path.)
 //!
 //! Tolerances are relative (`|got − want| ≤ tol·|want|`) unless said otherwise:
 //!

@@ -6,8 +6,8 @@ compute for them); `reference_tests.rs` holds that module verbatim between its G
 
     python3 -m venv /tmp/statsvenv
     /tmp/statsvenv/bin/pip install scipy numpy pymannkendall
-    /tmp/statsvenv/bin/python sdk/src/stats/reference.py            # print the module
-    /tmp/statsvenv/bin/python sdk/src/stats/reference.py --write    # replace it in reference_tests.rs
+    /tmp/statsvenv/bin/python sdk/stats/src/reference.py            # print the module
+    /tmp/statsvenv/bin/python sdk/stats/src/reference.py --write    # replace it in reference_tests.rs
 
 The inputs are literal (no random generator), so the output depends only on the library versions,
 which the generated header records.
