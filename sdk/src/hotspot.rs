@@ -403,8 +403,7 @@ pub fn may_be_in(function: &Function, language: crate::Language) -> bool {
     function
         .file
         .as_deref()
-        .and_then(crate::Language::of_path)
-        .is_none_or(|l| l == language)
+        .is_none_or(|file| crate::Language::of_path(file).is_none() || language.may_be(file))
 }
 
 /// The places in the granted `trees` where `query` matches inside `function` (a profile's
@@ -472,6 +471,25 @@ pub fn glob_literal(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_may_be_c_or_cpp() {
+        let at = |file: Option<&str>| Function {
+            id: 0,
+            name: "Cache::get".into(),
+            system_name: String::new(),
+            file: file.map(str::to_string),
+            start_line: None,
+        };
+        use crate::Language::{C, Cpp, Python};
+        assert!(may_be_in(&at(Some("include/cache.h")), Cpp));
+        assert!(may_be_in(&at(Some("include/cache.h")), C));
+        assert!(!may_be_in(&at(Some("include/cache.h")), Python));
+        assert!(!may_be_in(&at(Some("src/cache.c")), Cpp));
+        assert!(may_be_in(&at(Some("src/cache.cc")), Cpp));
+        assert!(may_be_in(&at(None), Cpp));
+        assert!(may_be_in(&at(Some("[vdso]")), Cpp));
+    }
 
     #[test]
     fn a_literal_glob_matches_its_path_only() {

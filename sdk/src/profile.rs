@@ -98,7 +98,8 @@ impl Profile {
         self.top_by(Order::ByTotal, n, None)
     }
 
-    /// Of the `n` first functions by `order`, those whose file is in `language` and whose
+    /// Of the `n` first functions by `order`, those whose file may be in `language` (a `.h`
+    /// may be C or C++: [`crate::Language::may_be`]) and whose
     /// value in that order (self or total) is at least `min_share` of the profile: the
     /// candidates a skill for one language reads the source of.
     pub fn hot_in(
@@ -117,8 +118,7 @@ impl Profile {
             .into_iter()
             .filter(|s| {
                 let file = s.function.file.as_deref().unwrap_or_default();
-                crate::Language::of_path(file) == Some(language)
-                    && self.share(value(s)) >= min_share
+                language.may_be(file) && self.share(value(s)) >= min_share
             })
             .collect())
     }

@@ -134,6 +134,19 @@ impl Language {
             _ => return None,
         })
     }
+
+    /// Whether a file of `path` may be written in this language: by its extension, where a
+    /// `.h` header may be C or C++ (the host tells them apart by the text; a skill that only
+    /// has a profile's path takes either).
+    pub fn may_be(self, path: &str) -> bool {
+        match Language::of_path(path) {
+            Some(Language::C) if path.ends_with(".h") => {
+                matches!(self, Language::C | Language::Cpp)
+            }
+            Some(language) => language == self,
+            None => false,
+        }
+    }
 }
 
 impl Tree {

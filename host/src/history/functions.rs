@@ -46,7 +46,7 @@ enum Role {
 /// Every named function of `text`, outer ones before the ones nested in them; `None` when the
 /// path's language has no grammar or the parse ran out of time.
 pub fn definitions(path: &str, text: &str) -> Option<Vec<Definition>> {
-    let language = Language::of_path(path)?;
+    let language = Language::of_file(path, text.as_bytes())?;
     let mut parser = Parser::new();
     parser.set_language(&language.grammar()).ok()?;
     let bytes = text.as_bytes();

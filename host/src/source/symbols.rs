@@ -240,7 +240,7 @@ impl SourceTree {
                         let next = files.lock().ok().and_then(|f| f.recv().ok());
                         let Some((path, bytes)) = next else { break };
                         // The walk's globs let through only files of a language.
-                        let Some(language) = Language::of_path(&path) else {
+                        let Some(language) = Language::of_file(&path, &bytes) else {
                             continue;
                         };
                         let key = cache_key(language, &bytes);
@@ -368,7 +368,7 @@ fn definitions_in(
 /// of invalid code is its error recovery's guess): `make bench-symbols` checks the two agree
 /// on every valid file of a real tree.
 pub fn file_definitions(path: &str, bytes: &[u8], blank_bodies: bool) -> Option<Vec<Definition>> {
-    let Some(language) = Language::of_path(path) else {
+    let Some(language) = Language::of_file(path, bytes) else {
         return Some(Vec::new());
     };
     let far = Instant::now() + INDEX_BUDGET;
@@ -504,6 +504,55 @@ mod tests {
             .collect();
         assert!(!paths.contains(&"secret/keys.py".to_string()), "{paths:?}");
         assert_eq!(index.lookup("parse_line", 2, &all).len(), 2);
+    }
+
+    #[test]
+    fn a_cpp_header_is_indexed_as_cpp_and_a_c_header_as_c() {
+        // The same extension; a class with inline methods (Linguist's `private:`, `std::`) is
+        // C++, a header of prototypes and a static inline function is C.
+        let (_dir, tree) = tree_with(&[
+            (
+                "include/cache.h",
+                "#pragma once\n#include <string>\nclass Cache {\npublic:\n    std::string get(int k) {\n        return \"\";\n    }\nprivate:\n    int n_;\n};\n",
+            ),
+            (
+                "include/words.h",
+                "#ifndef WORDS_H\n#define WORDS_H\nstruct device { int class; };\nstatic inline int get(int k) { return k; }\n#endif\n",
+            ),
+        ]);
+        let index = tree.index_symbols(None);
+        let all = |_: &str| true;
+        let mut found: Vec<(String, String)> = index
+            .lookup("get", 10, &all)
+            .into_iter()
+            .map(|d| (d.path, d.name))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("include/cache.h".into(), "Cache::get".into()),
+                ("include/words.h".into(), "get".into()),
+            ]
+        );
+        assert_eq!(
+            Language::of_file("a.h", b"int f(void);\n"),
+            Some(Language::C)
+        );
+        assert_eq!(
+            Language::of_file("a.h", b"template <typename T> T id(T x);\n"),
+            Some(Language::Cpp)
+        );
+        // `std::` in a comment of a C header is still a mention (Linguist's rule, too), but a
+        // bare `std::` is not a name.
+        assert_eq!(
+            Language::of_file("a.h", b"int std;\n/* std:: */\n"),
+            Some(Language::C)
+        );
+        assert_eq!(
+            Language::of_file("a.c", b"std::vector<int> v;\n"),
+            Some(Language::C)
+        );
     }
 
     /// Blanking Go bodies changes no definition: every Go file of the repository (the corpus

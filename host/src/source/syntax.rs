@@ -102,12 +102,24 @@ impl Language {
         }
     }
 
-    /// The language of a path, by its extension (`.h` is taken as C).
+    /// The language of a path, by its extension (`.h` is taken as C; [`Language::of_file`]
+    /// reads a header's text to tell C++).
     pub fn of_path(path: &str) -> Option<Language> {
         let extension = path.rsplit_once('.')?.1;
         Language::ALL
             .into_iter()
             .find(|l| l.extensions().contains(&extension))
+    }
+
+    /// The language of a file, by its extension and, for a `.h` header (C and C++ share the
+    /// extension), by its text: C++ when it has what GitHub's Linguist takes for C++ in a
+    /// `.h` (an `#include` of a C++ standard header, `template <`, an access specifier on a line
+    /// of its own, `std::NAME`), else C.
+    pub fn of_file(path: &str, bytes: &[u8]) -> Option<Language> {
+        match Language::of_path(path)? {
+            Language::C if path.ends_with(".h") && looks_like_cpp(bytes) => Some(Language::Cpp),
+            language => Some(language),
+        }
     }
 
     pub(crate) fn grammar(self) -> tree_sitter::Language {
@@ -577,6 +589,54 @@ pub(crate) fn definition(
         _ => name,
     };
     Some((name, lines))
+}
+
+/// Whether a header's text is C++ by Linguist's heuristic for `.h` files
+/// (`lib/linguist/heuristics.yml`): a line including a C++ standard header, a template, an
+/// access specifier alone on a line, or a name qualified by `std::`.
+fn looks_like_cpp(bytes: &[u8]) -> bool {
+    const HEADERS: [&str; 16] = [
+        "cstdint",
+        "string",
+        "vector",
+        "map",
+        "list",
+        "array",
+        "bitset",
+        "queue",
+        "stack",
+        "forward_list",
+        "unordered_map",
+        "unordered_set",
+        "iostream",
+        "istream",
+        "ostream",
+        "memory",
+    ];
+    let text = String::from_utf8_lossy(bytes);
+    text.lines().any(|line| {
+        let t = line.trim();
+        let include = t
+            .strip_prefix('#')
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix("include"))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('<'))
+            .and_then(|r| r.split_once('>'))
+            .is_some_and(|(header, _)| HEADERS.contains(&header));
+        let template = t
+            .strip_prefix("template")
+            .is_some_and(|r| r.trim_start().starts_with('<'));
+        let access = matches!(t, "public:" | "private:" | "protected:")
+            && line.starts_with([' ', '\t', 'p']);
+        let std = line.match_indices("std::").any(|(i, _)| {
+            line[i + 5..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        });
+        include || template || access || std
+    })
 }
 
 #[cfg(test)]
