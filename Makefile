@@ -25,7 +25,7 @@ help:
 	@echo "make eval-attribution  commit attribution on real Python, Rust and Go histories with planted"
 	@echo "               slowdowns, every deploy profiled (py-spy, perf, pprof); LANG=python|rust|go, SEEDS=1-8"
 	@echo "make eval-offense  offense skills on the corpus of real programs: precision/recall, patch speed-ups"
-	@echo "make eval-capture  the corpus's perf-profiled programs captured with frame pointers (perf script,"
+	@echo "make eval-capture  the corpus's native programs captured with frame pointers (perf script,"
 	@echo "               perf.data) and with DWARF: is the planted waste found from each"
 	@echo "make test      build everything and run all tests (unit and end-to-end)"
 	@echo "make markdown-gfm  the Markdown escaping's hostile strings, read by cmark-gfm (GitHub's parser)"

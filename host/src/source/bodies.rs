@@ -1,36 +1,92 @@
-//! Go function bodies blanked before a file is indexed: the symbol index needs each function's
-//! signature and lines, and parsing the bodies (most of a Go file) is most of its time.
+//! Go function bodies left out when a file is indexed: the symbol index needs each function's
+//! signature and lines, and parsing the bodies (most of a Go file) is most of its time. The
+//! braces outside functions (type declarations, composite literals of variables) are left out
+//! too: nothing the index names is in them.
 //!
-//! [`blank_go_bodies`] copies a Go file with the text between each function's body braces
-//! turned to spaces, newlines kept, so every byte offset and line of what remains is where it
-//! was and tree-sitter finds the same functions with the same lines, parsing a fraction of the
-//! code. Go's grammar makes the body easy to find without a parser: a function declaration
-//! begins with `func` outside any braces, and its body's `{` is the first brace at parenthesis
-//! and bracket depth 0 that does not open a `struct` or `interface` type, on the line its
-//! signature ends (a newline there ends a body-less declaration). Strings, raw strings, runes
-//! and comments are skipped whole, so a brace in one is not counted. A file this reading cannot
-//! follow (an unterminated string or comment, unbalanced braces) gives `None`: the caller
-//! parses it as it is.
+//! [`go_code_ranges`] gives the parser the text around those braces' insides as its included
+//! ranges, so it never reads them and every node keeps its byte offset and line in the file;
+//! tree-sitter finds the same functions with the same lines, parsing a fraction of the code
+//! (the tests see the same through [`blank_go_bodies`], the insides turned to spaces). Go's
+//! grammar makes a body easy to find without a parser: a function declaration begins with
+//! `func` outside any braces, and its body's `{` is the first brace at parenthesis and bracket
+//! depth 0 that does not open a `struct` or `interface` type, on the line its signature ends (a
+//! newline there ends a body-less declaration). Strings, raw strings, runes and comments are
+//! skipped whole, so a brace in one is not counted. A file this reading cannot follow (an
+//! unterminated string or comment, unbalanced braces) gives `None`: the caller parses it as it
+//! is.
 
 /// `source` with every function body's text blanked (see the module), or `None` when it does
-/// not lex as Go.
+/// not lex as Go: what the parser sees of a file with [`go_code_ranges`], for the tests.
+#[cfg(test)]
 pub(crate) fn blank_go_bodies(source: &[u8]) -> Option<Vec<u8>> {
     let mut out = source.to_vec();
+    for (start, end) in go_bodies(source)? {
+        for b in &mut out[start..end] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The parts of `source` the index parses, as tree-sitter takes them
+/// (`Parser::set_included_ranges`): everything but the text inside the braces
+/// [`blank_go_bodies`] blanks. The parser then never reads that text, where with it blanked
+/// its lexer still steps over every space; every node keeps its place in the file. `None`
+/// when it does not lex as Go.
+pub(crate) fn go_code_ranges(source: &[u8]) -> Option<Vec<tree_sitter::Range>> {
+    let mut ranges = Vec::new();
+    // Where each boundary is: (byte, row, byte where the row starts), counted forwards.
+    let (mut at, mut row, mut row_start) = (0usize, 0usize, 0usize);
+    let mut point = |to: usize| {
+        for (k, &b) in source[at..to].iter().enumerate() {
+            if b == b'\n' {
+                row += 1;
+                row_start = at + k + 1;
+            }
+        }
+        at = to;
+        tree_sitter::Point::new(row, to - row_start)
+    };
+    let mut start = (0usize, point(0));
+    for (from, to) in go_bodies(source)? {
+        if from == to {
+            continue;
+        }
+        let end = point(from);
+        ranges.push(tree_sitter::Range {
+            start_byte: start.0,
+            end_byte: from,
+            start_point: start.1,
+            end_point: end,
+        });
+        start = (to, point(to));
+    }
+    let end = point(source.len());
+    ranges.push(tree_sitter::Range {
+        start_byte: start.0,
+        end_byte: source.len(),
+        start_point: start.1,
+        end_point: end,
+    });
+    Some(ranges)
+}
+
+/// The byte ranges (inside the braces) [`blank_go_bodies`] blanks, in order.
+fn go_bodies(source: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let mut out = Vec::new();
     let mut i = 0;
-    // Braces outside function bodies (type declarations, composite literals of variables).
-    let mut depth = 0usize;
     while i < source.len() {
         match source[i] {
             b'/' | b'"' | b'`' | b'\'' => i = past(source, i)?,
-            b'{' => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' => {
-                depth = depth.checked_sub(1)?;
-                i += 1;
-            }
-            b'f' if depth == 0 && keyword_at(source, i, b"func") => {
+            // Braces outside functions (a type's fields, a variable's composite literal, the
+            // function literals in it): no function the index names is inside, so blanked as
+            // bodies are. Go's generated tables (`unicode`'s, `crypto`'s) are most of their
+            // files' text.
+            b'{' => i = body(source, i, &mut out)?,
+            b'}' => return None,
+            b'f' if keyword_at(source, i, b"func") => {
                 i = signature(source, i + 4, &mut out)?;
             }
             c if is_ident(c) => {
@@ -41,13 +97,13 @@ pub(crate) fn blank_go_bodies(source: &[u8]) -> Option<Vec<u8>> {
             _ => i += 1,
         }
     }
-    (depth == 0).then_some(out)
+    Some(out)
 }
 
-/// Reads a function's signature from `i` (just after `func`) to its body, blanks the body in
+/// Reads a function's signature from `i` (just after `func`) to its body, records the body in
 /// `out`, and returns where reading goes on: after the body's `}`, or at the newline that ends
 /// a declaration without one.
-fn signature(source: &[u8], mut i: usize, out: &mut [u8]) -> Option<usize> {
+fn signature(source: &[u8], mut i: usize, out: &mut Vec<(usize, usize)>) -> Option<usize> {
     let (mut parens, mut brackets, mut types) = (0usize, 0usize, 0usize);
     let mut last_word: &[u8] = b"";
     while i < source.len() {
@@ -106,8 +162,8 @@ fn signature(source: &[u8], mut i: usize, out: &mut [u8]) -> Option<usize> {
     Some(i)
 }
 
-/// Blanks the body whose `{` is at `open`; returns the index after its `}`.
-fn body(source: &[u8], open: usize, out: &mut [u8]) -> Option<usize> {
+/// Records the inside of the braces whose `{` is at `open`; returns the index after its `}`.
+fn body(source: &[u8], open: usize, out: &mut Vec<(usize, usize)>) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = open;
     while i < source.len() {
@@ -120,11 +176,7 @@ fn body(source: &[u8], open: usize, out: &mut [u8]) -> Option<usize> {
             b'}' => {
                 depth -= 1;
                 if depth == 0 {
-                    for b in &mut out[open + 1..i] {
-                        if *b != b'\n' {
-                            *b = b' ';
-                        }
-                    }
+                    out.push((open + 1, i));
                     return Some(i + 1);
                 }
                 i += 1;
@@ -235,8 +287,11 @@ func asm(x int) int
 func h() { _ = "\"}" }
 "#;
         let out = blanked(source);
-        assert!(out.contains("type S struct {\n\tF func() error"), "{out}");
-        assert!(out.contains(r#"var table = map[string]int{"}": 1}"#));
+        // A type's fields and a variable's literal are blanked as bodies are.
+        assert!(out.contains("type S struct {\n"), "{out}");
+        assert!(!out.contains("F func() error"), "{out}");
+        assert!(out.contains("var table = map[string]int{"), "{out}");
+        assert!(!out.contains(r#""}": 1"#), "{out}");
         assert!(out.contains("func f(x struct{ a int }) interface{ M() } {"));
         assert!(!out.contains("} in a comment"));
         assert!(!out.contains("return v"));

@@ -349,18 +349,22 @@ fn definitions_in(
             slot.insert(parser)
         }
     };
-    // Go bodies are blanked first (the index needs signatures and lines; see `bodies`).
-    let blanked = match language {
-        Language::Go => super::bodies::blank_go_bodies(bytes),
+    // Go is parsed without its bodies (the index needs signatures and lines; see `bodies`):
+    // the parser reads only the code around them.
+    let ranges = match language {
+        Language::Go => super::bodies::go_code_ranges(bytes),
         _ => None,
     };
-    parsed_definitions(
-        parser,
-        language,
-        path,
-        blanked.as_deref().unwrap_or(bytes),
-        deadline,
-    )
+    let Some(ranges) = ranges else {
+        return parsed_definitions(parser, language, path, bytes, deadline);
+    };
+    if parser.set_included_ranges(&ranges).is_err() {
+        return parsed_definitions(parser, language, path, bytes, deadline);
+    }
+    let found = parsed_definitions(parser, language, path, bytes, deadline);
+    // The parser is kept for the next file, which it reads whole unless told otherwise.
+    let _ = parser.set_included_ranges(&[]);
+    found
 }
 
 /// The named functions of one file as the index finds them (`blank_bodies`), or from a parse
