@@ -68,6 +68,9 @@ pub struct SourceTree {
     /// files' definitions are kept between runs.
     symbols: std::sync::OnceLock<symbols::SymbolIndex>,
     symbol_cache: Option<symbols::SymbolCache>,
+    /// Syntax trees of the files queried last ([`syntax::Parsed`]): a skill that queries one
+    /// file once for each of its hot functions parses it once.
+    parsed: std::sync::Mutex<syntax::Parsed>,
 }
 
 impl SourceTree {
@@ -87,6 +90,7 @@ impl SourceTree {
             prefixes: Vec::new(),
             symbols: std::sync::OnceLock::new(),
             symbol_cache: None,
+            parsed: std::sync::Mutex::new(syntax::Parsed::default()),
         })
     }
 

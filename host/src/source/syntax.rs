@@ -411,15 +411,30 @@ impl SourceTree {
         cursor.set_match_limit(MATCHES_IN_PROGRESS);
         let mut out = Vec::new();
         self.walk_files(query.under.as_deref(), &walk, &mut |path, bytes| {
-            query_file(
-                query.language,
-                &compiled,
-                (&mut parser, &mut cursor),
-                &path,
-                bytes,
-                (limit, deadline),
-                &mut out,
-            );
+            // A file parsed lately, unchanged since, is not parsed again.
+            let known = self
+                .parsed
+                .lock()
+                .ok()
+                .and_then(|p| p.get(&path, query.language, bytes));
+            let tree = match known {
+                Some(tree) => Some(tree),
+                None => parse(&mut parser, bytes, deadline).inspect(|tree| {
+                    if let Ok(mut p) = self.parsed.lock() {
+                        p.put(&path, query.language, bytes, tree.clone());
+                    }
+                }),
+            };
+            if let Some(tree) = tree {
+                query_file(
+                    query.language,
+                    &compiled,
+                    &mut cursor,
+                    (&path, bytes, &tree),
+                    (limit, deadline),
+                    &mut out,
+                );
+            }
             Ok(if out.len() >= limit || Instant::now() >= deadline {
                 Flow::Stop
             } else {
@@ -430,21 +445,72 @@ impl SourceTree {
     }
 }
 
-/// The matches of `query` in one file, appended to `out` up to `limit`. A file the parser
-/// gives up on (the deadline) adds nothing; syntax errors do not stop it (tree-sitter parses
-/// around them).
+/// Syntax trees of the files a tree's queries parsed last, each with the bytes it was parsed
+/// from (a file changed since is parsed again), at most [`Parsed::FILES`] files and
+/// [`Parsed::BYTES`] of their text, the oldest dropped first.
+#[derive(Default)]
+pub struct Parsed {
+    files: std::collections::VecDeque<(String, Language, Vec<u8>, tree_sitter::Tree)>,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Parsed({} files, {} bytes)",
+            self.files.len(),
+            self.bytes
+        )
+    }
+}
+
+impl Parsed {
+    const FILES: usize = 64;
+    const BYTES: usize = 8 << 20;
+
+    /// The tree of `path` in `language` parsed from exactly `bytes`, if it is kept.
+    fn get(&self, path: &str, language: Language, bytes: &[u8]) -> Option<tree_sitter::Tree> {
+        self.files
+            .iter()
+            .find(|(p, l, b, _)| p == path && *l == language && b == bytes)
+            .map(|(_, _, _, tree)| tree.clone())
+    }
+
+    fn put(&mut self, path: &str, language: Language, bytes: &[u8], tree: tree_sitter::Tree) {
+        if bytes.len() > Self::BYTES / 4 {
+            return;
+        }
+        if let Some(i) = self
+            .files
+            .iter()
+            .position(|(p, l, _, _)| p == path && *l == language)
+            && let Some((_, _, old, _)) = self.files.remove(i)
+        {
+            self.bytes -= old.len();
+        }
+        self.bytes += bytes.len();
+        self.files
+            .push_back((path.to_string(), language, bytes.to_vec(), tree));
+        while self.files.len() > Self::FILES || self.bytes > Self::BYTES {
+            let Some((_, _, old, _)) = self.files.pop_front() else {
+                break;
+            };
+            self.bytes -= old.len();
+        }
+    }
+}
+
+/// The matches of `query` in one file (its syntax tree parsed from `bytes`), appended to
+/// `out` up to `limit`; syntax errors do not stop it (tree-sitter parses around them).
 fn query_file(
     language: Language,
     query: &Query,
-    (parser, cursor): (&mut Parser, &mut QueryCursor),
-    path: &str,
-    bytes: &[u8],
+    cursor: &mut QueryCursor,
+    (path, bytes, tree): (&str, &[u8], &tree_sitter::Tree),
     (limit, deadline): (usize, Instant),
     out: &mut Vec<SyntaxMatch>,
 ) {
-    let Some(tree) = parse(parser, bytes, deadline) else {
-        return;
-    };
     let names = query.capture_names();
     let mut stop = |_: &tree_sitter::QueryCursorState| Instant::now() >= deadline;
     let mut matches = cursor.matches_with_options(
@@ -662,6 +728,51 @@ mod tests {
             far(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_file_parsed_lately_is_not_parsed_again_unless_it_changed() {
+        let (dir, tree) = tree_with(&[("lib/a.py", "def f():\n    return g()\n")]);
+        let calls = "(call function: (identifier) @callee)";
+        let names = |tree: &SourceTree| -> Vec<String> {
+            run(tree, Language::Python, calls)
+                .iter()
+                .map(|m| m.captures[0].text.clone())
+                .collect()
+        };
+        assert_eq!(names(&tree), ["g"]);
+        assert_eq!(tree.parsed.lock().unwrap().files.len(), 1);
+        assert_eq!(names(&tree), ["g"]);
+        // Changed on disk: parsed again, the new tree kept in the old one's place.
+        std::fs::write(dir.path().join("lib/a.py"), "def f():\n    return h(k())\n").unwrap();
+        assert_eq!(names(&tree), ["h", "k"]);
+        assert_eq!(tree.parsed.lock().unwrap().files.len(), 1);
+        // A caller the deny rules keep from the file sees nothing, kept tree or not.
+        let hidden = tree
+            .query_syntax(
+                &SyntaxQuery {
+                    language: Language::Python,
+                    query: calls.to_string(),
+                    globs: Vec::new(),
+                    under: None,
+                    limit: 100,
+                },
+                &|p| !p.starts_with("lib"),
+                far(),
+            )
+            .unwrap();
+        assert!(hidden.is_empty());
+        // Bounded: the oldest files go first.
+        let mut kept = Parsed::default();
+        let parsed = tree.parsed.lock().unwrap().files[0].3.clone();
+        for i in 0..Parsed::FILES + 5 {
+            kept.put(&format!("f{i}.py"), Language::Python, b"x = 1\n", parsed.clone());
+        }
+        assert_eq!(kept.files.len(), Parsed::FILES);
+        assert!(kept.get("f0.py", Language::Python, b"x = 1\n").is_none());
+        assert!(kept.get("f6.py", Language::Python, b"x = 1\n").is_some());
+        assert!(kept.get("f6.py", Language::Python, b"x = 2\n").is_none());
+        assert!(kept.get("f6.py", Language::Rust, b"x = 1\n").is_none());
     }
 
     #[test]
