@@ -766,7 +766,12 @@ mod tests {
         let mut kept = Parsed::default();
         let parsed = tree.parsed.lock().unwrap().files[0].3.clone();
         for i in 0..Parsed::FILES + 5 {
-            kept.put(&format!("f{i}.py"), Language::Python, b"x = 1\n", parsed.clone());
+            kept.put(
+                &format!("f{i}.py"),
+                Language::Python,
+                b"x = 1\n",
+                parsed.clone(),
+            );
         }
         assert_eq!(kept.files.len(), Parsed::FILES);
         assert!(kept.get("f0.py", Language::Python, b"x = 1\n").is_none());

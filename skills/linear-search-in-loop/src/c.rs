@@ -368,6 +368,15 @@ fn caller_findings(
             .unwrap_or(list)
             .trim()
             .to_string();
+        // An array named by an expression the finding can speak of (`stop`, `out->words`,
+        // `cfg.names[k]`); a call's result or an empty name is not one.
+        let named = !list.is_empty()
+            && list
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '>' | '[' | ']'));
+        if !named {
+            continue;
+        }
         let Some(tree) = trees.iter().find(|t| t.name() == tree_name) else {
             continue;
         };

@@ -95,6 +95,10 @@ const PERF_CONTEXT_USER: u64 = -512i64 as u64;
 const PERF_CONTEXT_GUEST_KERNEL: u64 = -2176i64 as u64;
 const PERF_CONTEXT_GUEST_USER: u64 = -2560i64 as u64;
 
+/// Functions (with the leaf they called) read for the inlined functions around the leaf's
+/// calls, at most, in one profile: a program's hot leaves and their callers are a few hundred.
+const MAX_LEAF_SCANS: usize = 4096;
+
 /// A function given back between a frameless leaf and the first return address: its symbol,
 /// its start address in its binary, and its frame.
 type Callee = (String, u64, FrameId);
@@ -730,6 +734,7 @@ impl State<'_> {
                 && let Some(frames) = self.lost_caller(pid, ip, address)
             {
                 self.stack.extend_from_slice(&frames);
+                self.stack.truncate(MAX_STACK);
                 self.restored += 1;
             }
             if exact && !kernel {
@@ -826,6 +831,11 @@ impl State<'_> {
             return Some(vec![frame]);
         };
         let calls = (map.dso, target, leaf);
+        // Each function read for its calls once; a hostile file naming more pairs than any
+        // program has gets the function alone for the rest.
+        if !self.leaf_calls.contains_key(&calls) && self.leaf_calls.len() >= MAX_LEAF_SCANS {
+            return Some(vec![frame]);
+        }
         if !self.leaf_calls.contains_key(&calls) {
             let dso = &self.dsos[map.dso as usize];
             let module = dso.path.clone();

@@ -185,12 +185,14 @@ impl Binary {
         use std::os::unix::fs::FileExt;
         /// Functions larger than this are not read for their calls.
         const MAX_FUNCTION: u64 = 1 << 20;
+        /// Calls of the leaf in one function looked at, at most (more: not restored).
+        const MAX_CALLS: usize = 256;
         let code = self.code.as_ref()?;
         if code.machine != Machine::X86_64 {
             return None;
         }
         let size = self.function_size(entry)?;
-        if !(5..=MAX_FUNCTION).contains(&size) {
+        if !(5..=MAX_FUNCTION).contains(&size) || entry.checked_add(size + 5).is_none() {
             return None;
         }
         let offset = code
@@ -203,12 +205,16 @@ impl Binary {
         let mut bytes = vec![0u8; size as usize];
         code.file.read_exact_at(&mut bytes, offset).ok()?;
         let stubs = self.plt_names();
-        let mut sites: Vec<Vec<SourceFrame>> = Vec::new();
+        let outer = self.symbol(entry);
+        // The first call's frames, and which of their lines every later call shares.
+        let mut first: Option<(Vec<SourceFrame>, Vec<bool>)> = None;
+        let mut calls = 0;
         for i in 0..bytes.len() - 4 {
             if bytes[i] != 0xe8 {
                 continue;
             }
             let rel = i32::from_le_bytes([bytes[i + 1], bytes[i + 2], bytes[i + 3], bytes[i + 4]]);
+            // No overflow: `entry + size + 5` was checked above.
             let at = entry + i as u64;
             let Some(target) = (at + 5).checked_add_signed(i64::from(rel)) else {
                 continue;
@@ -226,23 +232,36 @@ impl Binary {
             let frames = self.frames(at);
             // A byte 0xe8 inside another instruction may decode to such a call: the site must
             // be code of this function.
-            let outer = self.symbol(at);
-            if frames.is_empty() || outer.is_none() || self.symbol(entry) != outer {
+            if frames.is_empty() || outer.is_none() || self.symbol(at) != outer {
                 continue;
             }
-            sites.push(frames);
+            calls += 1;
+            if calls > MAX_CALLS {
+                return None;
+            }
+            match &mut first {
+                None => {
+                    let shared = vec![true; frames.len()];
+                    first = Some((frames, shared));
+                }
+                Some((kept, shared)) => {
+                    let same = frames.len() == kept.len()
+                        && frames
+                            .iter()
+                            .zip(kept.iter())
+                            .all(|(a, b)| a.function == b.function && a.file == b.file);
+                    if !same {
+                        return None;
+                    }
+                    for (k, frame) in frames.iter().enumerate() {
+                        shared[k] &= frame.line == kept[k].line;
+                    }
+                }
+            }
         }
-        let (first, rest) = sites.split_first()?;
-        let same = |a: &SourceFrame, b: &SourceFrame| a.function == b.function && a.file == b.file;
-        if rest
-            .iter()
-            .any(|s| s.len() != first.len() || s.iter().zip(first).any(|(a, b)| !same(a, b)))
-        {
-            return None;
-        }
-        let mut out = first.clone();
-        for (k, frame) in out.iter_mut().enumerate() {
-            if rest.iter().any(|s| s[k].line != frame.line) {
+        let (mut out, shared) = first?;
+        for (frame, shared) in out.iter_mut().zip(shared) {
+            if !shared {
                 frame.line = 0;
             }
         }
@@ -644,21 +663,58 @@ fn read_elf(path: &Path) -> Option<ElfInfo> {
 /// one of glibc's implementations selected at load time (`__strcmp_evex`, `__strlen_avx2`,
 /// `__memmove_avx_unaligned_erms` for `memcpy`), or its internal name (`__libc_malloc`).
 pub fn implements(leaf: &str, name: &str) -> bool {
+    /// What glibc's x86-64 implementations add to a function's name (`__strcmp_evex`,
+    /// `__memmove_avx_unaligned_erms`, `__strchr_sse2`): a variant of the same function, where
+    /// any other suffix (`__memcpy_chk`, `read_config`) names another function.
+    const VARIANTS: [&str; 27] = [
+        "sse2",
+        "sse3",
+        "ssse3",
+        "sse4",
+        "sse42",
+        "1",
+        "2",
+        "avx",
+        "avx2",
+        "avx512",
+        "avx512f",
+        "avx512bw",
+        "avx512vl",
+        "evex",
+        "evex256",
+        "evex512",
+        "erms",
+        "unaligned",
+        "aligned",
+        "rtm",
+        "fsrm",
+        "back",
+        "generic",
+        "movbe",
+        "no",
+        "vzeroupper",
+        "x86",
+    ];
     let name = name
         .split('@')
         .next()
         .unwrap_or(name)
         .trim_start_matches('_');
-    let leaf = leaf
-        .split('@')
-        .next()
-        .unwrap_or(leaf)
-        .trim_start_matches('_');
+    let full = leaf.split('@').next().unwrap_or(leaf);
+    let glibc = full.starts_with("__");
+    let leaf = full.trim_start_matches('_');
     let leaf = leaf.strip_prefix("libc_").unwrap_or(leaf);
     if name.is_empty() {
         return false;
     }
-    let is = |base: &str| leaf == base || leaf.starts_with(&format!("{base}_"));
+    let is = |base: &str| {
+        leaf == base
+            || (glibc
+                && leaf
+                    .strip_prefix(base)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|rest| rest.split('_').all(|t| VARIANTS.contains(&t))))
+    };
     is(name)
         || match name {
             // glibc's memcpy and mempcpy are served by memmove's implementations.
@@ -703,8 +759,10 @@ fn plt_stubs(path: &Path, plt: &[(u64, u64)]) -> Vec<(u64, String)> {
         let Ok(data) = section.data() else {
             continue;
         };
-        // Stubs are 16 bytes (`.plt`, `.plt.sec`) or 8 (`.plt.got` without IBT).
-        let step = if section.name().is_ok_and(|n| n == ".plt.got") && size % 16 != 0 {
+        // Stubs are 16 bytes (`.plt`, `.plt.sec`, and `.plt.got` built for IBT, whose stubs
+        // start with `endbr64`) or 8 (`.plt.got` without it).
+        let ibt = data.starts_with(&[0xf3, 0x0f, 0x1e, 0xfa]);
+        let step = if section.name().is_ok_and(|n| n == ".plt.got") && !ibt {
             8
         } else {
             16
@@ -717,10 +775,12 @@ fn plt_stubs(path: &Path, plt: &[(u64, u64)]) -> Vec<(u64, String)> {
                 continue;
             };
             let rel = i32::from_le_bytes([rel[0], rel[1], rel[2], rel[3]]);
-            let start = address + (k * step) as u64;
-            let next = start + p as u64 + 6;
-            if let Some(name) = next
-                .checked_add_signed(i64::from(rel))
+            let Some(start) = address.checked_add((k * step) as u64) else {
+                break;
+            };
+            if let Some(name) = start
+                .checked_add(p as u64 + 6)
+                .and_then(|next| next.checked_add_signed(i64::from(rel)))
                 .and_then(|slot| slots.get(&slot))
             {
                 stubs.push((start, name.clone()));
