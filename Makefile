@@ -102,13 +102,21 @@ eval-defense: build $(EVAL_VENV)/bin/python
 	python3 tests/eval/defense.py $(JOULE) $(SKILL_DIR) --otava $(EVAL_VENV)/bin/python \
 		--scale $(EVAL_SCALE) --out $(TARGET_DIR)/eval-defense
 
+# py-spy (PyPI, into a venv here) profiles the Python programs: the offense corpus, the real
+# programs of eval-offense, the Python history of eval-attribution.
+PYSPY_VENV := $(TARGET_DIR)/pyspy-venv
+$(PYSPY_VENV)/bin/py-spy:
+	python3 -m venv $(PYSPY_VENV)
+	$(PYSPY_VENV)/bin/pip install --quiet py-spy==0.4.3
+
 # Offense skills on tests/offense/: per-skill precision and recall over the corpus and the clean
 # code, and for each Rust case the patch applied to a copy, its tests run, and the speed-up.
 # Then on real programs from the registries (tests/eval/real.py; network to crates.io), every
 # finding checked against the verdicts in tests/eval/real/judgements.toml.
-eval-offense: build
+eval-offense: build $(PYSPY_VENV)/bin/py-spy
 	python3 tests/eval/offense.py $(JOULE) $(SKILL_DIR) --out $(TARGET_DIR)/eval-offense
-	python3 tests/eval/real.py $(JOULE) $(SKILL_DIR) --out $(abspath $(TARGET_DIR))/eval-real
+	python3 tests/eval/real.py $(JOULE) $(SKILL_DIR) --out $(abspath $(TARGET_DIR))/eval-real \
+		--py-spy $(abspath $(PYSPY_VENV))/bin/py-spy
 
 # The demo under policies/demo.toml (pinned to the components just built), with an audit log,
 # then the security review of the shipped skills against that policy.
@@ -241,10 +249,6 @@ OFFENSE_CAPTURES := corpus/sortkeys:corpus-sortkeys:10 corpus/wordcount:corpus-w
                     corpus/emails:corpus-emails:3 corpus/export:corpus-export:3 \
                     corpus/fraud:corpus-fraud:20 corpus/joinids:corpus-joinids:3 \
                     clean/joule-profiles:clean-joule-profiles:60
-PYSPY_VENV := $(TARGET_DIR)/pyspy-venv
-$(PYSPY_VENV)/bin/py-spy:
-	python3 -m venv $(PYSPY_VENV)
-	$(PYSPY_VENV)/bin/pip install --quiet py-spy==0.4.3
 
 # Attribution on real histories (tests/eval/histories/: consecutive commits or released versions of
 # open-source projects), slowdowns planted at random, every deploy profiled: Python-Markdown with
