@@ -130,6 +130,10 @@ struct State<'o> {
     /// The frames of the calls of a leaf (by name) in a function (by binary and start),
     /// inlined ones first, when they are known ([`crate::symbolize::Binary::calls_of`]).
     leaf_calls: HashMap<(u32, u64, String), Option<Vec<FrameId>>>,
+    /// The function (by its binary's symbols, a PLT stub by what it is bound to) at each
+    /// sampled address a lost caller was looked for under, by binary and file offset: most
+    /// samples repeat an address, and naming one demangles.
+    leaf_names: HashMap<(u32, u64), Option<String>>,
     /// Stacks given back the frame of a leaf's caller.
     restored: u64,
     first_time: Option<u64>,
@@ -453,6 +457,7 @@ fn read(data: &[u8], options: &ReadOptions, locator: Locator) -> Result<Profile,
         stack: Vec::with_capacity(128),
         callees: HashMap::new(),
         leaf_calls: HashMap::new(),
+        leaf_names: HashMap::new(),
         restored: 0,
         first_time: None,
         last_time: None,
@@ -811,13 +816,27 @@ impl State<'_> {
         let (symbol, target, frame) = self.callees.get(&key)?.clone()?;
         // The function sampled, by its own binary's symbols (a PLT stub by what it is bound to).
         let leaf = ip_map.and_then(|ip_map| {
-            let dso = &self.dsos[ip_map.dso as usize];
-            if is_anonymous(&dso.path) || !dso.path.starts_with('/') || dso.path.starts_with("//") {
-                return None;
+            let key = (ip_map.dso, offset(&ip_map, ip));
+            if let Some(name) = self.leaf_names.get(&key) {
+                return name.clone();
             }
-            let binary = self.symbolizer.binary(&dso.path, &dso.build_id).ok()?;
-            let at = binary.address_of_offset(offset(&ip_map, ip))?;
-            binary.symbol(at).or_else(|| binary.stub_name(at))
+            let dso = &self.dsos[ip_map.dso as usize];
+            let name = if is_anonymous(&dso.path)
+                || !dso.path.starts_with('/')
+                || dso.path.starts_with("//")
+            {
+                None
+            } else {
+                self.symbolizer
+                    .binary(&dso.path, &dso.build_id)
+                    .ok()
+                    .and_then(|binary| {
+                        let at = binary.address_of_offset(key.1)?;
+                        binary.symbol(at).or_else(|| binary.stub_name(at))
+                    })
+            };
+            self.leaf_names.insert(key, name.clone());
+            name
         });
         // The sampled code in the same binary, in the function called: nothing was lost.
         // GCC's split and cloned parts (`work.cold`, `work.part.0`, `f.isra.0`) are the
@@ -833,10 +852,11 @@ impl State<'_> {
         let calls = (map.dso, target, leaf);
         // Each function read for its calls once; a hostile file naming more pairs than any
         // program has gets the function alone for the rest.
-        if !self.leaf_calls.contains_key(&calls) && self.leaf_calls.len() >= MAX_LEAF_SCANS {
+        let known = self.leaf_calls.contains_key(&calls);
+        if !known && self.leaf_calls.len() >= MAX_LEAF_SCANS {
             return Some(vec![frame]);
         }
-        if !self.leaf_calls.contains_key(&calls) {
+        if !known {
             let dso = &self.dsos[map.dso as usize];
             let module = dso.path.clone();
             let frames = self
