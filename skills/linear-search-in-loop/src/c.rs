@@ -75,7 +75,7 @@ pub fn scan(invocation: &Invocation) -> Result<Vec<Finding>, String> {
     if helpers.is_empty() {
         return Ok(Vec::new());
     }
-    let names: Vec<String> = helpers.iter().map(|h| super::go::escape(&h.name)).collect();
+    let names: Vec<String> = helpers.iter().map(|h| super::escape(&h.name)).collect();
     let cost = format!("^({})$", names.join("|"));
     Attribution::new(&cost, &cost)
         .in_language(Language::C)

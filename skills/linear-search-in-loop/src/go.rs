@@ -74,7 +74,7 @@ pub fn scan(invocation: &Invocation) -> Result<Vec<Finding>, String> {
     }
     let mut cost = SLICES.to_string();
     for (profile_name, _) in &helpers {
-        cost.push_str(&format!("|^{}$", escape(profile_name)));
+        cost.push_str(&format!("|^{}$", super::escape(profile_name)));
     }
     let helpers: Vec<Helper> = helpers.into_iter().map(|(_, h)| h).collect();
     Attribution::new(&cost, &cost)
@@ -294,18 +294,6 @@ pub fn set_lines(indent: &str, name: &str, element: &str) -> String {
          {indent}\t{set}[v] = true\n\
          {indent}}}\n"
     )
-}
-
-/// `s` as a regex matching it literally.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn caller_findings(
@@ -593,9 +581,9 @@ mod tests {
              allowlist {\n\t\tallowlistSet[v] = true\n\t}\n"
         );
         assert_eq!(
-            escape("example.com/allowlist.contains"),
+            crate::escape("example.com/allowlist.contains"),
             r"example\.com/allowlist\.contains"
         );
-        assert_eq!(escape("pkg.(*T).has"), r"pkg\.\(\*T\)\.has");
+        assert_eq!(crate::escape("pkg.(*T).has"), r"pkg\.\(\*T\)\.has");
     }
 }

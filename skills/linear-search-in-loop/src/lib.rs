@@ -91,6 +91,18 @@ impl Skill for LinearSearchInLoop {
     }
 }
 
+/// `s` as a regex matching it literally (a helper's name in an `Attribution` cost pattern).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// One query's matches per file, each file queried once however many of its functions are
 /// looked at (search helpers are recognised file by file).
 pub struct PerFile {
