@@ -101,6 +101,8 @@ $(EVAL_VENV)/bin/python:
 eval-defense: build $(EVAL_VENV)/bin/python
 	python3 tests/eval/defense.py $(JOULE) $(SKILL_DIR) --otava $(EVAL_VENV)/bin/python \
 		--scale $(EVAL_SCALE) --out $(TARGET_DIR)/eval-defense
+	@echo "The most any test finds of 0.4% steps at 0.001 false alarms a series:"
+	$(CARGO) run --quiet --release --example bound -p regression-detect
 
 # py-spy (PyPI, into a venv here) profiles the Python programs: the offense corpus, the real
 # programs of eval-offense, the Python history of eval-attribution.
