@@ -14,7 +14,7 @@ TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
 WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test bench-mcp eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
 
 help:
 	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top, metric ingest"
 	@echo "make bench-fleet  a generated fleet (SERIES=100000 POINTS=1000) read, then scanned by joule run"
 	@echo "make bench-shards  a million-series Parquet fleet scanned by SHARDS=10 shards, then merged"
+	@echo "make bench-mcp  joule mcp round trips from the Python MCP SDK: profile_top, a skill tool"
 	@echo "make bench-symbols  the function index of SYMBOL_TREE (Go's 9,000-file sources), cold then cached"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
 	@echo "make offense-profiles  re-capture the offense corpus' profiles (see docs/offense.md)"
@@ -50,11 +51,11 @@ setup:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
-	command -v python3 >/dev/null && command -v g++ >/dev/null && command -v go >/dev/null && \
-		command -v javac >/dev/null || \
+	command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null && \
+		command -v g++ >/dev/null && command -v go >/dev/null && command -v javac >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-		  python3 g++ golang-go default-jdk-headless; }
+		  python3 python3-venv g++ golang-go default-jdk-headless; }
 
 build: skills
 	$(CARGO) build --release -p joule
@@ -166,6 +167,19 @@ lint:
 
 bench: skills test-skills
 	$(CARGO) bench -p joule -p joule-profile
+
+# `joule mcp` driven by the official MCP Python SDK (PyPI mcp, in the venv the e2e test makes):
+# the median round trip of `profile_top` on the example, and what the `hot-functions` tool costs
+# beyond the skill's own run.
+MCP_VENV := $(TARGET_DIR)/mcp-venv
+$(MCP_VENV)/bin/python:
+	python3 -m venv $(MCP_VENV)
+	$(MCP_VENV)/bin/pip install --quiet mcp==2.3.0
+
+bench-mcp: build test-skills $(MCP_VENV)/bin/python
+	@mkdir -p $(TARGET_DIR)/bench-mcp
+	$(MCP_VENV)/bin/python tests/e2e/mcp_client.py $(JOULE) $(SKILL_DIR) $(TEST_SKILL_DIR) \
+		$(abspath $(TARGET_DIR))/bench-mcp --bench 1000
 
 # A fleet of SERIES x POINTS (tests/examples/fleet.rs, seed 1, generated once), read alone
 # (tests/examples/ingest.rs: time, bytes a point, peak memory), then scanned end to end by the

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use joule_policy::{Denial, Policy, RunLimits};
+use joule_policy::{Denial, Policy, RunLimits, SkillGrants};
 use joule_profile::ingest::ReadOptions;
 
 use crate::audit::AuditLog;
@@ -530,166 +530,329 @@ pub fn default_tree_name(dir: &Path) -> String {
 pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Report> {
     // The run's clock starts now: reading the inputs, the skills, the report all count.
     let now = std::time::Instant::now();
-    let ends = now
-        .checked_add(request.budget.deadline)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400));
-    let files = skill_files(&request.skills)?;
-    let read_options = ReadOptions {
-        symbol_paths: request.symbol_paths.clone(),
-        ..ReadOptions::default()
-    };
-    let (profiles, profile_records) = load_profiles(&request.profiles, &read_options).await;
-    let (mut metrics, mut metric_records) = load_metrics(&request.metrics, request.shard).await;
-    if !request.profile_series.is_empty() {
-        let (set, record) = profile_series(&request.profile_series, &read_options).await;
-        metrics.extend(set);
-        metric_records.push(record);
-    }
-    for query in &request.prometheus {
-        let (set, record) = prometheus_set(query.clone()).await;
-        metrics.extend(set);
-        metric_records.push(record);
-    }
-    // Files were read for the shard; sets made otherwise (profiles over time, Prometheus) are
-    // cut to it here.
-    if let Some(shard) = request.shard {
-        metrics = keep_shard(metrics, &mut metric_records, shard);
-    }
-    let mut trees = Vec::new();
-    let mut source_records = Vec::new();
-    for (name, dir) in &request.sources {
-        if trees.iter().any(|t: &Arc<SourceTree>| t.name() == name) {
-            anyhow::bail!("two source trees are named `{name}`; name them with NAME=DIR");
-        }
-        let mut tree = SourceTree::open(name.clone(), dir)?;
-        for (_, prefix) in request.path_prefixes.iter().filter(|(n, _)| n == name) {
-            tree = tree.with_prefix(prefix.clone());
-        }
-        if let Some(cache) = &request.symbol_cache {
-            tree = tree.with_symbol_cache(cache);
-        }
-        trees.push(Arc::new(tree));
-        source_records.push(SourceRecord {
-            name: name.clone(),
-            path: dir.display().to_string(),
-        });
-    }
-    let mut histories: Vec<Arc<History>> = Vec::new();
-    for (name, dir, deploys) in &request.histories {
-        if histories.iter().any(|h| h.name() == name) {
-            anyhow::bail!("two repositories are named `{name}`; name them with NAME=DIR");
-        }
-        histories.push(Arc::new(History::open(
-            name.clone(),
-            dir,
-            deploys.as_deref(),
-        )?));
-    }
-    if let Some((name, _)) = request
-        .path_prefixes
-        .iter()
-        .find(|(n, _)| !request.sources.iter().any(|(s, _)| s == n))
-    {
-        anyhow::bail!("--path-prefix {name}=...: no source tree is named `{name}`");
-    }
-    let policy = request
-        .policy
-        .unwrap_or_else(|| Policy::open(runtime.limits().clone()));
-    let run_inputs = Inputs {
-        profiles,
-        trees,
-        withheld_profiles: Vec::new(),
-        withheld_trees: Vec::new(),
-        metrics,
-        withheld_metrics: Vec::new(),
-        histories,
-        withheld_histories: Vec::new(),
-    };
-    let audit = request.audit.as_deref();
-    let mut runs = Vec::new();
-    let mut admitted = Vec::new();
-    for loaded in load_skills(&runtime, files, Some(&policy)).await {
-        let skill = match loaded {
-            Loaded::Skill(skill) => skill,
-            Loaded::Refused {
-                component,
-                name,
-                denial,
-            } => {
-                let never_ran = Untrusted::default();
-                let refusal = Refusal {
-                    path: &component.path,
-                    id: &name,
-                    version: &never_ran,
-                    digest: &component.digest,
-                };
-                runs.push(refusal.record(&denial.to_string(), audit));
-                continue;
-            }
-            Loaded::Failed(record) => {
-                runs.push(*record);
-                continue;
-            }
+    let ends = deadline(now, request.budget.deadline);
+    let session = Session::open(runtime, request).await?;
+    let parameters = session.parameters.clone();
+    session.run(None, parameters, ends).await
+}
+
+/// `now` plus `limit`, or a century on when that overflows.
+pub fn deadline(now: std::time::Instant, limit: std::time::Duration) -> std::time::Instant {
+    now.checked_add(limit)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400))
+}
+
+/// Inputs read and skills loaded and admitted, ready to run any number of times: once for
+/// `joule run`, once a tool call for `joule mcp`.
+pub struct Session {
+    runtime: Arc<Runtime>,
+    record: InputsRecord,
+    inputs: Inputs,
+    /// Components refused or failed at load, reported with every whole run.
+    refused: Vec<RunRecord>,
+    skills: Vec<Arc<LoadedSkill>>,
+    access: HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
+    audit: Option<Arc<AuditLog>>,
+    /// What an agent (`joule mcp`) may read through the host's tools, or why nothing.
+    agent: Result<(Arc<SkillGrants>, Arc<Inputs>), Denial>,
+    /// The operator's `--param`s.
+    pub parameters: HashMap<String, BTreeMap<String, String>>,
+    since: Option<String>,
+    jobs: usize,
+    max_depth: usize,
+    budget: RunLimits,
+}
+
+impl Session {
+    /// Reads the inputs and loads the skills the policy admits. Errors only when nothing
+    /// useful can be done (no skill loaded, a source tree that cannot be opened, a bad
+    /// parameter).
+    pub async fn open(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Session> {
+        let files = skill_files(&request.skills)?;
+        let read_options = ReadOptions {
+            symbol_paths: request.symbol_paths.clone(),
+            ..ReadOptions::default()
         };
-        match policy.admit(&skill.component()) {
-            Ok(grants) => admitted.push((skill, grants)),
-            Err(denial) => runs.push(Refusal::of(&skill).record(&denial.to_string(), audit)),
+        let (profiles, profile_records) = load_profiles(&request.profiles, &read_options).await;
+        let (mut metrics, mut metric_records) = load_metrics(&request.metrics, request.shard).await;
+        if !request.profile_series.is_empty() {
+            let (set, record) = profile_series(&request.profile_series, &read_options).await;
+            metrics.extend(set);
+            metric_records.push(record);
         }
-    }
-    let (admitted, duplicates) = unique_ids(admitted, |(skill, _)| skill);
-    for ((skill, _), why) in duplicates {
-        runs.push(Refusal::of(&skill).duplicate(&why, audit));
-    }
-    let mut skills = Vec::new();
-    let mut access = HashMap::new();
-    let mut views = ProfileViews::default();
-    for (skill, grants) in admitted {
-        if let Some(audit) = &request.audit {
-            let path = skill.path.display().to_string();
-            audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
+        for query in &request.prometheus {
+            let (set, record) = prometheus_set(query.clone()).await;
+            metrics.extend(set);
+            metric_records.push(record);
         }
-        let inputs = run_inputs.granted_to(&grants, &mut views);
-        access.insert(
-            skill.descriptor.id.clone(),
-            (Arc::new(grants), Arc::new(inputs)),
-        );
-        skills.push(skill);
-    }
-    if skills.is_empty() {
-        // One line each, whatever a skill put in them: the error goes to the terminal.
-        let reasons: Vec<String> = runs
+        // Files were read for the shard; sets made otherwise (profiles over time, Prometheus) are
+        // cut to it here.
+        if let Some(shard) = request.shard {
+            metrics = keep_shard(metrics, &mut metric_records, shard);
+        }
+        let mut trees = Vec::new();
+        let mut source_records = Vec::new();
+        for (name, dir) in &request.sources {
+            if trees.iter().any(|t: &Arc<SourceTree>| t.name() == name) {
+                anyhow::bail!("two source trees are named `{name}`; name them with NAME=DIR");
+            }
+            let mut tree = SourceTree::open(name.clone(), dir)?;
+            for (_, prefix) in request.path_prefixes.iter().filter(|(n, _)| n == name) {
+                tree = tree.with_prefix(prefix.clone());
+            }
+            if let Some(cache) = &request.symbol_cache {
+                tree = tree.with_symbol_cache(cache);
+            }
+            trees.push(Arc::new(tree));
+            source_records.push(SourceRecord {
+                name: name.clone(),
+                path: dir.display().to_string(),
+            });
+        }
+        let mut histories: Vec<Arc<History>> = Vec::new();
+        for (name, dir, deploys) in &request.histories {
+            if histories.iter().any(|h| h.name() == name) {
+                anyhow::bail!("two repositories are named `{name}`; name them with NAME=DIR");
+            }
+            histories.push(Arc::new(History::open(
+                name.clone(),
+                dir,
+                deploys.as_deref(),
+            )?));
+        }
+        if let Some((name, _)) = request
+            .path_prefixes
             .iter()
-            .filter_map(|r| r.error.as_ref().map(Untrusted::terminal))
-            .collect();
-        anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
+            .find(|(n, _)| !request.sources.iter().any(|(s, _)| s == n))
+        {
+            anyhow::bail!("--path-prefix {name}=...: no source tree is named `{name}`");
+        }
+        let policy = request
+            .policy
+            .unwrap_or_else(|| Policy::open(runtime.limits().clone()));
+        let run_inputs = Inputs {
+            profiles,
+            trees,
+            withheld_profiles: Vec::new(),
+            withheld_trees: Vec::new(),
+            metrics,
+            withheld_metrics: Vec::new(),
+            histories,
+            withheld_histories: Vec::new(),
+        };
+        let audit = request.audit.as_deref();
+        let mut runs = Vec::new();
+        let mut admitted = Vec::new();
+        for loaded in load_skills(&runtime, files, Some(&policy)).await {
+            let skill = match loaded {
+                Loaded::Skill(skill) => skill,
+                Loaded::Refused {
+                    component,
+                    name,
+                    denial,
+                } => {
+                    let never_ran = Untrusted::default();
+                    let refusal = Refusal {
+                        path: &component.path,
+                        id: &name,
+                        version: &never_ran,
+                        digest: &component.digest,
+                    };
+                    runs.push(refusal.record(&denial.to_string(), audit));
+                    continue;
+                }
+                Loaded::Failed(record) => {
+                    runs.push(*record);
+                    continue;
+                }
+            };
+            match policy.admit(&skill.component()) {
+                Ok(grants) => admitted.push((skill, grants)),
+                Err(denial) => runs.push(Refusal::of(&skill).record(&denial.to_string(), audit)),
+            }
+        }
+        let (admitted, duplicates) = unique_ids(admitted, |(skill, _)| skill);
+        for ((skill, _), why) in duplicates {
+            runs.push(Refusal::of(&skill).duplicate(&why, audit));
+        }
+        let mut skills = Vec::new();
+        let mut access = HashMap::new();
+        let mut views = ProfileViews::default();
+        for (skill, grants) in admitted {
+            if let Some(audit) = &request.audit {
+                let path = skill.path.display().to_string();
+                audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
+            }
+            let inputs = run_inputs.granted_to(&grants, &mut views);
+            access.insert(
+                skill.descriptor.id.clone(),
+                (Arc::new(grants), Arc::new(inputs)),
+            );
+            skills.push(skill);
+        }
+        if skills.is_empty() {
+            // One line each, whatever a skill put in them: the error goes to the terminal.
+            let reasons: Vec<String> = runs
+                .iter()
+                .filter_map(|r| r.error.as_ref().map(Untrusted::terminal))
+                .collect();
+            anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
+        }
+        let agent = policy.agent_grants().map(|grants| {
+            let inputs = run_inputs.granted_to(&grants, &mut views);
+            (Arc::new(grants), Arc::new(inputs))
+        });
+        let session = Session {
+            runtime,
+            record: InputsRecord {
+                profiles: profile_records,
+                sources: source_records,
+                metrics: metric_records,
+            },
+            inputs: run_inputs,
+            refused: runs,
+            skills,
+            access,
+            audit: request.audit,
+            agent,
+            parameters: request.parameters,
+            since: request.since,
+            jobs: request.jobs.max(1),
+            max_depth: request.max_depth,
+            budget: request.budget,
+        };
+        // A `--param` for no loaded skill is refused now, not at the first run.
+        session.plan(None, session.parameters.clone(), std::time::Instant::now())?;
+        Ok(session)
     }
-    let plan = Plan {
-        skills,
-        access,
-        audit: request.audit.clone(),
-        parameters: request.parameters,
-        since: request.since,
-        jobs: request.jobs.max(1),
-        max_depth: request.max_depth,
-        budget: request.budget,
-        ends,
-    };
-    plan.validate()?;
-    let access = plan.access.clone();
-    let (records, findings) = crate::engine::run(runtime, plan).await;
-    runs.extend(records);
-    Ok(Report::new(
-        InputsRecord {
-            profiles: profile_records,
-            sources: source_records,
-            metrics: metric_records,
-        },
-        runs,
-        findings,
-        &run_inputs,
-        &access,
-        ends,
-    ))
+
+    /// What an agent may read, and its grants (for the deny rules), or why it may read nothing.
+    pub fn agent(&self) -> Result<&(Arc<SkillGrants>, Arc<Inputs>), &Denial> {
+        self.agent.as_ref()
+    }
+
+    /// What a run may do (its deadline counts from its start).
+    pub fn budget(&self) -> &RunLimits {
+        &self.budget
+    }
+
+    /// The audit log, if one was asked for.
+    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
+    }
+
+    /// The skills loaded and admitted.
+    pub fn skills(&self) -> &[Arc<LoadedSkill>] {
+        &self.skills
+    }
+
+    /// What was read of each input.
+    pub fn record(&self) -> &InputsRecord {
+        &self.record
+    }
+
+    /// Every input read, whoever it is granted to.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// What skill `id` was granted, and the inputs it sees.
+    pub fn access(&self, id: &str) -> Option<&(Arc<SkillGrants>, Arc<Inputs>)> {
+        self.access.get(id)
+    }
+
+    /// The plan of a run of every skill, or of skill `only` (and the skills its findings
+    /// trigger), with `parameters`, until `ends`.
+    fn plan(
+        &self,
+        only: Option<&str>,
+        parameters: HashMap<String, BTreeMap<String, String>>,
+        ends: std::time::Instant,
+    ) -> anyhow::Result<Plan> {
+        if let Some(id) = only {
+            let Some(skill) = self.skills.iter().find(|s| s.descriptor.id == id) else {
+                anyhow::bail!(
+                    "no loaded skill has id `{id}` (loaded: {})",
+                    self.skills
+                        .iter()
+                        .map(|s| s.descriptor.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            if !skill
+                .descriptor
+                .triggers
+                .contains(&crate::engine::Trigger::Scan)
+            {
+                anyhow::bail!(
+                    "skill `{id}` does not scan: it runs on the findings of other skills ({}); run the skill that makes them",
+                    skill
+                        .descriptor
+                        .triggers
+                        .iter()
+                        .map(|t| match t {
+                            crate::engine::Trigger::Scan => "scan".to_string(),
+                            crate::engine::Trigger::Finding { kind, rule } => format!(
+                                "{} findings{}",
+                                kind.name(),
+                                rule.as_ref()
+                                    .map(|r| format!(" of rule {}", r.terminal()))
+                                    .unwrap_or_default()
+                            ),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        // The operator's parameters were checked against every skill when the session opened;
+        // a run of one skill takes its own.
+        let parameters = match only {
+            None => parameters,
+            Some(id) => parameters.into_iter().filter(|(s, _)| s == id).collect(),
+        };
+        let plan = Plan {
+            skills: self.skills.clone(),
+            entry: only.map(str::to_string),
+            access: self.access.clone(),
+            audit: self.audit.clone(),
+            parameters,
+            since: self.since.clone(),
+            jobs: self.jobs,
+            max_depth: self.max_depth,
+            budget: self.budget.clone(),
+            ends,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Runs every skill (`only` = `None`) or one, with `parameters` (skill id -> name ->
+    /// value), until `ends`, and builds the report.
+    pub async fn run(
+        &self,
+        only: Option<&str>,
+        parameters: HashMap<String, BTreeMap<String, String>>,
+        ends: std::time::Instant,
+    ) -> anyhow::Result<Report> {
+        let plan = self.plan(only, parameters, ends)?;
+        let (records, findings) = crate::engine::run(self.runtime.clone(), plan).await;
+        let mut runs = if only.is_none() {
+            self.refused.clone()
+        } else {
+            Vec::new()
+        };
+        runs.extend(records);
+        Ok(Report::new(
+            self.record.clone(),
+            runs,
+            findings,
+            &self.inputs,
+            &self.access,
+            ends,
+        ))
+    }
 }
 
 /// A runtime configured for a session with `jobs` concurrent invocations.

@@ -206,6 +206,7 @@ impl Target {
         let started = Instant::now();
         let plan = Plan {
             skills: vec![self.skill.clone()],
+            entry: None,
             access: self.access.clone(),
             audit: Some(self.audit.clone()),
             parameters,

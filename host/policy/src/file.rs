@@ -45,6 +45,18 @@ struct RawSkill {
     limits: RawLimits,
 }
 
+/// The `[agent]` table: what an MCP client (`joule mcp`) may read through the host's own tools.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    profiles: Option<Spanned<Vec<String>>>,
+    sources: Option<Spanned<Vec<String>>>,
+    metrics: Option<Spanned<Vec<String>>>,
+    history: Option<Spanned<Vec<String>>>,
+    deny: Option<Spanned<Vec<String>>>,
+    allow: Option<Spanned<Vec<String>>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
@@ -53,7 +65,11 @@ struct RawPolicy {
     limits: RawLimits,
     #[serde(default, rename = "skill")]
     skills: Vec<Spanned<RawSkill>>,
+    agent: Option<Spanned<RawAgent>>,
 }
+
+/// The name an agent's grants and denials go by.
+pub const AGENT: &str = "agent";
 
 /// Where in the policy file something is: for messages that tell the operator what to edit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +103,8 @@ pub struct Policy {
     pub path: Option<PathBuf>,
     pub defaults: Limits,
     pub skills: Vec<SkillPolicy>,
+    /// What an MCP client may read through the host's tools (the `[agent]` table).
+    agent: Option<SkillGrants>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -133,6 +151,7 @@ impl Policy {
             path: None,
             defaults,
             skills: Vec::new(),
+            agent: None,
         }
     }
 
@@ -193,18 +212,6 @@ impl Policy {
             let mut skill_limits = limits.clone();
             apply(&mut skill_limits, &skill.limits)
                 .map_err(|e| anyhow::anyhow!("{at}: [skill.limits] of `{}`: {e}", skill.id))?;
-            let profiles = match &skill.profiles {
-                None => Some(Vec::new()),
-                Some(list) => Some(
-                    list.get_ref()
-                        .iter()
-                        .map(|s| {
-                            ProfileSelector::parse(s)
-                                .with_context(|| format!("{}", place(list.span().start)))
-                        })
-                        .collect::<anyhow::Result<Vec<_>>>()?,
-                ),
-            };
             let wasi: BTreeSet<String> = skill
                 .wasi
                 .as_ref()
@@ -219,41 +226,17 @@ impl Policy {
                     place(skill.wasi.as_ref().map_or(0, |w| w.span().start))
                 );
             }
-            let list = |l: &Option<Spanned<Vec<String>>>| {
-                l.as_ref().map(|l| l.get_ref().clone()).unwrap_or_default()
+            let lists = Lists {
+                profiles: &skill.profiles,
+                sources: &skill.sources,
+                metrics: &skill.metrics,
+                history: &skill.history,
+                deny: &skill.deny,
+                allow: &skill.allow,
             };
-            let deny = DenyRules::new(
-                &skill.id,
-                &list(&skill.deny),
-                &list(&skill.allow),
-                Some(at.clone()),
-                skill.deny.as_ref().map(|d| place(d.span().start)),
-            )
-            .with_context(|| format!("{at}: bad deny or allow pattern"))?;
-            let metrics = list(&skill.metrics)
-                .iter()
-                .map(|g| {
-                    globset::Glob::new(g)
-                        .map(|g| g.compile_matcher())
-                        .with_context(|| {
-                            format!(
-                                "{}: metrics = [{g:?}]: not a glob",
-                                place(skill.metrics.as_ref().map_or(0, |m| m.span().start))
-                            )
-                        })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let grants = SkillGrants {
-                skill: skill.id.clone(),
-                profiles,
-                sources: Some(list(&skill.sources).into_iter().collect()),
-                metrics: Some(metrics),
-                history: Some(list(&skill.history).into_iter().collect()),
-                deny: std::sync::Arc::new(deny),
-                wasi,
-                limits: skill_limits,
-                place: Some(at.clone()),
-            };
+            let mut grants = lists.grants(&skill.id, &at, &place)?;
+            grants.wasi = wasi;
+            grants.limits = skill_limits;
             skills.push(SkillPolicy {
                 id: skill.id,
                 digest: hex,
@@ -262,11 +245,49 @@ impl Policy {
                 grants,
             });
         }
+        let agent = match raw.agent {
+            None => None,
+            Some(entry) => {
+                let at = place(entry.span().start);
+                let agent = entry.into_inner();
+                let lists = Lists {
+                    profiles: &agent.profiles,
+                    sources: &agent.sources,
+                    metrics: &agent.metrics,
+                    history: &agent.history,
+                    deny: &agent.deny,
+                    allow: &agent.allow,
+                };
+                let mut grants = lists.grants(AGENT, &at, &place)?;
+                grants.limits = limits.clone();
+                Some(grants)
+            }
+        };
         Ok(Policy {
             open: false,
             path: Some(PathBuf::from(name)),
             defaults: limits,
             skills,
+            agent,
+        })
+    }
+
+    /// What an MCP client may read through the host's own tools: everything given (secrets
+    /// still denied) without a policy file; with one, its `[agent]` table, or nothing.
+    pub fn agent_grants(&self) -> Result<SkillGrants, Denial> {
+        if self.is_open() {
+            return Ok(SkillGrants::open(AGENT, self.defaults.clone()));
+        }
+        self.agent.clone().ok_or_else(|| {
+            let file = self
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            Denial::new(
+                format!("the policy {file} has no [agent] table: agents may read no input"),
+                "deny by default. To let agents read inputs, add:\n  [agent]\n  sources = [\"NAME\"]\n  profiles = [\"*.pb.gz\"]",
+            )
         })
     }
 
@@ -336,4 +357,73 @@ pub fn pin(text: &str, digests: &[(String, String)]) -> anyhow::Result<(String, 
         }
     }
     Ok((doc.to_string(), updated))
+}
+
+/// The input lists of a `[[skill]]` entry or the `[agent]` table, as written.
+struct Lists<'a> {
+    profiles: &'a Option<Spanned<Vec<String>>>,
+    sources: &'a Option<Spanned<Vec<String>>>,
+    metrics: &'a Option<Spanned<Vec<String>>>,
+    history: &'a Option<Spanned<Vec<String>>>,
+    deny: &'a Option<Spanned<Vec<String>>>,
+    allow: &'a Option<Spanned<Vec<String>>>,
+}
+
+impl Lists<'_> {
+    /// The grants they make for `id` (entry at `at`; `place` turns a byte offset into a line),
+    /// with no WASI import and the default limits.
+    fn grants(
+        &self,
+        id: &str,
+        at: &PolicyPlace,
+        place: &dyn Fn(usize) -> PolicyPlace,
+    ) -> anyhow::Result<SkillGrants> {
+        let profiles = match self.profiles {
+            None => Some(Vec::new()),
+            Some(list) => Some(
+                list.get_ref()
+                    .iter()
+                    .map(|s| {
+                        ProfileSelector::parse(s)
+                            .with_context(|| format!("{}", place(list.span().start)))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            ),
+        };
+        let list = |l: &Option<Spanned<Vec<String>>>| {
+            l.as_ref().map(|l| l.get_ref().clone()).unwrap_or_default()
+        };
+        let deny = DenyRules::new(
+            id,
+            &list(self.deny),
+            &list(self.allow),
+            Some(at.clone()),
+            self.deny.as_ref().map(|d| place(d.span().start)),
+        )
+        .with_context(|| format!("{at}: bad deny or allow pattern"))?;
+        let metrics = list(self.metrics)
+            .iter()
+            .map(|g| {
+                globset::Glob::new(g)
+                    .map(|g| g.compile_matcher())
+                    .with_context(|| {
+                        format!(
+                            "{}: metrics = [{g:?}]: not a glob",
+                            place(self.metrics.as_ref().map_or(0, |m| m.span().start))
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(SkillGrants {
+            skill: id.to_string(),
+            profiles,
+            sources: Some(list(self.sources).into_iter().collect()),
+            metrics: Some(metrics),
+            history: Some(list(self.history).into_iter().collect()),
+            deny: std::sync::Arc::new(deny),
+            wasi: BTreeSet::new(),
+            limits: Limits::default(),
+            place: Some(at.clone()),
+        })
+    }
 }

@@ -38,7 +38,7 @@ pub use admission::{Component, Unrun, id_keepers};
 pub use capability::{Capability, RISKY_WASI, reach, risky};
 pub use denial::Denial;
 pub use deny::{BUILTIN_SECRETS, DenyRules};
-pub use file::{Policy, PolicyPlace, SkillPolicy, pin};
+pub use file::{AGENT, Policy, PolicyPlace, SkillPolicy, pin};
 pub use grants::{GrantsView, ProfileGrant, ProfileSelector, SkillGrants};
 pub use limits::{DESCRIBE_DEADLINE, DESCRIBE_MEMORY, Limits, RunLimits};
 pub use review::{Review, Verdict};

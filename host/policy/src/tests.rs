@@ -421,3 +421,52 @@ fn withheld_inputs_are_denied_with_the_grant_that_would_allow_them() {
             .starts_with("run with a policy that grants profiles")
     );
 }
+
+#[test]
+fn an_agent_reads_what_the_agent_table_grants_and_nothing_without_one() {
+    // No policy file: every input, secrets still denied.
+    let open = Policy::open(Limits::default()).agent_grants().unwrap();
+    assert!(open.allows(Capability::Source, "app"));
+    assert!(open.deny.check(".env", None).is_err());
+
+    // A policy without [agent]: nothing, and the refusal gives the lines to add.
+    let p = policy("version = 1\n").unwrap();
+    let denial = p.agent_grants().unwrap_err().to_string();
+    assert!(
+        denial.contains("no [agent] table") && denial.contains("[agent]\n  sources"),
+        "{denial}"
+    );
+
+    // An [agent] table: what it names, with its own deny rules on top of the secret patterns.
+    let p = policy(
+        r#"version = 1
+
+[agent]
+sources = ["app"]
+profiles = ["*.pb.gz"]
+history = ["app"]
+deny = ["config/**"]
+"#,
+    )
+    .unwrap();
+    let g = p.agent_grants().unwrap();
+    assert_eq!(g.skill, AGENT);
+    assert!(g.allows(Capability::Source, "app"));
+    assert!(!g.allows(Capability::Source, "other"));
+    assert!(g.allows(Capability::Profiles, "cpu.pb.gz"));
+    assert!(!g.allows(Capability::Profiles, "cpu.perf"));
+    assert!(g.allows(Capability::History, "app"));
+    assert!(!g.allows(Capability::Metrics, "fleet.csv"));
+    let refused = g
+        .deny
+        .check("config/prod.toml", None)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("policy.toml:"), "{refused}");
+    assert!(g.deny.check(".env", None).is_err());
+    assert!(g.deny.check("src/main.rs", None).is_ok());
+
+    // Keys a skill entry has and the agent does not are refused, naming the line.
+    let bad = policy("version = 1\n\n[agent]\ndigest = \"sha256:00\"\n").unwrap_err();
+    assert!(format!("{bad:#}").contains("policy.toml:"), "{bad:#}");
+}

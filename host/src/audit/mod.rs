@@ -405,6 +405,32 @@ impl AuditLog {
         self.append(&(line.to_string() + "\n"));
     }
 
+    /// Writes one tool call of an agent (`joule mcp`): the tool, what it was about (a skill, a
+    /// file, a series: never its contents), `deny` with the reason when it was refused, the
+    /// bytes answered and how long it took.
+    pub fn write_tool(
+        &self,
+        tool: &str,
+        resource: &str,
+        reason: Option<&str>,
+        bytes: u64,
+        duration: Duration,
+    ) {
+        let line = serde_json::json!({
+            "time": rfc3339(SystemTime::now()),
+            "skill": joule_policy::AGENT,
+            "digest": "",
+            "interface": "mcp",
+            "op": tool,
+            "resource": resource,
+            "bytes": bytes,
+            "decision": if reason.is_some() { "deny" } else { "allow" },
+            "reason": reason,
+            "duration_us": duration.as_micros() as u64,
+        });
+        self.append(&(line.to_string() + "\n"));
+    }
+
     fn append(&self, text: &str) {
         write(&mut self.lock(), text, true);
     }

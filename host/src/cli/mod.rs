@@ -2,10 +2,11 @@
 
 mod audit;
 mod flamegraph;
+mod mcp;
 mod merge;
-mod profile;
+pub(crate) mod profile;
 mod query;
-mod run;
+pub(crate) mod run;
 mod skills;
 
 use std::path::PathBuf;
@@ -60,6 +61,11 @@ enum Command {
     /// Run skills over profiles and source trees, and report their findings ranked.
     #[command(after_help = EXIT_CODES)]
     Run(Box<run::RunArgs>),
+    /// Serve the Model Context Protocol on standard input and output: one tool per skill, and
+    /// the host's own (inputs, profile top, source, series, commits, findings), for AI agents.
+    /// Takes `joule run`'s inputs, policy and limits; see docs/agents.md.
+    #[command(after_help = EXIT_CODES)]
+    Mcp(Box<mcp::McpArgs>),
     /// Join the JSON reports of a sharded scan (`joule run --shard K/N`) into one.
     #[command(after_help = EXIT_CODES)]
     Merge(merge::MergeArgs),
@@ -221,6 +227,7 @@ pub fn main() -> ExitCode {
         Command::Flamegraph(args) => flamegraph::flamegraph(args),
         Command::Query(args) => query::query(args),
         Command::Merge(args) => merge::merge(args),
+        Command::Mcp(args) => mcp::mcp(*args),
         Command::Audit(args) => audit::audit(args),
         Command::Policy(command) => audit::policy(command),
     };

@@ -242,7 +242,7 @@ fn top(args: TopArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn render_top(
+pub(crate) fn render_top(
     profile: &Profile,
     t: usize,
     rows: &[joule_profile::model::FunctionStat],

@@ -16,6 +16,22 @@ use crate::untrusted::terminal;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
+    #[command(flatten)]
+    session: SessionArgs,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: Format,
+    /// Write the report here instead of standard output (`-` is standard output).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write every finding's suggested edits as one patch (for `git apply`).
+    #[arg(long, value_name = "FILE")]
+    patch: Option<PathBuf>,
+}
+
+/// What a session reads and runs, within which limits: `joule run`'s flags, and `joule mcp`'s.
+#[derive(clap::Args, Debug)]
+pub struct SessionArgs {
     /// A profile to analyse: pprof, `perf script` text, folded stacks, speedscope JSON, Chrome
     /// `.cpuprofile` or trace-event JSON, gzipped or not; the format is read from the content.
     /// `-` reads standard input. Repeatable.
@@ -84,15 +100,6 @@ pub struct RunArgs {
     /// (`70%`: its most recent 30%). Without it a scan is one-off and covers everything.
     #[arg(long, value_name = "TIME|SHARE%")]
     since: Option<String>,
-    /// Report format.
-    #[arg(long, value_enum, default_value = "markdown")]
-    format: Format,
-    /// Write the report here instead of standard output (`-` is standard output).
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Also write every finding's suggested edits as one patch (for `git apply`).
-    #[arg(long, value_name = "FILE")]
-    patch: Option<PathBuf>,
     /// Skill invocations at once. Defaults to the number of cores.
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -128,6 +135,16 @@ pub struct RunArgs {
     /// Watts a core draws, cooling included, for the savings in power.
     #[arg(long, value_name = "W", default_value_t = Fleet::DEFAULT_WATTS_PER_CORE, value_parser = positive)]
     watts_per_core: f64,
+}
+
+impl SessionArgs {
+    /// The fleet that savings are estimated for.
+    pub fn fleet(&self) -> Fleet {
+        Fleet {
+            cores: self.fleet_cores,
+            watts_per_core: self.watts_per_core,
+        }
+    }
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -216,7 +233,7 @@ fn files_in(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// `--prometheus`, `--promql`, `--from`, `--to` and `--step` as range queries.
-fn prometheus_queries(args: &RunArgs) -> anyhow::Result<Vec<RangeQuery>> {
+fn prometheus_queries(args: &SessionArgs) -> anyhow::Result<Vec<RangeQuery>> {
     let Some(server) = &args.prometheus else {
         return Ok(Vec::new());
     };
@@ -274,12 +291,16 @@ fn prometheus_queries(args: &RunArgs) -> anyhow::Result<Vec<RangeQuery>> {
     Ok(queries)
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+/// The session `args` ask for: the request, the runtime's configuration (the pool sized for
+/// the policy's most generous grant) and the invocations at once.
+pub fn prepare(
+    args: &SessionArgs,
+) -> anyhow::Result<(Request, crate::engine::RuntimeConfig, usize)> {
     let jobs = args.jobs.unwrap_or_else(crate::engine::default_jobs).max(1);
     let mut request = Request {
         profiles: args.profiles.clone(),
         metrics: args.metrics.clone(),
-        prometheus: prometheus_queries(&args)?,
+        prometheus: prometheus_queries(args)?,
         profile_series: files_in(&args.profile_series)?,
         histories: histories(&args.histories, &args.deploy_logs)?,
         sources: args.sources.iter().map(|s| parse_source(s)).collect(),
@@ -325,21 +346,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         config.limits.memory_bytes = config.limits.memory_bytes.max(policy.max_memory());
     }
     request.policy = policy;
-    let request_shard = request.shard;
     request.audit = args
         .audit_log
         .as_deref()
         .map(crate::audit::AuditLog::create)
         .transpose()?;
+    Ok((request, config, jobs))
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let (request, config, jobs) = prepare(&args.session)?;
+    let request_shard = request.shard;
     let tokio = super::tokio_runtime()?;
     let report = tokio.block_on(async {
         let runtime = session::runtime(config, jobs)?;
         session::analyse(runtime, request).await
     })?;
-    let mut report = report.with_fleet(Fleet {
-        cores: args.fleet_cores,
-        watts_per_core: args.watts_per_core,
-    });
+    let mut report = report.with_fleet(args.session.fleet());
     report.shard = request_shard;
 
     write_report(&report, args.format, args.output.as_deref())?;

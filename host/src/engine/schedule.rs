@@ -30,6 +30,9 @@ pub const SINCE: &str = "since";
 /// What to run, on what, with which parameters.
 pub struct Plan {
     pub skills: Vec<Arc<LoadedSkill>>,
+    /// Scan with this skill alone (`joule mcp`'s skill tools); the skills its findings trigger
+    /// still run. `None`: every skill that scans.
+    pub entry: Option<String>,
     /// Per skill id: what its policy grants, and the inputs those grants let through.
     pub access: HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
     /// Where every host call is recorded, when the operator asked for it.
@@ -261,6 +264,7 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
         .skills
         .iter()
         .filter(|s| s.descriptor.triggers.contains(&Trigger::Scan))
+        .filter(|s| plan.entry.as_ref().is_none_or(|e| *e == s.descriptor.id))
         .map(|s| Job {
             skill: s.clone(),
             trigger: Trigger::Scan,

@@ -186,7 +186,7 @@ fn findings_table(out: &mut String, report: &Report) {
 
 /// Finding `n`: its heading, who made it and how sure, where, what it saves, the skill's
 /// message, the evidence and the patch.
-fn finding(out: &mut String, n: usize, f: &Finding) {
+pub(crate) fn finding(out: &mut String, n: usize, f: &Finding) {
     let _ = writeln!(out, "## {n}. {}\n", f.title.md_inline());
     let _ = writeln!(
         out,

@@ -9,6 +9,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use markdown::finding as finding_markdown;
 pub use markdown::markdown;
 pub use merge::{Part, merge};
 pub use patch::apply;
@@ -154,7 +155,7 @@ impl Tool {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct InputsRecord {
     pub profiles: Vec<ProfileRecord>,
     pub sources: Vec<SourceRecord>,
@@ -163,7 +164,7 @@ pub struct InputsRecord {
 }
 
 /// A profile the operator gave, read or not.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProfileRecord {
     pub path: String,
     pub name: String,
@@ -182,7 +183,7 @@ pub struct ProfileRecord {
 }
 
 /// A metric file the operator gave, read or not.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MetricsRecord {
     pub path: String,
     pub name: String,
@@ -196,7 +197,7 @@ pub struct MetricsRecord {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SourceRecord {
     pub name: String,
     pub path: String,
