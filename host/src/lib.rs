@@ -19,6 +19,7 @@ pub mod history;
 pub mod inputs;
 pub mod mcp;
 pub mod metrics;
+pub mod pr;
 pub mod report;
 pub mod session;
 pub mod shard;

@@ -806,12 +806,6 @@ impl Session {
                 );
             }
         }
-        // The operator's parameters were checked against every skill when the session opened;
-        // a run of one skill takes its own.
-        let parameters = match only {
-            None => parameters,
-            Some(id) => parameters.into_iter().filter(|(s, _)| s == id).collect(),
-        };
         let plan = Plan {
             skills: self.skills.clone(),
             entry: only.map(str::to_string),

@@ -70,6 +70,8 @@ async def main_checks(a):
             check(core in tools, f"core tool {core} is listed")
         check("regex-in-hot-path" in tools and "regression-detect" in tools,
               "each scanning skill has a tool of its own")
+        check("prepare_pull_request" not in tools,
+              "without --pr-repo there is no prepare_pull_request tool")
         check("regression-attribute" not in tools,
               "a skill that only runs on findings has no tool (its upstream's tool runs it)")
         check(all(NAME.match(n) for n in tools), "every tool name follows MCP's naming rule")
@@ -202,6 +204,35 @@ async def main_checks(a):
             check(r.is_error, "a profile the [agent] table does not name is denied")
         await session(a.joule, example_args(history, False) + ["--skills", a.skills, "--policy", granted],
                       agent)
+
+    # A pull request prepared by the agent: on a clone of the example's history, with the
+    # operator's verify command (the agent names only the finding).
+    pr_repo = os.path.join(a.scratch, "pr-logscan")
+    subprocess.run(["git", "-c", "init.defaultBranch=main", "clone", "-q",
+                    os.path.join(ROOT, "example", "history", "logscan.bundle"), pr_repo], check=True)
+    pr_args = ["--profile", os.path.join(ROOT, "example", "profiles", "logscan.pb.gz"),
+               "--source", "logscan=" + pr_repo, "--skills", a.skills,
+               "--pr-repo", pr_repo, "--pr-out", os.path.join(a.scratch, "pr-out"),
+               "--verify", "grep -q LazyLock src/parse.rs"]
+
+    async def pull_request(s, init):
+        tools = {t.name for t in (await s.list_tools()).tools}
+        check("prepare_pull_request" in tools, "prepare_pull_request is listed when --pr-repo is given")
+        r = await s.call_tool("regex-in-hot-path", {})
+        hoist = next(f for f in r.structured_content["findings"] if "parse_line" in f["title"])
+        r = await s.call_tool("prepare_pull_request", {"finding": hoist["id"]})
+        entry = r.structured_content
+        check(not r.is_error and entry["status"] == "proposed"
+              and entry["branch"].startswith("joule/regex-compiled-per-call/"),
+              f"prepare_pull_request proposes a verified branch: {text_of(r)[:200]}")
+        check("## Verification" in text_of(r), "its text is the pull request's description")
+        branches = subprocess.run(["git", "-C", pr_repo, "branch"], capture_output=True,
+                                  text=True, check=True).stdout
+        check(entry["branch"] in branches, "the branch is in the repository")
+        r = await s.call_tool("prepare_pull_request", {"finding": "0000"})
+        check(r.is_error and "no finding" in text_of(r), "an unknown finding is a tool error")
+
+    await session(a.joule, pr_args, pull_request)
 
     # Malformed JSON-RPC: an error answer, and the server stays up for the next request.
     proc = subprocess.Popen([a.joule, "mcp", *example_args(history, False), "--skills",

@@ -189,8 +189,9 @@ impl DenyRules {
                     .unwrap_or_default();
                 return Err(Denial::new(
                     format!(
-                        "{path}{via} matches deny pattern \"{}\" of [[skill]] \"{}\"{place}",
-                        p.text, self.skill
+                        "{path}{via} matches deny pattern \"{}\" of {}{place}",
+                        p.text,
+                        entry_name(&self.skill)
                     ),
                     "remove it there to allow the read",
                 ));
@@ -204,8 +205,8 @@ impl DenyRules {
                 };
                 let how = match &self.place {
                     Some(place) => format!(
-                        "to read it, add {shown} to allow in [[skill]] \"{}\" ({place})",
-                        self.skill
+                        "to read it, add {shown} to allow in {} ({place})",
+                        entry_name(&self.skill)
                     ),
                     None => {
                         "to read it, run with a policy whose allow names it (see docs/security.md)"
@@ -241,6 +242,15 @@ impl DenyRules {
     /// True when a listed or found path may be shown to the skill.
     pub fn visible(&self, path: &str) -> bool {
         self.check(path, None).is_ok()
+    }
+}
+
+/// How a policy file names the entry of `skill`: `[[skill]] "ID"`, or `[agent]` for the agent.
+fn entry_name(skill: &str) -> String {
+    if skill == crate::file::AGENT {
+        "[agent]".to_string()
+    } else {
+        format!("[[skill]] \"{skill}\"")
     }
 }
 

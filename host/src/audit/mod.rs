@@ -412,19 +412,28 @@ impl AuditLog {
         &self,
         tool: &str,
         resource: &str,
+        denied: bool,
         reason: Option<&str>,
         bytes: u64,
         duration: Duration,
     ) {
+        // What the agent sent, cut as a skill's resources are: one call cannot flood the log.
+        let cut = |text: &str| {
+            let mut end = text.len().min(MAX_RESOURCE_BYTES);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text[..end].to_string()
+        };
         let line = serde_json::json!({
             "time": rfc3339(SystemTime::now()),
             "skill": joule_policy::AGENT,
             "digest": "",
             "interface": "mcp",
-            "op": tool,
-            "resource": resource,
+            "op": cut(tool),
+            "resource": cut(resource),
             "bytes": bytes,
-            "decision": if reason.is_some() { "deny" } else { "allow" },
+            "decision": if denied { "deny" } else { "allow" },
             "reason": reason,
             "duration_us": duration.as_micros() as u64,
         });

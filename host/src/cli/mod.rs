@@ -4,6 +4,7 @@ mod audit;
 mod flamegraph;
 mod mcp;
 mod merge;
+mod pr;
 pub(crate) mod profile;
 mod query;
 pub(crate) mod run;
@@ -66,6 +67,10 @@ enum Command {
     /// Takes `joule run`'s inputs, policy and limits; see docs/agents.md.
     #[command(after_help = EXIT_CODES)]
     Mcp(Box<mcp::McpArgs>),
+    /// Turn each finding of a JSON report that carries edits into a verified branch of the
+    /// repository, with a pull-request description, a format-patch mail and an index.
+    #[command(after_help = EXIT_CODES)]
+    Pr(Box<pr::PrArgs>),
     /// Join the JSON reports of a sharded scan (`joule run --shard K/N`) into one.
     #[command(after_help = EXIT_CODES)]
     Merge(merge::MergeArgs),
@@ -228,6 +233,7 @@ pub fn main() -> ExitCode {
         Command::Query(args) => query::query(args),
         Command::Merge(args) => merge::merge(args),
         Command::Mcp(args) => mcp::mcp(*args),
+        Command::Pr(args) => pr::pr(*args),
         Command::Audit(args) => audit::audit(args),
         Command::Policy(command) => audit::policy(command),
     };

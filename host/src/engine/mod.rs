@@ -11,7 +11,9 @@ mod skill;
 pub use cache::ComponentCache;
 pub use invoke::{Failure, Outcome, block_on};
 pub use schedule::{Plan, run};
-pub use skill::{CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Parameter, Trigger, file_stem};
+pub use skill::{
+    CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Parameter, Trigger, file_stem, valid_id,
+};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

@@ -49,6 +49,9 @@ pub struct Server {
     findings: Arc<Findings>,
     /// Tool name -> skill id, for the skills' own tools.
     skill_tools: Arc<BTreeMap<String, String>>,
+    /// `prepare_pull_request`'s repository and commands (`--pr-repo`), and the lock that has
+    /// it prepare one change at a time.
+    pull_requests: Option<Arc<(crate::pr::Options, Mutex<()>)>>,
 }
 
 /// What a tool answered: readable text, the same as JSON, and what it was about (for the
@@ -99,10 +102,11 @@ const CORE: &[&str] = &[
     "findings",
     "explain_finding",
     "run_skill",
+    "prepare_pull_request",
 ];
 
 impl Server {
-    pub fn new(session: Session, fleet: Fleet) -> Self {
+    pub fn new(session: Session, fleet: Fleet, pull_requests: Option<crate::pr::Options>) -> Self {
         let mut skill_tools = BTreeMap::new();
         // A skill that only runs on other skills' findings has no tool of its own: the tool of
         // the skill that makes them runs it.
@@ -126,6 +130,7 @@ impl Server {
             fleet,
             findings: Arc::default(),
             skill_tools: Arc::new(skill_tools),
+            pull_requests: pull_requests.map(|o| Arc::new((o, Mutex::new(())))),
         }
     }
 
@@ -149,6 +154,9 @@ impl Server {
     /// Every tool: the core ones, then one per skill.
     pub fn tools(&self) -> Vec<Tool> {
         let mut out = tools::core();
+        if self.pull_requests.is_some() {
+            out.push(tools::prepare_pull_request());
+        }
         for (name, id) in self.skill_tools.iter() {
             let Some(skill) = self.skill(id) else {
                 continue;
@@ -192,6 +200,11 @@ impl Server {
                     self.run_skill(id, &parameters, cancelled).await
                 }
             }
+        } else if name == "prepare_pull_request" && self.pull_requests.is_some() {
+            let server = self.clone();
+            tokio::task::spawn_blocking(move || server.prepare_pull_request(&arguments))
+                .await
+                .unwrap_or_else(|e| Err(Refused::bad("", format!("{name} failed: {e}"))))
         } else if CORE.contains(&name) {
             let server = self.clone();
             let tool = name.to_string();
@@ -202,7 +215,7 @@ impl Server {
         } else {
             let message = format!("unknown tool `{name}`");
             if let Some(audit) = self.session.audit() {
-                audit.write_tool(name, "", Some(&message), 0, started.elapsed());
+                audit.write_tool(name, "", true, Some(&message), 0, started.elapsed());
             }
             return Err(ErrorData::invalid_params(message, None));
         };
@@ -216,7 +229,7 @@ impl Server {
         started: Instant,
         answer: Result<Answer, Refused>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (result, resource, reason, bytes) = match answer {
+        let (result, resource, denied, reason, bytes) = match answer {
             Ok(a) => {
                 let bytes = a.text.len() as u64;
                 let mut result = if a.failed.is_some() {
@@ -225,23 +238,99 @@ impl Server {
                     CallToolResult::success(vec![ContentBlock::text(a.text)])
                 };
                 result.structured_content = Some(a.structured);
-                (result, a.resource, a.failed, bytes)
+                (result, a.resource, false, a.failed, bytes)
             }
             Err(r) => {
                 let bytes = r.message.len() as u64;
-                let reason = if r.denied {
-                    r.message.clone()
-                } else {
-                    format!("refused: {}", r.message)
-                };
-                let result = CallToolResult::error(vec![ContentBlock::text(r.message)]);
-                (result, r.resource, Some(reason), bytes)
+                let result = CallToolResult::error(vec![ContentBlock::text(r.message.clone())]);
+                (result, r.resource, r.denied, Some(r.message), bytes)
             }
         };
+        // `deny` when a grant or a deny rule refused the call; a bad argument, a failed skill or
+        // a cancelled run is `allow` with its reason.
         if let Some(audit) = self.session.audit() {
-            audit.write_tool(tool, &resource, reason.as_deref(), bytes, started.elapsed());
+            audit.write_tool(
+                tool,
+                &resource,
+                denied,
+                reason.as_deref(),
+                bytes,
+                started.elapsed(),
+            );
         }
         Ok(result)
+    }
+
+    /// Prepares the finding `arguments.finding` names as a pull request (`joule pr`).
+    fn prepare_pull_request(&self, arguments: &JsonObject) -> Result<Answer, Refused> {
+        let Some(config) = &self.pull_requests else {
+            return Err(Refused::bad("", "start the server with --pr-repo DIR"));
+        };
+        if let Some(k) = arguments.keys().find(|k| k.as_str() != "finding") {
+            return Err(Refused::bad(
+                "",
+                format!("prepare_pull_request has no argument `{k}` (its arguments: finding)"),
+            ));
+        }
+        let Some(wanted) = arguments.get("finding").and_then(Value::as_str) else {
+            return Err(Refused::bad(
+                "",
+                "prepare_pull_request: give `finding`, a finding's id",
+            ));
+        };
+        let all = self.findings.all();
+        let matching: Vec<&Finding> = all.iter().filter(|f| f.id.starts_with(wanted)).collect();
+        let finding = match matching.as_slice() {
+            [one] if !wanted.is_empty() => *one,
+            [] | [_] => {
+                return Err(Refused::bad(
+                    wanted,
+                    format!(
+                        "no finding `{wanted}` among this server's ({} so far)",
+                        all.len()
+                    ),
+                ));
+            }
+            _ => {
+                return Err(Refused::bad(
+                    wanted,
+                    format!(
+                        "`{wanted}` is the start of {} findings' ids: give more",
+                        matching.len()
+                    ),
+                ));
+            }
+        };
+        let (options, lock) = &**config;
+        let options = crate::pr::Options {
+            only: vec![finding.id.clone()],
+            ..options.clone()
+        };
+        let report = crate::report::Report::of_findings(
+            self.session.record().clone(),
+            all.clone(),
+            Some(self.fleet),
+        );
+        let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, prepared) = crate::pr::prepare(&report, &options)
+            .map_err(|e| Refused::bad(&finding.id, format!("{e:#}")))?;
+        let Some(entry) = prepared.into_iter().next() else {
+            return Err(Refused::bad(
+                &finding.id,
+                format!("finding `{}` carries no edits to propose", finding.id),
+            ));
+        };
+        let text = match (&entry.description, &entry.reason) {
+            (Some(path), _) => std::fs::read_to_string(path).unwrap_or_default(),
+            (None, Some(reason)) => format!("not proposed: {reason}"),
+            (None, None) => String::new(),
+        };
+        Ok(Answer {
+            text,
+            structured: serde_json::to_value(&entry).unwrap_or(Value::Null),
+            resource: finding.id.clone(),
+            failed: entry.reason.clone(),
+        })
     }
 
     /// Runs skill `id` with `arguments` as its parameters (over the operator's `--param`s).

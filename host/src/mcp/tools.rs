@@ -138,6 +138,28 @@ pub fn core() -> Vec<Tool> {
     ]
 }
 
+/// `prepare_pull_request`, offered when the server has a repository for it (`--pr-repo`).
+pub fn prepare_pull_request() -> Tool {
+    Tool::new(
+        "prepare_pull_request",
+        "Prepare a finding that carries edits (an opportunity's patch, a mitigation's revert) as \
+         a pull request in the operator's repository: a branch of its own built in a separate \
+         worktree, verified by the operator's build and test command and benchmark, committed \
+         with a real message; returns the description, or why it was not proposed.",
+        schema(
+            json!({"finding": {"type": "string", "description": "The finding's id (or a unique start of it)."}}),
+            &["finding"],
+        ),
+    )
+    .with_annotations(
+        ToolAnnotations::new()
+            .read_only(false)
+            .destructive(false)
+            .idempotent(false)
+            .open_world(false),
+    )
+}
+
 /// An argument's text, if given.
 fn text<'a>(arguments: &'a JsonObject, name: &str) -> Result<Option<&'a str>, Refused> {
     match arguments.get(name) {
@@ -209,7 +231,17 @@ pub fn answer(server: &Server, tool: &str, arguments: &JsonObject) -> Result<Ans
 
 fn inputs(server: &Server) -> Answer {
     let session = &server.session;
-    let record = serde_json::to_value(session.record()).unwrap_or(Value::Null);
+    // Names, formats and sizes; not where the files are on the operator's machine.
+    let mut record = serde_json::to_value(session.record()).unwrap_or(Value::Null);
+    if let Some(kinds) = record.as_object_mut() {
+        for list in kinds.values_mut() {
+            for item in list.as_array_mut().into_iter().flatten() {
+                if let Some(item) = item.as_object_mut() {
+                    item.remove("path");
+                }
+            }
+        }
+    }
     let granted = session.agent().ok().map(|(_, inputs)| {
         json!({
             "profiles": inputs.profiles.iter().map(|p| &p.name).collect::<Vec<_>>(),
@@ -309,10 +341,11 @@ fn profile_top(granted: &Inputs, arguments: &JsonObject) -> Result<Answer, Refus
         ));
     };
     let n = count(arguments, "n")?.unwrap_or(20).min(MAX_ROWS);
-    let cum = arguments
-        .get("cum")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let cum = match arguments.get("cum") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(Refused::bad(&named.name, "`cum` must be true or false")),
+    };
     let profile = &named.profile;
     let t = crate::cli::profile::sample_type(profile, None)
         .map_err(|e| Refused::bad(&named.name, format!("{e:#}")))?;

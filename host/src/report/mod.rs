@@ -204,6 +204,21 @@ pub struct SourceRecord {
 }
 
 impl Report {
+    /// A report of findings already made and ranked (no runs, no combined patch): what
+    /// `joule mcp` hands `joule pr`'s preparation.
+    pub fn of_findings(inputs: InputsRecord, findings: Vec<Finding>, fleet: Option<Fleet>) -> Self {
+        Report {
+            version: FORMAT_VERSION,
+            tool: Tool::this(),
+            inputs,
+            runs: Vec::new(),
+            findings,
+            fleet,
+            shard: None,
+            combined_patch: String::new(),
+        }
+    }
+
     /// Estimates each opportunity's saving for `fleet`, and records the fleet.
     pub fn with_fleet(mut self, fleet: Fleet) -> Self {
         for f in &mut self.findings {
