@@ -741,6 +741,11 @@ impl Session {
         self.audit.as_ref()
     }
 
+    /// The loaded skill with id `id`.
+    pub fn skill(&self, id: &str) -> Option<&Arc<LoadedSkill>> {
+        self.skills.iter().find(|s| s.descriptor.id == id)
+    }
+
     /// The skills loaded and admitted.
     pub fn skills(&self) -> &[Arc<LoadedSkill>] {
         &self.skills
@@ -770,7 +775,7 @@ impl Session {
         ends: std::time::Instant,
     ) -> anyhow::Result<Plan> {
         if let Some(id) = only {
-            let Some(skill) = self.skills.iter().find(|s| s.descriptor.id == id) else {
+            let Some(skill) = self.skill(id) else {
                 anyhow::bail!(
                     "no loaded skill has id `{id}` (loaded: {})",
                     self.skills

@@ -148,7 +148,7 @@ impl Server {
     }
 
     fn skill(&self, id: &str) -> Option<&Arc<LoadedSkill>> {
-        self.session.skills().iter().find(|s| s.descriptor.id == id)
+        self.session.skill(id)
     }
 
     /// Every tool: the core ones, then one per skill.
@@ -404,11 +404,11 @@ impl Server {
             .iter()
             .filter_map(|r| r.error.as_ref().map(|e| e.terminal()))
             .collect();
-        let whole: Value = serde_json::from_str(&report.json()).unwrap_or(Value::Null);
+        // The report's own serialisation of them, as `joule run --format json` writes it.
         let structured = json!({
             "skill": id,
-            "findings": whole.get("findings").cloned().unwrap_or(Value::Array(Vec::new())),
-            "runs": whole.get("runs").cloned().unwrap_or(Value::Array(Vec::new())),
+            "findings": report.findings,
+            "runs": report.runs,
         });
         Ok(Answer {
             text: crate::report::markdown(&report),

@@ -7,21 +7,12 @@ use std::fmt::Write as _;
 use super::Prepared;
 use crate::findings::{Finding, Kind};
 use crate::report::Report;
-use crate::untrusted::Untrusted;
+use crate::untrusted::{Untrusted, terminal};
 
 /// The longest subject line.
 const SUBJECT: usize = 72;
 /// Body lines are wrapped here.
 const WIDTH: usize = 72;
-
-/// Text from a skill as plain text for a commit message: control characters other than line
-/// ends and tabs dropped.
-fn plain(text: &Untrusted) -> String {
-    text.raw()
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect()
-}
 
 /// `text` cut to `max` characters at a word boundary, with `…` when cut.
 fn cut(text: &str, max: usize) -> String {
@@ -48,7 +39,7 @@ fn cut(text: &str, max: usize) -> String {
 /// The commit's subject: a revert says what it reverts; an opportunity says what it fixes,
 /// without the share (which is in the body).
 pub fn subject(finding: &Finding) -> String {
-    let title = plain(&finding.title).replace('`', "");
+    let title = finding.title.terminal().replace('`', "");
     let title = title.lines().next().unwrap_or("").trim().to_string();
     let text = if finding.kind == Kind::Mitigation {
         title
@@ -120,16 +111,6 @@ fn prose(text: &str) -> String {
     out.trim().to_string()
 }
 
-fn number(v: f64) -> String {
-    if v != 0.0 && v.abs() < 1e-3 {
-        format!("{v:.2e}")
-    } else if v.abs() >= 100.0 || v == v.trunc() {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
 /// What the change is and where: one sentence.
 fn what(finding: &Finding, entry: &Prepared) -> String {
     let files = if entry.files.is_empty() {
@@ -142,7 +123,7 @@ fn what(finding: &Finding, entry: &Prepared) -> String {
             let commit = finding
                 .labels
                 .get(&Untrusted::from("commit"))
-                .map(plain)
+                .map(Untrusted::terminal)
                 .unwrap_or_default();
             format!(
                 "Reverts {} on the current head{files}, to undo a regression Joule traced to it.",
@@ -152,7 +133,7 @@ fn what(finding: &Finding, entry: &Prepared) -> String {
         _ => format!(
             "Applies the edit Joule's `{}` skill proposes for `{}`{files}.",
             finding.skill,
-            plain(&finding.rule)
+            finding.rule.terminal()
         ),
     }
 }
@@ -165,10 +146,10 @@ fn impact(finding: &Finding, report: &Report) -> Option<String> {
         let _ = write!(
             line,
             "; fixing it saves about {} cores and {} W across a fleet of {} cores ({} W a core)",
-            number(saving.cores),
-            number(saving.watts),
-            number(fleet.cores),
-            number(fleet.watts_per_core)
+            crate::report::significant(saving.cores),
+            crate::report::significant(saving.watts),
+            crate::report::significant(fleet.cores),
+            crate::report::significant(fleet.watts_per_core)
         );
     }
     Some(line)
@@ -196,16 +177,16 @@ fn mail_safe(body: &str) -> String {
 pub fn commit(finding: &Finding, report: &Report, entry: &Prepared) -> String {
     let mut body = String::new();
     let _ = writeln!(body, "{}\n", what(finding, entry));
-    let _ = writeln!(body, "{}\n", prose(&plain(&finding.message)));
+    let _ = writeln!(body, "{}\n", prose(&terminal::lines(finding.message.raw())));
     if !finding.evidence.is_empty() {
         body.push_str("Evidence:\n");
         for m in &finding.evidence {
             let _ = writeln!(
                 body,
                 "- {}: {} {}",
-                plain(&m.name),
-                number(m.value),
-                plain(&m.unit)
+                m.name.terminal(),
+                crate::report::number(m.value),
+                m.unit.terminal()
             );
         }
         body.push('\n');
@@ -259,7 +240,7 @@ pub fn description(finding: &Finding, report: &Report, entry: &Prepared, patch: 
                 out,
                 "| {} | {} {} |",
                 m.name.md_cell(),
-                number(m.value),
+                crate::report::number(m.value),
                 m.unit.md_cell()
             );
         }
@@ -271,22 +252,7 @@ pub fn description(finding: &Finding, report: &Report, entry: &Prepared, patch: 
     let places: Vec<String> = finding
         .locations
         .iter()
-        .map(|l| {
-            let mut s = String::new();
-            if let Some(f) = &l.function {
-                let _ = write!(s, "{}", f.md_code());
-            }
-            if let Some(file) = &l.file {
-                let lines = l
-                    .lines
-                    .as_ref()
-                    .map(|r| format!(":{}-{}", r.start, r.end))
-                    .unwrap_or_default();
-                let _ = write!(s, " at {}{lines}", file.md_code());
-            }
-            s
-        })
-        .filter(|s| !s.is_empty())
+        .filter_map(crate::report::place)
         .collect();
     if !places.is_empty() {
         out.push_str("## Where\n\n");
@@ -317,7 +283,7 @@ pub fn description(finding: &Finding, report: &Report, entry: &Prepared, patch: 
                     out,
                     "- {}: {} {}",
                     m.name.md_inline(),
-                    number(m.value),
+                    crate::report::number(m.value),
                     m.unit.md_inline()
                 );
             }

@@ -151,23 +151,13 @@ pub struct Bench {
     pub speedup: f64,
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 impl Bench {
     pub fn before_median(&self) -> f64 {
-        median(&self.before)
+        joule_stats::median(&self.before)
     }
 
     pub fn after_median(&self) -> f64 {
-        median(&self.after)
+        joule_stats::median(&self.after)
     }
 
     /// The statement a description makes of it.
@@ -220,7 +210,7 @@ pub fn bench(
             out.push(outcome.seconds);
         }
     }
-    let speedup = median(&times.0) / median(&times.1);
+    let speedup = joule_stats::median(&times.0) / joule_stats::median(&times.1);
     Ok(Bench {
         command: command.to_string(),
         runs: runs.max(1),

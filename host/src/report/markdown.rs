@@ -8,7 +8,7 @@ use joule_profile::model::units::scaled;
 
 use super::Report;
 use super::RunStatus;
-use crate::findings::Finding;
+use crate::findings::{Finding, Location};
 use crate::untrusted::{Untrusted, markdown};
 
 fn share(f: &Finding) -> String {
@@ -27,7 +27,7 @@ fn saving(f: &Finding) -> String {
 }
 
 /// Three significant digits, without trailing zeros (`12.3`, `0.0421`, `1250`).
-fn significant(v: f64) -> String {
+pub(crate) fn significant(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return "0".to_string();
     }
@@ -42,7 +42,11 @@ fn significant(v: f64) -> String {
 
 /// Where a finding is: `src/parse.rs:20` in `parse_line`, each part one code span.
 fn location(f: &Finding) -> Option<String> {
-    let l = f.locations.first()?;
+    place(f.locations.first()?)
+}
+
+/// One location as `file:lines in function`, in Markdown code spans.
+pub(crate) fn place(l: &Location) -> Option<String> {
     let mut place = match (&l.file, &l.lines) {
         (Some(file), Some(lines)) if lines.start == lines.end => {
             markdown::code(&format!("{}:{}", file.raw(), lines.start))
@@ -312,7 +316,7 @@ fn input_problems(out: &mut String, report: &Report) {
 }
 
 /// `12.0` -> `12`, `0.123456` -> `0.1235`.
-fn trim_number(v: f64) -> String {
+pub(crate) fn trim_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
     } else if v.abs() < 1e-3 {

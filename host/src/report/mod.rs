@@ -9,8 +9,8 @@ mod run;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use markdown::finding as finding_markdown;
 pub use markdown::markdown;
+pub(crate) use markdown::{finding as finding_markdown, place, significant, trim_number as number};
 pub use merge::{Part, merge};
 pub use patch::apply;
 pub use run::{LogLine, RunRecord, RunStatus};

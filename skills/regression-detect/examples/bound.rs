@@ -20,7 +20,7 @@
 //! `regression-detect` approximates, which pays for not knowing the size.
 
 use joule_sdk::stats::noise::Gaussian;
-use joule_sdk::stats::normal_cdf;
+use joule_sdk::stats::{normal_cdf, quantile};
 
 const N: usize = 1000;
 /// The place ranges scored: `calibrate`'s (100..900), `make eval-defense`'s (50..950), and
@@ -95,13 +95,6 @@ fn draw(count: usize, d: f64, stepped: bool, seed: u64) -> Vec<[(f64, f64); 3]> 
         .collect()
 }
 
-/// The `1 - alpha` quantile of `values`.
-fn quantile(mut values: Vec<f64>, alpha: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let k = ((values.len() as f64) * (1.0 - alpha)).floor() as usize;
-    values[k.min(values.len() - 1)]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize, default: f64| {
@@ -123,8 +116,14 @@ fn main() {
          ({nulls} clean and {STEPPED} stepped series a range)"
     );
     for (r, (low, high)) in RANGES.iter().enumerate() {
-        let mixture = quantile(null.iter().map(|s| s[r].0).collect(), alpha);
-        let scan = quantile(null.iter().map(|s| s[r].1).collect(), alpha);
+        let mixture = quantile(
+            &null.iter().map(|s| s[r].0).collect::<Vec<_>>(),
+            1.0 - alpha,
+        );
+        let scan = quantile(
+            &null.iter().map(|s| s[r].1).collect::<Vec<_>>(),
+            1.0 - alpha,
+        );
         let found = |above: &dyn Fn(&(f64, f64)) -> bool| {
             stepped.iter().filter(|s| above(&s[r])).count() as f64 * 100.0 / STEPPED as f64
         };
