@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
                 grants.clone(),
                 &returns_at_once,
                 None,
-                None,
+                &Default::default(),
             );
             assert!(outcome.result.is_ok());
         })

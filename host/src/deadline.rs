@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Threads doing deadline-bound host work at once, in the whole process.
 pub const MAX_WORKERS: usize = 32;
@@ -34,6 +34,8 @@ pub enum Late {
     Deadline,
     /// The work never answered: its thread could not start, or it panicked.
     Lost(String),
+    /// The caller's run was cancelled first.
+    Cancelled,
 }
 
 impl std::fmt::Display for Late {
@@ -41,6 +43,7 @@ impl std::fmt::Display for Late {
         match self {
             Late::Deadline => f.write_str("the deadline came before the answer"),
             Late::Lost(why) => write!(f, "the host lost the work: {why}"),
+            Late::Cancelled => f.write_str("the run was cancelled before the answer"),
         }
     }
 }
@@ -51,7 +54,40 @@ pub fn until<T: Send + 'static>(
     deadline: Instant,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Late> {
-    WORKERS.until(skill, deadline, work)
+    WORKERS.until(skill, deadline, None, work)
+}
+
+/// [`until`], and no longer once `cancel` is cancelled (checked every [`CANCEL_CHECK`]): a
+/// skill's host call gives up when its run is cancelled, as at its deadline.
+pub fn until_or_cancelled<T: Send + 'static>(
+    skill: &str,
+    deadline: Instant,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Late> {
+    WORKERS.until(skill, deadline, cancel, work)
+}
+
+/// How often a wait looks at its cancellation.
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
+/// The longest to wait at once before `deadline`: all of it, or a [`CANCEL_CHECK`] when there is
+/// a cancellation to look at. `Err` when the deadline came or the run was cancelled.
+fn wait_slice(
+    deadline: Instant,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
+) -> Result<Duration, Late> {
+    if cancel.is_some_and(|c| c.is_cancelled()) {
+        return Err(Late::Cancelled);
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Late::Deadline);
+    }
+    Ok(match cancel {
+        Some(_) => left.min(CANCEL_CHECK),
+        None => left,
+    })
 }
 
 static WORKERS: Workers = Workers::new(MAX_WORKERS, MAX_PER_SKILL);
@@ -93,19 +129,16 @@ impl Workers {
         &'static self,
         skill: &str,
         deadline: Instant,
+        cancel: Option<&tokio_util::sync::CancellationToken>,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Late> {
-        if Instant::now() >= deadline {
-            return Err(Late::Deadline);
-        }
+        wait_slice(deadline, cancel)?;
         if ON_WORKER.get() {
             return Ok(work());
         }
-        let permit = self.acquire_until(skill, deadline)?;
+        let permit = self.acquire_until(skill, deadline, cancel)?;
         // A worker freed just as the deadline came: start nothing nobody will wait for.
-        if Instant::now() >= deadline {
-            return Err(Late::Deadline);
-        }
+        wait_slice(deadline, cancel)?;
         let (answer, answered) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("joule-bounded".into())
@@ -118,23 +151,27 @@ impl Workers {
                 let _ = answer.send(work());
             })
             .map_err(|e| Late::Lost(format!("cannot start a worker thread: {e}")))?;
-        match answered.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(value) => Ok(value),
-            Err(RecvTimeoutError::Timeout) => Err(Late::Deadline),
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(Late::Lost("the worker thread panicked".into()))
+        loop {
+            match answered.recv_timeout(wait_slice(deadline, cancel)?) {
+                Ok(value) => return Ok(value),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Late::Lost("the worker thread panicked".into()));
+                }
             }
         }
     }
 
-    fn acquire_until(&'static self, skill: &str, deadline: Instant) -> Result<Permit, Late> {
+    fn acquire_until(
+        &'static self,
+        skill: &str,
+        deadline: Instant,
+        cancel: Option<&tokio_util::sync::CancellationToken>,
+    ) -> Result<Permit, Late> {
         let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
         let mine = |busy: &Busy| busy.by_skill.get(skill).copied().unwrap_or(0);
         while busy.all >= self.max || mine(&busy) >= self.per_skill {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Late::Deadline);
-            }
+            let left = wait_slice(deadline, cancel)?;
             busy = self
                 .freed
                 .wait_timeout(busy, left)
@@ -172,7 +209,6 @@ impl Drop for Permit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn answers_in_time_and_gives_up_at_the_deadline() {
@@ -192,18 +228,49 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_wait_gives_up_at_once() {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let started = Instant::now();
+        let canceller = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            canceller.cancel();
+        });
+        let far = started + Duration::from_secs(30);
+        let late = until_or_cancelled("t", far, Some(&cancel), || {
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        assert_eq!(late, Err(Late::Cancelled));
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_millis(1000),
+            "waited {waited:?} after a cancel at 100 ms"
+        );
+        // Already cancelled: nothing starts.
+        assert_eq!(
+            until_or_cancelled("t", far, Some(&cancel), || 1),
+            Err(Late::Cancelled)
+        );
+    }
+
+    #[test]
     fn one_skills_work_left_behind_leaves_workers_for_the_others() {
         let workers: &'static Workers = Box::leak(Box::new(Workers::new(4, 2)));
         let sleep = || std::thread::sleep(Duration::from_millis(1500));
         for _ in 0..5 {
             let soon = Instant::now() + Duration::from_millis(30);
-            let _ = workers.until("hostile", soon, sleep);
+            let _ = workers.until("hostile", soon, None, sleep);
         }
         // The hostile skill holds its two; the others still get workers at once.
         let soon = Instant::now() + Duration::from_millis(500);
-        assert_eq!(workers.until("honest", soon, || 7), Ok(7));
+        assert_eq!(workers.until("honest", soon, None, || 7), Ok(7));
         assert_eq!(
-            workers.until("hostile", Instant::now() + Duration::from_millis(30), || 7),
+            workers.until(
+                "hostile",
+                Instant::now() + Duration::from_millis(30),
+                None,
+                || 7
+            ),
             Err(Late::Deadline)
         );
     }
@@ -234,7 +301,7 @@ mod tests {
         let sleep = || std::thread::sleep(Duration::from_millis(1500));
         for skill in ["a", "a", "b"] {
             let soon = Instant::now() + Duration::from_millis(30);
-            assert_eq!(workers.until(skill, soon, sleep), Err(Late::Deadline));
+            assert_eq!(workers.until(skill, soon, None, sleep), Err(Late::Deadline));
         }
         let busy = |skill: &str| {
             let busy = workers.busy.lock().unwrap();
@@ -244,12 +311,12 @@ mod tests {
         // Nobody gets a fourth: `c` waits and gives up at its deadline.
         let started = Instant::now();
         assert_eq!(
-            workers.until("c", started + Duration::from_millis(50), || ()),
+            workers.until("c", started + Duration::from_millis(50), None, || ()),
             Err(Late::Deadline)
         );
         // Once they end, there is room again.
         let later = Instant::now() + Duration::from_secs(10);
-        assert_eq!(workers.until("c", later, || 1), Ok(1));
+        assert_eq!(workers.until("c", later, None, || 1), Ok(1));
         // The last of the work left behind ends within ~100 ms of the first.
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!(busy("a"), (0, None));

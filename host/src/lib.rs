@@ -17,6 +17,7 @@ pub mod engine;
 pub mod findings;
 pub mod history;
 pub mod inputs;
+pub mod interrupt;
 pub mod mcp;
 pub mod metrics;
 pub mod pr;

@@ -15,7 +15,7 @@ use crate::history::History;
 use crate::inputs::{Inputs, NamedMetrics, NamedProfile, ProfileViews};
 use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, RunRecord, SourceRecord};
 use crate::source::SourceTree;
-use crate::untrusted::Untrusted;
+use crate::untrusted::{Untrusted, terminal};
 
 /// What the operator asked for.
 #[derive(Clone, Debug, Default)]
@@ -525,15 +525,20 @@ pub fn default_tree_name(dir: &Path) -> String {
         .unwrap_or_else(|| "source".to_string())
 }
 
-/// Runs a whole session. Errors only when nothing useful can be done (no skill loaded, a source
-/// tree that cannot be opened, a bad parameter); everything else lands in the report.
-pub async fn analyse(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Report> {
+/// Runs a whole session, until `watch` cancels it. Errors only when nothing useful can be done
+/// (no skill loaded, a source tree that cannot be opened, a bad parameter); everything else
+/// lands in the report.
+pub async fn analyse(
+    runtime: Arc<Runtime>,
+    request: Request,
+    watch: crate::engine::Watch,
+) -> anyhow::Result<Report> {
     // The run's clock starts now: reading the inputs, the skills, the report all count.
     let now = std::time::Instant::now();
     let ends = deadline(now, request.budget.deadline);
     let session = Session::open(runtime, request).await?;
     let parameters = session.parameters.clone();
-    session.run(None, parameters, ends).await
+    session.run(None, parameters, ends, watch).await
 }
 
 /// `now` plus `limit`, or a century on when that overflows.
@@ -548,10 +553,12 @@ pub struct Session {
     runtime: Arc<Runtime>,
     record: InputsRecord,
     inputs: Inputs,
-    /// Components refused or failed at load, reported with every whole run.
-    refused: Vec<RunRecord>,
-    skills: Vec<Arc<LoadedSkill>>,
-    access: HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
+    /// The skills, as last loaded (`joule mcp` loads them again when their files change).
+    skills: std::sync::RwLock<Arc<Skills>>,
+    /// Where the skills are loaded from (`--skills`).
+    skill_paths: Vec<PathBuf>,
+    policy: Policy,
+    views: std::sync::Mutex<ProfileViews>,
     audit: Option<Arc<AuditLog>>,
     /// What an agent (`joule mcp`) may read through the host's tools, or why nothing.
     agent: Result<(Arc<SkillGrants>, Arc<Inputs>), Denial>,
@@ -563,12 +570,118 @@ pub struct Session {
     budget: RunLimits,
 }
 
+/// The skills of a session: loaded, admitted by the policy, and what each may reach.
+pub struct Skills {
+    /// Components refused or failed at load, reported with every whole run.
+    refused: Vec<RunRecord>,
+    skills: Vec<Arc<LoadedSkill>>,
+    access: HashMap<String, (Arc<SkillGrants>, Arc<Inputs>)>,
+}
+
+impl Skills {
+    /// Loads the components at `paths`, and admits those the policy admits: each with the
+    /// inputs its grants let through.
+    async fn load(
+        runtime: &Arc<Runtime>,
+        paths: &[PathBuf],
+        policy: &Policy,
+        inputs: &Inputs,
+        views: &std::sync::Mutex<ProfileViews>,
+        audit: Option<&Arc<AuditLog>>,
+    ) -> anyhow::Result<Skills> {
+        let files = skill_files(paths)?;
+        let mut runs = Vec::new();
+        let mut admitted = Vec::new();
+        for loaded in load_skills(runtime, files, Some(policy)).await {
+            let skill = match loaded {
+                Loaded::Skill(skill) => skill,
+                Loaded::Refused {
+                    component,
+                    name,
+                    denial,
+                } => {
+                    let never_ran = Untrusted::default();
+                    let refusal = Refusal {
+                        path: &component.path,
+                        id: &name,
+                        version: &never_ran,
+                        digest: &component.digest,
+                    };
+                    runs.push(refusal.record(&denial.to_string(), audit.map(|a| &**a)));
+                    continue;
+                }
+                Loaded::Failed(record) => {
+                    runs.push(*record);
+                    continue;
+                }
+            };
+            match policy.admit(&skill.component()) {
+                Ok(grants) => admitted.push((skill, grants)),
+                Err(denial) => {
+                    runs.push(Refusal::of(&skill).record(&denial.to_string(), audit.map(|a| &**a)))
+                }
+            }
+        }
+        let (admitted, duplicates) = unique_ids(admitted, |(skill, _)| skill);
+        for ((skill, _), why) in duplicates {
+            runs.push(Refusal::of(&skill).duplicate(&why, audit.map(|a| &**a)));
+        }
+        let mut skills = Vec::new();
+        let mut access = HashMap::new();
+        let mut views = views.lock().unwrap_or_else(|e| e.into_inner());
+        for (skill, grants) in admitted {
+            if let Some(audit) = audit {
+                let path = skill.path.display().to_string();
+                audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
+            }
+            let granted = inputs.granted_to(&grants, &mut views);
+            access.insert(
+                skill.descriptor.id.clone(),
+                (Arc::new(grants), Arc::new(granted)),
+            );
+            skills.push(skill);
+        }
+        if skills.is_empty() {
+            // One line each, whatever a skill put in them: the error goes to the terminal.
+            let reasons: Vec<String> = runs
+                .iter()
+                .filter_map(|r| r.error.as_ref().map(Untrusted::terminal))
+                .collect();
+            anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
+        }
+        Ok(Skills {
+            refused: runs,
+            skills,
+            access,
+        })
+    }
+
+    /// The skills loaded and admitted.
+    pub fn all(&self) -> &[Arc<LoadedSkill>] {
+        &self.skills
+    }
+
+    /// The loaded skill with id `id`.
+    pub fn get(&self, id: &str) -> Option<&Arc<LoadedSkill>> {
+        self.skills.iter().find(|s| s.descriptor.id == id)
+    }
+
+    /// Each skill's id and digest, in load order: what a change of skills changes.
+    pub fn identity(&self) -> Vec<(String, String)> {
+        self.skills
+            .iter()
+            .map(|s| (s.descriptor.id.clone(), s.digest.clone()))
+            .collect()
+    }
+}
+
 impl Session {
     /// Reads the inputs and loads the skills the policy admits. Errors only when nothing
     /// useful can be done (no skill loaded, a source tree that cannot be opened, a bad
     /// parameter).
     pub async fn open(runtime: Arc<Runtime>, request: Request) -> anyhow::Result<Session> {
-        let files = skill_files(&request.skills)?;
+        // Named before the inputs are read: a missing skills directory fails at once.
+        skill_files(&request.skills)?;
         let read_options = ReadOptions {
             symbol_paths: request.symbol_paths.clone(),
             ..ReadOptions::default()
@@ -640,65 +753,18 @@ impl Session {
             histories,
             withheld_histories: Vec::new(),
         };
-        let audit = request.audit.as_deref();
-        let mut runs = Vec::new();
-        let mut admitted = Vec::new();
-        for loaded in load_skills(&runtime, files, Some(&policy)).await {
-            let skill = match loaded {
-                Loaded::Skill(skill) => skill,
-                Loaded::Refused {
-                    component,
-                    name,
-                    denial,
-                } => {
-                    let never_ran = Untrusted::default();
-                    let refusal = Refusal {
-                        path: &component.path,
-                        id: &name,
-                        version: &never_ran,
-                        digest: &component.digest,
-                    };
-                    runs.push(refusal.record(&denial.to_string(), audit));
-                    continue;
-                }
-                Loaded::Failed(record) => {
-                    runs.push(*record);
-                    continue;
-                }
-            };
-            match policy.admit(&skill.component()) {
-                Ok(grants) => admitted.push((skill, grants)),
-                Err(denial) => runs.push(Refusal::of(&skill).record(&denial.to_string(), audit)),
-            }
-        }
-        let (admitted, duplicates) = unique_ids(admitted, |(skill, _)| skill);
-        for ((skill, _), why) in duplicates {
-            runs.push(Refusal::of(&skill).duplicate(&why, audit));
-        }
-        let mut skills = Vec::new();
-        let mut access = HashMap::new();
-        let mut views = ProfileViews::default();
-        for (skill, grants) in admitted {
-            if let Some(audit) = &request.audit {
-                let path = skill.path.display().to_string();
-                audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
-            }
-            let inputs = run_inputs.granted_to(&grants, &mut views);
-            access.insert(
-                skill.descriptor.id.clone(),
-                (Arc::new(grants), Arc::new(inputs)),
-            );
-            skills.push(skill);
-        }
-        if skills.is_empty() {
-            // One line each, whatever a skill put in them: the error goes to the terminal.
-            let reasons: Vec<String> = runs
-                .iter()
-                .filter_map(|r| r.error.as_ref().map(Untrusted::terminal))
-                .collect();
-            anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
-        }
+        let views = std::sync::Mutex::new(ProfileViews::default());
+        let skills = Skills::load(
+            &runtime,
+            &request.skills,
+            &policy,
+            &run_inputs,
+            &views,
+            request.audit.as_ref(),
+        )
+        .await?;
         let agent = policy.agent_grants().map(|grants| {
+            let mut views = views.lock().unwrap_or_else(|e| e.into_inner());
             let inputs = run_inputs.granted_to(&grants, &mut views);
             (Arc::new(grants), Arc::new(inputs))
         });
@@ -710,9 +776,10 @@ impl Session {
                 metrics: metric_records,
             },
             inputs: run_inputs,
-            refused: runs,
-            skills,
-            access,
+            skills: std::sync::RwLock::new(Arc::new(skills)),
+            skill_paths: request.skills,
+            policy,
+            views,
             audit: request.audit,
             agent,
             parameters: request.parameters,
@@ -722,7 +789,15 @@ impl Session {
             budget: request.budget,
         };
         // A `--param` for no loaded skill is refused now, not at the first run.
-        session.plan(None, session.parameters.clone(), std::time::Instant::now())?;
+        let now = std::time::Instant::now();
+        let skills = session.skill_set();
+        session.plan(
+            &skills,
+            None,
+            session.parameters.clone(),
+            now,
+            Default::default(),
+        )?;
         Ok(session)
     }
 
@@ -742,13 +817,67 @@ impl Session {
     }
 
     /// The loaded skill with id `id`.
-    pub fn skill(&self, id: &str) -> Option<&Arc<LoadedSkill>> {
-        self.skills.iter().find(|s| s.descriptor.id == id)
+    pub fn skill(&self, id: &str) -> Option<Arc<LoadedSkill>> {
+        self.skill_set().get(id).cloned()
     }
 
     /// The skills loaded and admitted.
-    pub fn skills(&self) -> &[Arc<LoadedSkill>] {
-        &self.skills
+    pub fn skills(&self) -> Vec<Arc<LoadedSkill>> {
+        self.skill_set().skills.clone()
+    }
+
+    /// The skills as last loaded, with their grants.
+    pub fn skill_set(&self) -> Arc<Skills> {
+        self.skills
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Loads the skills again from the paths the session was opened with (under the same
+    /// policy, over the same inputs), and uses them from the next run on. Returns whether the
+    /// set of skills (ids and digests) changed. A component that fails to load or is refused is
+    /// left out, with a warning in the log; when none can be loaded, or the operator's
+    /// `--param`s no longer fit, the old skills stay and the error says why.
+    pub async fn reload_skills(&self) -> anyhow::Result<bool> {
+        let skills = Skills::load(
+            &self.runtime,
+            &self.skill_paths,
+            &self.policy,
+            &self.inputs,
+            &self.views,
+            self.audit.as_ref(),
+        )
+        .await?;
+        for refused in &skills.refused {
+            if let Some(error) = &refused.error {
+                tracing::warn!(
+                    "skills loaded again: `{}` left out: {}",
+                    terminal::line(&refused.skill),
+                    error.terminal()
+                );
+            }
+        }
+        // The operator's `--param`s must still name loaded skills and their parameters, or every
+        // later run would fail on them.
+        let now = std::time::Instant::now();
+        self.plan(
+            &skills,
+            None,
+            self.parameters.clone(),
+            now,
+            Default::default(),
+        )
+        .context("the skills as loaded again do not take the --param values given")?;
+        let mut current = self.skills.write().unwrap_or_else(|e| e.into_inner());
+        let changed = current.identity() != skills.identity();
+        *current = Arc::new(skills);
+        Ok(changed)
+    }
+
+    /// Where the skills are loaded from.
+    pub fn skill_paths(&self) -> &[PathBuf] {
+        &self.skill_paths
     }
 
     /// What was read of each input.
@@ -762,23 +891,26 @@ impl Session {
     }
 
     /// What skill `id` was granted, and the inputs it sees.
-    pub fn access(&self, id: &str) -> Option<&(Arc<SkillGrants>, Arc<Inputs>)> {
-        self.access.get(id)
+    pub fn access(&self, id: &str) -> Option<(Arc<SkillGrants>, Arc<Inputs>)> {
+        self.skill_set().access.get(id).cloned()
     }
 
     /// The plan of a run of every skill, or of skill `only` (and the skills its findings
     /// trigger), with `parameters`, until `ends`.
     fn plan(
         &self,
+        skills: &Skills,
         only: Option<&str>,
         parameters: HashMap<String, BTreeMap<String, String>>,
         ends: std::time::Instant,
+        watch: crate::engine::Watch,
     ) -> anyhow::Result<Plan> {
         if let Some(id) = only {
-            let Some(skill) = self.skill(id) else {
+            let Some(skill) = skills.get(id) else {
                 anyhow::bail!(
                     "no loaded skill has id `{id}` (loaded: {})",
-                    self.skills
+                    skills
+                        .skills
                         .iter()
                         .map(|s| s.descriptor.id.as_str())
                         .collect::<Vec<_>>()
@@ -812,9 +944,9 @@ impl Session {
             }
         }
         let plan = Plan {
-            skills: self.skills.clone(),
+            skills: skills.skills.clone(),
             entry: only.map(str::to_string),
-            access: self.access.clone(),
+            access: skills.access.clone(),
             audit: self.audit.clone(),
             parameters,
             since: self.since.clone(),
@@ -822,23 +954,26 @@ impl Session {
             max_depth: self.max_depth,
             budget: self.budget.clone(),
             ends,
+            watch,
         };
         plan.validate()?;
         Ok(plan)
     }
 
     /// Runs every skill (`only` = `None`) or one, with `parameters` (skill id -> name ->
-    /// value), until `ends`, and builds the report.
+    /// value), until `ends` or until `watch` cancels it, and builds the report.
     pub async fn run(
         &self,
         only: Option<&str>,
         parameters: HashMap<String, BTreeMap<String, String>>,
         ends: std::time::Instant,
+        watch: crate::engine::Watch,
     ) -> anyhow::Result<Report> {
-        let plan = self.plan(only, parameters, ends)?;
+        let skills = self.skill_set();
+        let plan = self.plan(&skills, only, parameters, ends, watch)?;
         let (records, findings) = crate::engine::run(self.runtime.clone(), plan).await;
         let mut runs = if only.is_none() {
-            self.refused.clone()
+            skills.refused.clone()
         } else {
             Vec::new()
         };
@@ -848,7 +983,7 @@ impl Session {
             runs,
             findings,
             &self.inputs,
-            &self.access,
+            &skills.access,
             ends,
         ))
     }

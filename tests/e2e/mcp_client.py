@@ -57,6 +57,154 @@ async def session(joule, args, body):
             await body(s, init)
 
 
+async def profile_and_syntax_queries(a):
+    """The host's call-graph, diff and syntax tools on the example's inputs: values checked
+    against what the example is known to hold, and refused outside the policy's [agent] grants."""
+    ex = os.path.join(ROOT, "example")
+    before = os.path.join(ex, "history", "profiles", "logscan-001.pb.gz")
+    after = os.path.join(ex, "history", "profiles", "logscan-080.pb.gz")
+    args = ["--profile", os.path.join(ex, "profiles", "logscan.pb.gz"), "--profile", before,
+            "--profile", after, "--source", "example=" + os.path.join(ex, "logscan"),
+            "--skills", os.path.join(a.skills, "hot-functions.wasm")]
+    regex_new = '((call_expression function: (scoped_identifier) @f) (#eq? @f "Regex::new"))'
+
+    async def queries(s, init):
+        tools = {t.name: t for t in (await s.list_tools()).tools}
+        for name in ["profile_callers", "profile_callees", "profile_diff", "syntax_query"]:
+            check(name in tools and tools[name].input_schema.get("additionalProperties") is False,
+                  f"core tool {name} is listed, its schema closed")
+
+        # logscan.pb.gz: parse_line is 73% of the scan, all of it called from report::scan.
+        r = await s.call_tool("profile_callers", {"function": "logscan::parse::parse_line"})
+        got = r.structured_content
+        check(not r.is_error and 0.70 < got["function"]["cum_share"] < 0.77,
+              f"profile_callers gives parse_line's cumulative share: {got['function']}")
+        check([c["function"] for c in got["callers"]] == ["logscan::report::scan"]
+              and got["callers"][0]["calls_share"] == 1.0 and got["callers"][0]["cum_share"] == 1.0,
+              f"parse_line's one caller is report::scan, all of its time: {got['callers']}")
+        check("logscan::report::scan" in text_of(r) and "calls%" in text_of(r),
+              "profile_callers' text is a pprof -peek table")
+        r = await s.call_tool("profile_callees", {"function": "is_bot", "n": 1})
+        got = r.structured_content
+        check(not r.is_error and got["function"]["function"] == "logscan::parse::is_bot",
+              "a part of one function's name finds it")
+        check(got["callees"][0]["function"] == "regex::regex::string::Regex::new"
+              and got["callees"][0]["calls_share"] > 0.9,
+              f"is_bot's time is compiling its regex: {got['callees']}")
+        check(got["found"] > 1 and len(got["callees"]) == 1 and "more callees" in text_of(r),
+              "profile_callees says how many callees `n` left out")
+        r = await s.call_tool("profile_callers", {"function": "parse_line"})
+        check(r.is_error and "logscan::parse::parse_line," in text_of(r)
+              and "parse_line::{{closure}}" in text_of(r),
+              f"an ambiguous name is refused with the candidates: {text_of(r)}")
+        r = await s.call_tool("profile_callers", {"function": "regex"})
+        check(r.is_error and re.search(r"\(and \d+ more\)", text_of(r)),
+              "the candidates listed are capped, and the rest counted")
+        r = await s.call_tool("profile_callees", {"function": "no_such_function"})
+        check(r.is_error and "no function" in text_of(r), "an unknown function is named")
+        r = await s.call_tool("profile_callers", {"function": "main", "direction": "up"})
+        check(r.is_error and "no argument `direction`" in text_of(r),
+              "profile_callers names an unknown argument")
+
+        # Commit 4 of the history builds parse_line's regex on every call: from about 1% of the
+        # scan to about 70%, and is_bot's share falls.
+        r = await s.call_tool("profile_diff", {"base": "logscan-001.pb.gz",
+                                               "profile": "logscan-080.pb.gz",
+                                               "cum": True, "normalize": True, "n": 5})
+        got = r.structured_content
+        rows = {f["function"]: f for f in got["functions"]}
+        parse = rows.get("logscan::parse::parse_line")
+        check(not r.is_error and parse and parse["cum_delta"] > 0
+              and parse["base_cum_share"] < 0.05 and parse["new_cum_share"] > 0.6,
+              f"profile_diff finds parse_line's rise: {parse}")
+        check(rows.get("logscan::parse::is_bot", {}).get("cum_delta", 0) < 0,
+              "and is_bot's share falling")
+        check(len(got["functions"]) == 5 and got["changed"] > 5
+              and f"{got['changed'] - 5} more functions changed" in text_of(r),
+              "profile_diff says how many changes `n` left out")
+        r = await s.call_tool("profile_diff", {"base": "logscan-001.pb.gz",
+                                               "profile": "missing.pb.gz"})
+        check(r.is_error and "logscan-080.pb.gz" in text_of(r),
+              "profile_diff refuses a profile it does not have, naming those it may read")
+
+        # The example's two per-call regexes, as regex-in-hot-path finds them.
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": regex_new})
+        got = r.structured_content
+        check(not r.is_error and got["found"] == 2 and got["complete"]
+              and [(m["path"], m["line"], m["function"]) for m in got["matches"]]
+              == [("src/parse.rs", 20, "parse_line"), ("src/parse.rs", 38, "is_bot")],
+              f"syntax_query finds Regex::new in parse_line and is_bot: {text_of(r)}")
+        r = await s.call_tool("syntax_query", {"language": "rust", "limit": 3, "under": "src",
+                                               "query": "(function_item name: (identifier) @name)"})
+        got = r.structured_content
+        check(not r.is_error and got["shown"] == 3 and got["found"] > 3
+              and got["dropped"] == got["found"] - 3
+              and f"{got['dropped']} more matches left out" in text_of(r),
+              "syntax_query says how many matches `limit` left out")
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": "(no_such_node) @x"})
+        check(r.is_error and "no_such_node" in text_of(r), "a query that does not compile says where")
+        r = await s.call_tool("syntax_query", {"language": "cobol", "query": "(x)"})
+        check(r.is_error and "rust" in text_of(r), "an unknown language lists those there are")
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": regex_new,
+                                               "under": "../.."})
+        check(r.is_error and "`..`" in text_of(r), "syntax_query refuses a path out of the tree")
+
+    await session(a.joule, args, queries)
+    if not a.policy:
+        return
+
+    # Within the [agent] grants: the history's profiles but not logscan.pb.gz, the tree but not
+    # src/synth.rs.
+    with open(a.policy) as f:
+        text = f.read()
+    granted = os.path.join(a.scratch, "agent-queries.toml")
+    with open(granted, "w") as f:
+        f.write(text + '\n[agent]\nsources = ["example"]\nprofiles = ["logscan-0*.pb.gz"]\n'
+                'deny = ["src/synth.rs"]\n')
+    audit = os.path.join(a.scratch, "queries-audit.jsonl")
+
+    async def within_grants(s, init):
+        r = await s.call_tool("profile_callers", {"function": "logscan::parse::parse_line"})
+        check(not r.is_error and r.structured_content["profile"] == "logscan-001.pb.gz",
+              "profile_callers reads the first profile the agent may read")
+        r = await s.call_tool("profile_callees", {"profile": "logscan.pb.gz", "function": "is_bot"})
+        check(r.is_error and "no profile `logscan.pb.gz` that this agent may read" in text_of(r)
+              and "logscan-080.pb.gz" in text_of(r),
+              f"a profile outside [agent] is refused, naming those it may read: {text_of(r)}")
+        r = await s.call_tool("profile_diff", {"base": "logscan.pb.gz",
+                                               "profile": "logscan-080.pb.gz"})
+        check(r.is_error and "may read" in text_of(r), "profile_diff needs both profiles granted")
+        r = await s.call_tool("profile_diff", {"base": "logscan-001.pb.gz",
+                                               "profile": "logscan-080.pb.gz", "n": 1})
+        check(not r.is_error and len(r.structured_content["functions"]) == 1,
+              "profile_diff of two granted profiles answers")
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": "(identifier) @i",
+                                               "globs": ["src/synth.rs"]})
+        check(not r.is_error and r.structured_content["found"] == 0,
+              "syntax_query leaves out a file the [agent] deny rule names")
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": "(identifier) @i",
+                                               "under": "src/synth.rs"})
+        check(r.is_error and "synth.rs" in text_of(r), "and refuses it as `under`")
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": regex_new})
+        check(not r.is_error and r.structured_content["found"] == 2,
+              "syntax_query reads the rest of the tree")
+        r = await s.call_tool("syntax_query", {"tree": "other", "language": "rust",
+                                               "query": regex_new})
+        check(r.is_error and "may read: example" in text_of(r),
+              "a tree outside [agent] is refused, naming those it may read")
+
+    await session(a.joule, args + ["--policy", granted, "--audit-log", audit], within_grants)
+    calls = [json.loads(line) for line in open(audit)]
+    check(any(c["interface"] == "mcp" and c["op"] == "profile_callees" and c["decision"] == "deny"
+              for c in calls), "the audit log records the refused profile_callees")
+
+    async def no_agent(s, init):
+        r = await s.call_tool("syntax_query", {"language": "rust", "query": regex_new})
+        check(r.is_error and "[agent]" in text_of(r),
+              "under a policy without [agent], syntax_query is denied with the lines to add")
+    await session(a.joule, args + ["--policy", a.policy], no_agent)
+
+
 async def main_checks(a):
     history = os.path.join(a.scratch, "logscan")
     audit = os.path.join(a.scratch, "audit.jsonl")
@@ -142,6 +290,7 @@ async def main_checks(a):
               "run_skill on a finding-triggered skill says what runs it")
 
     await session(a.joule, args, offense_and_defense)
+    await profile_and_syntax_queries(a)
 
     lines = [json.loads(line) for line in open(audit)]
     calls = [line for line in lines if line["interface"] == "mcp"]
@@ -160,19 +309,45 @@ async def main_checks(a):
         check(r.is_error and "panic" in text_of(r).lower(), "a trapping skill is a tool error")
         r = await s.call_tool("profile_top", {"n": 1})
         check(not r.is_error, "the server answers after a trap")
-        # Cancelled by the client: the call ends, the server answers the next one.
-        with anyio.move_on_after(1.5):
-            await s.call_tool("sleeper", {"how": "sleep"})
-            check(False, "sleeper returned before being cancelled")
-        started = time.monotonic()
-        r = await s.call_tool("profile_top", {"n": 1})
-        check(not r.is_error and time.monotonic() - started < 5,
-              "after a cancelled call the server answers at once")
+        # Cancelled by the client: the call ends, the invocation stops (a skill waiting in a
+        # host call and one spinning in its own code), and the server answers the next call.
+        for skill, how in [("sleeper", {"how": "sleep"}), ("spinner", {})]:
+            cancelled_at = time.monotonic()
+            with anyio.move_on_after(1.5):
+                await s.call_tool(skill, how)
+                check(False, f"{skill} returned before being cancelled")
+            started = time.monotonic()
+            r = await s.call_tool("profile_top", {"n": 1})
+            check(not r.is_error and time.monotonic() - started < 5,
+                  f"after a cancelled {skill} call the server answers at once")
+            stopped = None
+            while stopped is None and time.monotonic() - cancelled_at < 10:
+                for line in open(trap_audit):
+                    c = json.loads(line)
+                    if c["interface"] == "run" and c["skill"] == skill:
+                        stopped = c
+                await anyio.sleep(0.05)
+            check(stopped is not None and "cancelled" in (stopped["reason"] or ""),
+                  f"the cancelled {skill} invocation stopped (audited: {stopped and stopped['reason']})")
+            check(time.monotonic() - cancelled_at < 10,
+                  f"the cancelled {skill} stopped long before its 30 s deadline")
+        # Progress: a run reports its invocations as they finish.
+        seen = []
+
+        async def progressed(progress, total, message):
+            seen.append((progress, total, message))
+        r = await s.call_tool("panicker", {}, progress_callback=progressed)
+        check(seen and seen[-1][0] == seen[-1][1] == 1 and "panicker" in (seen[-1][2] or ""),
+              f"a skill tool sends progress notifications ({seen})")
 
     panicker = os.path.join(a.test_skills, "panicker.wasm")
     sleeper = os.path.join(a.test_skills, "sleeper.wasm")
+    spinner = os.path.join(a.test_skills, "spinner.wasm")
     trap_audit = os.path.join(a.scratch, "trap-audit.jsonl")
+    if os.path.exists(trap_audit):
+        os.remove(trap_audit)
     await session(a.joule, example_args(history, False) + ["--skills", panicker, "--skills", sleeper,
+                                                           "--skills", spinner,
                                                            "--timeout", "30", "--audit-log",
                                                            trap_audit], trap)
     calls = [json.loads(line) for line in open(trap_audit)]
@@ -233,6 +408,8 @@ async def main_checks(a):
         check(r.is_error and "no finding" in text_of(r), "an unknown finding is a tool error")
 
     await session(a.joule, pr_args, pull_request)
+    await http_transport(a, history)
+    await tool_list_changes(a, history)
 
     # Malformed JSON-RPC: an error answer, and the server stays up for the next request.
     proc = subprocess.Popen([a.joule, "mcp", *example_args(history, False), "--skills",
@@ -260,6 +437,164 @@ async def main_checks(a):
     proc.wait(timeout=30)
     check(answered is not None and answered.get("result", {}).get("serverInfo", {}).get("name") == "joule",
           "after malformed lines the server still answers initialize")
+
+    # A client that disconnects mid-run leaves no work running: the spinning invocation stops
+    # and the server exits, long before the skill's 60 s deadline (rmcp gives handlers 5 s to
+    # finish after end of input, then cancels them).
+    gone_audit = os.path.join(a.scratch, "gone-audit.jsonl")
+    if os.path.exists(gone_audit):
+        os.remove(gone_audit)
+    proc = subprocess.Popen([a.joule, "mcp", *example_args(history, False), "--skills",
+                             os.path.join(a.test_skills, "spinner.wasm"), "--timeout", "60",
+                             "--audit-log", gone_audit],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    proc.stdin.write(json.dumps(init) + "\n")
+    proc.stdin.flush()
+    proc.stdout.readline()
+    proc.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+    proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                 "params": {"name": "spinner", "arguments": {}}}) + "\n")
+    proc.stdin.flush()
+    time.sleep(1.5)
+    check(proc.poll() is None, "the spinner runs while the client is connected")
+    gone = time.monotonic()
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    waited = time.monotonic() - gone
+    runs = [json.loads(line) for line in open(gone_audit)]
+    runs = [c for c in runs if c["interface"] == "run" and c["skill"] == "spinner"]
+    check(waited < 10 and runs and "cancelled" in (runs[-1]["reason"] or ""),
+          f"a client that disconnects mid-run stops it: the server exited {waited:.1f} s after "
+          f"(audited: {runs and runs[-1]['reason']})")
+
+
+async def http_transport(a, history):
+    """`joule mcp --http`: the same server over Streamable HTTP, driven by the SDK's HTTP
+    client, and a request with a foreign Host header (DNS rebinding) refused."""
+    import urllib.error
+    import urllib.request
+    from mcp.client.streamable_http import streamable_http_client
+
+    audit = os.path.join(a.scratch, "http-audit.jsonl")
+    if os.path.exists(audit):
+        os.remove(audit)
+    proc = subprocess.Popen([a.joule, "mcp", "--http", "127.0.0.1:0", *example_args(history, False),
+                             "--skills", a.skills, "--audit-log", audit],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in proc.stderr:
+            found = re.search(r"serving MCP at (http://\S+)", line)
+            if found:
+                url = found.group(1)
+                break
+        check(url is not None and url.startswith("http://127.0.0.1:") and url.endswith("/mcp"),
+              f"--http 127.0.0.1:0 says where it serves ({url})")
+        async with streamable_http_client(url) as (read, write, *_):
+            async with ClientSession(read, write) as s:
+                init = await s.initialize()
+                check(init.server_info.name == "joule", "initialize over Streamable HTTP")
+                names = {t.name for t in (await s.list_tools()).tools}
+                check({"profile_top", "regex-in-hot-path", "run_skill"} <= names,
+                      "the tool list over HTTP has the core and the skills' tools")
+                r = await s.call_tool("profile_top", {"n": 3})
+                check(not r.is_error and r.structured_content["functions"][0]["function"]
+                      == "core::ptr::write", "profile_top over HTTP")
+                r = await s.call_tool("regex-in-hot-path", {})
+                found = r.structured_content["findings"]
+                check(not r.is_error and len(found) == 2 and all(f["patch"] for f in found),
+                      "the regex skill's two findings with patches over HTTP")
+                r = await s.call_tool("read_source", {"path": ".env"})
+                check(r.is_error, "a denied read over HTTP is a tool error")
+        # A page on another origin that rebinds its name to 127.0.0.1 sends its own Host.
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                           "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                      "clientInfo": {"name": "page", "version": "0"}}}).encode()
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Host": "attacker.example", "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream"})
+        try:
+            status = urllib.request.urlopen(request, timeout=10).status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        check(status == 403, f"a request with a foreign Host header is refused ({status})")
+        try:
+            urllib.request.urlopen(url.replace("/mcp", "/other"), timeout=10)
+            status = 200
+        except urllib.error.HTTPError as e:
+            status = e.code
+        check(status == 404, "paths other than /mcp are not found")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    calls = [json.loads(line) for line in open(audit)]
+    check(any(c["interface"] == "mcp" and c["op"] == "regex-in-hot-path" for c in calls)
+          and any(c["interface"] == "mcp" and c["op"] == "read_source" and c["decision"] == "deny"
+                  for c in calls),
+          "tool calls over HTTP are audited as over stdio")
+
+
+async def tool_list_changes(a, history):
+    """A component added to or removed from the skills directory changes the tool list, and
+    the client is told (`notifications/tools/list_changed`)."""
+    import shutil
+    watched = os.path.join(a.scratch, "watched-skills")
+    shutil.rmtree(watched, ignore_errors=True)
+    os.makedirs(watched)
+    shutil.copy(os.path.join(a.skills, "hot-functions.wasm"), watched)
+    notices = []
+
+    async def handler(message):
+        root = getattr(message, "root", message)
+        if "ToolListChanged" in type(root).__name__:
+            notices.append(time.monotonic())
+
+    async def told(count, within=15):
+        started = time.monotonic()
+        while len(notices) < count and time.monotonic() - started < within:
+            await anyio.sleep(0.1)
+        return len(notices) >= count
+
+    params = StdioServerParameters(command=a.joule, args=[
+        "mcp", *example_args(history, False), "--skills", watched])
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write, message_handler=handler) as s:
+            init = await s.initialize()
+            check(init.capabilities.tools.list_changed is True,
+                  "the server says its tool list can change")
+            names = {t.name for t in (await s.list_tools()).tools}
+            check("hot-functions" in names and "panicker" not in names, "one skill's tool at first")
+            shutil.copy(os.path.join(a.test_skills, "panicker.wasm"), watched)
+            check(await told(1), "adding a component sends tools/list_changed")
+            names = {t.name for t in (await s.list_tools()).tools}
+            check("panicker" in names and "hot-functions" in names, "the added skill has its tool")
+            r = await s.call_tool("panicker", {})
+            check(r.is_error and "panic" in text_of(r).lower(), "and the tool runs the new skill")
+            os.remove(os.path.join(watched, "panicker.wasm"))
+            check(await told(2), "removing a component sends tools/list_changed")
+            names = {t.name for t in (await s.list_tools()).tools}
+            check("panicker" not in names and "hot-functions" in names,
+                  "the removed skill's tool is gone")
+            try:
+                await s.call_tool("panicker", {})
+                refused = None
+            except MCPError as e:
+                refused = e
+            check(refused is not None and "unknown tool" in str(refused),
+                  "calling the removed skill's tool is an unknown tool")
+            # A file that is not a component: reported at load, the loaded skills stay.
+            with open(os.path.join(watched, "broken.wasm"), "wb") as f:
+                f.write(b"not wasm")
+            await anyio.sleep(3)
+            r = await s.call_tool("profile_top", {"n": 1})
+            check(not r.is_error, "a broken component in the directory does not stop the server")
+            names = {t.name for t in (await s.list_tools()).tools}
+            check("hot-functions" in names, "and the loaded skills stay")
 
 
 async def bench(a, n):

@@ -3,7 +3,9 @@
 //! of its own, timed before and after, committed with a real message, mailed as
 //! `format-patch`, described, and pushed to a bare repository; the user's checkout (dirty on
 //! purpose), branch and index untouched. And what cannot be proposed says why: a patch that no
-//! longer applies, a verify command that hangs, a branch that already exists.
+//! longer applies, a verify command that hangs, a branch that already exists. `joule run
+//! --pull-requests` does it all in one command; and an interrupted `joule pr` kills its command
+//! and leaves no worktree or branch behind.
 //!
 //! Needs `cargo` for the example's own build and tests, and crates.io for its dependency.
 
@@ -27,9 +29,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The example's history cloned into `dir`, and the report of every shipped skill on it (its
-/// tree as the source, the same repository as the history).
-fn example_repository(dir: &Path) -> (PathBuf, PathBuf) {
+/// The example's history cloned into `dir/logscan`, with a committer.
+fn clone_example(dir: &Path) -> PathBuf {
     let repo = dir.join("logscan");
     run_ok(
         Command::new("git")
@@ -39,9 +40,30 @@ fn example_repository(dir: &Path) -> (PathBuf, PathBuf) {
     );
     git(&repo, &["config", "user.name", "Joule Test"]);
     git(&repo, &["config", "user.email", "test@joule.invalid"]);
+    repo
+}
+
+/// The example's history cloned into `dir`, and the report of every shipped skill on it (its
+/// tree as the source, the same repository as the history).
+fn example_repository(dir: &Path) -> (PathBuf, PathBuf) {
+    let repo = clone_example(dir);
     let report = dir.join("report.json");
+    let mut args = example_run(&repo);
+    args.extend(["-o".to_string(), path_str(&report).to_string()]);
+    let out = joule(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "joule run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (repo, report)
+}
+
+/// `joule run` with every shipped skill on the example's clone `repo` (its tree as the source,
+/// the same repository as the history), a JSON report to standard output.
+fn example_run(repo: &Path) -> Vec<String> {
     let tree = format!("logscan={}", repo.display());
-    let out = joule(&[
+    [
         "run",
         "--profile",
         path_str(&root().join("example/profiles/logscan.pb.gz")),
@@ -62,24 +84,20 @@ fn example_repository(dir: &Path) -> (PathBuf, PathBuf) {
         path_str(&skills_dir()),
         "--format",
         "json",
-        "-o",
-        path_str(&report),
-    ]);
-    assert!(
-        out.status.success(),
-        "joule run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (repo, report)
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
-/// `joule pr` with `args`, its commands building in each worktree's own `target/` (a
-/// `CARGO_TARGET_DIR` from CI would make every worktree share one, and the benchmark time the
-/// same binary on both sides).
+/// `joule pr` (or `joule run --pull-requests`) with `args`, its commands building in each
+/// worktree's own `target/` (a `CARGO_TARGET_DIR` from CI would make every worktree share one,
+/// and the benchmark time the same binary on both sides), with the test cache.
 fn joule_pr(args: &[&str]) -> std::process::Output {
     Command::new(joule_bin())
         .args(args)
         .env_remove("CARGO_TARGET_DIR")
+        .env("JOULE_CACHE_DIR", cache_dir())
+        .env_remove("JOULE_SKILLS")
         .current_dir(root())
         .output()
         .expect("joule runs")
@@ -272,4 +290,182 @@ fn what_cannot_be_proposed_says_why_and_the_rest_goes_on() {
         hoist["reason"].as_str().unwrap().contains("already exists"),
         "{hoist:#}"
     );
+}
+
+#[test]
+fn run_with_pull_requests_reports_and_prepares_in_one_command() {
+    let scratch = scratch_dir("pr-run");
+    let repo = clone_example(&scratch);
+    let out_dir = scratch.join("out");
+    let mut args = example_run(&repo);
+    // The hoists add a LazyLock to src/parse.rs and pass; the revert adds none and is rejected.
+    args.extend(
+        [
+            "--pull-requests",
+            path_str(&repo),
+            "--pr-out",
+            path_str(&out_dir),
+            "--verify",
+            "grep -q LazyLock src/parse.rs",
+        ]
+        .map(str::to_string),
+    );
+    let out = joule_pr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The report is on standard output as without --pull-requests; the changes on stderr.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is the JSON report ({e}); stderr:\n{stderr}"));
+    assert_matches_schema(&report);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "one rejected: partial\n{stderr}"
+    );
+    assert!(stderr.contains("proposed joule/"), "{stderr}");
+    assert!(stderr.contains("rejected"), "{stderr}");
+    let index = read_index(&out_dir);
+    assert_eq!(index["counts"]["proposed"], 2, "{index:#}");
+    assert_eq!(index["counts"]["rejected"], 1, "{index:#}");
+    let hoist = entry(&index, "regex-compiled-per-call", "parse_line");
+    let id = hoist["finding"].as_str().unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == id),
+        "the index's findings are the report's"
+    );
+    assert_eq!(git(&repo, &["worktree", "list"]).lines().count(), 1);
+    // The pull-request flags need --pull-requests (a usage error, before any run).
+    let out = joule(&["run", "--verify", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = joule(&["run", "--pr-out", path_str(&out_dir)]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // And a repository that is not one, before any run.
+    let out = joule(&["run", "--pull-requests", path_str(&scratch.join("nowhere"))]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a git repository"),
+        "{out:?}"
+    );
+}
+
+/// Whether a process of group `pgid` is still alive (not counting zombies, which hold no
+/// resources and are reaped by their parent or init).
+fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        // SAFETY: signal 0 only checks the group exists.
+        return unsafe { libc::kill(-pgid, 0) } == 0;
+    };
+    entries.flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z"
+    })
+}
+
+#[test]
+fn an_interrupted_pr_kills_its_command_and_leaves_nothing_behind() {
+    let scratch = scratch_dir("pr-interrupt");
+    let (repo, report) = example_repository(&scratch);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let marker = scratch.join(format!("verify-started-{name}"));
+        let out_dir = scratch.join(format!("out-{name}"));
+        // The verify command writes its process group's id (the shell's pid: it leads the
+        // group), then hangs far past the test.
+        let verify = format!(
+            "echo $$ > {}.tmp && mv {0}.tmp {0}; sleep 60",
+            marker.display()
+        );
+        let mut child = Command::new(joule_bin())
+            .args(["pr", path_str(&report), "--repo", path_str(&repo), "--out"])
+            .arg(&out_dir)
+            .args(["--verify", &verify])
+            .env_remove("CARGO_TARGET_DIR")
+            .current_dir(root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("joule runs");
+        let waited = std::time::Instant::now();
+        while !marker.exists() {
+            assert!(
+                waited.elapsed().as_secs() < 60,
+                "{name}: the verify command did not start"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "joule pr ended early");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let pgid: i32 = std::fs::read_to_string(&marker)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(group_alive(pgid), "{name}: the verify command runs");
+        // The worktree is there while the command runs.
+        assert_eq!(git(&repo, &["worktree", "list"]).lines().count(), 2);
+        // SAFETY: signals joule, the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let sent = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if sent.elapsed().as_secs() > 20 {
+                let _ = child.kill();
+                // SAFETY: the verify command's group, which this test's joule started.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                panic!("{name}: joule pr did not end after the signal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(status.code(), Some(130), "{name}: {status:?}\n{stderr}");
+        assert!(
+            sent.elapsed().as_secs() < 10,
+            "{name}: not prompt: {:?}",
+            sent.elapsed()
+        );
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        // Nothing of the group survives: the `sleep 60` was killed with its shell.
+        let reaped = std::time::Instant::now();
+        while group_alive(pgid) {
+            assert!(
+                reaped.elapsed().as_secs() < 5,
+                "{name}: a process of the verify command's group survived"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // No worktree, no branch, the checkout as it was; the index says why.
+        assert_eq!(git(&repo, &["worktree", "list"]).lines().count(), 1);
+        let branches = git(&repo, &["branch"]);
+        assert!(!branches.contains("joule/"), "{name}: {branches}");
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]), head);
+        assert!(
+            !out_dir
+                .join("worktrees")
+                .read_dir()
+                .is_ok_and(|mut d| d.next().is_some())
+        );
+        let index = read_index(&out_dir);
+        let prs = index["pull_requests"].as_array().unwrap();
+        assert_eq!(prs.len(), 1, "{name}: no other change started: {index:#}");
+        assert_eq!(prs[0]["status"], "rejected");
+        assert!(
+            prs[0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("interrupted"),
+            "{index:#}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! The runtime as a library: compiled components are cached by digest, skills describe
 //! themselves and show their real imports, and finding-triggered skills run once per upstream
-//! finding.
+//! finding; an interrupted `joule run` stops its skills and keeps what they found.
 
 use std::sync::Arc;
 
@@ -113,6 +113,7 @@ fn finding_triggered_skills_run_once_per_matching_finding() {
                     max_depth: 4,
                     ..Request::default()
                 },
+                Default::default(),
             )
             .await
         })
@@ -223,4 +224,77 @@ fn skills_ask_for_subtrees_diffs_and_file_locations() {
     has("scan 0 -> 10", 10.0);
     has("render 40 -> 44", 4.0);
     has("ex -> src/parse.rs", 0.0);
+}
+
+/// An operator's Ctrl-C in `joule run`: the spinning skill's invocation stops (recorded as
+/// cancelled, not run to its 60 s deadline), the report is still written with what the other
+/// skill found, and the exit status is 130.
+#[test]
+fn an_interrupted_run_stops_its_skills_and_keeps_what_was_found() {
+    let scratch = scratch_dir("interrupted-run");
+    let report = scratch.join("report.json");
+    let profile = fixture("folded/simple.txt");
+    let hot = skill("hot-functions");
+    let spinner = test_skill("spinner");
+    let mut child = std::process::Command::new(joule_bin())
+        .arg("run")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--skills")
+        .arg(&hot)
+        .arg("--skills")
+        .arg(&spinner)
+        .args(["--timeout", "60", "--format", "json", "-o"])
+        .arg(&report)
+        .env("JOULE_CACHE_DIR", cache_dir())
+        .env_remove("JOULE_SKILLS")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Loading takes well under this with the test cache; the spinner then runs until stopped.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it was interrupted"
+    );
+    let interrupted = std::time::Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            interrupted.elapsed() < std::time::Duration::from_secs(20),
+            "joule run still running 20 s after SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        interrupted.elapsed() < std::time::Duration::from_secs(10),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    let spun = runs.iter().find(|r| r["skill"] == "spinner").unwrap();
+    assert!(
+        spun["error"].as_str().unwrap().starts_with("cancelled"),
+        "{spun}"
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["skill"] == "hot-functions"),
+        "the other skill's findings are kept: {report}"
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
 }

@@ -215,6 +215,7 @@ impl Target {
             max_depth: 0,
             ends: started + budget.deadline,
             budget,
+            watch: Default::default(),
         };
         plan.validate().expect("the driver declares `program`");
         TERMINAL.lock().unwrap_or_else(|e| e.into_inner()).clear();

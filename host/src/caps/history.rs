@@ -110,15 +110,20 @@ impl SkillState {
         let grants = self.grants.clone();
         let worker = history.clone();
         let deadline = self.deadline;
-        let worked = crate::deadline::until(&self.skill_id, deadline, move || {
-            answer(&worker, &grants.deny)
-        });
+        let cancel = self.cancel.clone();
+        let worked = crate::deadline::until_or_cancelled(
+            &self.skill_id,
+            deadline,
+            cancel.as_ref(),
+            move || answer(&worker, &grants.deny),
+        );
         let result = match worked {
             Ok(answer) => answer.map_err(error),
             Err(Late::Deadline) => {
                 let reason = self.overdue(Some("in a history call"));
                 return Err(self.stop(reason));
             }
+            Err(Late::Cancelled) => return Err(self.stop(super::CANCELLED.to_string())),
             Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
         };
         let (bytes, denied) = match &result {

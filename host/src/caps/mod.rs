@@ -90,6 +90,9 @@ pub struct SkillState {
     pub deadline: Instant,
     /// Whether `deadline` is the run's, which comes before the invocation's own would.
     pub run_deadline: bool,
+    /// The run's cancellation (an agent's client cancelled the call, or went away): the
+    /// invocation stops at the next epoch check or wait once it is cancelled.
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
     /// Host calls recorded for the audit log, when there is one.
     pub audit: Option<Buffer>,
     /// Findings reported before `run` returned (`findings.report`).
@@ -97,6 +100,9 @@ pub struct SkillState {
     /// The operation of the host call in progress, for a refusal recorded by [`Self::stop`].
     op: Op,
 }
+
+/// Why a skill whose run was cancelled stopped.
+pub const CANCELLED: &str = "cancelled: the run was cancelled (the client cancelled the call, disconnected, or the operator interrupted it)";
 
 impl SkillState {
     /// Starts a host call: counts it, and stops the skill past its host-call limit. Returns the
@@ -172,6 +178,14 @@ impl SkillState {
         if ends < self.deadline {
             self.deadline = ends;
             self.run_deadline = true;
+        }
+    }
+
+    /// Stops the skill if its run was cancelled.
+    pub(crate) fn check_cancelled(&mut self) -> wasmtime::Result<()> {
+        match &self.cancel {
+            Some(cancel) if cancel.is_cancelled() => Err(self.stop(CANCELLED.to_string())),
+            _ => Ok(()),
         }
     }
 
@@ -253,6 +267,7 @@ impl SkillState {
             memory: MemoryCap::new(limits.memory_bytes),
             deadline: Instant::now() + limits.deadline,
             run_deadline: false,
+            cancel: None,
             grants,
             calls: 0,
             host_bytes: 0,

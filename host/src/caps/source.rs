@@ -122,25 +122,32 @@ impl SkillState {
         let deadline = self.deadline;
         let dir = under.to_string();
         let skill = self.skill_id.clone();
+        let cancel = self.cancel.clone();
         let result = self.on_path(
             handle,
             op,
             under,
             move |tree| {
                 let tree = Arc::clone(tree);
-                let walked = crate::deadline::until(&skill, deadline, move || {
-                    let rebase = Rebase::of(&tree, &dir);
-                    let visible = |path: &str| {
-                        let real = rebase.as_ref().and_then(|r| r.real(path));
-                        grants.deny.check(path, real.as_deref()).is_ok()
-                    };
-                    walk(&tree, &visible, deadline)
-                });
+                let walked = crate::deadline::until_or_cancelled(
+                    &skill,
+                    deadline,
+                    cancel.as_ref(),
+                    move || {
+                        let visible = crate::source::walk_filter(&tree, &dir, &grants.deny);
+                        walk(&tree, &visible, deadline)
+                    },
+                );
                 match walked {
                     Ok(answer) => answer.map_err(CallError::from),
                     Err(Late::Deadline) => Err(call_error(
                         ErrorCode::LimitExceeded,
                         format!("deadline exceeded in {what}"),
+                    )),
+                    // The skill is stopped at its next epoch check.
+                    Err(Late::Cancelled) => Err(call_error(
+                        ErrorCode::LimitExceeded,
+                        super::CANCELLED.to_string(),
                     )),
                     Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
                 }
@@ -481,14 +488,20 @@ impl HostTree for SkillState {
         let wanted = name;
         // The first lookup of a tree indexes it, on a worker: a skill whose deadline comes
         // first is stopped, and the index, finished on its thread, serves the later lookups.
-        let found = crate::deadline::until(&self.skill_id, self.deadline, move || {
-            let visible = |p: &str| deny.deny.visible(p);
-            let index = tree.symbols();
-            (
-                index.lookup(&wanted, limit, &visible),
-                index.partial.clone(),
-            )
-        });
+        let cancel = self.cancel.clone();
+        let found = crate::deadline::until_or_cancelled(
+            &self.skill_id,
+            self.deadline,
+            cancel.as_ref(),
+            move || {
+                let visible = |p: &str| deny.deny.visible(p);
+                let index = tree.symbols();
+                (
+                    index.lookup(&wanted, limit, &visible),
+                    index.partial.clone(),
+                )
+            },
+        );
         let result = match found {
             Ok((found, partial)) => {
                 if let Some(why) = partial {
@@ -499,6 +512,10 @@ impl HostTree for SkillState {
             Err(Late::Deadline) => Err(call_error(
                 ErrorCode::LimitExceeded,
                 "deadline exceeded while indexing the tree's functions".to_string(),
+            )),
+            Err(Late::Cancelled) => Err(call_error(
+                ErrorCode::LimitExceeded,
+                super::CANCELLED.to_string(),
             )),
             Err(Late::Lost(why)) => Err(call_error(ErrorCode::Io, why)),
         };

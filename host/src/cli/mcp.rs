@@ -1,5 +1,5 @@
-//! `joule mcp`: serve the Model Context Protocol on standard input and output, with the inputs,
-//! skills, policy and limits of `joule run`.
+//! `joule mcp`: serve the Model Context Protocol on standard input and output (or Streamable
+//! HTTP), with the inputs, skills, policy and limits of `joule run`.
 
 use std::path::PathBuf;
 
@@ -12,6 +12,16 @@ use crate::session::{self, Session};
 pub struct McpArgs {
     #[command(flatten)]
     session: SessionArgs,
+    /// Serve Streamable HTTP at http://ADDR/mcp instead of standard input and output. Give a
+    /// loopback address (the default is 127.0.0.1:8940; port 0 picks a free one): the server
+    /// has no authentication of its own, and requests whose Host header is not loopback (or
+    /// an --allow-host) are refused.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8940")]
+    http: Option<std::net::SocketAddr>,
+    /// A Host header value `--http` also accepts (a name, or NAME:PORT), beyond localhost,
+    /// 127.0.0.1 and ::1: for a server reached by another name. Repeat for more.
+    #[arg(long, value_name = "HOST", requires = "http")]
+    allow_host: Vec<String>,
     /// Offer the tool `prepare_pull_request`, which prepares a finding as a verified branch of
     /// this git repository (as `joule pr` does). The agent names the finding; the commands are
     /// the operator's, given here.
@@ -21,43 +31,53 @@ pub struct McpArgs {
     /// repository's .git/joule-pr].
     #[arg(long, value_name = "DIR", requires = "pr_repo")]
     pr_out: Option<PathBuf>,
-    /// The build and test command a prepared change must pass (`joule pr --verify`).
-    #[arg(long, value_name = "CMD", requires = "pr_repo")]
-    verify: Option<String>,
-    /// The benchmark timed before and after a prepared change (`joule pr --bench`).
-    #[arg(long, value_name = "CMD", requires = "pr_repo")]
-    bench: Option<String>,
-    /// Timed runs of --bench on each side.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
-    bench_runs: u64,
+    #[command(flatten)]
+    pr_commands: super::pr::CommandArgs,
     /// Seconds each --verify or --bench run may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800.0)]
     pr_timeout: f64,
 }
 
 pub fn mcp(args: McpArgs) -> anyhow::Result<u8> {
-    let (request, config, jobs) = prepare(&args.session)?;
-    let fleet = args.session.fleet();
+    if let Err(status) = args
+        .pr_commands
+        .check_needs("--pr-repo DIR", args.pr_repo.is_some())
+    {
+        return Ok(status);
+    }
     let pull_requests = match &args.pr_repo {
         None => None,
-        Some(repo) => Some(crate::pr::Options {
-            repo: repo.clone(),
-            out: args.pr_out.clone(),
-            verify: args.verify.clone(),
-            bench: args.bench.clone(),
-            bench_runs: args.bench_runs as usize,
-            timeout: super::seconds("--pr-timeout", args.pr_timeout)?,
-            push: None,
-            only: Vec::new(),
-        }),
+        Some(repo) => Some(args.pr_commands.options(
+            repo.clone(),
+            args.pr_out.clone(),
+            "--pr-timeout",
+            args.pr_timeout,
+        )?),
     };
+    let (request, config, jobs) = prepare(&args.session)?;
+    let fleet = args.session.fleet();
     let tokio = super::tokio_runtime()?;
     tokio.block_on(async {
         let runtime = session::runtime(config, jobs)?;
         let session = Session::open(runtime, request).await?;
-        Server::new(session, fleet, pull_requests)
-            .serve_stdio()
-            .await
+        let server = Server::new(session, fleet, pull_requests);
+        match args.http {
+            None => server.serve_stdio().await,
+            Some(addr) => {
+                if !addr.ip().is_loopback() {
+                    eprintln!(
+                        "joule mcp: warning: --http {addr} is reachable from other machines, and \
+                         this server has no authentication: anyone who reaches it can run the \
+                         loaded skills and read what [agent] grants"
+                    );
+                }
+                server
+                    .serve_http(addr, args.allow_host.clone(), |bound| {
+                        eprintln!("joule mcp: serving MCP at http://{bound}/mcp");
+                    })
+                    .await
+            }
+        }
     })?;
     Ok(exit::OK)
 }

@@ -30,6 +30,9 @@ pub mod exit {
     /// The report was written, but an input could not be read, a skill failed, or findings were
     /// dropped at a limit.
     pub const PARTIAL: u8 = 3;
+    /// `joule pr` (or `joule run --pull-requests`) stopped by SIGINT, SIGTERM or SIGHUP: the
+    /// change in progress was discarded (128 + SIGINT, as a shell reports Ctrl-C).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 const EXIT_CODES: &str = "\
@@ -39,8 +42,12 @@ Exit codes:
      unknown parameter, unreadable profile for `profile top`)
   2  usage: the command line is wrong
   3  partial: the report was written, but a profile could not be read, a skill run failed,
-     or findings were dropped at a limit
-     (see the report's runs and inputs)";
+     or findings were dropped at a limit (see the report's runs and inputs); for `joule pr`
+     and `joule run --pull-requests`, also: a change was rejected (see the index)
+  130 interrupted (SIGINT, SIGTERM or SIGHUP): `joule run` stopped its running skills
+      (recorded as cancelled) and still wrote the report with what was found; `joule pr` (or
+      `run --pull-requests`) killed the running --verify or --bench command and removed the
+      change in progress. A second interrupt exits at once";
 
 #[derive(Parser, Debug)]
 #[command(

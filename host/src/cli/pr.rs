@@ -1,5 +1,6 @@
 //! `joule pr`: the findings of a JSON report that carry edits, each prepared as a verified
-//! branch of the repository, with its description, mail and an index (see `crate::pr`).
+//! branch of the repository, with its description, mail and an index (see `crate::pr`). `joule
+//! run --pull-requests` does the same with the report it has just made.
 
 use std::path::PathBuf;
 
@@ -23,6 +24,24 @@ pub struct PrArgs {
     /// [default: the repository's .git/joule-pr]
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    commands: CommandArgs,
+    /// Seconds each command may take before it is killed (with everything it started).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800.0)]
+    timeout: f64,
+    /// Push each proposed branch to this remote: a remote's name, a path or a file:// URL (for
+    /// ssh or https remotes, `git push` the branches).
+    #[arg(long, value_name = "REMOTE")]
+    push: Option<String>,
+    /// Only this finding (its id or a prefix of it). Repeatable.
+    #[arg(long = "finding", value_name = "ID")]
+    findings: Vec<String>,
+}
+
+/// The repository's own commands a change is verified and timed with: `joule pr`'s flags, and
+/// `joule run --pull-requests`'.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CommandArgs {
     /// The build and test command that must pass on the patched tree (`sh -c`, at the root of
     /// the change's worktree), e.g. 'cargo test'. A change that fails it is not proposed. It
     /// runs the proposed code outside the sandbox: see docs/agents.md.
@@ -34,16 +53,48 @@ pub struct PrArgs {
     /// Timed runs of --bench on each side (after one untimed run each).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     bench_runs: u64,
-    /// Seconds each command may take before it is killed (with everything it started).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800.0)]
-    timeout: f64,
-    /// Push each proposed branch to this remote: a remote's name, a path or a file:// URL (for
-    /// ssh or https remotes, `git push` the branches).
-    #[arg(long, value_name = "REMOTE")]
-    push: Option<String>,
-    /// Only this finding (its id or a prefix of it). Repeatable.
-    #[arg(long = "finding", value_name = "ID")]
-    findings: Vec<String>,
+}
+
+impl CommandArgs {
+    /// Changes to `repo`, written to `out`, with these commands, each limited to `timeout`
+    /// seconds (the flag `timeout_flag` gave); pushed nowhere, every finding.
+    pub fn options(
+        &self,
+        repo: PathBuf,
+        out: Option<PathBuf>,
+        timeout_flag: &str,
+        timeout: f64,
+    ) -> anyhow::Result<Options> {
+        Ok(Options {
+            repo,
+            out,
+            verify: self.verify.clone(),
+            bench: self.bench.clone(),
+            bench_runs: self.bench_runs as usize,
+            timeout: super::seconds(timeout_flag, timeout)?,
+            push: None,
+            only: Vec::new(),
+        })
+    }
+
+    /// Checks that these flags come with `needs` (`--pull-requests REPO` for `joule run`,
+    /// `--pr-repo DIR` for `joule mcp`), which is `given` or not: `Err` with the exit status
+    /// after saying what is missing.
+    pub fn check_needs(&self, needs: &str, given: bool) -> Result<(), u8> {
+        let flag = if self.verify.is_some() {
+            "--verify"
+        } else if self.bench.is_some() {
+            "--bench"
+        } else {
+            return Ok(());
+        };
+        if given {
+            return Ok(());
+        }
+        let name = needs.split(' ').next().unwrap_or(needs);
+        eprintln!("joule: error: {flag} is a {name} flag: give {needs} too");
+        Err(exit::USAGE)
+    }
 }
 
 pub fn pr(args: PrArgs) -> anyhow::Result<u8> {
@@ -63,18 +114,30 @@ pub fn pr(args: PrArgs) -> anyhow::Result<u8> {
         )
     })?;
     let options = Options {
-        repo: args.repo,
-        out: args.out,
-        verify: args.verify,
-        bench: args.bench,
-        bench_runs: args.bench_runs as usize,
-        timeout: super::seconds("--timeout", args.timeout)?,
         push: args.push,
         only: args.findings,
+        ..args
+            .commands
+            .options(args.repo, args.out, "--timeout", args.timeout)?
     };
-    let (out_dir, prepared) = pr::prepare(&report, &options)?;
-    if prepared.is_empty() {
-        eprintln!("joule: no finding of {file} carries edits: nothing to prepare");
+    prepare(&report, &options, &file, false)
+}
+
+/// Prepares the changes of `report` (named `source` in messages) as `options` say, SIGINT and
+/// SIGTERM caught (`pr::verify::catch_interrupts`); says what became of each on standard
+/// output, or on standard error with `to_stderr` (where the report itself went to standard
+/// output). The exit status: OK, PARTIAL when one was rejected, INTERRUPTED.
+pub fn prepare(
+    report: &Report,
+    options: &Options,
+    source: &str,
+    to_stderr: bool,
+) -> anyhow::Result<u8> {
+    pr::verify::catch_interrupts()?;
+    let (out_dir, prepared) = pr::prepare(report, options)?;
+    let interrupted = pr::verify::interrupted();
+    if prepared.is_empty() && !interrupted {
+        eprintln!("joule: no finding of {source} carries edits: nothing to prepare");
         return Ok(exit::OK);
     }
     let mut out = String::new();
@@ -116,7 +179,17 @@ pub fn pr(args: PrArgs) -> anyhow::Result<u8> {
         "index: {}\n",
         out_dir.join("index.json").display()
     ));
-    super::emit(&out)?;
+    if to_stderr {
+        eprint!("{out}");
+    } else {
+        super::emit(&out)?;
+    }
+    if interrupted {
+        eprintln!(
+            "joule: interrupted: the change in progress was discarded and no other was prepared"
+        );
+        return Ok(exit::INTERRUPTED);
+    }
     let rejected = prepared.iter().filter(|p| p.status != "proposed").count();
     Ok(if rejected > 0 {
         exit::PARTIAL

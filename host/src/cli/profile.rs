@@ -325,40 +325,13 @@ fn relative(base: i64, new: i64) -> String {
 fn diff(args: DiffArgs) -> anyhow::Result<u8> {
     let (base, bt) = args.read.load(&args.base)?;
     let (new, nt) = args.read.load(&args.new)?;
-    let (base_unit, new_unit) = (
-        base.str(base.sample_types[bt].unit),
-        new.str(new.sample_types[nt].unit),
-    );
-    if base_unit != new_unit {
-        anyhow::bail!(
-            "the profiles count different things: {} in {}, {} in {}",
-            base.sample_type_label(bt),
-            args.base.display(),
-            new.sample_type_label(nt),
-            args.new.display()
-        );
-    }
-    let order = if args.cum {
-        DiffOrder::ByTotal
-    } else {
-        DiffOrder::BySelf
-    };
-    let mut rows = joule_profile::model::diff::diff(&base, bt, &new, nt, args.normalize, order);
-    rows.retain(|d| d.self_delta() != 0 || d.total_delta() != 0);
+    comparable(
+        (&base, bt, &args.base.display().to_string()),
+        (&new, nt, &args.new.display().to_string()),
+    )?;
+    let mut rows = changes(&base, bt, &new, nt, args.normalize, args.cum);
     rows.truncate(args.n);
     if args.json {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "function": d.name,
-                    "base_flat": d.base_self, "new_flat": d.new_self,
-                    "flat_delta": d.self_delta(), "flat_relative": d.self_relative(),
-                    "base_cum": d.base_total, "new_cum": d.new_total,
-                    "cum_delta": d.total_delta(), "cum_relative": d.total_relative(),
-                })
-            })
-            .collect();
         let out = serde_json::json!({
             "base": args.base.display().to_string(),
             "new": args.new.display().to_string(),
@@ -366,16 +339,64 @@ fn diff(args: DiffArgs) -> anyhow::Result<u8> {
             "normalized": args.normalize,
             "base_total": base.totals()[bt],
             "new_total": new.totals()[nt],
-            "functions": list,
+            "functions": rows.iter().map(delta_json).collect::<Vec<_>>(),
         });
         super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
         return Ok(exit::OK);
     }
+    let new_unit = new.str(new.sample_types[nt].unit);
     super::emit(&render_diff(&rows, new_unit, &base, bt, &new, nt))?;
     Ok(exit::OK)
 }
 
-fn render_diff(
+/// Refuses to compare two profiles that count different things (time with bytes): each is
+/// `(profile, sample type, its name in the message)`.
+pub(crate) fn comparable(
+    (base, bt, base_name): (&Profile, usize, &str),
+    (new, nt, new_name): (&Profile, usize, &str),
+) -> anyhow::Result<()> {
+    if base.str(base.sample_types[bt].unit) != new.str(new.sample_types[nt].unit) {
+        anyhow::bail!(
+            "the profiles count different things: {} in {base_name}, {} in {new_name}",
+            base.sample_type_label(bt),
+            new.sample_type_label(nt),
+        );
+    }
+    Ok(())
+}
+
+/// The functions whose flat or cumulative value changed from `base` to `new`, the largest
+/// change (of the cumulative value with `cum`, else of the flat one) first.
+pub(crate) fn changes(
+    base: &Profile,
+    bt: usize,
+    new: &Profile,
+    nt: usize,
+    normalize: bool,
+    cum: bool,
+) -> Vec<FunctionDelta> {
+    let order = if cum {
+        DiffOrder::ByTotal
+    } else {
+        DiffOrder::BySelf
+    };
+    let mut rows = joule_profile::model::diff::diff(base, bt, new, nt, normalize, order);
+    rows.retain(|d| d.self_delta() != 0 || d.total_delta() != 0);
+    rows
+}
+
+/// One function's change as `joule profile diff --json` gives it.
+pub(crate) fn delta_json(d: &FunctionDelta) -> serde_json::Value {
+    serde_json::json!({
+        "function": d.name,
+        "base_flat": d.base_self, "new_flat": d.new_self,
+        "flat_delta": d.self_delta(), "flat_relative": d.self_relative(),
+        "base_cum": d.base_total, "new_cum": d.new_total,
+        "cum_delta": d.total_delta(), "cum_relative": d.total_relative(),
+    })
+}
+
+pub(crate) fn render_diff(
     rows: &[FunctionDelta],
     unit: &str,
     base: &Profile,

@@ -27,6 +27,68 @@ pub struct RunArgs {
     /// Also write every finding's suggested edits as one patch (for `git apply`).
     #[arg(long, value_name = "FILE")]
     patch: Option<PathBuf>,
+    /// Then prepare each finding that carries edits as a verified branch of this git
+    /// repository, as `joule pr REPORT.json --repo REPO` does (see docs/agents.md). The report
+    /// is written as without it; what became of each change goes to standard error.
+    #[arg(long, value_name = "REPO", help_heading = "Pull requests")]
+    pull_requests: Option<PathBuf>,
+    /// Where --pull-requests writes descriptions, mails and index.json (`joule pr --out`).
+    /// [default: the repository's .git/joule-pr]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "pull_requests",
+        help_heading = "Pull requests"
+    )]
+    pr_out: Option<PathBuf>,
+    #[command(flatten, next_help_heading = "Pull requests")]
+    pr_commands: super::pr::CommandArgs,
+    /// Seconds each --verify or --bench run may take before it is killed (`joule pr --timeout`).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1800.0,
+        requires = "pull_requests",
+        help_heading = "Pull requests"
+    )]
+    pr_timeout: f64,
+    /// Push each proposed branch to this remote (`joule pr --push`).
+    #[arg(
+        long,
+        value_name = "REMOTE",
+        requires = "pull_requests",
+        help_heading = "Pull requests"
+    )]
+    push: Option<String>,
+}
+
+impl RunArgs {
+    /// What --pull-requests asks for, checked before the run: `Err` with the exit status when
+    /// the command line is wrong.
+    fn pull_requests(&self) -> anyhow::Result<Result<Option<crate::pr::Options>, u8>> {
+        if let Err(status) = self
+            .pr_commands
+            .check_needs("--pull-requests REPO", self.pull_requests.is_some())
+        {
+            return Ok(Err(status));
+        }
+        let Some(repo) = &self.pull_requests else {
+            return Ok(Ok(None));
+        };
+        // Not after a run that may take hours.
+        git2::Repository::open(repo)
+            .with_context(|| format!("--pull-requests {}: not a git repository", repo.display()))?;
+        let options = crate::pr::Options {
+            push: self.push.clone(),
+            ..self.pr_commands.options(
+                repo.clone(),
+                self.pr_out.clone(),
+                "--pr-timeout",
+                self.pr_timeout,
+            )?
+        };
+        Ok(Ok(Some(options)))
+    }
 }
 
 /// What a session reads and runs, within which limits: `joule run`'s flags, and `joule mcp`'s.
@@ -355,13 +417,25 @@ pub fn prepare(
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let pull_requests = match args.pull_requests()? {
+        Ok(options) => options,
+        Err(status) => return Ok(status),
+    };
     let (request, config, jobs) = prepare(&args.session)?;
     let request_shard = request.shard;
+    // An interrupt stops the skills running (they are recorded as cancelled) and the report is
+    // still written with what was found; a second one exits at once.
+    crate::interrupt::catch()?;
+    let watch = crate::engine::Watch::default();
+    let cancel = watch.cancel.clone();
+    crate::interrupt::on_interrupt(move || cancel.cancel());
     let tokio = super::tokio_runtime()?;
     let report = tokio.block_on(async {
         let runtime = session::runtime(config, jobs)?;
-        session::analyse(runtime, request).await
+        session::analyse(runtime, request, watch).await
     })?;
+    // An interrupt once the run is over stops nothing: the report is whole.
+    let interrupted = crate::interrupt::interrupted();
     let mut report = report.with_fleet(args.session.fleet());
     report.shard = request_shard;
 
@@ -370,7 +444,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         std::fs::write(path, report.combined_patch())
             .with_context(|| format!("{}: cannot write the patch", path.display()))?;
     }
-    Ok(warn_and_exit(&report))
+    let status = warn_and_exit(&report);
+    if interrupted {
+        eprintln!("joule: interrupted: the report holds what was found before");
+        return Ok(exit::INTERRUPTED);
+    }
+    let Some(options) = pull_requests else {
+        return Ok(status);
+    };
+    // The report is written: preparing the changes (and an interrupt during it) leaves it be.
+    // PARTIAL when the report is partial or a change was rejected; INTERRUPTED over both.
+    let prepared = super::pr::prepare(&report, &options, "the report", true)?;
+    Ok(if prepared == exit::INTERRUPTED {
+        prepared
+    } else {
+        prepared.max(status)
+    })
 }
 
 /// Writes `report` in `format` to `output`, or to standard output.

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use joule_policy::{Limits, SkillGrants};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::{LoadedSkill, Runtime};
 use crate::audit::AuditLog;
@@ -21,6 +21,23 @@ use crate::untrusted::{Untrusted, terminal};
 pub struct Failure {
     pub reason: String,
 }
+
+/// What besides its own deadline ends an invocation: the run's deadline, and the run's
+/// cancellation.
+#[derive(Clone, Debug, Default)]
+pub struct Until {
+    pub ends: Option<Instant>,
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
+}
+
+/// Why a call was cut short while it waited in a host call.
+enum Cut {
+    Deadline,
+    Cancelled,
+}
+
+/// Epoch ticks between checks of the deadline and of cancellation (50 ms).
+const CHECK_TICKS: u64 = 5;
 
 /// Everything one invocation produced, success or not.
 #[derive(Debug)]
@@ -84,7 +101,13 @@ impl Runtime {
         audit: bool,
     ) -> wasmtime::Result<Instance<'_>> {
         let slot = self.slots.acquire();
-        let mut store = self.store(&skill.descriptor.id, inputs, grants, audit, None);
+        let mut store = self.store(
+            &skill.descriptor.id,
+            inputs,
+            grants,
+            audit,
+            &Until::default(),
+        );
         let skill = block_on(skill.pre.instantiate_async(&mut store))?;
         Ok(Instance {
             store,
@@ -93,25 +116,37 @@ impl Runtime {
         })
     }
 
-    /// A fresh store for one invocation: its limits, its deadline, and the epoch deadline that
-    /// interrupts its Wasm code at that time.
+    /// A fresh store for one invocation: its limits, its deadline, and the epoch callback that
+    /// interrupts its Wasm code at that time or once its run is cancelled.
     fn store(
         &self,
         id: &str,
         inputs: Arc<Inputs>,
         grants: Arc<SkillGrants>,
         audit: bool,
-        ends: Option<Instant>,
+        until: &Until,
     ) -> Store<SkillState> {
         let mut state = SkillState::new(id, inputs, grants, audit);
-        if let Some(ends) = ends {
+        if let Some(ends) = until.ends {
             state.end_by(ends);
         }
-        let ticks = deadline_ticks(state.deadline.saturating_duration_since(Instant::now()));
+        state.cancel = until.cancel.clone();
+        let left = state.deadline.saturating_duration_since(Instant::now());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(left).min(CHECK_TICKS));
+        // Every few ticks: stop a cancelled run, trap at the deadline, or check again.
+        store.epoch_deadline_callback(|mut store| {
+            let state = store.data_mut();
+            state.check_cancelled()?;
+            let left = state.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Continue(
+                deadline_ticks(left).min(CHECK_TICKS),
+            ))
+        });
         store
     }
 
@@ -130,17 +165,35 @@ impl Runtime {
         let slot = self.slots.acquire();
         let mut store = make();
         let deadline = store.data().deadline;
+        let cancel = store.data().cancel.clone();
         let instantiated_and_called = async {
             let skill = pre.instantiate_async(&mut store).await?;
             call(&skill, &mut store).await
         };
         // The timer is made inside the engine's runtime, whose thread drives it.
         let called = block_on(async {
-            tokio::time::timeout_at(deadline.into(), instantiated_and_called).await
+            let cancelled = async {
+                match &cancel {
+                    Some(cancel) => cancel.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                called = tokio::time::timeout_at(deadline.into(), instantiated_and_called) => {
+                    called.map_err(|_elapsed| Cut::Deadline)
+                }
+                () = cancelled => Err(Cut::Cancelled),
+            }
         });
-        let result = called.unwrap_or_else(|_elapsed| {
-            let reason = store.data().overdue(Some("waiting in a host call"));
-            Err(store.data_mut().stop(reason))
+        let result = called.unwrap_or_else(|cut| {
+            let state = store.data_mut();
+            match cut {
+                Cut::Deadline => {
+                    let reason = state.overdue(Some("waiting in a host call"));
+                    Err(state.stop(reason))
+                }
+                Cut::Cancelled => Err(state.stop(crate::caps::CANCELLED.to_string())),
+            }
         });
         Called {
             store,
@@ -159,7 +212,10 @@ impl Runtime {
     ) -> Result<wit::Descriptor, Failure> {
         let limits = Limits::for_describe(self.limits.memory_bytes);
         let grants = Arc::new(SkillGrants::open(name, limits));
-        let make = || self.store(name, Arc::new(Inputs::default()), grants, false, None);
+        let make = || {
+            let until = Until::default();
+            self.store(name, Arc::new(Inputs::default()), grants, false, &until)
+        };
         let described = self.call(pre, make, async |skill, store| {
             skill.call_describe(store).await
         });
@@ -168,7 +224,8 @@ impl Runtime {
             .map_err(|e| self.explain(e, Some(described.store.data())))
     }
 
-    /// Runs a skill once, until its deadline or `ends` (the run's), whichever comes first.
+    /// Runs a skill once, until its deadline or `until` (the run's end or cancellation),
+    /// whichever comes first.
     /// Never panics and never returns early: a trap, a deadline, a memory cap
     /// or an error returned by the skill all become a [`Failure`] in the outcome.
     pub fn invoke(
@@ -178,11 +235,11 @@ impl Runtime {
         grants: Arc<SkillGrants>,
         invocation: &wit::Invocation,
         audit: Option<&AuditLog>,
-        ends: Option<Instant>,
+        until: &Until,
     ) -> Outcome {
         let started = Instant::now();
         let limits = grants.limits.clone();
-        let make = || self.store(&skill.descriptor.id, inputs, grants, audit.is_some(), ends);
+        let make = || self.store(&skill.descriptor.id, inputs, grants, audit.is_some(), until);
         // Kept whole: its store must go before its pool slot (fields drop in order).
         let mut called = self.call(&skill.pre, make, async |instance, store| {
             instance.call_run(store, invocation).await

@@ -9,8 +9,8 @@ mod schedule;
 mod skill;
 
 pub use cache::ComponentCache;
-pub use invoke::{Failure, Outcome, block_on};
-pub use schedule::{Plan, run};
+pub use invoke::{Failure, Outcome, Until, block_on};
+pub use schedule::{Plan, Progress, Watch, run};
 pub use skill::{
     CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Parameter, Trigger, file_stem, valid_id,
 };

@@ -16,7 +16,7 @@ use std::time::Instant;
 use joule_policy::{RunLimits, SkillGrants};
 use tokio::sync::Semaphore;
 
-use super::invoke::Outcome;
+use super::invoke::{Outcome, Until};
 use super::{LoadedSkill, Runtime, Trigger};
 use crate::audit::AuditLog;
 use crate::caps::bindings::joule::skill::types as wit;
@@ -51,6 +51,25 @@ pub struct Plan {
     /// When the run must end (its start plus `budget.deadline`): no invocation starts after
     /// it, and those running are stopped at it.
     pub ends: Instant,
+    /// Who is watching the run: its cancellation, and where its progress goes.
+    pub watch: Watch,
+}
+
+/// What the caller of a run can do while it goes: cancel it (no invocation starts after, and
+/// those running stop within an epoch check), and hear how far it got.
+#[derive(Clone, Default)]
+pub struct Watch {
+    pub cancel: tokio_util::sync::CancellationToken,
+    pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+}
+
+/// How far a run got: invocations finished out of those admitted so far (later rounds add to
+/// `total` as findings trigger skills), and which one just finished.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub message: String,
 }
 
 impl Plan {
@@ -133,6 +152,14 @@ struct Spent {
     not_kept: BTreeMap<String, usize>,
     /// Skill id -> invocations not started: the run's deadline had come.
     too_late: BTreeMap<String, usize>,
+    /// Skill id -> invocations not started: the run was cancelled.
+    cancelled: BTreeMap<String, usize>,
+}
+
+/// Why an admitted invocation did not start.
+enum NotStarted {
+    TooLate,
+    Cancelled,
 }
 
 impl Spent {
@@ -219,6 +246,14 @@ impl Spent {
                 0,
             ));
         }
+        for (skill, n) in self.cancelled {
+            records.push((
+                skill,
+                true,
+                format!("{n} invocation(s) were not run: the run was cancelled"),
+                0,
+            ));
+        }
         for (skill, n) in self.not_kept {
             records.push((
                 skill,
@@ -272,20 +307,27 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
         })
         .collect();
 
+    let done = Arc::new(std::sync::Mutex::new(0usize));
+    let mut total = 0;
     for round in 0..=plan.max_depth {
         let admitted = spent.admit(std::mem::take(&mut jobs), &plan.budget);
         if admitted.is_empty() {
             break;
         }
+        total += admitted.len();
         let mut handles = Vec::with_capacity(admitted.len());
         for job in admitted {
             let runtime = runtime.clone();
             let plan = plan.clone();
             let permits = permits.clone();
+            let done = done.clone();
             handles.push(tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
+                if plan.watch.cancel.is_cancelled() {
+                    return (job, Err(NotStarted::Cancelled));
+                }
                 if Instant::now() >= plan.ends {
-                    return (job, None);
+                    return (job, Err(NotStarted::TooLate));
                 }
                 let invocation = wit::Invocation {
                     trigger: job.trigger.to_wit(),
@@ -295,18 +337,36 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
                 let skill = job.skill.clone();
                 let access = plan.access.get(&skill.descriptor.id).cloned();
                 let audit = plan.audit.clone();
+                let until = Until {
+                    ends: Some(plan.ends),
+                    cancel: Some(plan.watch.cancel.clone()),
+                };
                 let outcome = tokio::task::spawn_blocking(move || match access {
-                    Some((grants, inputs)) => {
-                        let ends = Some(plan.ends);
-                        runtime.invoke(&skill, inputs, grants, &invocation, audit.as_deref(), ends)
-                    }
+                    Some((grants, inputs)) => runtime.invoke(
+                        &skill,
+                        inputs,
+                        grants,
+                        &invocation,
+                        audit.as_deref(),
+                        &until,
+                    ),
                     None => Outcome::failed(
                         "the skill has no grants in this run (a host bug)".to_string(),
                         Default::default(),
                     ),
                 })
                 .await;
-                (job, Some(outcome))
+                if let Some(progress) = &plan.watch.progress {
+                    // Counted and told under one lock: what the watcher hears only goes up.
+                    let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+                    *done += 1;
+                    progress(Progress {
+                        done: *done,
+                        total,
+                        message: format!("{} finished", job.skill.descriptor.id),
+                    });
+                }
+                (job, Ok(outcome))
             }));
         }
         let mut new_findings = Vec::new();
@@ -314,12 +374,16 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
             let Ok((job, outcome)) = handle.await else {
                 continue;
             };
-            let Some(outcome) = outcome else {
-                *spent
-                    .too_late
-                    .entry(job.skill.descriptor.id.clone())
-                    .or_default() += 1;
-                continue;
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(why) => {
+                    let counts = match why {
+                        NotStarted::TooLate => &mut spent.too_late,
+                        NotStarted::Cancelled => &mut spent.cancelled,
+                    };
+                    *counts.entry(job.skill.descriptor.id.clone()).or_default() += 1;
+                    continue;
+                }
             };
             let outcome = outcome.unwrap_or_else(|e| {
                 Outcome::failed(

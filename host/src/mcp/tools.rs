@@ -1,20 +1,35 @@
 //! The host's own MCP tools, answered natively within the agent's grants: what was given, a
-//! profile's top functions, a file or line range of a granted tree (deny rules applied), metric
+//! profile's top functions, a function's callers and callees, two profiles' differences, a file
+//! or line range of a granted tree and syntax queries over one (deny rules applied), metric
 //! series, commits, and the findings this server's skill runs made.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use joule_profile::model::Order;
+use joule_policy::SkillGrants;
+use joule_profile::model::units::scaled;
+use joule_profile::model::{FunctionId, Order, Profile};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use super::{Answer, Refused, Server};
-use crate::inputs::Inputs;
+use crate::inputs::{Inputs, NamedProfile};
+use crate::source::{SourceTree, syntax};
 
 /// The most text one `read_source` answer carries; past it the answer says where it stopped.
 const MAX_READ_BYTES: usize = 256 << 10;
-/// The most rows `list_series` and `profile_top` give, and points `read_series` gives.
+/// The most rows `list_series`, `profile_top`, `profile_callers`, `profile_callees`,
+/// `profile_diff` and `syntax_query` give, and points `read_series` gives.
 const MAX_ROWS: usize = 10_000;
+/// The most candidates an ambiguous function name's refusal lists.
+const MAX_CANDIDATES: usize = 20;
+/// The longest a `syntax_query` may take (or the run's deadline, if shorter); past it the
+/// answer is what was found so far, said to be partial.
+const QUERY_TIME: Duration = Duration::from_secs(60);
+/// A capture's text in a `syntax_query` answer's text (its first line, cut to this many
+/// characters; the structured answer has it whole, up to the host's cap).
+const CAPTURE_PREVIEW: usize = 120;
 
 fn schema(properties: Value, required: &[&str]) -> Arc<JsonObject> {
     let value = json!({
@@ -37,6 +52,27 @@ fn tool(name: &'static str, description: &'static str, schema: Arc<JsonObject>) 
             .idempotent(true)
             .open_world(false),
     )
+}
+
+/// `profile_callers` or `profile_callees`: `what` they list, `lead` their description's
+/// start, `where_` which stacks `calls` counts, and `one` of them.
+fn neighbours_tool(name: &'static str, what: &str, lead: &str, where_: &str, one: &str) -> Tool {
+    let description = format!(
+        "{lead}, like `pprof -peek`: each {one} with the value of the stacks where {where_} \
+         (`calls`, and its share of the function's cumulative value) and the {one}'s own flat and \
+         cumulative values and shares."
+    );
+    let schema = schema(
+        json!({
+            "profile": {"type": "string", "description": "The profile's name as `inputs` lists it (default: the first)."},
+            "function": {"type": "string", "description": "The function's name as `profile_top` shows it, or a part of it that only one function's name contains."},
+            "n": {"type": "integer", "minimum": 1, "description": format!("How many {what} (default 20), the largest first.")}
+        }),
+        &["function"],
+    );
+    let mut tool = tool(name, "", schema);
+    tool.description = Some(description.into());
+    tool
 }
 
 /// The core tools' definitions.
@@ -62,6 +98,36 @@ pub fn core() -> Vec<Tool> {
                 &[],
             ),
         ),
+        neighbours_tool(
+            "profile_callers",
+            "callers",
+            "Who calls a function",
+            "it calls the function",
+            "caller",
+        ),
+        neighbours_tool(
+            "profile_callees",
+            "callees",
+            "What a function calls",
+            "the function calls it",
+            "callee",
+        ),
+        tool(
+            "profile_diff",
+            "The functions whose flat (or cumulative) value changed most between two profiles, \
+             matched by name, like `joule profile diff`: before, after, the change and how much \
+             it is relative to before, with each side's share of its profile.",
+            schema(
+                json!({
+                    "base": {"type": "string", "description": "The profile before, by its name as `inputs` lists it."},
+                    "profile": {"type": "string", "description": "The profile after, by its name as `inputs` lists it."},
+                    "n": {"type": "integer", "minimum": 1, "description": "How many functions (default 20)."},
+                    "cum": {"type": "boolean", "description": "Order by the change of the cumulative rather than the flat value."},
+                    "normalize": {"type": "boolean", "description": "Scale the base to the new profile's total first (like `pprof -normalize`), so the changes are of shares rather than of absolute values."}
+                }),
+                &["base", "profile"],
+            ),
+        ),
         tool(
             "read_source",
             "A file of a granted source tree, whole or lines START..END (1-based, inclusive). \
@@ -74,6 +140,24 @@ pub fn core() -> Vec<Tool> {
                     "end": {"type": "integer", "minimum": 1}
                 }),
                 &["path"],
+            ),
+        ),
+        tool(
+            "syntax_query",
+            "Run a tree-sitter query over the files of one language in a granted source tree, as \
+             skills' syntax queries run: each match with its file, its captures (node kind, \
+             lines, text) and the function and loops around it. Secrets and the policy's deny \
+             rules are left out.",
+            schema(
+                json!({
+                    "tree": {"type": "string", "description": "The tree's name (default: the first)."},
+                    "language": {"type": "string", "enum": syntax::Language::ALL.map(syntax::Language::name), "description": "The grammar to parse with; only files of this language are queried (`.h` counts for C and C++)."},
+                    "query": {"type": "string", "description": "A tree-sitter query: S-expression patterns with @captures and the #eq?, #match?, #any-of? predicates, e.g. `((call_expression function: (scoped_identifier) @f) (#eq? @f \"Regex::new\"))`."},
+                    "under": {"type": "string", "description": "Only files under this directory of the tree."},
+                    "globs": {"type": "array", "items": {"type": "string"}, "description": "Only files whose paths match one of these globs (`src/**/*.rs`); default: every file of the language."},
+                    "limit": {"type": "integer", "minimum": 1, "description": "At most this many matches in the answer (default 100)."}
+                }),
+                &["language", "query"],
             ),
         ),
         tool(
@@ -186,6 +270,9 @@ fn count(arguments: &JsonObject, name: &str) -> Result<Option<usize>, Refused> {
 fn check_arguments(tool: &str, arguments: &JsonObject) -> Result<(), Refused> {
     let known: &[&str] = match tool {
         "profile_top" => &["profile", "n", "cum"],
+        "profile_callers" | "profile_callees" => &["profile", "function", "n"],
+        "profile_diff" => &["base", "profile", "n", "cum", "normalize"],
+        "syntax_query" => &["tree", "language", "query", "under", "globs", "limit"],
         "read_source" => &["tree", "path", "start", "end"],
         "list_series" => &["set", "contains", "limit"],
         "read_series" => &["series", "set", "limit"],
@@ -219,7 +306,14 @@ pub fn answer(server: &Server, tool: &str, arguments: &JsonObject) -> Result<Ans
                 .map_err(|denial| Refused::denied(tool, denial.to_string()))?;
             match tool {
                 "profile_top" => profile_top(granted, arguments),
+                "profile_callers" => profile_neighbours(granted, arguments, true),
+                "profile_callees" => profile_neighbours(granted, arguments, false),
+                "profile_diff" => profile_diff(granted, arguments),
                 "read_source" => read_source(grants, granted, arguments),
+                "syntax_query" => {
+                    let limit = QUERY_TIME.min(server.session.budget().deadline);
+                    syntax_query(grants, granted, arguments, limit)
+                }
                 "list_series" => list_series(granted, arguments),
                 "read_series" => read_series(granted, arguments),
                 "list_commits" => list_commits(granted, arguments),
@@ -321,16 +415,40 @@ fn inputs(server: &Server) -> Answer {
     }
 }
 
-fn profile_top(granted: &Inputs, arguments: &JsonObject) -> Result<Answer, Refused> {
-    let wanted = text(arguments, "profile")?;
+/// A true-or-false argument (false when not given).
+fn flag(arguments: &JsonObject, name: &str) -> Result<bool, Refused> {
+    match arguments.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(Refused::bad("", format!("`{name}` must be true or false"))),
+    }
+}
+
+/// A list-of-texts argument (empty when not given).
+fn texts(arguments: &JsonObject, name: &str) -> Result<Vec<String>, Refused> {
+    let wrong = || Refused::bad("", format!("`{name}` must be a list of strings"));
+    match arguments.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(wrong))
+            .collect(),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// The profile `wanted` names (the first when `None`), if this agent may read it.
+fn granted_profile<'a>(
+    granted: &'a Inputs,
+    wanted: Option<&str>,
+) -> Result<&'a NamedProfile, Refused> {
     let named = match wanted {
         Some(name) => granted.profiles.iter().find(|p| p.name == name),
         None => granted.profiles.first(),
     };
-    let Some(named) = named else {
-        let what = wanted.unwrap_or("");
-        return Err(Refused::denied(
-            what,
+    named.map(|p| &**p).ok_or_else(|| {
+        Refused::denied(
+            wanted.unwrap_or(""),
             match wanted {
                 Some(name) => format!(
                     "no profile `{name}` that this agent may read (it may read: {})",
@@ -338,17 +456,22 @@ fn profile_top(granted: &Inputs, arguments: &JsonObject) -> Result<Answer, Refus
                 ),
                 None => "this agent may read no profile".to_string(),
             },
-        ));
-    };
+        )
+    })
+}
+
+/// A profile's default sample type, the one `joule profile` uses without `--sample-type`.
+fn default_type(named: &NamedProfile) -> Result<usize, Refused> {
+    crate::cli::profile::sample_type(&named.profile, None)
+        .map_err(|e| Refused::bad(&named.name, format!("{e:#}")))
+}
+
+fn profile_top(granted: &Inputs, arguments: &JsonObject) -> Result<Answer, Refused> {
+    let named = granted_profile(granted, text(arguments, "profile")?)?;
     let n = count(arguments, "n")?.unwrap_or(20).min(MAX_ROWS);
-    let cum = match arguments.get("cum") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(Refused::bad(&named.name, "`cum` must be true or false")),
-    };
+    let cum = flag(arguments, "cum")?;
     let profile = &named.profile;
-    let t = crate::cli::profile::sample_type(profile, None)
-        .map_err(|e| Refused::bad(&named.name, format!("{e:#}")))?;
+    let t = default_type(named)?;
     let order = if cum { Order::ByTotal } else { Order::BySelf };
     let rows = profile.top(t, order, n, |_| true);
     let total = profile.totals().get(t).copied().unwrap_or(0);
@@ -372,6 +495,452 @@ fn profile_top(granted: &Inputs, arguments: &JsonObject) -> Result<Answer, Refus
     })
 }
 
+/// `v` as a share of `of` (0 when `of` is 0).
+fn share(v: i64, of: i64) -> f64 {
+    if of == 0 { 0.0 } else { v as f64 / of as f64 }
+}
+
+/// The flat and cumulative values of `ids` (the functions of one name) in sample type `t`.
+fn stat_of(p: &Profile, t: usize, ids: &[FunctionId]) -> (i64, i64) {
+    ids.iter().fold((0i64, 0i64), |(flat, cum), &id| {
+        let s = p.function_stat(id, t);
+        (
+            flat.saturating_add(s.self_value),
+            cum.saturating_add(s.total_value),
+        )
+    })
+}
+
+/// The function `wanted` names in profile `named`: the functions of exactly that name, else
+/// those of the one name with a value in sample type `t` that contains it. Refused, with the
+/// candidates, when several names do.
+fn function_named<'p>(
+    named: &'p NamedProfile,
+    t: usize,
+    wanted: &str,
+) -> Result<(&'p str, Vec<FunctionId>), Refused> {
+    let p = &named.profile;
+    if let [first, ..] = p.functions_named(wanted) {
+        return Ok((p.function_name(*first), p.functions_named(wanted).to_vec()));
+    }
+    let mut containing: BTreeMap<&str, (Vec<FunctionId>, i64)> = BTreeMap::new();
+    if !wanted.is_empty() {
+        for f in 0..p.functions.len() as FunctionId {
+            let name = p.function_name(f);
+            let cum = p.function_stat(f, t).total_value;
+            if cum != 0 && name.contains(wanted) {
+                let (ids, sum) = containing.entry(name).or_default();
+                ids.push(f);
+                *sum = sum.saturating_add(cum);
+            }
+        }
+    }
+    if containing.len() == 1
+        && let Some((name, (ids, _))) = containing.pop_first()
+    {
+        return Ok((name, ids));
+    }
+    let resource = format!("{}:{wanted}", named.name);
+    if containing.is_empty() {
+        return Err(Refused::bad(
+            resource,
+            format!(
+                "profile `{}` has no function named `{wanted}` or with `{wanted}` in its name \
+                 (`profile_top` lists its functions)",
+                named.name
+            ),
+        ));
+    }
+    // The largest first: the one meant is most likely among those listed.
+    let mut candidates: Vec<(&str, i64)> = containing
+        .iter()
+        .map(|(name, (_, cum))| (*name, *cum))
+        .collect();
+    candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let more = candidates.len().saturating_sub(MAX_CANDIDATES);
+    Err(Refused::bad(
+        resource,
+        format!(
+            "`{wanted}` is part of {} functions' names in profile `{}`: give one of them whole: \
+             {}{}",
+            candidates.len(),
+            named.name,
+            names(candidates.iter().take(MAX_CANDIDATES).map(|c| c.0)),
+            if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            }
+        ),
+    ))
+}
+
+/// `profile_callers` (`callers`) or `profile_callees`: a function's neighbours in the call
+/// graph, as `pprof -peek` shows them, from [`Profile::neighbours`].
+fn profile_neighbours(
+    granted: &Inputs,
+    arguments: &JsonObject,
+    callers: bool,
+) -> Result<Answer, Refused> {
+    let (tool, role) = if callers {
+        ("profile_callers", "caller")
+    } else {
+        ("profile_callees", "callee")
+    };
+    let named = granted_profile(granted, text(arguments, "profile")?)?;
+    let Some(wanted) = text(arguments, "function")? else {
+        return Err(Refused::bad(
+            &named.name,
+            format!("{tool}: give `function`, a function's name (or a part only it has)"),
+        ));
+    };
+    let n = count(arguments, "n")?.unwrap_or(20).min(MAX_ROWS);
+    let p = &named.profile;
+    let t = default_type(named)?;
+    let (name, ids) = function_named(named, t, wanted)?;
+    // Functions of one name (in different files or modules) are one row, as in `profile_top`'s
+    // text and `profile_diff`.
+    let mut calls: HashMap<&str, i64> = HashMap::new();
+    for &id in &ids {
+        for edge in p.neighbours(id, t, callers, usize::MAX) {
+            let sum = calls.entry(p.function_name(edge.function)).or_default();
+            *sum = sum.saturating_add(edge.value);
+        }
+    }
+    let mut rows: Vec<(&str, i64)> = calls.into_iter().filter(|&(_, v)| v != 0).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let found = rows.len();
+    rows.truncate(n);
+    let total = p.totals().get(t).copied().unwrap_or(0);
+    let unit = p.str(p.sample_types[t].unit);
+    let (flat, cum) = stat_of(p, t, &ids);
+    let pct = |v: i64, of: i64| share(v, of) * 100.0;
+    let mut text = format!(
+        "Profile: {}\nType: {}\n{}s of {name}: flat {} ({:.2}%), cum {} ({:.2}%) of {} total\n",
+        named.name,
+        p.str(p.sample_types[t].name),
+        if callers { "Caller" } else { "Callee" },
+        scaled(flat, unit),
+        pct(flat, total),
+        scaled(cum, unit),
+        pct(cum, total),
+        scaled(total, unit),
+    );
+    text.push_str(&format!(
+        "{:>10} {:>7} {:>10} {:>7} {:>10} {:>7}  {role}\n",
+        "calls", "calls%", "flat", "flat%", "cum", "cum%"
+    ));
+    let mut list = Vec::with_capacity(rows.len());
+    for &(other, value) in &rows {
+        let (other_flat, other_cum) = stat_of(p, t, p.functions_named(other));
+        text.push_str(&format!(
+            "{:>10} {:>6.2}% {:>10} {:>6.2}% {:>10} {:>6.2}%  {other}\n",
+            scaled(value, unit),
+            pct(value, cum),
+            scaled(other_flat, unit),
+            pct(other_flat, total),
+            scaled(other_cum, unit),
+            pct(other_cum, total),
+        ));
+        list.push(json!({
+            "function": other,
+            "calls": value,
+            "calls_share": share(value, cum),
+            "flat": other_flat,
+            "flat_share": share(other_flat, total),
+            "cum": other_cum,
+            "cum_share": share(other_cum, total),
+        }));
+    }
+    if found == 0 {
+        text.push_str(if callers {
+            "(none: it is the root of every stack it is in)\n"
+        } else {
+            "(none: it calls nothing in this profile)\n"
+        });
+    } else if found > rows.len() {
+        text.push_str(&format!(
+            "[{} more {role}s; raise `n` to see them]\n",
+            found - rows.len()
+        ));
+    }
+    text.push_str("calls: the value of the stacks with that call; calls%: of the function's cum\n");
+    let mut structured = json!({
+        "profile": named.name,
+        "sample_type": p.sample_type_label(t),
+        "total": total,
+        "function": {
+            "function": name,
+            "flat": flat,
+            "flat_share": share(flat, total),
+            "cum": cum,
+            "cum_share": share(cum, total),
+        },
+        "found": found,
+    });
+    structured[format!("{role}s")] = Value::Array(list);
+    Ok(Answer {
+        text,
+        structured,
+        resource: format!("{}:{name}", named.name),
+        failed: None,
+    })
+}
+
+/// `profile_diff`: per-function changes between two granted profiles, as `joule profile diff`
+/// finds ([`crate::cli::profile::changes`]) and shows them.
+fn profile_diff(granted: &Inputs, arguments: &JsonObject) -> Result<Answer, Refused> {
+    let (Some(before), Some(after)) = (text(arguments, "base")?, text(arguments, "profile")?)
+    else {
+        return Err(Refused::bad(
+            "",
+            "profile_diff: give `base` and `profile`, the profiles before and after by their \
+             names as `inputs` lists them",
+        ));
+    };
+    let base = granted_profile(granted, Some(before))?;
+    let new = granted_profile(granted, Some(after))?;
+    let n = count(arguments, "n")?.unwrap_or(20).min(MAX_ROWS);
+    let cum = flag(arguments, "cum")?;
+    let normalize = flag(arguments, "normalize")?;
+    let (bt, nt) = (default_type(base)?, default_type(new)?);
+    let resource = format!("{}..{}", base.name, new.name);
+    let (bp, np) = (&base.profile, &new.profile);
+    crate::cli::profile::comparable((bp, bt, &base.name), (np, nt, &new.name))
+        .map_err(|e| Refused::bad(&resource, format!("{e:#}")))?;
+    let mut rows = crate::cli::profile::changes(bp, bt, np, nt, normalize, cum);
+    let changed = rows.len();
+    rows.truncate(n);
+    let (base_total, new_total) = (bp.totals()[bt], np.totals()[nt]);
+    let unit = np.str(np.sample_types[nt].unit);
+    let mut text = format!("Base: {}\nNew: {}\n", base.name, new.name);
+    text.push_str(&crate::cli::profile::render_diff(
+        &rows, unit, bp, bt, np, nt,
+    ));
+    if changed == 0 {
+        text.push_str("(no function's value changed)\n");
+    } else if changed > rows.len() {
+        text.push_str(&format!(
+            "[{} more functions changed; raise `n` to see them]\n",
+            changed - rows.len()
+        ));
+    }
+    // Shares of each side's own total (a normalised base is already scaled to the new one's).
+    let base_of = if normalize { new_total } else { base_total };
+    let functions: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            let mut row = crate::cli::profile::delta_json(d);
+            if let Some(row) = row.as_object_mut() {
+                row.insert("base_flat_share".into(), json!(share(d.base_self, base_of)));
+                row.insert("new_flat_share".into(), json!(share(d.new_self, new_total)));
+                row.insert("base_cum_share".into(), json!(share(d.base_total, base_of)));
+                row.insert("new_cum_share".into(), json!(share(d.new_total, new_total)));
+            }
+            row
+        })
+        .collect();
+    let structured = json!({
+        "base": base.name,
+        "profile": new.name,
+        "sample_type": np.sample_type_label(nt),
+        "normalized": normalize,
+        "base_total": base_total,
+        "new_total": new_total,
+        "changed": changed,
+        "functions": functions,
+    });
+    Ok(Answer {
+        text,
+        structured,
+        resource,
+        failed: None,
+    })
+}
+
+/// A capture's text for one line of an answer: its first line, at most [`CAPTURE_PREVIEW`]
+/// characters.
+fn preview(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let mut out: String = first.chars().take(CAPTURE_PREVIEW).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// `syntax_query`: a tree-sitter query over a granted tree, run by the host's own
+/// [`SourceTree::query_syntax`] with the walk's deny filter skills get
+/// ([`crate::source::walk_filter`]), for at most `time_limit`.
+fn syntax_query(
+    grants: &Arc<SkillGrants>,
+    granted: &Inputs,
+    arguments: &JsonObject,
+    time_limit: Duration,
+) -> Result<Answer, Refused> {
+    let deadline = crate::session::deadline(Instant::now(), time_limit);
+    let (Some(language), Some(query)) = (text(arguments, "language")?, text(arguments, "query")?)
+    else {
+        return Err(Refused::bad(
+            "",
+            "syntax_query: give `language` and `query` (a tree-sitter query)",
+        ));
+    };
+    let Some(language) = syntax::Language::ALL
+        .into_iter()
+        .find(|l| l.name() == language)
+    else {
+        return Err(Refused::bad(
+            "",
+            format!(
+                "no grammar for `{language}` (languages: {})",
+                names(syntax::Language::ALL.iter().map(|l| l.name()))
+            ),
+        ));
+    };
+    let under = text(arguments, "under")?;
+    let tree = granted_tree(granted, text(arguments, "tree")?, under.unwrap_or(""))?;
+    if let Some(under) = under {
+        path_allowed(grants, tree, under)?;
+    }
+    let globs = texts(arguments, "globs")?;
+    let limit = count(arguments, "limit")?.unwrap_or(100).min(MAX_ROWS);
+    let resource = format!("{}:{}", tree.name(), under.unwrap_or(""));
+    // Every match up to the host's cap is found, so the answer can say how many it leaves out.
+    let request = syntax::SyntaxQuery {
+        language,
+        query: query.to_string(),
+        globs: globs.clone(),
+        under: under.map(str::to_string),
+        limit: syntax::MAX_MATCHES,
+    };
+    let (walked, deny) = (Arc::clone(tree), Arc::clone(&grants.deny));
+    let dir = under.unwrap_or("").to_string();
+    // On a worker waited for until the deadline, as a skill's query is: tree-sitter's matching
+    // cannot be interrupted inside a file. The walk stops a tenth earlier, so a long query
+    // answers with what it found by then rather than nothing.
+    let walk_ends = deadline.checked_sub(time_limit / 10).unwrap_or(deadline);
+    let found = crate::deadline::until("joule mcp", deadline, move || {
+        let visible = crate::source::walk_filter(&walked, &dir, &deny);
+        walked.query_syntax(&request, &visible, walk_ends)
+    });
+    let matches = match found {
+        Ok(Ok(matches)) => matches,
+        Ok(Err(crate::source::TreeError::Denied(why))) => {
+            return Err(Refused::denied(&resource, why));
+        }
+        Ok(Err(e)) => return Err(Refused::bad(&resource, format!("syntax_query: {e}"))),
+        Err(crate::deadline::Late::Deadline) => {
+            return Err(Refused::bad(
+                &resource,
+                format!(
+                    "syntax_query: no answer within {:.1} s; narrow it with `under` or `globs`",
+                    time_limit.as_secs_f64()
+                ),
+            ));
+        }
+        Err(late) => {
+            return Err(Refused::bad(&resource, format!("syntax_query: {late}")));
+        }
+    };
+    let partial = Instant::now() >= walk_ends;
+    let found = matches.len();
+    let mut text = String::new();
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    for m in matches.iter().take(limit) {
+        let line = m.captures.first().map_or(0, |c| c.start_line);
+        let mut shown = format!("{}:{line}", m.path);
+        if let Some(function) = &m.function {
+            shown.push_str(&format!(" in {function}"));
+        }
+        if m.loop_depth > 0 {
+            shown.push_str(&format!(" (loop depth {})", m.loop_depth));
+        }
+        for c in &m.captures {
+            shown.push_str(&format!("  @{}={}", c.name, preview(&c.text)));
+        }
+        shown.push('\n');
+        let row = json!({
+            "path": m.path,
+            "line": line,
+            "pattern": m.pattern,
+            "function": m.function,
+            "function_lines": m.function_lines.map(|(start, end)| [start, end]),
+            "loop_depth": m.loop_depth,
+            "captures": m.captures.iter().map(|c| json!({
+                "name": c.name,
+                "kind": c.kind,
+                "lines": [c.start_line, c.end_line],
+                "bytes": [c.start_byte, c.end_byte],
+                "text": c.text,
+            })).collect::<Vec<_>>(),
+        });
+        // The answer's size is capped as `read_source`'s is; what does not fit is counted.
+        bytes += shown.len() + row.to_string().len();
+        if bytes > MAX_READ_BYTES && !rows.is_empty() {
+            break;
+        }
+        text.push_str(&shown);
+        rows.push(row);
+    }
+    let dropped = found - rows.len();
+    let mut notes = Vec::new();
+    if dropped > 0 {
+        notes.push(if rows.len() < limit {
+            format!(
+                "{dropped} more matches left out to keep the answer within {} KiB; narrow the \
+                 query, `under` or `globs`",
+                MAX_READ_BYTES >> 10
+            )
+        } else {
+            format!("{dropped} more matches left out; raise `limit` to see them")
+        });
+    }
+    if found >= syntax::MAX_MATCHES {
+        notes.push(format!(
+            "the host stops at {} matches: there may be more",
+            syntax::MAX_MATCHES
+        ));
+    }
+    if partial {
+        notes.push(format!(
+            "stopped at the {:.1} s limit: only the files read by then were queried",
+            time_limit.as_secs_f64()
+        ));
+    }
+    let header = format!(
+        "{found} match{} of the {} query in tree `{}`{}\n",
+        if found == 1 { "" } else { "es" },
+        language.name(),
+        tree.name(),
+        under.map(|u| format!(" under `{u}`")).unwrap_or_default()
+    );
+    text.insert_str(0, &header);
+    for note in &notes {
+        text.push_str(&format!("[joule: {note}]\n"));
+    }
+    let structured = json!({
+        "tree": tree.name(),
+        "language": language.name(),
+        "under": under,
+        "globs": globs,
+        "found": found,
+        "shown": rows.len(),
+        "dropped": dropped,
+        // Whether `found` counts every match (else it is as many as were found).
+        "complete": found < syntax::MAX_MATCHES && !partial,
+        "notes": notes,
+        "matches": rows,
+    });
+    Ok(Answer {
+        text,
+        structured,
+        resource,
+        failed: None,
+    })
+}
+
 /// Names for a message: `a, b, c`, or `none`.
 pub(super) fn names<'a>(list: impl Iterator<Item = &'a str>) -> String {
     let all: Vec<&str> = list.collect();
@@ -382,18 +951,16 @@ pub(super) fn names<'a>(list: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-fn read_source(
-    grants: &joule_policy::SkillGrants,
-    granted: &Inputs,
-    arguments: &JsonObject,
-) -> Result<Answer, Refused> {
-    let Some(path) = text(arguments, "path")? else {
-        return Err(Refused::bad("", "read_source: give `path`"));
-    };
-    let wanted = text(arguments, "tree")?;
-    let Some(tree) = granted.tree(wanted) else {
-        return Err(Refused::denied(
-            wanted.unwrap_or(path),
+/// The source tree `wanted` names (the first when `None`), if this agent may read it;
+/// `resource` is what a refusal is about when no tree is named.
+fn granted_tree<'a>(
+    granted: &'a Inputs,
+    wanted: Option<&str>,
+    resource: &str,
+) -> Result<&'a Arc<SourceTree>, Refused> {
+    granted.tree(wanted).ok_or_else(|| {
+        Refused::denied(
+            wanted.unwrap_or(resource),
             match wanted {
                 Some(name) => format!(
                     "no source tree `{name}` that this agent may read (it may read: {})",
@@ -401,8 +968,13 @@ fn read_source(
                 ),
                 None => "this agent may read no source tree".to_string(),
             },
-        ));
-    };
+        )
+    })
+}
+
+/// Refuses a path of `tree` the agent may not reach: one with `..` or absolute, then one the
+/// deny rules refuse, as asked or where it leads through symlinks.
+fn path_allowed(grants: &SkillGrants, tree: &SourceTree, path: &str) -> Result<(), Refused> {
     let resource = format!("{}:{path}", tree.name());
     // The lexical check first: `sub/../.env` is refused as a path with `..`, before the deny
     // rules could read it as another path.
@@ -413,6 +985,20 @@ fn read_source(
     if let Err(denial) = grants.deny.check(path, resolved.as_deref()) {
         return Err(Refused::denied(&resource, denial.to_string()));
     }
+    Ok(())
+}
+
+fn read_source(
+    grants: &SkillGrants,
+    granted: &Inputs,
+    arguments: &JsonObject,
+) -> Result<Answer, Refused> {
+    let Some(path) = text(arguments, "path")? else {
+        return Err(Refused::bad("", "read_source: give `path`"));
+    };
+    let tree = granted_tree(granted, text(arguments, "tree")?, path)?;
+    let resource = format!("{}:{path}", tree.name());
+    path_allowed(grants, tree, path)?;
     let start = count(arguments, "start")?;
     let end = count(arguments, "end")?;
     let mut content = match (start, end) {
@@ -676,4 +1262,118 @@ fn explain(server: &Server, arguments: &JsonObject) -> Result<Answer, Refused> {
         resource: id.to_string(),
         failed: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(profiles: &[(&str, &str)]) -> Inputs {
+        Inputs {
+            profiles: profiles
+                .iter()
+                .map(|(name, folded)| {
+                    Arc::new(NamedProfile {
+                        name: name.to_string(),
+                        path: name.into(),
+                        profile: joule_profile::ingest::load_bytes(name, folded.as_bytes())
+                            .expect("folded stacks"),
+                    })
+                })
+                .collect(),
+            ..Inputs::default()
+        }
+    }
+
+    fn arguments(value: Value) -> JsonObject {
+        match value {
+            Value::Object(o) => o,
+            _ => unreachable!("an object"),
+        }
+    }
+
+    const STACKS: &str = "main;scan;parse 60\nmain;scan;parse;alloc 20\nmain;report;alloc 10\n\
+                          main;scan;parse_all 10\n";
+
+    #[test]
+    fn callers_and_callees_as_pprof_peek() {
+        let granted = inputs(&[("a.folded", STACKS)]);
+        let answer = profile_neighbours(&granted, &arguments(json!({"function": "alloc"})), true)
+            .map_err(|r| r.message)
+            .unwrap();
+        let s = &answer.structured;
+        assert_eq!(s["function"]["cum"], 30);
+        let callers: Vec<(&str, i64)> = s["callers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["function"].as_str().unwrap(),
+                    c["calls"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(callers, [("parse", 20), ("report", 10)]);
+        assert!(answer.text.contains("66.67%"), "{}", answer.text);
+
+        // `n` cuts the list and says how many it left out.
+        let answer = profile_neighbours(
+            &granted,
+            &arguments(json!({"function": "main", "n": 1})),
+            false,
+        )
+        .map_err(|r| r.message)
+        .unwrap();
+        assert_eq!(answer.structured["found"], 2);
+        assert_eq!(answer.structured["callees"][0]["function"], "scan");
+        assert!(answer.text.contains("[1 more callees"), "{}", answer.text);
+    }
+
+    #[test]
+    fn function_names_exact_unique_part_or_ambiguous() {
+        let granted = inputs(&[("a.folded", STACKS)]);
+        let named = &granted.profiles[0];
+        // Exact wins over the names that contain it (`parse_all`).
+        assert_eq!(
+            function_named(named, 0, "parse").map(|f| f.0).ok(),
+            Some("parse")
+        );
+        assert_eq!(
+            function_named(named, 0, "rep").map(|f| f.0).ok(),
+            Some("report")
+        );
+        let ambiguous = function_named(named, 0, "pars").err().unwrap().message;
+        assert!(
+            ambiguous.contains("2 functions' names") && ambiguous.contains("parse, parse_all"),
+            "{ambiguous}"
+        );
+        assert!(function_named(named, 0, "").is_err());
+        assert!(function_named(named, 0, "nothing").is_err());
+    }
+
+    #[test]
+    fn diff_of_granted_profiles_only() {
+        let granted = inputs(&[
+            ("before.folded", "main;parse 10\nmain;render 90\n"),
+            ("after.folded", "main;parse 60\nmain;render 90\n"),
+        ]);
+        let answer = profile_diff(
+            &granted,
+            &arguments(json!({"base": "before.folded", "profile": "after.folded"})),
+        )
+        .map_err(|r| r.message)
+        .unwrap();
+        let first = &answer.structured["functions"][0];
+        assert_eq!(first["function"], "parse");
+        assert_eq!(first["flat_delta"], 50);
+        assert_eq!(first["new_flat_share"], 0.4);
+        let refused = profile_diff(
+            &granted,
+            &arguments(json!({"base": "elsewhere.folded", "profile": "after.folded"})),
+        )
+        .err()
+        .unwrap();
+        assert!(refused.denied && refused.message.contains("before.folded, after.folded"));
+    }
 }

@@ -71,6 +71,9 @@ pub struct Prepared {
     pub pushed: Option<String>,
 }
 
+/// The reason given for the change that was in progress when `joule pr` was interrupted.
+pub const INTERRUPTED: &str = "interrupted (SIGINT, SIGTERM or SIGHUP): its commands were killed, its worktree and branch removed";
+
 /// Whether `id` is a finding id as the host writes them (16 hex digits): it names files and
 /// directories under OUT, so nothing else is taken from a report.
 fn valid_finding_id(id: &str) -> bool {
@@ -173,7 +176,9 @@ fn patch_of(finding: &Finding, report: &Report, workdir: &Path) -> Option<Result
 }
 
 /// Prepares a pull request for each finding of `report` that carries edits; returns where they
-/// were written, and what became of each.
+/// were written, and what became of each. Once interrupted (`verify::catch_interrupts`), the
+/// change in progress is rejected and removed, no other is started, and the index holds those
+/// prepared until then.
 pub fn prepare(report: &Report, options: &Options) -> anyhow::Result<(PathBuf, Vec<Prepared>)> {
     let repo = Repository::open(&options.repo)
         .with_context(|| format!("{}: not a git repository", options.repo.display()))?;
@@ -207,6 +212,10 @@ pub fn prepare(report: &Report, options: &Options) -> anyhow::Result<(PathBuf, V
     let mut baseline: Option<git::Workspace> = None;
     let mut prepared = Vec::new();
     for finding in &report.findings {
+        // Interrupted (see `verify::catch_interrupts`): no other change is started.
+        if verify::interrupted() {
+            break;
+        }
         if !options.only.is_empty() && !options.only.iter().any(|p| finding.id.starts_with(p)) {
             continue;
         }
@@ -297,6 +306,10 @@ pub fn prepare(report: &Report, options: &Options) -> anyhow::Result<(PathBuf, V
                     }
                 }
             }
+            // A signal after the commands passed (or with none to run): not proposed either.
+            if verify::interrupted() {
+                return Err(String::new());
+            }
             let text = message::commit(finding, report, &entry);
             let commit = space
                 .commit(&text)
@@ -325,8 +338,15 @@ pub fn prepare(report: &Report, options: &Options) -> anyhow::Result<(PathBuf, V
             }
             Ok(())
         })();
+        // Dropped by now, with the closure: a rejected change's worktree and branch are gone.
         if let Err(reason) = result {
-            entry.reason = Some(reason);
+            // Interrupted: said first, with what had happened (a command killed by it, or a
+            // failure before it) after.
+            entry.reason = Some(match (verify::interrupted(), reason.is_empty()) {
+                (false, _) => reason,
+                (true, true) => INTERRUPTED.to_string(),
+                (true, false) => format!("{INTERRUPTED}; {reason}"),
+            });
             entry.status = "rejected";
             entry.branch = None;
             entry.commit = None;

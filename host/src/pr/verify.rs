@@ -1,11 +1,13 @@
 //! The repository's own commands run on a prepared tree: the build and tests that must pass
 //! before a change is proposed, and the benchmark timed before and after it. Each runs under
-//! `sh -c` in its own process group, killed whole at its timeout.
+//! `sh -c` in its own process group, killed whole at its timeout, or when `joule pr` is
+//! interrupted (see [`catch_interrupts`]).
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -14,6 +16,40 @@ use serde::Serialize;
 const TAIL_LINES: usize = 40;
 /// Bytes of a command's output read for them.
 const TAIL_BYTES: u64 = 64 << 10;
+
+/// The process group of the command running now, if any. The handler kills it under this lock,
+/// and [`run`] registers and unregisters it under the same lock, so the handler never signals
+/// a group [`run`] is done with, and a signal between spawn and registration is not missed
+/// (the flag is set before the handler locks, and read after [`run`] registers).
+static RUNNING: Mutex<Option<i32>> = Mutex::new(None);
+
+/// From now on, SIGINT, SIGTERM and SIGHUP do not kill the process outright
+/// ([`crate::interrupt`]): the running command's process group is killed (it is not in the
+/// terminal's foreground group, so Ctrl-C does not reach it), [`interrupted`] becomes true, and
+/// `crate::pr::prepare` removes the change in progress as it removes a rejected one, prepares no
+/// other, and returns. Calling it again is harmless.
+pub fn catch_interrupts() -> anyhow::Result<()> {
+    static HOOKED: std::sync::Once = std::sync::Once::new();
+    crate::interrupt::catch()?;
+    HOOKED.call_once(|| crate::interrupt::on_interrupt(kill_running));
+    Ok(())
+}
+
+/// Whether SIGINT, SIGTERM or SIGHUP arrived since [`catch_interrupts`].
+pub fn interrupted() -> bool {
+    crate::interrupt::interrupted()
+}
+
+/// Kills the running command's process group, if there is one.
+fn kill_running() {
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(pgid) = *running {
+        // SAFETY: kill(2) with a negative pid signals the process group the command leads.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
 
 /// How one command ended.
 #[derive(Clone, Debug, Serialize)]
@@ -55,6 +91,15 @@ impl Outcome {
 /// Runs `command` in `dir` until it ends or `timeout` passes.
 pub fn run(command: &str, dir: &Path, timeout: Duration) -> Outcome {
     let started = Instant::now();
+    if interrupted() {
+        return Outcome {
+            command: command.to_string(),
+            exit: None,
+            timed_out: false,
+            seconds: 0.0,
+            tail: "not started: interrupted".to_string(),
+        };
+    }
     // Output goes to a file, not a pipe: a chatty command cannot fill a pipe and stall.
     let log = tempfile_in(dir);
     let spawned = log.as_ref().ok().and_then(|(file, _)| {
@@ -82,6 +127,17 @@ pub fn run(command: &str, dir: &Path, timeout: Duration) -> Outcome {
     // The child is waited for on a thread of its own, so its end is seen when it happens (a
     // benchmark is timed to the exit, not to a polling tick) and the timeout still holds.
     let pid = child.id() as i32;
+    {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running = Some(pid);
+        if interrupted() {
+            // The signal came between the check above and now: the handler saw no group.
+            // SAFETY: as below.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
     let (ended, wait) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut child = child;
@@ -94,9 +150,15 @@ pub fn run(command: &str, dir: &Path, timeout: Duration) -> Outcome {
     let seconds = started.elapsed().as_secs_f64();
     // The whole group, whether the command ended or not: `sh -c 'cargo test'` leaves cargo and
     // its children at a timeout, and a command may leave background processes when it ends.
-    // SAFETY: kill(2) with a negative pid signals the process group the child leads.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
+    // Under the lock the handler kills with, and unregistered with it: once the group may be
+    // gone, its id is not signalled again.
+    {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: kill(2) with a negative pid signals the process group the child leads.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        *running = None;
     }
     if timed_out {
         let _ = wait.recv_timeout(Duration::from_secs(10));

@@ -326,6 +326,20 @@ impl Rebase {
     }
 }
 
+/// What a walk of `tree` under `dir` (a search, a syntax query) may visit: the paths `deny`
+/// lets through, judged as found and, under a symlinked `dir`, where they really are.
+pub fn walk_filter<'a>(
+    tree: &SourceTree,
+    dir: &str,
+    deny: &'a joule_policy::DenyRules,
+) -> impl Fn(&str) -> bool + 'a {
+    let rebase = Rebase::of(tree, dir);
+    move |path: &str| {
+        let real = rebase.as_ref().and_then(|r| r.real(path));
+        deny.check(path, real.as_deref()).is_ok()
+    }
+}
+
 /// The longest path a skill may give, in bytes and in components.
 pub const MAX_PATH_BYTES: usize = 4096;
 pub const MAX_PATH_COMPONENTS: usize = 256;

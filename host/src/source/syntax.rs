@@ -311,6 +311,9 @@ impl SyntaxQuery {
                 "deadline exceeded while the query was being compiled".to_string(),
             ),
             Late::Lost(why) => TreeError::Io(why),
+            Late::Cancelled => TreeError::LimitExceeded(
+                "the run was cancelled while the query was being compiled".to_string(),
+            ),
         })?
     }
 
