@@ -52,10 +52,11 @@ setup:
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
 	command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null && \
-		command -v g++ >/dev/null && command -v go >/dev/null && command -v javac >/dev/null || \
+		command -v g++ >/dev/null && command -v go >/dev/null && command -v javac >/dev/null && \
+		command -v npm >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-		  python3 python3-venv g++ golang-go default-jdk-headless; }
+		  python3 python3-venv g++ golang-go default-jdk-headless npm; }
 
 build: skills
 	$(CARGO) build --release -p joule

@@ -107,6 +107,8 @@ enum Command {
 pub enum Format {
     Json,
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
 }
 
 /// Settings shared by the commands that load skills.

@@ -471,6 +471,7 @@ pub fn write_report(
     let text = match format {
         Format::Json => report.json(),
         Format::Markdown => crate::report::markdown(report),
+        Format::Sarif => crate::report::sarif(report),
     };
     // `-o -` is standard output.
     match output.filter(|p| *p != std::path::Path::new("-")) {

@@ -6,6 +6,7 @@ mod markdown;
 mod merge;
 mod patch;
 mod run;
+mod sarif;
 #[cfg(test)]
 mod tests;
 
@@ -14,6 +15,7 @@ pub(crate) use markdown::{finding as finding_markdown, place, significant, trim_
 pub use merge::{Part, merge};
 pub use patch::apply;
 pub use run::{LogLine, RunRecord, RunStatus};
+pub use sarif::sarif;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
