@@ -30,6 +30,8 @@ pub mod exit {
     /// The report was written, but an input could not be read, a skill failed, or findings were
     /// dropped at a limit.
     pub const PARTIAL: u8 = 3;
+    /// `joule run --fail-on`: findings tripped the gate (the report was written).
+    pub const GATE: u8 = 4;
     /// `joule pr` (or `joule run --pull-requests`) stopped by SIGINT, SIGTERM or SIGHUP: the
     /// change in progress was discarded (128 + SIGINT, as a shell reports Ctrl-C).
     pub const INTERRUPTED: u8 = 130;
@@ -44,6 +46,8 @@ Exit codes:
   3  partial: the report was written, but a profile could not be read, a skill run failed,
      or findings were dropped at a limit (see the report's runs and inputs); for `joule pr`
      and `joule run --pull-requests`, also: a change was rejected (see the index)
+  4  gate: `joule run --fail-on` found findings that trip it (listed on standard error; the
+     report was written)
   130 interrupted (SIGINT, SIGTERM or SIGHUP): `joule run` stopped its running skills
       (recorded as cancelled) and still wrote the report with what was found; `joule pr` (or
       `run --pull-requests`) killed the running --verify or --bench command and removed the

@@ -27,6 +27,34 @@ pub struct RunArgs {
     /// Also write every finding's suggested edits as one patch (for `git apply`).
     #[arg(long, value_name = "FILE")]
     patch: Option<PathBuf>,
+    /// An earlier run's JSON report: every finding is marked new or unchanged (by its id, a
+    /// fingerprint stable across runs), and the earlier ones no longer found are listed as
+    /// gone, in every format.
+    #[arg(long, value_name = "REPORT.json", help_heading = "CI gates")]
+    baseline: Option<PathBuf>,
+    /// Exit with status 4 when findings of this kind are present: `new` (against --baseline;
+    /// every finding without one), `opportunity`, `regression` or `any`, with at least
+    /// --min-share and --min-confidence. The report is written either way.
+    #[arg(long, value_enum, value_name = "WHICH", help_heading = "CI gates")]
+    fail_on: Option<crate::report::FailOn>,
+    /// The least share of the profile (0..1) a finding needs to trip --fail-on.
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 0.0,
+        requires = "fail_on",
+        help_heading = "CI gates"
+    )]
+    min_share: f64,
+    /// The least confidence (0..1) a finding needs to trip --fail-on.
+    #[arg(
+        long,
+        value_name = "CONFIDENCE",
+        default_value_t = 0.0,
+        requires = "fail_on",
+        help_heading = "CI gates"
+    )]
+    min_confidence: f64,
     /// Then prepare each finding that carries edits as a verified branch of this git
     /// repository, as `joule pr REPORT.json --repo REPO` does (see docs/agents.md). The report
     /// is written as without it; what became of each change goes to standard error.
@@ -421,6 +449,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         Ok(options) => options,
         Err(status) => return Ok(status),
     };
+    // Read before the run, so a bad one fails at once.
+    let earlier = args
+        .baseline
+        .as_deref()
+        .map(crate::report::Earlier::read)
+        .transpose()?;
     let (request, config, jobs) = prepare(&args.session)?;
     let request_shard = request.shard;
     // An interrupt stops the skills running (they are recorded as cancelled) and the report is
@@ -438,22 +472,56 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let interrupted = crate::interrupt::interrupted();
     let mut report = report.with_fleet(args.session.fleet());
     report.shard = request_shard;
+    if let Some(earlier) = &earlier {
+        report.baseline = Some(crate::report::Baseline::compare(&report, earlier));
+    }
 
     write_report(&report, args.format, args.output.as_deref())?;
     if let Some(path) = &args.patch {
         std::fs::write(path, report.combined_patch())
             .with_context(|| format!("{}: cannot write the patch", path.display()))?;
     }
-    let status = warn_and_exit(&report);
+    let mut status = warn_and_exit(&report);
     if interrupted {
         eprintln!("joule: interrupted: the report holds what was found before");
         return Ok(exit::INTERRUPTED);
+    }
+    if let Some(fail_on) = args.fail_on {
+        let gate = crate::report::Gate {
+            fail_on,
+            min_share: args.min_share,
+            min_confidence: args.min_confidence,
+        };
+        let tripped = gate.tripped(&report);
+        if !tripped.is_empty() {
+            eprintln!(
+                "joule: gate: {} finding(s) trip --fail-on {}:",
+                tripped.len(),
+                clap::ValueEnum::to_possible_value(&fail_on)
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            );
+            for f in tripped.iter().take(20) {
+                eprintln!(
+                    "  {} {} ({}, share {:.4}, confidence {:.2})",
+                    f.id,
+                    f.title.terminal(),
+                    f.kind.name(),
+                    f.impact.sample_share.unwrap_or(0.0),
+                    f.confidence
+                );
+            }
+            if tripped.len() > 20 {
+                eprintln!("  ... and {} more (see the report)", tripped.len() - 20);
+            }
+            status = exit::GATE;
+        }
     }
     let Some(options) = pull_requests else {
         return Ok(status);
     };
     // The report is written: preparing the changes (and an interrupt during it) leaves it be.
-    // PARTIAL when the report is partial or a change was rejected; INTERRUPTED over both.
+    // PARTIAL when the report is partial or a change was rejected; GATE over it; INTERRUPTED
+    // over all.
     let prepared = super::pr::prepare(&report, &options, "the report", true)?;
     Ok(if prepared == exit::INTERRUPTED {
         prepared

@@ -74,6 +74,7 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(out, "# Joule report\n");
     summary(&mut out, report);
     findings_table(&mut out, report);
+    baseline_summary(&mut out, report);
     for (i, f) in report.findings.iter().enumerate() {
         finding(&mut out, i + 1, f);
     }
@@ -159,14 +160,22 @@ fn findings_table(out: &mut String, report: &Report) {
     if report.findings.is_empty() {
         return;
     }
+    let baseline = report.baseline.as_ref();
+    let (head, rule) = match baseline {
+        Some(_) => (" Baseline |", "---|"),
+        None => ("", ""),
+    };
     let _ = writeln!(
         out,
-        "| # | Finding | Kind | Share | Saving | Confidence | Skill |\n|---:|---|---|---:|---:|---:|---|"
+        "| # | Finding | Kind | Share | Saving | Confidence | Skill |{head}\n|---:|---|---|---:|---:|---:|---|{rule}"
     );
     for (i, f) in report.findings.iter().enumerate() {
+        let state = baseline
+            .map(|b| format!(" {} |", b.state(&f.id).map_or("", |s| s.name())))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} |{state}",
             i + 1,
             f.title.md_cell(),
             f.kind.name(),
@@ -183,6 +192,39 @@ fn findings_table(out: &mut String, report: &Report) {
              core (`--fleet-cores`, `--watts-per-core`).",
             significant(fleet.cores),
             significant(fleet.watts_per_core)
+        );
+    }
+    out.push('\n');
+}
+
+/// Against the baseline: how many findings are new and unchanged, and those gone.
+fn baseline_summary(out: &mut String, report: &Report) {
+    let Some(b) = &report.baseline else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "Against the baseline {}: {} new, {} unchanged, {} gone.\n",
+        markdown::code(&b.file),
+        b.new.len(),
+        b.unchanged.len(),
+        b.gone.len()
+    );
+    if b.gone.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| Gone since the baseline | Kind | Skill | Id |\n|---|---|---|---|"
+    );
+    for g in &b.gone {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            g.title.md_cell(),
+            g.kind.name(),
+            g.skill.md_cell(),
+            markdown::code_in_cell(&g.id)
         );
     }
     out.push('\n');

@@ -87,6 +87,7 @@ pub fn merge(parts: Vec<Part>) -> anyhow::Result<Report> {
         findings: findings::rank(super::correlated::join(all).0),
         fleet,
         shard: None,
+        baseline: None,
         combined_patch: String::new(),
     })
 }

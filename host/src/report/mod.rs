@@ -1,6 +1,7 @@
 //! The report of one run, in Findings JSON version 1 (`docs/findings.md`) or Markdown, and the
 //! combined patch of every finding's edits.
 
+mod baseline;
 mod correlated;
 mod markdown;
 mod merge;
@@ -10,6 +11,7 @@ mod sarif;
 #[cfg(test)]
 mod tests;
 
+pub use baseline::{Baseline, Earlier, FailOn, Gate, State};
 pub use markdown::markdown;
 pub(crate) use markdown::{finding as finding_markdown, place, significant, trim_number as number};
 pub use merge::{Part, merge};
@@ -46,6 +48,9 @@ pub struct Report {
     /// them all, or for a merged report.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shard: Option<Shard>,
+    /// How the findings compare with an earlier report's (`--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub baseline: Option<Baseline>,
     #[serde(skip)]
     combined_patch: String,
 }
@@ -217,6 +222,7 @@ impl Report {
             findings,
             fleet,
             shard: None,
+            baseline: None,
             combined_patch: String::new(),
         }
     }
@@ -316,6 +322,7 @@ impl Report {
             findings,
             fleet: None,
             shard: None,
+            baseline: None,
             combined_patch,
         }
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use serde_sarif::sarif;
 
-use super::Report;
+use super::{Baseline, Report};
 use crate::findings::{Finding, Kind, Span};
 
 /// Where the SARIF schema is published; GitHub and the Multitool recognise it.
@@ -33,7 +33,7 @@ pub fn sarif(report: &Report) -> String {
     let results: Vec<sarif::Result> = report
         .findings
         .iter()
-        .map(|f| result(f, rules[&rule_id(f)].0, &prefixes))
+        .map(|f| result(f, rules[&rule_id(f)].0, &prefixes, report.baseline.as_ref()))
         .collect();
     let mut skills: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for r in &report.runs {
@@ -153,7 +153,12 @@ fn properties(value: Value) -> sarif::PropertyBag {
         .build()
 }
 
-fn result(f: &Finding, rule_index: usize, prefixes: &BTreeMap<String, String>) -> sarif::Result {
+fn result(
+    f: &Finding,
+    rule_index: usize,
+    prefixes: &BTreeMap<String, String>,
+    baseline: Option<&Baseline>,
+) -> sarif::Result {
     let text = format!("{}: {}", f.title.raw(), f.message.raw());
     let locations = vec![location(f, prefixes)];
     let mut props = serde_json::Map::new();
@@ -192,6 +197,10 @@ fn result(f: &Finding, rule_index: usize, prefixes: &BTreeMap<String, String>) -
     if !f.edits.is_empty() {
         builder.fixes = Some(vec![fix(f, prefixes)]);
     }
+    // SARIF's own words are Joule's: `new`, `unchanged`.
+    builder.baseline_state = baseline
+        .and_then(|b| b.state(&f.id))
+        .map(|s| json!(s.name()));
     builder
 }
 
