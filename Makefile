@@ -84,8 +84,10 @@ demo: build
 		--history logscan=$(DEMO_HISTORY) --deploy-log logscan=example/history/deploys.csv \
 		--profile-series example/history/profiles \
 		--param regression-detect.series=total:logscan:: \
-		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch
-	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch)"
+		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch --format json -o $(TARGET_DIR)/demo.json
+	$(JOULE) merge $(TARGET_DIR)/demo.json
+	$(JOULE) merge $(TARGET_DIR)/demo.json --format sarif -o $(TARGET_DIR)/demo.sarif
+	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch; the report as JSON and SARIF: $(TARGET_DIR)/demo.json, $(TARGET_DIR)/demo.sarif)"
 
 # Re-captures the history's profiles (example/history/capture): every commit built and profiled.
 history-profiles:

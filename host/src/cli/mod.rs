@@ -73,16 +73,18 @@ enum Command {
     /// Run skills over profiles and source trees, and report their findings ranked.
     #[command(after_help = EXIT_CODES)]
     Run(Box<run::RunArgs>),
-    /// Serve the Model Context Protocol on standard input and output: one tool per skill, and
-    /// the host's own (inputs, profile top, source, series, commits, findings), for AI agents.
-    /// Takes `joule run`'s inputs, policy and limits; see docs/agents.md.
+    /// Serve the Model Context Protocol on standard input and output (or Streamable HTTP with
+    /// --http): one tool per skill, and the host's own (inputs, profile top, callers, callees,
+    /// diff, source, syntax queries, series, commits, findings), for AI agents. Takes `joule
+    /// run`'s inputs, policy and limits; see docs/agents.md.
     #[command(after_help = EXIT_CODES)]
     Mcp(Box<mcp::McpArgs>),
     /// Turn each finding of a JSON report that carries edits into a verified branch of the
     /// repository, with a pull-request description, a format-patch mail and an index.
     #[command(after_help = EXIT_CODES)]
     Pr(Box<pr::PrArgs>),
-    /// Join the JSON reports of a sharded scan (`joule run --shard K/N`) into one.
+    /// Join the JSON reports of a sharded scan (`joule run --shard K/N`) into one, or write one
+    /// report in another format (`joule merge r.json --format sarif`).
     #[command(after_help = EXIT_CODES)]
     Merge(merge::MergeArgs),
     /// Load skills and show what each one describes: id, version, triggers, capabilities,
@@ -113,6 +115,9 @@ pub enum Format {
     Markdown,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// The findings table only (with --baseline's marks), cut under GitHub's comment size
+    /// limit: for a pull-request comment.
+    MarkdownSummary,
 }
 
 /// Settings shared by the commands that load skills.

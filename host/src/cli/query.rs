@@ -71,16 +71,17 @@ pub fn query(args: QueryArgs) -> anyhow::Result<u8> {
         under: None,
         limit: args.limit,
     };
-    if args.format == Format::Sarif {
-        anyhow::bail!("--format sarif is for reports (`joule run`): give json or markdown");
+    if matches!(args.format, Format::Sarif | Format::MarkdownSummary) {
+        anyhow::bail!("--format sarif and markdown-summary are for reports: give json or markdown");
     }
     let deadline = Instant::now() + Duration::from_secs(600);
     let found = tree
         .query_syntax(&query, &|_| true, deadline)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;
     let out = match args.format {
-        Format::Sarif => {
-            anyhow::bail!("--format sarif is for reports (`joule run`): give json or markdown")
+        // Refused above, before the query.
+        Format::Sarif | Format::MarkdownSummary => {
+            anyhow::bail!("--format sarif and markdown-summary are for reports")
         }
         Format::Json => {
             let matches: Vec<serde_json::Value> = found

@@ -540,6 +540,7 @@ pub fn write_report(
         Format::Json => report.json(),
         Format::Markdown => crate::report::markdown(report),
         Format::Sarif => crate::report::sarif(report),
+        Format::MarkdownSummary => crate::report::markdown_summary(report),
     };
     // `-o -` is standard output.
     match output.filter(|p| *p != std::path::Path::new("-")) {

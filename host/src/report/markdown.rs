@@ -83,6 +83,46 @@ pub fn markdown(report: &Report) -> String {
     out
 }
 
+/// The most a short summary holds: GitHub's limit on a comment is 65,536 characters, and the
+/// cut note and a CI's own words need room.
+const SUMMARY_BYTES: usize = 60_000;
+
+/// The report in short, fit to post as a pull-request comment: the summary line, the findings
+/// table (with the baseline's marks) and what is gone, cut at a row under GitHub's comment
+/// limit with a note of how many findings were left out.
+pub fn markdown_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Joule\n");
+    summary(&mut out, report);
+    let mut table = String::new();
+    findings_table(&mut table, report);
+    baseline_summary(&mut table, report);
+    if out.len() + table.len() > SUMMARY_BYTES {
+        let room = SUMMARY_BYTES.saturating_sub(out.len() + 200);
+        let cut = table[..room.min(table.len())].rfind('\n').unwrap_or(0);
+        let shown = table[..cut]
+            .lines()
+            .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
+            .count();
+        table.truncate(cut);
+        let _ = writeln!(
+            table,
+            "\n\n*{} more findings are in the full report (`--format markdown` or `json`): this \
+             summary stops under GitHub's comment size limit.*\n",
+            report.findings.len().saturating_sub(shown)
+        );
+    }
+    out.push_str(&table);
+    let failed = report.failed_runs();
+    if failed > 0 {
+        let _ = writeln!(
+            out,
+            "{failed} skill run(s) failed: see the full report's Runs table.\n"
+        );
+    }
+    out
+}
+
 /// `12 skills ran on 1 profile (...), metric set ... and source tree .... **15 findings**.`
 fn summary(out: &mut String, report: &Report) {
     let profiles: Vec<String> = report

@@ -22,6 +22,12 @@ pub fn merge(parts: Vec<Part>) -> anyhow::Result<Report> {
         anyhow::bail!("no reports to merge");
     };
     let count = first.report.shard.map(|s| s.count);
+    // One report (a conversion: `joule merge r.json --format sarif`) keeps its baseline marks;
+    // shards' marks are not joined.
+    let baseline = match parts.as_slice() {
+        [one] => one.report.baseline.clone(),
+        _ => None,
+    };
     let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
     for part in &parts {
         let r = &part.report;
@@ -87,7 +93,7 @@ pub fn merge(parts: Vec<Part>) -> anyhow::Result<Report> {
         findings: findings::rank(super::correlated::join(all).0),
         fleet,
         shard: None,
-        baseline: None,
+        baseline,
         combined_patch: String::new(),
     })
 }

@@ -12,8 +12,8 @@ mod sarif;
 mod tests;
 
 pub use baseline::{Baseline, Earlier, FailOn, Gate, State};
-pub use markdown::markdown;
 pub(crate) use markdown::{finding as finding_markdown, place, significant, trim_number as number};
+pub use markdown::{markdown, markdown_summary};
 pub use merge::{Part, merge};
 pub use patch::apply;
 pub use run::{LogLine, RunRecord, RunStatus};

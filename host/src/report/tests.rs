@@ -359,3 +359,41 @@ fn past_the_runs_deadline_no_patch_is_made_and_the_findings_stand() {
     );
     assert_eq!(r.combined_patch(), "");
 }
+
+#[test]
+fn the_short_summary_stays_under_githubs_comment_limit_and_says_what_it_left_out() {
+    let (_dir, inputs) = tree(&[("a.rs", "fn a() {}\n")]);
+    let findings: Vec<Finding> = (0..3000)
+        .map(|i| {
+            let mut f = finding("wide", &format!("rule-{i}"), 0.001, Vec::new());
+            f.title = format!("finding {i} {}", "x".repeat(60)).into();
+            f.fingerprinted()
+        })
+        .collect();
+    let wide = report(&inputs, findings, Limits::default());
+    let summary = super::markdown_summary(&wide);
+    assert!(summary.len() < 65_536, "{} bytes", summary.len());
+    let rows = summary
+        .lines()
+        .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert!(rows > 100, "{rows} rows");
+    assert!(
+        summary.contains(&format!(
+            "*{} more findings are in the full report",
+            3000 - rows
+        )),
+        "{}",
+        &summary[summary.len() - 300..]
+    );
+    // A small report is whole.
+    let (_dir, inputs) = tree(&[("a.rs", "fn a() {}\n")]);
+    let small = report(
+        &inputs,
+        vec![finding("s", "r", 0.5, Vec::new())],
+        Limits::default(),
+    );
+    let summary = super::markdown_summary(&small);
+    assert!(!summary.contains("more findings"));
+    assert!(summary.contains("| 1 |"));
+}
