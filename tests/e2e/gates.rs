@@ -177,3 +177,49 @@ fn baselines_mark_findings_and_gates_trip_on_what_they_name() {
     );
     assert!(out.stdout.is_empty(), "no report without a usable baseline");
 }
+
+/// On a terminal (a pseudo-terminal from `script`), `joule run` shows the skills' progress on
+/// standard error and clears it; with a machine format, or off a terminal, nothing.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let scratch = scratch_dir("progress");
+    let ex = root().join("example");
+    let command = |format: &str| {
+        format!(
+            "JOULE_CACHE_DIR={} {} run --profile {} --skills {} --skills {} --format {format} -o {}",
+            path_str(&cache_dir()),
+            path_str(joule_bin()),
+            path_str(&ex.join("profiles/logscan.pb.gz")),
+            path_str(&skill("hot-functions")),
+            path_str(&skill("regex-in-hot-path")),
+            path_str(&scratch.join(format!("report.{format}"))),
+        )
+    };
+    let on_terminal = |format: &str| {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command(format), "/dev/null"])
+            .output()
+            .expect("script (util-linux) runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // indicatif limits how often it draws, so which counts show depends on timing: the
+    // spinner, or the skills' count, or both.
+    let shown = on_terminal("markdown");
+    assert!(
+        shown.contains("loading the skills") || shown.contains("/2 ["),
+        "{shown:?}"
+    );
+    assert!(on_terminal("json").is_empty());
+    // Off a terminal: no progress on stderr.
+    let out = run(&["-o", path_str(&scratch.join("plain.md"))]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("skills "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

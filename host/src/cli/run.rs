@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use joule_policy::RunLimits;
@@ -460,7 +461,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     // An interrupt stops the skills running (they are recorded as cancelled) and the report is
     // still written with what was found; a second one exits at once.
     crate::interrupt::catch()?;
-    let watch = crate::engine::Watch::default();
+    let bar = progress_bar(args.format);
+    let watch = crate::engine::Watch {
+        progress: (!bar.is_hidden()).then(|| {
+            let bar = bar.clone();
+            let shown: Arc<dyn Fn(crate::engine::Progress) + Send + Sync> = Arc::new(move |p| {
+                if bar.length().is_none() {
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{spinner} skills {pos}/{len} [{elapsed}] {wide_msg}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    );
+                }
+                bar.set_length(p.total as u64);
+                bar.set_position(p.done as u64);
+                bar.set_message(terminal::line(&p.message));
+            });
+            shown
+        }),
+        ..Default::default()
+    };
     let cancel = watch.cancel.clone();
     crate::interrupt::on_interrupt(move || cancel.cancel());
     let tokio = super::tokio_runtime()?;
@@ -468,6 +489,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         let runtime = session::runtime(config, jobs)?;
         session::analyse(runtime, request, watch).await
     })?;
+    bar.finish_and_clear();
     // An interrupt once the run is over stops nothing: the report is whole.
     let interrupted = crate::interrupt::interrupted();
     let mut report = report.with_fleet(args.session.fleet());
@@ -528,6 +550,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     } else {
         prepared.max(status)
     })
+}
+
+/// The run's progress on standard error: a spinner while the inputs are read and the skills
+/// loaded, then the skill invocations finished of those admitted (later rounds add to them).
+/// Hidden where stderr is not a terminal, and with the formats machines read.
+fn progress_bar(format: Format) -> indicatif::ProgressBar {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if !terminal || matches!(format, Format::Json | Format::Sarif) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("reading the inputs, loading the skills");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// Writes `report` in `format` to `output`, or to standard output.
