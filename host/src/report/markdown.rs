@@ -98,8 +98,12 @@ pub fn markdown_summary(report: &Report) -> String {
     findings_table(&mut table, report);
     baseline_summary(&mut table, report);
     if out.len() + table.len() > SUMMARY_BYTES {
+        // A row ends at a newline, which is never inside a character: the cut is at one.
         let room = SUMMARY_BYTES.saturating_sub(out.len() + 200);
-        let cut = table[..room.min(table.len())].rfind('\n').unwrap_or(0);
+        let cut = table.as_bytes()[..room.min(table.len())]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap_or(0);
         let shown = table[..cut]
             .lines()
             .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))

@@ -270,7 +270,7 @@ fn fix(f: &Finding, prefixes: &BTreeMap<String, String>) -> sarif::Fix {
         let (region, inserted) = match &e.span {
             // Whole lines; an empty range inserts before `start`. A region of whole lines
             // ends before the last line's newline, so the replacement's own last newline goes.
-            Span::Lines { start, end } if *end + 1 == *start => (
+            Span::Lines { start, end } if end.checked_add(1) == Some(*start) => (
                 sarif::Region::builder()
                     .start_line(*start as i64)
                     .start_column(1)

@@ -366,7 +366,8 @@ fn the_short_summary_stays_under_githubs_comment_limit_and_says_what_it_left_out
     let findings: Vec<Finding> = (0..3000)
         .map(|i| {
             let mut f = finding("wide", &format!("rule-{i}"), 0.001, Vec::new());
-            f.title = format!("finding {i} {}", "x".repeat(60)).into();
+            // Multi-byte titles: the cut must fall between characters.
+            f.title = format!("finding {i} {}", "é".repeat(31)).into();
             f.fingerprinted()
         })
         .collect();
