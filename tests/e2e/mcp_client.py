@@ -337,6 +337,11 @@ async def main_checks(a):
         async def progressed(progress, total, message):
             seen.append((progress, total, message))
         r = await s.call_tool("panicker", {}, progress_callback=progressed)
+        # The server sends progress before the result, but the SDK runs progress callbacks in
+        # tasks of their own, which may run after the call has returned.
+        waited = time.monotonic()
+        while not seen and time.monotonic() - waited < 5:
+            await anyio.sleep(0.05)
         check(seen and seen[-1][0] == seen[-1][1] == 1 and "panicker" in (seen[-1][2] or ""),
               f"a skill tool sends progress notifications ({seen})")
 
