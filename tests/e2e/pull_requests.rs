@@ -29,24 +29,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The example's history cloned into `dir/logscan`, with a committer.
-fn clone_example(dir: &Path) -> PathBuf {
-    let repo = dir.join("logscan");
-    run_ok(
-        Command::new("git")
-            .args(["-c", "init.defaultBranch=main", "clone", "-q"])
-            .arg(root().join("example/history/logscan.bundle"))
-            .arg(&repo),
-    );
-    git(&repo, &["config", "user.name", "Joule Test"]);
-    git(&repo, &["config", "user.email", "test@joule.invalid"]);
-    repo
-}
-
 /// The example's history cloned into `dir`, and the report of every shipped skill on it (its
 /// tree as the source, the same repository as the history).
 fn example_repository(dir: &Path) -> (PathBuf, PathBuf) {
-    let repo = clone_example(dir);
+    let repo = clone_example_history(dir);
     let report = dir.join("report.json");
     let mut args = example_run(&repo);
     args.extend(["-o".to_string(), path_str(&report).to_string()]);
@@ -295,7 +281,7 @@ fn what_cannot_be_proposed_says_why_and_the_rest_goes_on() {
 #[test]
 fn run_with_pull_requests_reports_and_prepares_in_one_command() {
     let scratch = scratch_dir("pr-run");
-    let repo = clone_example(&scratch);
+    let repo = clone_example_history(&scratch);
     let out_dir = scratch.join("out");
     let mut args = example_run(&repo);
     // The hoists add a LazyLock to src/parse.rs and pass; the revert adds none and is rejected.

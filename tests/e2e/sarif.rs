@@ -35,12 +35,7 @@ fn multitool() -> PathBuf {
 fn example_report(scratch: &Path, format: &str, out: &Path) {
     let history = scratch.join("logscan");
     if !history.is_dir() {
-        run_ok(
-            Command::new("git")
-                .args(["-c", "init.defaultBranch=main", "clone", "-q"])
-                .arg(root().join("example/history/logscan.bundle"))
-                .arg(&history),
-        );
+        clone_example_history(scratch);
     }
     let ex = root().join("example");
     let args = [

@@ -190,6 +190,30 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Runs `command` with no input, and panics with its output unless it succeeds.
+/// The example's history (`example/history/logscan.bundle`) cloned into `dir/logscan`, with a
+/// committer for the commits tests make in it.
+pub fn clone_example_history(dir: &Path) -> PathBuf {
+    let repo = dir.join("logscan");
+    run_ok(
+        Command::new("git")
+            .args(["-c", "init.defaultBranch=main", "clone", "-q"])
+            .arg(root().join("example/history/logscan.bundle"))
+            .arg(&repo),
+    );
+    for (key, value) in [
+        ("user.name", "Joule Test"),
+        ("user.email", "test@joule.invalid"),
+    ] {
+        run_ok(
+            Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(["config", key, value]),
+        );
+    }
+    repo
+}
+
 pub fn run_ok(command: &mut Command) {
     command.stdin(std::process::Stdio::null());
     empty_dev_null();

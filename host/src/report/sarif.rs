@@ -115,7 +115,7 @@ fn rule(id: &str, f: &Finding) -> sarif::ReportingDescriptor {
         )
         .default_configuration(
             sarif::ReportingConfiguration::builder()
-                .level(json!(level(f.kind)))
+                .level(serde_json::to_value(result_level(f.kind)).unwrap_or_default())
                 .build(),
         )
         .build()
@@ -128,14 +128,6 @@ fn text_message(text: &str) -> sarif::MultiformatMessageString {
 }
 
 /// Regressions fail a check, opportunities warn, the rest inform.
-fn level(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Regression => "error",
-        Kind::Opportunity | Kind::Mitigation | Kind::RootCause => "warning",
-        Kind::Info => "note",
-    }
-}
-
 fn result_level(kind: Kind) -> sarif::ResultLevel {
     match kind {
         Kind::Regression => sarif::ResultLevel::Error,
@@ -210,37 +202,35 @@ fn result(
 fn location(f: &Finding, prefixes: &BTreeMap<String, String>) -> sarif::Location {
     let with_file = f.locations.iter().find(|l| l.file.is_some());
     let mut location = sarif::Location::builder().build();
-    if let Some(place) = with_file {
+    // The place: the file (relative to the repository), and its lines where known.
+    let place = if let Some(place) = with_file {
         let file = place.file.as_ref().map(|f| f.raw()).unwrap_or_default();
-        let uri = uri(prefixes, place.tree.as_ref().map(|t| t.raw()), file);
+        let region = place.lines.as_ref().map(|lines| {
+            sarif::Region::builder()
+                .start_line(lines.start.max(1) as i64)
+                .end_line(lines.end.max(lines.start).max(1) as i64)
+                .build()
+        });
+        Some((place.tree.as_ref(), file, region))
+    } else {
+        f.edits.first().map(|edit| {
+            let region = match edit.span {
+                Span::Lines { start, .. } => Some(
+                    sarif::Region::builder()
+                        .start_line(start.max(1) as i64)
+                        .build(),
+                ),
+                Span::Bytes { .. } => None,
+            };
+            (edit.tree.as_ref(), edit.file.raw(), region)
+        })
+    };
+    if let Some((tree, file, region)) = place {
+        let uri = uri(prefixes, tree.map(|t| t.raw()), file);
         let mut physical = sarif::PhysicalLocation::builder()
             .artifact_location(sarif::ArtifactLocation::builder().uri(uri).build())
             .build();
-        if let Some(lines) = &place.lines {
-            physical.region = Some(
-                sarif::Region::builder()
-                    .start_line(lines.start.max(1) as i64)
-                    .end_line(lines.end.max(lines.start).max(1) as i64)
-                    .build(),
-            );
-        }
-        location.physical_location = Some(physical);
-    } else if let Some(edit) = f.edits.first() {
-        let uri = uri(
-            prefixes,
-            edit.tree.as_ref().map(|t| t.raw()),
-            edit.file.raw(),
-        );
-        let mut physical = sarif::PhysicalLocation::builder()
-            .artifact_location(sarif::ArtifactLocation::builder().uri(uri).build())
-            .build();
-        if let Span::Lines { start, .. } = edit.span {
-            physical.region = Some(
-                sarif::Region::builder()
-                    .start_line(start.max(1) as i64)
-                    .build(),
-            );
-        }
+        physical.region = region;
         location.physical_location = Some(physical);
     }
     let function = with_file
