@@ -11,13 +11,16 @@ TEST_SKILLS  := $(call crates_in,tests/skills)
 TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 SKILL_DIR    := $(TARGET_DIR)/joule-skills
 TEST_SKILL_DIR := $(TARGET_DIR)/test-skills
-WASM_OUT     := $(TARGET_DIR)/$(WASM_TARGET)/skill
+# The skills build in a target directory of their own, the one the host's build script builds
+# them in to embed them (host/build.rs): the two share one cache.
+WASM_DIR     := $(TARGET_DIR)/wasm
+WASM_OUT     := $(WASM_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test bench-mcp eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup build skills test-skills demo demo-policy deploy-check test bench-report bench-mcp eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
 
 help:
-	@echo "make setup     install the wasm32-wasip2 target and fetch dependencies (once)"
+	@echo "make setup     install the wasm32-wasip2 target, fetch dependencies, apt what tests need (demo and test do it)"
 	@echo "make build     build the joule host (release) and the shipped skills"
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
 	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
@@ -34,6 +37,7 @@ help:
 	@echo "make bench     benchmarks: instantiation, host calls, profile reading and top, metric ingest"
 	@echo "make bench-fleet  a generated fleet (SERIES=100000 POINTS=1000) read, then scanned by joule run"
 	@echo "make bench-shards  a million-series Parquet fleet scanned by SHARDS=10 shards, then merged"
+	@echo "make bench-report  the example's report made in each format (JSON, Markdown, SARIF, HTML)"
 	@echo "make bench-mcp  joule mcp round trips from the Python MCP SDK: profile_top, a skill tool"
 	@echo "make bench-symbols  the function index of SYMBOL_TREE (Go's 9,000-file sources), cold then cached"
 	@echo "make profiles  re-capture the example's profiles (see example/README.md)"
@@ -53,22 +57,22 @@ setup:
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
 	command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null && \
 		command -v g++ >/dev/null && command -v go >/dev/null && command -v javac >/dev/null && \
-		command -v npm >/dev/null || \
+		command -v npm >/dev/null && command -v chromium >/dev/null && command -v xz >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-		  python3 python3-venv g++ golang-go default-jdk-headless npm; }
+		  python3 python3-venv g++ golang-go default-jdk-headless npm chromium xz-utils; }
 
 build: skills
 	$(CARGO) build --release -p joule
 
 # Skills are cdylib crates; on wasm32-wasip2 the linker emits a component directly.
 skills:
-	$(CARGO) build --target $(WASM_TARGET) --profile skill $(addprefix -p ,$(SKILLS))
+	$(CARGO) build --target $(WASM_TARGET) --profile skill --target-dir $(WASM_DIR) $(addprefix -p ,$(SKILLS))
 	@mkdir -p $(SKILL_DIR)
 	@for s in $(SKILLS); do cp $(WASM_OUT)/$$(echo $$s | tr - _).wasm $(SKILL_DIR)/$$s.wasm; done
 
 test-skills:
-	$(CARGO) build --target $(WASM_TARGET) --profile skill $(addprefix -p ,$(TEST_SKILLS))
+	$(CARGO) build --target $(WASM_TARGET) --profile skill --target-dir $(WASM_DIR) $(addprefix -p ,$(TEST_SKILLS))
 	@mkdir -p $(TEST_SKILL_DIR)
 	@for s in $(TEST_SKILLS); do cp $(WASM_OUT)/$$(echo $$s | tr - _).wasm $(TEST_SKILL_DIR)/$$s.wasm; done
 
@@ -76,18 +80,19 @@ test-skills:
 # git repository from the bundle, when each commit was deployed, and profiles taken over time,
 # of which the service's own functions' cumulative shares are watched.
 DEMO_HISTORY := $(TARGET_DIR)/demo/logscan
+DEMO_RUN     := $(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
+	--history logscan=$(DEMO_HISTORY) --deploy-log logscan=example/history/deploys.csv \
+	--profile-series example/history/profiles --param regression-detect.series=total:logscan:: \
+	--skills $(SKILL_DIR)
 
-demo: build
+demo: setup build
 	@rm -rf $(DEMO_HISTORY)
 	git -c init.defaultBranch=main clone -q example/history/logscan.bundle $(DEMO_HISTORY)
-	$(JOULE) run --profile example/profiles/logscan.pb.gz --source example=example/logscan \
-		--history logscan=$(DEMO_HISTORY) --deploy-log logscan=example/history/deploys.csv \
-		--profile-series example/history/profiles \
-		--param regression-detect.series=total:logscan:: \
-		--skills $(SKILL_DIR) --patch $(TARGET_DIR)/demo.patch --format json -o $(TARGET_DIR)/demo.json
+	$(DEMO_RUN) --patch $(TARGET_DIR)/demo.patch --format json -o $(TARGET_DIR)/demo.json \
+		--html $(TARGET_DIR)/demo.html
 	$(JOULE) merge $(TARGET_DIR)/demo.json
 	$(JOULE) merge $(TARGET_DIR)/demo.json --format sarif -o $(TARGET_DIR)/demo.sarif
-	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch; the report as JSON and SARIF: $(TARGET_DIR)/demo.json, $(TARGET_DIR)/demo.sarif)"
+	@echo "(the suggested edits, as one patch: $(TARGET_DIR)/demo.patch; the report as JSON, SARIF and a page to open in a browser: $(TARGET_DIR)/demo.json, $(TARGET_DIR)/demo.sarif, $(TARGET_DIR)/demo.html)"
 
 # Re-captures the history's profiles (example/history/capture): every commit built and profiled.
 history-profiles:
@@ -136,7 +141,7 @@ demo-policy: build
 		--audit-log $(TARGET_DIR)/policy/audit.jsonl
 	@echo "(one line per host call: $(TARGET_DIR)/policy/audit.jsonl)"
 
-test: skills test-skills
+test: setup skills test-skills
 	$(CARGO) test --workspace
 
 # The hostile strings of host/src/untrusted/tests.rs, written in every Markdown place, read by
@@ -167,6 +172,20 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) $(addprefix -p ,$(SKILLS) $(TEST_SKILLS)) -- -D warnings
+
+# The report in each format for the example (the demo's run, in release): how long making each
+# one takes inside the process (`-v` logs it), and the whole conversion of the JSON report.
+bench-report: build
+	@rm -rf $(DEMO_HISTORY)
+	@git -c init.defaultBranch=main clone -q example/history/logscan.bundle $(DEMO_HISTORY)
+	@$(DEMO_RUN) --format json -o $(TARGET_DIR)/bench-report.json 2>/dev/null || [ $$? = 3 ]
+	@for f in json markdown sarif html; do \
+		$(DEMO_RUN) --format $$f -o /dev/null -v 2>&1 | grep 'the report:' | sed 's/.*the report:/joule run:/'; \
+	done
+	@for f in sarif html; do \
+		/usr/bin/time -f "joule merge --format $$f: %e s whole process, %M KB" \
+			$(JOULE) merge $(TARGET_DIR)/bench-report.json --format $$f -o /dev/null; \
+	done
 
 bench: skills test-skills
 	$(CARGO) bench -p joule -p joule-profile

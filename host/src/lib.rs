@@ -10,6 +10,7 @@
 //! own escaping function.
 
 pub mod audit;
+pub mod builtin;
 pub mod caps;
 pub mod cli;
 pub mod deadline;

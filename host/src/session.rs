@@ -10,7 +10,7 @@ use joule_policy::{Denial, Policy, RunLimits, SkillGrants};
 use joule_profile::ingest::ReadOptions;
 
 use crate::audit::AuditLog;
-use crate::engine::{Inspected, LoadedSkill, Plan, Runtime, RuntimeConfig};
+use crate::engine::{Inspected, LoadedSkill, Location, Plan, Runtime, RuntimeConfig};
 use crate::history::History;
 use crate::inputs::{Inputs, NamedMetrics, NamedProfile, ProfileViews};
 use crate::report::{InputsRecord, MetricsRecord, ProfileRecord, Report, RunRecord, SourceRecord};
@@ -35,6 +35,9 @@ pub struct Request {
     pub histories: Vec<(String, PathBuf, Option<PathBuf>)>,
     /// Skill components, or directories holding them.
     pub skills: Vec<PathBuf>,
+    /// Whether the skills built into joule ([`crate::builtin`]) load too; one of `skills` with
+    /// a built-in skill's id replaces it.
+    pub builtin_skills: bool,
     /// skill id -> parameter -> value.
     pub parameters: HashMap<String, BTreeMap<String, String>>,
     pub jobs: usize,
@@ -91,6 +94,24 @@ pub fn skill_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The components to load: the files of `paths` ([`skill_files`]) in order, then, when
+/// `built_in`, every built-in skill ([`crate::builtin`]) by id. [`load_skills`] leaves out a
+/// built-in skill that one of the files replaces.
+pub fn components(paths: &[PathBuf], built_in: bool) -> anyhow::Result<Vec<Location>> {
+    let mut components: Vec<Location> = skill_files(paths)?
+        .into_iter()
+        .map(Location::File)
+        .collect();
+    if built_in {
+        components.extend(
+            crate::builtin::all()
+                .iter()
+                .map(|b| Location::BuiltIn(b.id)),
+        );
+    }
+    Ok(components)
+}
+
 /// What loading one component came to.
 #[derive(Debug)]
 pub enum Loaded {
@@ -107,45 +128,119 @@ pub enum Loaded {
     /// Not loadable at all (unreadable, not a skill component, `describe` failed), as the run
     /// record that says why.
     Failed(Box<RunRecord>),
+    /// A built-in skill the policy has no entry for (none names its id or pins its digest): left
+    /// out, not refused, so a policy written for some skills runs them without failing on the
+    /// built-in ones it never mentions. None of its code ran. See [`unlisted_notice`].
+    Unlisted {
+        component: Box<Inspected>,
+        name: String,
+        denial: Denial,
+    },
 }
 
-/// Loads skills in parallel, in the order of `files`, asking `policy` before each one runs any
-/// code: a component it does not admit is inspected (digest, claimed id, imports) and refused
-/// without its `describe` ever running. With no policy to ask (`None`), every component
+impl Loaded {
+    /// What the component goes by: its id once described, else the name it went by.
+    fn name(&self) -> &str {
+        match self {
+            Loaded::Skill(skill) => &skill.descriptor.id,
+            Loaded::Refused { name, .. } | Loaded::Unlisted { name, .. } => name,
+            Loaded::Failed(record) => &record.skill,
+        }
+    }
+}
+
+/// The record of a component that could not be loaded, named after its file (a built-in
+/// skill, after its id).
+fn failed_load(location: &Location, error: Untrusted, took: std::time::Duration) -> RunRecord {
+    match location {
+        Location::File(path) => RunRecord::failed_load(path, error, took),
+        Location::BuiltIn(id) => RunRecord {
+            duration_ms: took.as_secs_f64() * 1e3,
+            ..RunRecord::by_host(id.to_string(), "load", Some(error))
+        },
+    }
+}
+
+/// The one notice for the built-in skills a policy left out ([`Loaded::Unlisted`], as
+/// (name, digest)): which, and the policy lines that would run one.
+pub fn unlisted_notice(policy: &Policy, unlisted: &[(String, String)]) -> Option<String> {
+    let (first, digest) = unlisted.first()?;
+    let file = policy
+        .path
+        .as_ref()
+        .map(|p| format!(" {}", p.display()))
+        .unwrap_or_default();
+    let names: Vec<String> = unlisted
+        .iter()
+        .map(|(name, _)| format!("`{name}`"))
+        .collect();
+    Some(format!(
+        "left out {} built-in skill{} the policy{file} has no [[skill]] entry for (deny by default): {}. To run one, add its entry, as for `{first}`:\n  [[skill]]\n  id = \"{first}\"\n  digest = \"sha256:{digest}\"\n(`joule policy init` writes one for each; --no-builtin-skills leaves the built-in skills out)",
+        unlisted.len(),
+        if unlisted.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    ))
+}
+
+/// Loads skills in parallel, in the order of `components`, asking `policy` before each one runs
+/// any code: a component it does not admit is inspected (digest, claimed id, imports) and refused
+/// without its `describe` ever running (a built-in skill it does not mention at all is
+/// [`Loaded::Unlisted`]). With no policy to ask (`None`), every component
 /// describes itself: that is for the operator's own commands about the files they name
 /// (`joule skills`, `joule policy pin` and `init`), never for a run. A component that fails to
 /// load becomes a failed run record; the others load.
+///
+/// A built-in skill is left out, logged, when a component given as a file goes by its id
+/// (described, or by the name it went by if refused or unloadable): the file replaces it.
 pub async fn load_skills(
     runtime: &Arc<Runtime>,
-    files: Vec<PathBuf>,
+    components: Vec<Location>,
     policy: Option<&Policy>,
 ) -> Vec<Loaded> {
-    let handles: Vec<_> = files
+    let handles: Vec<_> = components
         .into_iter()
-        .map(|file| {
+        .map(|location| {
             let runtime = runtime.clone();
             let policy = policy.cloned();
-            tokio::task::spawn_blocking(move || {
+            let built_in = location.is_built_in();
+            let handle = tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
-                let loaded = load_one(&runtime, &file, policy.as_ref());
+                let loaded = load_one(&runtime, &location, policy.as_ref());
                 match loaded {
                     Ok(loaded) => loaded,
-                    Err(e) => Loaded::Failed(Box::new(RunRecord::failed_load(
-                        &file,
+                    Err(e) => Loaded::Failed(Box::new(failed_load(
+                        &location,
                         format!("{e:#}").into(),
                         started.elapsed(),
                     ))),
                 }
-            })
+            });
+            (built_in, handle)
         })
         .collect();
     let mut out = Vec::new();
-    for handle in handles {
+    for (built_in, handle) in handles {
         if let Ok(loaded) = handle.await {
-            out.push(loaded);
+            out.push((built_in, loaded));
         }
     }
-    out
+    let given: std::collections::HashSet<String> = out
+        .iter()
+        .filter(|(built_in, _)| !built_in)
+        .map(|(_, l)| l.name().to_string())
+        .collect();
+    out.into_iter()
+        .filter_map(|(built_in, l)| {
+            if built_in && given.contains(l.name()) {
+                tracing::info!(
+                    "built-in skill `{}` replaced by the component given with that id",
+                    l.name()
+                );
+                return None;
+            }
+            Some(l)
+        })
+        .collect()
 }
 
 /// The skills described, and the run records of the components that failed to load, from a
@@ -157,14 +252,27 @@ pub fn described(loaded: Vec<Loaded>) -> (Vec<Arc<LoadedSkill>>, Vec<RunRecord>)
         match l {
             Loaded::Skill(skill) => skills.push(skill),
             Loaded::Failed(record) => failed.push(*record),
-            Loaded::Refused { .. } => unreachable!("no policy was asked"),
+            Loaded::Refused { .. } | Loaded::Unlisted { .. } => {
+                unreachable!("no policy was asked")
+            }
         }
     }
     (skills, failed)
 }
 
-fn load_one(runtime: &Runtime, file: &Path, policy: Option<&Policy>) -> anyhow::Result<Loaded> {
-    let component = runtime.inspect(file)?;
+fn load_one(
+    runtime: &Runtime,
+    location: &Location,
+    policy: Option<&Policy>,
+) -> anyhow::Result<Loaded> {
+    let component = match location {
+        Location::File(path) => runtime.inspect(path)?,
+        Location::BuiltIn(id) => {
+            let built_in = crate::builtin::get(id)
+                .with_context(|| format!("{location}: no built-in skill has this id"))?;
+            runtime.inspect_bytes(built_in.bytes, location.clone())?
+        }
+    };
     let Some(policy) = policy else {
         return Ok(Loaded::Skill(runtime.describe_component(component)?));
     };
@@ -181,6 +289,17 @@ fn load_one(runtime: &Runtime, file: &Path, policy: Option<&Policy>) -> anyhow::
         imports: &component.imports,
     };
     if let Err(denial) = policy.admit_unrun(&unrun) {
+        let unlisted = !policy.is_open()
+            && location.is_built_in()
+            && policy.pinned_as(&component.digest).is_empty()
+            && policy.entry(&name).is_none();
+        if unlisted {
+            return Ok(Loaded::Unlisted {
+                component: Box::new(component),
+                name,
+                denial,
+            });
+        }
         return Ok(Loaded::Refused {
             component: Box::new(component),
             name,
@@ -202,7 +321,7 @@ pub fn unique_ids<T>(
 ) -> (Vec<T>, Vec<(T, String)>) {
     let files: Vec<String> = loaded
         .iter()
-        .map(|item| crate::engine::file_stem(&skill(item).path))
+        .map(|item| skill(item).location.stem())
         .collect();
     let given: Vec<(&str, &str)> = loaded
         .iter()
@@ -210,9 +329,9 @@ pub fn unique_ids<T>(
         .map(|(item, file)| (skill(item).descriptor.id.as_str(), file.as_str()))
         .collect();
     let keepers = joule_policy::id_keepers(&given);
-    let keeper_paths: Vec<PathBuf> = keepers
+    let keeper_paths: Vec<Location> = keepers
         .iter()
-        .map(|&k| skill(&loaded[k]).path.clone())
+        .map(|&k| skill(&loaded[k]).location.clone())
         .collect();
     let mut kept = Vec::new();
     let mut refused = Vec::new();
@@ -224,9 +343,7 @@ pub fn unique_ids<T>(
         let this = skill(&item);
         let why = format!(
             "{}: skill id `{}` is already taken by {}, which keeps it (a component named after its id keeps the id; otherwise the first given does); this one is refused",
-            this.path.display(),
-            this.descriptor.id,
-            keeper_paths[i].display()
+            this.location, this.descriptor.id, keeper_paths[i]
         );
         refused.push((item, why));
     }
@@ -235,7 +352,7 @@ pub fn unique_ids<T>(
 
 /// A component refused at load, for its run record and the audit log's load decision.
 pub struct Refusal<'a> {
-    path: &'a Path,
+    location: &'a Location,
     /// The id it gave, or the name it went by when none of its code ran.
     id: &'a str,
     version: &'a Untrusted,
@@ -245,7 +362,7 @@ pub struct Refusal<'a> {
 impl<'a> Refusal<'a> {
     pub fn of(skill: &'a LoadedSkill) -> Self {
         Refusal {
-            path: &skill.path,
+            location: &skill.location,
             id: &skill.descriptor.id,
             version: &skill.descriptor.version,
             digest: &skill.digest,
@@ -254,12 +371,12 @@ impl<'a> Refusal<'a> {
 
     /// Refused by the policy, for `reason`: recorded under its id.
     pub fn record(&self, reason: &str, audit: Option<&AuditLog>) -> RunRecord {
-        let shown = self.path.display().to_string();
+        let shown = self.location.to_string();
         if let Some(audit) = audit {
             audit.write_load(self.id, self.digest, &shown, Some(reason));
         }
-        let mut record = RunRecord::failed_load(
-            self.path,
+        let mut record = failed_load(
+            self.location,
             format!("{shown}: {reason}").into(),
             Default::default(),
         );
@@ -273,15 +390,9 @@ impl<'a> Refusal<'a> {
     /// file name, as any component that failed to load, and in the audit log under the id.
     pub fn duplicate(&self, why: &str, audit: Option<&AuditLog>) -> RunRecord {
         if let Some(audit) = audit {
-            audit.write_load(
-                self.id,
-                self.digest,
-                &self.path.display().to_string(),
-                Some(why),
-            );
+            audit.write_load(self.id, self.digest, &self.location.to_string(), Some(why));
         }
-        let mut record =
-            RunRecord::failed_load(self.path, why.to_string().into(), Default::default());
+        let mut record = failed_load(self.location, why.to_string().into(), Default::default());
         record.version = self.version.clone();
         record.digest = self.digest.to_string();
         record
@@ -533,12 +644,22 @@ pub async fn analyse(
     request: Request,
     watch: crate::engine::Watch,
 ) -> anyhow::Result<Report> {
+    Ok(analyse_keeping(runtime, request, watch).await?.0)
+}
+
+/// [`analyse`], keeping the session: what the report is drawn from (the HTML page's inputs).
+pub async fn analyse_keeping(
+    runtime: Arc<Runtime>,
+    request: Request,
+    watch: crate::engine::Watch,
+) -> anyhow::Result<(Report, Session)> {
     // The run's clock starts now: reading the inputs, the skills, the report all count.
     let now = std::time::Instant::now();
     let ends = deadline(now, request.budget.deadline);
     let session = Session::open(runtime, request).await?;
     let parameters = session.parameters.clone();
-    session.run(None, parameters, ends, watch).await
+    let report = session.run(None, parameters, ends, watch).await?;
+    Ok((report, session))
 }
 
 /// `now` plus `limit`, or a century on when that overflows.
@@ -557,6 +678,8 @@ pub struct Session {
     skills: std::sync::RwLock<Arc<Skills>>,
     /// Where the skills are loaded from (`--skills`).
     skill_paths: Vec<PathBuf>,
+    /// Whether the built-in skills load too.
+    builtin_skills: bool,
     policy: Policy,
     views: std::sync::Mutex<ProfileViews>,
     audit: Option<Arc<AuditLog>>,
@@ -579,22 +702,37 @@ pub struct Skills {
 }
 
 impl Skills {
-    /// Loads the components at `paths`, and admits those the policy admits: each with the
-    /// inputs its grants let through.
+    /// Loads the components at `paths` (and the built-in skills, when `built_in`), and admits
+    /// those the policy admits: each with the inputs its grants let through.
     async fn load(
         runtime: &Arc<Runtime>,
-        paths: &[PathBuf],
+        (paths, built_in): (&[PathBuf], bool),
         policy: &Policy,
         inputs: &Inputs,
         views: &std::sync::Mutex<ProfileViews>,
         audit: Option<&Arc<AuditLog>>,
     ) -> anyhow::Result<Skills> {
-        let files = skill_files(paths)?;
+        let components = components(paths, built_in)?;
         let mut runs = Vec::new();
         let mut admitted = Vec::new();
-        for loaded in load_skills(runtime, files, Some(policy)).await {
+        let mut unlisted = Vec::new();
+        for loaded in load_skills(runtime, components, Some(policy)).await {
             let skill = match loaded {
                 Loaded::Skill(skill) => skill,
+                Loaded::Unlisted {
+                    component,
+                    name,
+                    denial,
+                } => {
+                    // Not a refusal in the report, but a decision in the audit log all the same.
+                    if let Some(audit) = audit {
+                        let reason = denial.to_string();
+                        let shown = component.location.to_string();
+                        audit.write_load(&name, &component.digest, &shown, Some(&reason));
+                    }
+                    unlisted.push((name, component.digest));
+                    continue;
+                }
                 Loaded::Refused {
                     component,
                     name,
@@ -602,7 +740,7 @@ impl Skills {
                 } => {
                     let never_ran = Untrusted::default();
                     let refusal = Refusal {
-                        path: &component.path,
+                        location: &component.location,
                         id: &name,
                         version: &never_ran,
                         digest: &component.digest,
@@ -629,9 +767,10 @@ impl Skills {
         let mut skills = Vec::new();
         let mut access = HashMap::new();
         let mut views = views.lock().unwrap_or_else(|e| e.into_inner());
+        let notice = unlisted_notice(policy, &unlisted);
         for (skill, grants) in admitted {
             if let Some(audit) = audit {
-                let path = skill.path.display().to_string();
+                let path = skill.location.to_string();
                 audit.write_load(&skill.descriptor.id, &skill.digest, &path, None);
             }
             let granted = inputs.granted_to(&grants, &mut views);
@@ -647,7 +786,17 @@ impl Skills {
                 .iter()
                 .filter_map(|r| r.error.as_ref().map(Untrusted::terminal))
                 .collect();
-            anyhow::bail!("no skill could be loaded:\n  {}", reasons.join("\n  "));
+            anyhow::bail!(
+                "no skill could be loaded:\n  {}",
+                reasons
+                    .into_iter()
+                    .chain(notice)
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            );
+        }
+        if let Some(notice) = notice {
+            tracing::warn!("{notice}");
         }
         Ok(Skills {
             refused: runs,
@@ -756,7 +905,7 @@ impl Session {
         let views = std::sync::Mutex::new(ProfileViews::default());
         let skills = Skills::load(
             &runtime,
-            &request.skills,
+            (&request.skills, request.builtin_skills),
             &policy,
             &run_inputs,
             &views,
@@ -778,6 +927,7 @@ impl Session {
             inputs: run_inputs,
             skills: std::sync::RwLock::new(Arc::new(skills)),
             skill_paths: request.skills,
+            builtin_skills: request.builtin_skills,
             policy,
             views,
             audit: request.audit,
@@ -842,7 +992,7 @@ impl Session {
     pub async fn reload_skills(&self) -> anyhow::Result<bool> {
         let skills = Skills::load(
             &self.runtime,
-            &self.skill_paths,
+            (&self.skill_paths, self.builtin_skills),
             &self.policy,
             &self.inputs,
             &self.views,

@@ -11,6 +11,7 @@ fn joule(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_joule"))
         .args(args)
         .env_remove("JOULE_SKILLS")
+        .env("JOULE_NO_BUILTIN_SKILLS", "1")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("joule runs")

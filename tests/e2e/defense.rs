@@ -751,7 +751,7 @@ fn a_sharded_scan_merged_is_the_scan_of_one_process() {
             .chain(&base)
             .map(|s| s.to_string())
             .collect();
-        let mut command = std::process::Command::new(joule_bin());
+        let mut command = joule_command();
         if k == 3 {
             command
                 .env("JOB_COMPLETION_INDEX", "3")

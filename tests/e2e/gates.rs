@@ -186,7 +186,7 @@ fn progress_shows_on_a_terminal_only() {
     let ex = root().join("example");
     let command = |format: &str| {
         format!(
-            "JOULE_CACHE_DIR={} {} run --profile {} --skills {} --skills {} --format {format} -o {}",
+            "JOULE_NO_BUILTIN_SKILLS=1 JOULE_CACHE_DIR={} {} run --profile {} --skills {} --skills {} --format {format} -o {}",
             path_str(&cache_dir()),
             path_str(joule_bin()),
             path_str(&ex.join("profiles/logscan.pb.gz")),

@@ -6,7 +6,6 @@
 //!
 //! Needs `python3` with `venv` and PyPI (`make setup` installs python3).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use joule_tests::*;
@@ -14,26 +13,9 @@ use joule_tests::*;
 /// The SDK version the checks were written against.
 const MCP: &str = "mcp==2.3.0";
 
-/// A virtual environment with the SDK, made once under the target directory.
-fn python() -> PathBuf {
-    let dir = target_dir().join("mcp-venv");
-    let python = dir.join("bin/python");
-    let has_sdk = |python: &PathBuf| {
-        Command::new(python)
-            .args(["-c", "import mcp.client.stdio"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has_sdk(&python) {
-        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&dir));
-        run_ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", MCP]));
-    }
-    python
-}
-
 #[test]
 fn an_agent_drives_joule_through_the_python_mcp_sdk() {
-    let python = python();
+    let python = python_venv("mcp-venv", MCP, "mcp.client.stdio");
     let scratch = scratch_dir("mcp");
     // A policy that pins hot-functions and grants it the example's profile and tree, with no
     // [agent] table: the host's own tools may read nothing (the script adds one to a copy).

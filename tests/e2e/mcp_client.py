@@ -21,10 +21,19 @@ import time
 
 import anyio
 from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp.client.stdio import get_default_environment, stdio_client
 from mcp.shared.exceptions import MCPError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# Each check names the skills it counts on: the skills built into joule stay out.
+NO_BUILTIN = {"JOULE_NO_BUILTIN_SKILLS": "1"}
+
+
+def server_env():
+    """The environment the MCP SDK gives a server it starts, and NO_BUILTIN."""
+    return {**get_default_environment(), **NO_BUILTIN}
+
+
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
@@ -50,7 +59,7 @@ def text_of(result):
 
 
 async def session(joule, args, body):
-    params = StdioServerParameters(command=joule, args=["mcp", *args])
+    params = StdioServerParameters(command=joule, args=["mcp", *args], env=server_env())
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as s:
             init = await s.initialize()
@@ -337,12 +346,15 @@ async def main_checks(a):
         async def progressed(progress, total, message):
             seen.append((progress, total, message))
         r = await s.call_tool("panicker", {}, progress_callback=progressed)
-        # The server sends progress before the result, but the SDK runs progress callbacks in
-        # tasks of their own, which may run after the call has returned.
+        # The server sends progress before the result (when the invocation starts and when it
+        # ends), but the SDK runs progress callbacks in tasks of their own and forgets a call's
+        # callback once its result is in: the last notice may come too late to be heard.
         waited = time.monotonic()
         while not seen and time.monotonic() - waited < 5:
             await anyio.sleep(0.05)
-        check(seen and seen[-1][0] == seen[-1][1] == 1 and "panicker" in (seen[-1][2] or ""),
+        done = [p for p, _, _ in seen]
+        check(seen and all(t == 1 for _, t, _ in seen) and done == sorted(done)
+              and all("panicker" in (m or "") for p, _, m in seen if p == 1),
               f"a skill tool sends progress notifications ({seen})")
 
     panicker = os.path.join(a.test_skills, "panicker.wasm")
@@ -420,7 +432,7 @@ async def main_checks(a):
     proc = subprocess.Popen([a.joule, "mcp", *example_args(history, False), "--skills",
                              os.path.join(a.skills, "hot-functions.wasm")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+                            text=True, env={**os.environ, **NO_BUILTIN})
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
             "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                        "clientInfo": {"name": "raw", "version": "0"}}}
@@ -453,7 +465,7 @@ async def main_checks(a):
                              os.path.join(a.test_skills, "spinner.wasm"), "--timeout", "60",
                              "--audit-log", gone_audit],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+                            text=True, env={**os.environ, **NO_BUILTIN})
     proc.stdin.write(json.dumps(init) + "\n")
     proc.stdin.flush()
     proc.stdout.readline()
@@ -490,7 +502,7 @@ async def http_transport(a, history):
     proc = subprocess.Popen([a.joule, "mcp", "--http", "127.0.0.1:0", *example_args(history, False),
                              "--skills", a.skills, "--audit-log", audit],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **NO_BUILTIN})
     try:
         url = None
         for line in proc.stderr:
@@ -566,7 +578,7 @@ async def tool_list_changes(a, history):
         return len(notices) >= count
 
     params = StdioServerParameters(command=a.joule, args=[
-        "mcp", *example_args(history, False), "--skills", watched])
+        "mcp", *example_args(history, False), "--skills", watched], env=server_env())
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write, message_handler=handler) as s:
             init = await s.initialize()

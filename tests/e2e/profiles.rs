@@ -170,12 +170,10 @@ fn flame_graphs_are_drawn_with_inferno() {
 #[test]
 fn a_profile_piped_in_reads_as_the_file_does() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let piped = |bytes: &[u8], args: &[&str]| {
-        let mut child = Command::new(joule_bin())
+        let mut child = joule_command()
             .args(args)
-            .env("JOULE_CACHE_DIR", cache_dir())
-            .current_dir(root())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

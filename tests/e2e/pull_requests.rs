@@ -79,12 +79,9 @@ fn example_run(repo: &Path) -> Vec<String> {
 /// worktree's own `target/` (a `CARGO_TARGET_DIR` from CI would make every worktree share one,
 /// and the benchmark time the same binary on both sides), with the test cache.
 fn joule_pr(args: &[&str]) -> std::process::Output {
-    Command::new(joule_bin())
+    joule_command()
         .args(args)
         .env_remove("CARGO_TARGET_DIR")
-        .env("JOULE_CACHE_DIR", cache_dir())
-        .env_remove("JOULE_SKILLS")
-        .current_dir(root())
         .output()
         .expect("joule runs")
 }

@@ -236,7 +236,7 @@ fn an_interrupted_run_stops_its_skills_and_keeps_what_was_found() {
     let profile = fixture("folded/simple.txt");
     let hot = skill("hot-functions");
     let spinner = test_skill("spinner");
-    let mut child = std::process::Command::new(joule_bin())
+    let mut child = joule_command()
         .arg("run")
         .arg("--profile")
         .arg(&profile)
@@ -246,8 +246,6 @@ fn an_interrupted_run_stops_its_skills_and_keeps_what_was_found() {
         .arg(&spinner)
         .args(["--timeout", "60", "--format", "json", "-o"])
         .arg(&report)
-        .env("JOULE_CACHE_DIR", cache_dir())
-        .env_remove("JOULE_SKILLS")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

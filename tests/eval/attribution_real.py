@@ -42,6 +42,9 @@ import sys
 
 from attribution_projects import PROJECTS, git
 
+# The skills each run names are the ones evaluated: the skills built into joule stay out.
+os.environ["JOULE_NO_BUILTIN_SKILLS"] = "1"
+
 START = 1_735_689_600  # 2025-01-01T00:00:00Z, the first release's commit time
 DAY = 86_400
 DEPLOY_DELAY = 6 * 3600

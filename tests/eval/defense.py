@@ -49,6 +49,9 @@ import time
 
 import attribution
 
+# The skills each run names are the ones evaluated: the skills built into joule stay out.
+os.environ["JOULE_NO_BUILTIN_SKILLS"] = "1"
+
 POINTS = 1000
 START, STEP = 1_764_547_200, 300  # 2025-12-01T00:00:00Z, five-minute points
 STEPS = [0.0005, 0.001, 0.002, 0.004, 0.006, 0.01, 0.016, 0.02, 0.05]

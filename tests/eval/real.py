@@ -48,6 +48,9 @@ import tomllib
 
 from offense import ROOT, SKILLS
 
+# The skills each run names are the ones evaluated: the skills built into joule stay out.
+os.environ["JOULE_NO_BUILTIN_SKILLS"] = "1"
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 JUDGEMENTS = os.path.join(HERE, "real", "judgements.toml")
 

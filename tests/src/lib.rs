@@ -258,15 +258,27 @@ pub fn joule(args: &[&str]) -> Output {
     joule_in(&root(), args)
 }
 
-/// Runs `joule` with `args` in the directory `dir`, with the test cache.
+/// Runs `joule` with `args` in the directory `dir`, with the test cache, and without the
+/// built-in skills ([`joule_command`]).
 pub fn joule_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(joule_bin())
+    joule_command()
         .args(args)
-        .env("JOULE_CACHE_DIR", cache_dir())
-        .env_remove("JOULE_SKILLS")
         .current_dir(dir)
         .output()
         .expect("joule runs")
+}
+
+/// The `joule` binary as the tests run it: with the test cache, no `$JOULE_SKILLS`, and
+/// without the skills built into it (`JOULE_NO_BUILTIN_SKILLS=1`), so a test's `--skills` are
+/// exactly the skills that run. `tests/e2e/builtin_skills.rs` removes that variable.
+pub fn joule_command() -> Command {
+    let mut command = Command::new(joule_bin());
+    command
+        .env("JOULE_CACHE_DIR", cache_dir())
+        .env_remove("JOULE_SKILLS")
+        .env("JOULE_NO_BUILTIN_SKILLS", "1")
+        .current_dir(root());
+    command
 }
 
 /// Runs `joule run ... --format json` and parses the report; returns it with the exit code
@@ -355,6 +367,24 @@ pub fn digest_of(component: &Path) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The Python of a virtual environment `<target>/NAME` holding PyPI package `requirement`
+/// (`name==version`), made once: whether it is there is asked by importing `module`.
+pub fn python_venv(name: &str, requirement: &str, module: &str) -> PathBuf {
+    let dir = target_dir().join(name);
+    let python = dir.join("bin/python");
+    let has = |python: &PathBuf| {
+        Command::new(python)
+            .args(["-c", &format!("import {module}")])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has(&python) {
+        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&dir));
+        run_ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", requirement]));
+    }
+    python
 }
 
 /// A fresh directory under `<target>/tmp/joule-tests/`, unique to this process and call.
@@ -757,12 +787,9 @@ fn sandboxed(
     all.push("--audit-log");
     all.push(path_str(&audit_path));
     all.extend_from_slice(args);
-    let mut command = Command::new(joule_bin());
+    let mut command = joule_command();
     command
         .args(&all)
-        .env("JOULE_CACHE_DIR", cache_dir())
-        .env_remove("JOULE_SKILLS")
-        .current_dir(root())
         .stdin(std::process::Stdio::null())
         .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
         .stderr(std::fs::File::create(&stderr_path).unwrap());

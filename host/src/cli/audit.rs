@@ -96,7 +96,7 @@ fn import_views(imports: &[String]) -> Vec<ImportView> {
 fn audit_one(skill: &LoadedSkill, policy: &Policy) -> ComponentAudit {
     let d = &skill.descriptor;
     ComponentAudit {
-        path: skill.path.display().to_string(),
+        path: skill.location.to_string(),
         id: d.id.clone(),
         id_from: "describe",
         version: d.version.clone(),
@@ -126,7 +126,7 @@ fn audit_unrun(
         "policy entry"
     };
     ComponentAudit {
-        path: component.path.display().to_string(),
+        path: component.location.to_string(),
         review: policy.review_unrun(&unrun, denial),
         id: name,
         id_from,
@@ -144,12 +144,12 @@ fn load_all(
     paths: &[PathBuf],
     policy: Option<&Policy>,
 ) -> anyhow::Result<Vec<Loaded>> {
-    let files = session::skill_files(paths)?;
+    let components = session::components(paths, engine.builtin_skills())?;
     let config = engine.config()?;
     let tokio = super::tokio_runtime()?;
     tokio.block_on(async {
         let runtime = session::runtime(config, crate::engine::default_jobs())?;
-        anyhow::Ok(session::load_skills(&runtime, files, policy).await)
+        anyhow::Ok(session::load_skills(&runtime, components, policy).await)
     })
 }
 
@@ -179,9 +179,14 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     // audited from their bytes.
     let mut audits = Vec::new();
     let mut failed = Vec::new();
+    let mut unlisted = Vec::new();
     for loaded in load_all(&args.engine, &paths, Some(&policy))? {
         match loaded {
             Loaded::Skill(skill) => audits.push(audit_one(&skill, &policy)),
+            // As a run leaves it out: named in one notice, not refused.
+            Loaded::Unlisted {
+                component, name, ..
+            } => unlisted.push((name, component.digest)),
             Loaded::Refused {
                 component,
                 name,
@@ -193,14 +198,27 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     let refused = audits.iter().filter(|a| !a.review.verdict.loads()).count() + failed.len();
     match args.format {
         AuditFormat::Json => {
+            let left_out: Vec<_> = unlisted
+                .iter()
+                .map(|(id, digest)| {
+                    serde_json::json!({ "id": id, "digest": format!("sha256:{digest}") })
+                })
+                .collect();
             let out = serde_json::json!({
                 "policy": args.policy.as_ref().map(|p| p.display().to_string()),
                 "components": audits,
                 "unloadable": failed,
+                "built_in_left_out": left_out,
             });
             super::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
         }
-        AuditFormat::Text => super::emit(&render(&audits, &failed, &args.policy))?,
+        AuditFormat::Text => {
+            let mut text = render(&audits, &failed, &args.policy);
+            if let Some(notice) = session::unlisted_notice(&policy, &unlisted) {
+                let _ = writeln!(text, "\n{}", terminal::lines(&notice));
+            }
+            super::emit(&text)?
+        }
     }
     Ok(if refused == 0 {
         exit::OK
@@ -369,8 +387,8 @@ fn one_per_id(skills: &[std::sync::Arc<LoadedSkill>]) -> anyhow::Result<()> {
         {
             anyhow::bail!(
                 "both {} and {} say they are skill `{}`; pin from a set of components with one per id",
-                other.path.display(),
-                s.path.display(),
+                other.location,
+                s.location,
                 s.descriptor.id
             );
         }

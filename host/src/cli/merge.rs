@@ -37,6 +37,6 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<u8> {
         parts.push(Part { file, report });
     }
     let merged = report::merge(parts)?;
-    super::run::write_report(&merged, args.format, args.output.as_deref())?;
+    super::run::write_report(&merged, args.format, args.output.as_deref(), None)?;
     Ok(super::run::warn_and_exit(&merged))
 }

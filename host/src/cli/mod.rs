@@ -118,15 +118,26 @@ pub enum Format {
     /// The findings table only (with --baseline's marks), cut under GitHub's comment size
     /// limit: for a pull-request comment.
     MarkdownSummary,
+    /// One self-contained page: the findings table, flame graphs, series charts and patches.
+    Html,
 }
 
 /// Settings shared by the commands that load skills.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EngineArgs {
-    /// Skill components (.wasm), or directories of them. Repeatable. Defaults to the paths in
-    /// $JOULE_SKILLS (separated by `:`).
+    /// Skill components (.wasm), or directories of them, besides the built-in skills (one with
+    /// a built-in skill's id replaces it). Repeatable. Defaults to the paths in $JOULE_SKILLS
+    /// (separated by `:`).
     #[arg(long = "skills", value_name = "PATH")]
     pub skills: Vec<PathBuf>,
+    /// Leave out the shipped skills built into joule: only those of --skills ($JOULE_SKILLS)
+    /// load.
+    #[arg(
+        long,
+        env = "JOULE_NO_BUILTIN_SKILLS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub no_builtin_skills: bool,
     /// Wall-clock limit per skill invocation, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
@@ -172,16 +183,31 @@ pub fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
 }
 
 impl EngineArgs {
+    /// The skill components and directories given: `--skills`, else `$JOULE_SKILLS`. Empty
+    /// when neither is given and the built-in skills load; an error when nothing would load.
     pub fn skill_paths(&self) -> anyhow::Result<Vec<PathBuf>> {
         if !self.skills.is_empty() {
             return Ok(self.skills.clone());
         }
-        match std::env::var_os("JOULE_SKILLS") {
-            Some(paths) => Ok(std::env::split_paths(&paths).collect()),
-            None => anyhow::bail!(
-                "no skills given: pass --skills PATH (a .wasm component or a directory of them) or set JOULE_SKILLS"
-            ),
+        if let Some(paths) = std::env::var_os("JOULE_SKILLS") {
+            return Ok(std::env::split_paths(&paths).collect());
         }
+        if self.builtin_skills() {
+            return Ok(Vec::new());
+        }
+        let why = if self.no_builtin_skills {
+            "the built-in skills are off (--no-builtin-skills or JOULE_NO_BUILTIN_SKILLS)"
+        } else {
+            "this joule has no built-in skills (built without the `builtin-skills` feature)"
+        };
+        anyhow::bail!(
+            "no skills given: pass --skills PATH (a .wasm component or a directory of them) or set JOULE_SKILLS; {why}"
+        )
+    }
+
+    /// Whether the built-in skills load (with those given, which replace any of the same id).
+    pub fn builtin_skills(&self) -> bool {
+        !self.no_builtin_skills && !crate::builtin::all().is_empty()
     }
 
     pub fn config(&self) -> anyhow::Result<crate::engine::RuntimeConfig> {

@@ -71,8 +71,13 @@ pub fn query(args: QueryArgs) -> anyhow::Result<u8> {
         under: None,
         limit: args.limit,
     };
-    if matches!(args.format, Format::Sarif | Format::MarkdownSummary) {
-        anyhow::bail!("--format sarif and markdown-summary are for reports: give json or markdown");
+    if matches!(
+        args.format,
+        Format::Sarif | Format::MarkdownSummary | Format::Html
+    ) {
+        anyhow::bail!(
+            "--format sarif, markdown-summary and html are for reports: give json or markdown"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(600);
     let found = tree
@@ -80,8 +85,8 @@ pub fn query(args: QueryArgs) -> anyhow::Result<u8> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;
     let out = match args.format {
         // Refused above, before the query.
-        Format::Sarif | Format::MarkdownSummary => {
-            anyhow::bail!("--format sarif and markdown-summary are for reports")
+        Format::Sarif | Format::MarkdownSummary | Format::Html => {
+            anyhow::bail!("--format sarif, markdown-summary and html are for reports")
         }
         Format::Json => {
             let matches: Vec<serde_json::Value> = found

@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// Write the report here instead of standard output (`-` is standard output).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page here (as `--format html` writes
+    /// it): with a machine format on --output, one run gives both.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
     /// Also write every finding's suggested edits as one patch (for `git apply`).
     #[arg(long, value_name = "FILE")]
     patch: Option<PathBuf>,
@@ -81,6 +85,14 @@ pub struct RunArgs {
         help_heading = "Pull requests"
     )]
     pr_timeout: f64,
+    /// With --format html: flame graph frames narrower than this share of their graph (0..1)
+    /// are merged into their callers, as flame graph tools leave out what they cannot draw.
+    #[arg(long, value_name = "SHARE", default_value_t = crate::report::FlameDetail::default().min_width, help_heading = "HTML report")]
+    flame_min_width: f64,
+    /// With --format html: at most this many frames per flame graph; past it the narrowest
+    /// are merged into their callers too.
+    #[arg(long, value_name = "N", default_value_t = crate::report::FlameDetail::default().max_frames, help_heading = "HTML report")]
+    flame_max_frames: usize,
     /// Push each proposed branch to this remote (`joule pr --push`).
     #[arg(
         long,
@@ -92,6 +104,22 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    fn flame_detail(&self) -> anyhow::Result<crate::report::FlameDetail> {
+        if !(0.0..=1.0).contains(&self.flame_min_width) {
+            anyhow::bail!(
+                "--flame-min-width must be a share between 0 and 1 (got {})",
+                self.flame_min_width
+            );
+        }
+        if self.flame_max_frames == 0 {
+            anyhow::bail!("--flame-max-frames must be at least 1");
+        }
+        Ok(crate::report::FlameDetail {
+            min_width: self.flame_min_width,
+            max_frames: self.flame_max_frames,
+        })
+    }
+
     /// What --pull-requests asks for, checked before the run: `Err` with the exit status when
     /// the command line is wrong.
     fn pull_requests(&self) -> anyhow::Result<Result<Option<crate::pr::Options>, u8>> {
@@ -405,6 +433,7 @@ pub fn prepare(
             })
             .collect::<anyhow::Result<_>>()?,
         skills: args.engine.skill_paths()?,
+        builtin_skills: args.engine.builtin_skills(),
         parameters: parse_params(&args.params)?,
         jobs,
         max_depth: args.max_depth,
@@ -456,6 +485,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(crate::report::Earlier::read)
         .transpose()?;
+    let detail = args.flame_detail()?;
     let (request, config, jobs) = prepare(&args.session)?;
     let request_shard = request.shard;
     // An interrupt stops the skills running (they are recorded as cancelled) and the report is
@@ -485,9 +515,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let cancel = watch.cancel.clone();
     crate::interrupt::on_interrupt(move || cancel.cancel());
     let tokio = super::tokio_runtime()?;
-    let report = tokio.block_on(async {
+    // The session outlives the run: the HTML page draws from its inputs.
+    let (report, session) = tokio.block_on(async {
         let runtime = session::runtime(config, jobs)?;
-        session::analyse(runtime, request, watch).await
+        session::analyse_keeping(runtime, request, watch).await
     })?;
     bar.finish_and_clear();
     // An interrupt once the run is over stops nothing: the report is whole.
@@ -498,7 +529,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         report.baseline = Some(crate::report::Baseline::compare(&report, earlier));
     }
 
-    write_report(&report, args.format, args.output.as_deref())?;
+    let access = |id: &str| session.access(id);
+    let views = crate::report::Views {
+        inputs: session.inputs(),
+        access: &access,
+        detail,
+    };
+    write_report(&report, args.format, args.output.as_deref(), Some(&views))?;
+    if let Some(path) = &args.html {
+        write_report(&report, Format::Html, Some(path), Some(&views))?;
+    }
+    drop(session);
     if let Some(path) = &args.patch {
         std::fs::write(path, report.combined_patch())
             .with_context(|| format!("{}: cannot write the patch", path.display()))?;
@@ -557,7 +598,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
 /// Hidden where stderr is not a terminal, and with the formats machines read.
 fn progress_bar(format: Format) -> indicatif::ProgressBar {
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    if !terminal || matches!(format, Format::Json | Format::Sarif) {
+    if !terminal || matches!(format, Format::Json | Format::Sarif | Format::Html) {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
@@ -571,13 +612,21 @@ pub fn write_report(
     report: &Report,
     format: Format,
     output: Option<&std::path::Path>,
+    views: Option<&crate::report::Views>,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let text = match format {
+        Format::Html => crate::report::html(report, views),
         Format::Json => report.json(),
         Format::Markdown => crate::report::markdown(report),
         Format::Sarif => crate::report::sarif(report),
         Format::MarkdownSummary => crate::report::markdown_summary(report),
     };
+    tracing::info!(
+        "the report: {} bytes of {format:?} made in {:.1} ms",
+        text.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
     // `-o -` is standard output.
     match output.filter(|p| *p != std::path::Path::new("-")) {
         Some(path) => std::fs::write(path, &text)

@@ -16,14 +16,15 @@ pub struct SkillsArgs {
 }
 
 pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
-    let files = session::skill_files(&args.engine.skill_paths()?)?;
+    let components =
+        session::components(&args.engine.skill_paths()?, args.engine.builtin_skills())?;
     let config = args.engine.config()?;
     let tokio = super::tokio_runtime()?;
     let (skills, failures) = tokio.block_on(async {
         let runtime = session::runtime(config, crate::engine::default_jobs())?;
         // The operator asks what these components are: each describes itself (under the fixed
         // limits of `describe`), with no policy asked.
-        let loaded = session::load_skills(&runtime, files, None).await;
+        let loaded = session::load_skills(&runtime, components, None).await;
         let (loaded, mut failed) = session::described(loaded);
         let (skills, duplicates) = session::unique_ids(loaded, |s| s);
         failed.extend(
@@ -38,7 +39,9 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|s| {
                 serde_json::json!({
-                    "path": s.path.display().to_string(),
+                    // `built-in` or `file`; the path is `built-in:ID` for a built-in skill.
+                    "source": if s.location.is_built_in() { "built-in" } else { "file" },
+                    "path": s.location.to_string(),
                     "digest": s.digest,
                     "imports": s.imports,
                     "descriptor": s.descriptor,
@@ -54,11 +57,18 @@ pub fn skills(args: SkillsArgs) -> anyhow::Result<u8> {
             let d = &s.descriptor;
             let _ = writeln!(out, "{} {}", d.id, d.version.terminal());
             let _ = writeln!(out, "  {}", d.summary.terminal());
-            let _ = writeln!(
-                out,
-                "  file:         {}",
-                terminal::line(&s.path.display().to_string())
-            );
+            match s.location.path() {
+                Some(path) => {
+                    let _ = writeln!(
+                        out,
+                        "  file:         {}",
+                        terminal::line(&path.display().to_string())
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "  source:       built-in");
+                }
+            }
             let _ = writeln!(out, "  sha256:       {}", s.digest);
             let triggers: Vec<String> =
                 d.triggers.iter().map(|t| t.describe().terminal()).collect();

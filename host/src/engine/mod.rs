@@ -12,7 +12,8 @@ pub use cache::ComponentCache;
 pub use invoke::{Failure, Outcome, Until, block_on};
 pub use schedule::{Plan, Progress, Watch, run};
 pub use skill::{
-    CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Parameter, Trigger, file_stem, valid_id,
+    CLAIM_SECTION, Descriptor, Inspected, LoadedSkill, Location, Parameter, Trigger, claimed_id,
+    file_stem, valid_id,
 };
 
 use std::sync::atomic::{AtomicBool, Ordering};

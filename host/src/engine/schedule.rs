@@ -315,6 +315,15 @@ pub async fn run(runtime: Arc<Runtime>, plan: Plan) -> (Vec<RunRecord>, Vec<Find
             break;
         }
         total += admitted.len();
+        if let Some(progress) = &plan.watch.progress {
+            // A round's start is news too: a watcher hears of the run before anything ends.
+            let done = done.lock().unwrap_or_else(|e| e.into_inner());
+            progress(Progress {
+                done: *done,
+                total,
+                message: format!("{} invocations started", admitted.len()),
+            });
+        }
         let mut handles = Vec::with_capacity(admitted.len());
         for job in admitted {
             let runtime = runtime.clone();

@@ -108,10 +108,51 @@ impl Descriptor {
 /// the component in refusals and in `joule audit`; it admits nothing (the digest does).
 pub const CLAIM_SECTION: &str = "joule:skill-id";
 
+/// Where a component's bytes come from: a file the operator gave, or the shipped skills built
+/// into `joule` ([`crate::builtin`]). Shown as the file's path, or as `built-in:ID`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Location {
+    File(PathBuf),
+    /// A built-in skill, by its id.
+    BuiltIn(&'static str),
+}
+
+impl Location {
+    /// What to call the component when nothing else names it: its file's name without the
+    /// extension, or the built-in skill's id.
+    pub fn stem(&self) -> String {
+        match self {
+            Location::File(path) => file_stem(path),
+            Location::BuiltIn(id) => id.to_string(),
+        }
+    }
+
+    pub fn is_built_in(&self) -> bool {
+        matches!(self, Location::BuiltIn(_))
+    }
+
+    /// The file, for a component read from one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Location::File(path) => Some(path),
+            Location::BuiltIn(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::BuiltIn(id) => write!(f, "built-in:{id}"),
+        }
+    }
+}
+
 /// A component read, compiled and linked, none of its code run: what can be known of it
 /// without trusting it.
 pub struct Inspected {
-    pub path: PathBuf,
+    pub location: Location,
     /// sha256 of the component file, hex.
     pub digest: String,
     /// The component's imports, as `package/interface@version` names, from its type information.
@@ -124,9 +165,9 @@ pub struct Inspected {
 
 impl Inspected {
     /// What to call the component until it has described itself: the id it claims, else its
-    /// file name.
+    /// file name (a built-in skill's id).
     pub fn name(&self) -> String {
-        self.claim.clone().unwrap_or_else(|| file_stem(&self.path))
+        self.claim.clone().unwrap_or_else(|| self.location.stem())
     }
 
     /// Where [`Inspected::name`] comes from: `"claim"` or `"file name"`.
@@ -142,7 +183,7 @@ impl Inspected {
 impl std::fmt::Debug for Inspected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inspected")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .field("digest", &self.digest)
             .field("claim", &self.claim)
             .finish()
@@ -158,7 +199,7 @@ pub fn file_stem(path: &Path) -> String {
 
 /// The id a component claims in its `joule:skill-id` sections (in any of its modules), if
 /// any; an error if it claims two, or something that is not an id.
-fn claimed_id(bytes: &[u8]) -> Result<Option<String>, String> {
+pub fn claimed_id(bytes: &[u8]) -> Result<Option<String>, String> {
     let mut claim: Option<String> = None;
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         let Ok(wasmparser::Payload::CustomSection(section)) = payload else {
@@ -188,7 +229,7 @@ fn claimed_id(bytes: &[u8]) -> Result<Option<String>, String> {
 
 /// A loaded, pre-instantiated skill. Cheap to share across threads.
 pub struct LoadedSkill {
-    pub path: PathBuf,
+    pub location: Location,
     /// sha256 of the component file, hex.
     pub digest: String,
     pub descriptor: Descriptor,
@@ -218,7 +259,7 @@ impl LoadedSkill {
 impl std::fmt::Debug for LoadedSkill {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedSkill")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .field("digest", &self.digest)
             .field("descriptor", &self.descriptor)
             .finish()
@@ -237,16 +278,21 @@ impl Runtime {
                 joule_profile::ingest::io_reason(&e)
             )
         })?;
-        let digest = cache::digest(&bytes);
-        let claim =
-            claimed_id(&bytes).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+        self.inspect_bytes(&bytes, Location::File(path.to_path_buf()))
+    }
+
+    /// [`Runtime::inspect`] of a component's bytes, from `location` (which names it in errors).
+    pub fn inspect_bytes(&self, bytes: &[u8], location: Location) -> anyhow::Result<Inspected> {
+        let path = &location;
+        let digest = cache::digest(bytes);
+        let claim = claimed_id(bytes).map_err(|why| anyhow::anyhow!("{path}: {why}"))?;
         let (component, origin) = match &self.cache {
-            Some(cache) => cache.load(&self.engine, &bytes, &digest),
-            None => Component::new(&self.engine, &bytes)
+            Some(cache) => cache.load(&self.engine, bytes, &digest),
+            None => Component::new(&self.engine, bytes)
                 .map(|c| (c, Origin::Compiled))
                 .map_err(anyhow::Error::from),
         }
-        .with_context(|| format!("{}: not a loadable Wasm component", path.display()))?;
+        .with_context(|| format!("{path}: not a loadable Wasm component"))?;
         let imports = component
             .component_type()
             .imports(&self.engine)
@@ -258,21 +304,17 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .with_context(|| {
-                format!(
-                    "{}: the component imports something Joule does not provide",
-                    path.display()
-                )
+                format!("{path}: the component imports something Joule does not provide")
             })?;
         let pre = SkillPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{}: not a Joule skill (it must export `describe` and `run` of joule:skill/skill@0.1.x)",
-                    path.display()
+                    "{path}: not a Joule skill (it must export `describe` and `run` of joule:skill/skill@0.1.x)"
                 )
             })?;
         Ok(Inspected {
-            path: path.to_path_buf(),
+            location,
             digest,
             imports,
             claim,
@@ -286,14 +328,13 @@ impl Runtime {
     /// what it says: an id that is one, and the one it claims, if it claims one. Call it only for
     /// a component the policy admits before running ([`Policy::admit_unrun`](joule_policy::Policy::admit_unrun)).
     pub fn describe_component(&self, component: Inspected) -> anyhow::Result<Arc<LoadedSkill>> {
-        let path = &component.path;
+        let path = &component.location;
         let descriptor = self
             .describe(&component.pre, &component.name())
             .map_err(|f| {
                 let limits = joule_policy::Limits::for_describe(self.limits.memory_bytes);
                 anyhow::anyhow!(
-                    "{}: `describe` failed (it runs within {:.0} s and {} MiB): {}",
-                    path.display(),
+                    "{path}: `describe` failed (it runs within {:.0} s and {} MiB): {}",
                     limits.deadline.as_secs_f64(),
                     limits.memory_bytes >> 20,
                     f.reason
@@ -305,20 +346,18 @@ impl Runtime {
         // checked, not escaped. Everything else a skill says of itself is `Untrusted`.
         if let Err(why) = valid_id(&descriptor.id) {
             anyhow::bail!(
-                "{}: `describe` returned the id {:?}, which {why}",
-                path.display(),
+                "{path}: `describe` returned the id {:?}, which {why}",
                 descriptor.id
             );
         }
         if let Some(claim) = component.claim.as_deref().filter(|c| *c != descriptor.id) {
             anyhow::bail!(
-                "{}: `describe` returned the id `{}`, but the component claims `{claim}` in its {CLAIM_SECTION} section",
-                path.display(),
+                "{path}: `describe` returned the id `{}`, but the component claims `{claim}` in its {CLAIM_SECTION} section",
                 descriptor.id
             );
         }
         Ok(Arc::new(LoadedSkill {
-            path: component.path,
+            location: component.location,
             digest: component.digest,
             descriptor,
             imports: component.imports,
@@ -332,6 +371,11 @@ impl Runtime {
     /// benchmarks). A run goes through [`crate::session::load_skills`], which asks the policy.
     pub fn load(&self, path: &Path) -> anyhow::Result<Arc<LoadedSkill>> {
         self.describe_component(self.inspect(path)?)
+    }
+
+    /// [`Runtime::load`] of a component's bytes, from `location`.
+    pub fn load_bytes(&self, bytes: &[u8], location: Location) -> anyhow::Result<Arc<LoadedSkill>> {
+        self.describe_component(self.inspect_bytes(bytes, location)?)
     }
 }
 

@@ -198,6 +198,17 @@ impl History {
         &self.name
     }
 
+    /// Every commit in the deploy log with when it was deployed, in time order.
+    pub fn deploys(&self) -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = self
+            .deploys
+            .iter()
+            .map(|(oid, &t)| (oid.to_string(), t))
+            .collect();
+        out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        out
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

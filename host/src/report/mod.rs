@@ -1,8 +1,9 @@
-//! The report of one run, in Findings JSON version 1 (`docs/findings.md`) or Markdown, and the
-//! combined patch of every finding's edits.
+//! The report of one run, in Findings JSON version 1 (`docs/findings.md`), Markdown, SARIF or
+//! HTML, and the combined patch of every finding's edits.
 
 mod baseline;
 mod correlated;
+mod html;
 mod markdown;
 mod merge;
 mod patch;
@@ -12,6 +13,7 @@ mod sarif;
 mod tests;
 
 pub use baseline::{Baseline, Earlier, FailOn, Gate, State};
+pub use html::{Detail as FlameDetail, Views, html};
 pub(crate) use markdown::{finding as finding_markdown, place, significant, trim_number as number};
 pub use markdown::{markdown, markdown_summary};
 pub use merge::{Part, merge};

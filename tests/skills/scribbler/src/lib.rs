@@ -103,6 +103,9 @@ impl Skill for Scribbler {
                     Location::lines("app", &format!("src/lib.rs`{FORGED_ROW}"), 1, 1)
                         .in_function(&format!("{TERMINAL}f")),
                 )
+                // A file the skill may not read: a report that quotes source lines must not
+                // quote these.
+                .location(Location::lines("app", ".env", 1, 3))
                 .share(0.99)
                 .confidence(1.0)
                 .evidence(&format!("- {FORGED_RUN}"), 1.0, TERMINAL)
