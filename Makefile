@@ -17,10 +17,10 @@ WASM_DIR     := $(TARGET_DIR)/wasm
 WASM_OUT     := $(WASM_DIR)/$(WASM_TARGET)/skill
 JOULE        := $(TARGET_DIR)/release/joule
 
-.PHONY: help setup build skills test-skills demo demo-policy deploy-check test bench-report bench-mcp eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
+.PHONY: help setup setup-build build skills test-skills demo demo-policy deploy-check test bench-report bench-mcp eval-defense eval-attribution eval-offense eval-capture markdown-gfm lint bench bench-fleet bench-shards bench-symbols profiles offense-profiles history-profiles fuzz clean
 
 help:
-	@echo "make setup     install the wasm32-wasip2 target, fetch dependencies, apt what tests need (demo and test do it)"
+	@echo "make setup     the wasm32-wasip2 target, the dependencies, and (apt) what the tests need; make test runs it"
 	@echo "make build     build the joule host (release) and the shipped skills"
 	@echo "make demo      run every shipped skill on the bundled example, print the report"
 	@echo "make demo-policy  the demo under policies/demo.toml, with an audit log and \`joule audit\`"
@@ -49,8 +49,12 @@ help:
 # Prometheus and promtool (Debian package) for the tests that read series from a real server.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-setup:
+# What building needs: the wasm target (the skills, and the host's build script that embeds
+# them). `make setup` adds what the tests need on top.
+setup-build:
 	rustup target add $(WASM_TARGET)
+
+setup: setup-build
 	$(CARGO) fetch
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || \
 		{ $(SUDO) apt-get update -qq && \
@@ -66,13 +70,15 @@ build: skills
 	$(CARGO) build --release -p joule
 
 # Skills are cdylib crates; on wasm32-wasip2 the linker emits a component directly.
-skills:
-	$(CARGO) build --target $(WASM_TARGET) --profile skill --target-dir $(WASM_DIR) $(addprefix -p ,$(SKILLS))
+# The same environment as the host's build script gives it (host/build.rs): the host's
+# RUSTFLAGS are not the skills', and the two builds share <target>/wasm and give one digest.
+skills: setup-build
+	env -u RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS $(CARGO) build --target $(WASM_TARGET) --profile skill --target-dir $(WASM_DIR) $(addprefix -p ,$(SKILLS))
 	@mkdir -p $(SKILL_DIR)
 	@for s in $(SKILLS); do cp $(WASM_OUT)/$$(echo $$s | tr - _).wasm $(SKILL_DIR)/$$s.wasm; done
 
-test-skills:
-	$(CARGO) build --target $(WASM_TARGET) --profile skill --target-dir $(WASM_DIR) $(addprefix -p ,$(TEST_SKILLS))
+test-skills: setup-build
+	env -u RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS $(CARGO) build --target $(WASM_TARGET) --profile skill --target-dir $(WASM_DIR) $(addprefix -p ,$(TEST_SKILLS))
 	@mkdir -p $(TEST_SKILL_DIR)
 	@for s in $(TEST_SKILLS); do cp $(WASM_OUT)/$$(echo $$s | tr - _).wasm $(TEST_SKILL_DIR)/$$s.wasm; done
 
@@ -85,7 +91,7 @@ DEMO_RUN     := $(JOULE) run --profile example/profiles/logscan.pb.gz --source e
 	--profile-series example/history/profiles --param regression-detect.series=total:logscan:: \
 	--skills $(SKILL_DIR)
 
-demo: setup build
+demo: setup-build build
 	@rm -rf $(DEMO_HISTORY)
 	git -c init.defaultBranch=main clone -q example/history/logscan.bundle $(DEMO_HISTORY)
 	$(DEMO_RUN) --patch $(TARGET_DIR)/demo.patch --format json -o $(TARGET_DIR)/demo.json \
@@ -183,8 +189,9 @@ bench-report: build
 		$(DEMO_RUN) --format $$f -o /dev/null -v 2>&1 | grep 'the report:' | sed 's/.*the report:/joule run:/'; \
 	done
 	@for f in sarif html; do \
-		/usr/bin/time -f "joule merge --format $$f: %e s whole process, %M KB" \
-			$(JOULE) merge $(TARGET_DIR)/bench-report.json --format $$f -o /dev/null; \
+		start=$$(date +%s%N); \
+		$(JOULE) merge $(TARGET_DIR)/bench-report.json --format $$f -o /dev/null; \
+		echo "joule merge --format $$f: $$(( ($$(date +%s%N) - start) / 1000 )) µs, the whole process"; \
 	done
 
 bench: skills test-skills

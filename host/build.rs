@@ -160,6 +160,9 @@ fn build(workspace: &Path, target_dir: &Path, skills: &[String]) {
     if env("RUSTC_WRAPPER").is_some_and(|w| w.contains("clippy")) {
         command.env_remove("RUSTC_WRAPPER");
     }
+    // Cargo reads this script's standard output for its `cargo:` lines: the nested build's
+    // goes to standard error, with the rest of its output.
+    command.stdout(std::io::stderr());
     let status = command.status().unwrap_or_else(|e| {
         panic!("cannot run cargo to build the shipped skills: {e}");
     });

@@ -138,15 +138,24 @@ impl Tree {
         let total = width(0).max(0);
         let mut min_value = ((total as f64) * detail.min_width.clamp(0.0, 1.0)).ceil() as i64;
         min_value = min_value.max(1);
-        let mut kept = (0..n).filter(|&i| width(i) >= min_value).count();
+        // The root is always drawn; frames of width 0 (a differential graph's frames found only
+        // in the base) are not frames of this graph at all.
+        let drawn = |i: usize, min: i64| i == 0 || width(i) >= min;
+        let frames_in = (0..n).filter(|&i| i == 0 || width(i) > 0).count();
+        let mut kept = (0..n).filter(|&i| drawn(i, min_value)).count();
         if kept > detail.max_frames.max(1) {
             // A frame is never wider than its caller, so any width threshold keeps whole
             // paths from the root: raise it past the `max_frames`-th widest frame.
             let mut widths: Vec<i64> = (0..n).map(width).collect();
             let k = detail.max_frames.max(1) - 1;
             widths.select_nth_unstable_by(k, |a, b| b.cmp(a));
-            min_value = widths[k].saturating_add(1);
-            kept = (0..n).filter(|&i| width(i) >= min_value).count();
+            min_value = widths[k];
+            kept = (0..n).filter(|&i| drawn(i, min_value)).count();
+            if kept > detail.max_frames.max(1) {
+                // Frames tied at that width would pass the budget: all of them go.
+                min_value = widths[k].saturating_add(1);
+                kept = (0..n).filter(|&i| drawn(i, min_value)).count();
+            }
         }
         // Children in name order, so the output depends on the profile, not on hash order.
         let mut children: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -180,7 +189,7 @@ impl Tree {
                 stack.push((c, depth + 1));
             }
         }
-        (names, frames, n - kept, min_value)
+        (names, frames, frames_in.saturating_sub(kept), min_value)
     }
 }
 
@@ -229,5 +238,91 @@ pub fn diff(
         stride: 4,
         merged,
         min_value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(text: &str) -> Profile {
+        joule_profile::ingest::load_bytes("test.folded", text.as_bytes()).unwrap()
+    }
+
+    /// (name, depth, value) of each frame, in the page's order.
+    fn frames(g: &Graph) -> Vec<(String, i64, i64)> {
+        g.frames
+            .chunks(g.stride)
+            .map(|f| (g.names[f[0] as usize].clone(), f[1], f[2]))
+            .collect()
+    }
+
+    #[test]
+    fn stacks_merge_by_name_in_pre_order_and_name_order() {
+        let p = folded("main;b;x 3\nmain;a 2\nmain;b;x 1\nother 4\n");
+        let g = graph("t", &p, p.default_sample_type, Detail::default());
+        assert_eq!(g.total, 10);
+        assert_eq!(
+            frames(&g),
+            [
+                ("all".into(), 0, 10),
+                ("main".into(), 1, 6),
+                ("a".into(), 2, 2),
+                ("b".into(), 2, 4),
+                ("x".into(), 3, 4),
+                ("other".into(), 1, 4),
+            ]
+        );
+        assert_eq!(g.merged, 0);
+    }
+
+    #[test]
+    fn narrow_frames_merge_into_their_callers_and_are_counted() {
+        let p = folded("main;wide 990\nmain;thin 5\nmain;thin;deeper 5\n");
+        let detail = Detail {
+            min_width: 0.02,
+            max_frames: 100,
+        };
+        let g = graph("t", &p, p.default_sample_type, detail);
+        let names: Vec<String> = frames(&g).into_iter().map(|f| f.0).collect();
+        assert_eq!(names, ["all", "main", "wide"]);
+        assert_eq!(g.merged, 2, "thin and deeper");
+        // The frame budget: past it the narrowest go, whole paths from the root kept.
+        let budget = Detail {
+            min_width: 0.0,
+            max_frames: 3,
+        };
+        let g = graph("t", &p, p.default_sample_type, budget);
+        assert_eq!(frames(&g).len(), 3);
+        assert_eq!(frames(&g)[2].0, "wide");
+    }
+
+    #[test]
+    fn a_differential_graph_carries_both_values() {
+        let base = folded("main;a 5\nmain;b 5\n");
+        let new = folded("main;a 9\nmain;c 1\n");
+        let g = diff(
+            "base",
+            (&base, base.default_sample_type),
+            "new",
+            (&new, new.default_sample_type),
+            Detail::default(),
+        );
+        let rows: Vec<(String, i64, i64)> = g
+            .frames
+            .chunks(4)
+            .map(|f| (g.names[f[0] as usize].clone(), f[2], f[3]))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("all".into(), 10, 10),
+                ("main".into(), 10, 10),
+                ("a".into(), 9, 5),
+                ("c".into(), 1, 0),
+            ]
+        );
+        // `b` is gone from the later profile: not a frame of this graph, not "merged".
+        assert_eq!(g.merged, 0);
     }
 }

@@ -26,9 +26,12 @@ const MAX_CHARTS: usize = 200;
 const MAX_POINTS: usize = 4_000;
 /// Deploys marked per chart.
 const MAX_DEPLOYS: usize = 100;
-/// Findings whose source lines are quoted, and lines per quote.
+/// Findings whose source lines are quoted, quotes per finding, lines per quote, and lines in
+/// all: what a skill's locations can pull into the page.
 const MAX_SNIPPETS: usize = 500;
+const MAX_QUOTES: usize = 5;
 const MAX_SNIPPET_LINES: u32 = 40;
+const MAX_QUOTED_LINES: usize = 20_000;
 /// Lines quoted around a finding's own.
 const CONTEXT_LINES: u32 = 3;
 
@@ -110,7 +113,7 @@ pub fn html(report: &Report, views: Option<&Views>) -> String {
     match views {
         Some(views) => {
             flames(&mut page, views);
-            charts(&mut page, views.inputs);
+            charts(&mut page, views.access);
             sources(&mut page, views.access);
         }
         None => page.notes.push(
@@ -225,7 +228,9 @@ fn evidence(f: &Finding, name: &str) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-fn charts<'a>(page: &mut Page<'a>, inputs: &Inputs) {
+/// Charts of the findings' series, each drawn from what the finding's skill may read: its
+/// metric sets, and the deploys of its repositories.
+fn charts<'a>(page: &mut Page<'a>, access: &dyn Fn(&str) -> Option<Access>) {
     let wanted: Vec<&'a Finding> = page
         .report
         .findings
@@ -238,11 +243,23 @@ fn charts<'a>(page: &mut Page<'a>, inputs: &Inputs) {
             wanted.len()
         ));
     }
-    let wanted = &wanted[..wanted.len().min(MAX_CHARTS)];
+    let mut by_skill: BTreeMap<&str, Vec<&'a Finding>> = BTreeMap::new();
+    for f in wanted.into_iter().take(MAX_CHARTS) {
+        by_skill.entry(f.skill.as_str()).or_default().push(f);
+    }
+    for (skill, findings) in by_skill {
+        if let Some((_, inputs)) = access(skill) {
+            skill_charts(page, &findings, &inputs);
+        }
+    }
+}
+
+/// The charts of one skill's `findings`, from `inputs`, what that skill may read.
+fn skill_charts<'a>(page: &mut Page<'a>, findings: &[&'a Finding], inputs: &Inputs) {
     // One pass over each metric set for the series wanted, by title (`name{labels}`): a
     // series' name is looked up before its title is made, so a fleet of millions of series
     // costs one scan. The names a title may start with: all of it, or up to any `{`.
-    let titles: BTreeSet<&str> = wanted
+    let titles: BTreeSet<&str> = findings
         .iter()
         .filter_map(|f| f.series.as_ref().map(|s| s.raw()))
         .collect();
@@ -279,7 +296,7 @@ fn charts<'a>(page: &mut Page<'a>, inputs: &Inputs) {
         }
     }
     deploys.sort_by(|a, b| (a.t, &a.commit).cmp(&(b.t, &b.commit)));
-    for f in wanted {
+    for f in findings {
         let Some(title) = f.series.as_ref().map(|s| s.raw().to_string()) else {
             continue;
         };
@@ -340,8 +357,12 @@ fn charts<'a>(page: &mut Page<'a>, inputs: &Inputs) {
 }
 
 fn sources<'a>(page: &mut Page<'a>, access: &dyn Fn(&str) -> Option<Access>) {
-    let mut texts: HashMap<(String, String), Option<Vec<String>>> = HashMap::new();
+    // Each file read once, kept as its text and where its lines start.
+    type Text = Option<(String, Vec<usize>)>;
+    let mut texts: HashMap<(String, String), Text> = HashMap::new();
     let mut grants: HashMap<&str, Option<Access>> = HashMap::new();
+    let mut quoted = 0usize;
+    let mut left_out = 0usize;
     for f in page.report.findings.iter().take(MAX_SNIPPETS) {
         let Some((skill_grants, inputs)) = grants
             .entry(f.skill.as_str())
@@ -352,6 +373,10 @@ fn sources<'a>(page: &mut Page<'a>, access: &dyn Fn(&str) -> Option<Access>) {
         };
         let mut snippets = Vec::new();
         for loc in &f.locations {
+            if snippets.len() >= MAX_QUOTES || quoted >= MAX_QUOTED_LINES {
+                left_out += 1;
+                continue;
+            }
             let (Some(file), Some(lines)) = (&loc.file, &loc.lines) else {
                 continue;
             };
@@ -370,11 +395,15 @@ fn sources<'a>(page: &mut Page<'a>, access: &dyn Fn(&str) -> Option<Access>) {
             };
             let key = (tree.name().to_string(), canonical);
             let text = texts.entry(key.clone()).or_insert_with(|| {
-                tree.read(&key.1)
-                    .ok()
-                    .map(|t| t.lines().map(str::to_string).collect())
+                tree.read(&key.1).ok().map(|t| {
+                    let starts = std::iter::once(0)
+                        .chain(t.match_indices('\n').map(|(i, _)| i + 1))
+                        .filter(|&i| i < t.len())
+                        .collect();
+                    (t, starts)
+                })
             });
-            let Some(text) = text else {
+            let Some((text, starts)) = text else {
                 continue;
             };
             let start = lines.start.max(1);
@@ -383,21 +412,36 @@ fn sources<'a>(page: &mut Page<'a>, access: &dyn Fn(&str) -> Option<Access>) {
             let last = end
                 .saturating_add(CONTEXT_LINES)
                 .min(first.saturating_add(MAX_SNIPPET_LINES - 1))
-                .min(text.len() as u32);
+                .min(u32::try_from(starts.len()).unwrap_or(u32::MAX));
             if first > last {
                 continue;
             }
+            let lines: Vec<String> = (first as usize - 1..last as usize)
+                .map(|i| {
+                    let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                    let line = &text[starts[i]..end];
+                    let line = line.strip_suffix('\n').unwrap_or(line);
+                    line.strip_suffix('\r').unwrap_or(line).to_string()
+                })
+                .collect();
+            quoted += lines.len();
             snippets.push(Snippet {
                 tree: key.0,
                 file: file.raw().to_string(),
                 first,
-                lines: text[first as usize - 1..last as usize].to_vec(),
+                lines,
                 mark: [start, end],
             });
         }
         if !snippets.is_empty() {
             page.sources.insert(f.id.as_str(), snippets);
         }
+    }
+    if left_out > 0 {
+        page.notes.push(format!(
+            "Source lines are quoted for at most {MAX_QUOTES} locations a finding and \
+             {MAX_QUOTED_LINES} lines in all: {left_out} locations are not quoted."
+        ));
     }
 }
 

@@ -6,9 +6,10 @@
   var data = JSON.parse(document.getElementById('joule-data').textContent);
   var report = data.report;
   var findings = report.findings;
-  var byId = {};
+  // Maps keyed by text from the report or the address bar: no inherited keys (`constructor`).
+  var byId = Object.create(null);
   findings.forEach(function (f, i) { f._rank = i + 1; byId[f.id] = f; });
-  var states = {};
+  var states = Object.create(null);
   if (report.baseline) {
     report.baseline.new.forEach(function (id) { states[id] = 'new'; });
     report.baseline.unchanged.forEach(function (id) { states[id] = 'unchanged'; });
@@ -113,7 +114,7 @@
   }
   options(kindSel, distinct('kind'));
   options(skillSel, distinct('skill'));
-  var sortKey = 'rank', sortDir = 1, open = {};
+  var sortKey = 'rank', sortDir = 1, open = Object.create(null);
   var keys = {
     rank: function (f) { return f._rank; },
     kind: function (f) { return f.kind; },
@@ -241,6 +242,7 @@
     renderTable();
     document.querySelectorAll('tr.finding.selected').forEach(function (r) { r.classList.remove('selected'); });
     var row = document.getElementById('finding-' + id);
+    if (!row) return;
     row.classList.add('selected');
     row.scrollIntoView({ block: 'center' });
   }
@@ -255,7 +257,9 @@
   }
 
   // ---- flame graphs -------------------------------------------------------------------------
-  var ROW = 17, MAX_HEIGHT = 32000;
+  // Browsers refuse a canvas past 32,767 device pixels: a deeper graph is cut at that depth.
+  var ROW = 17;
+  function maxHeight() { return Math.floor(32767 / (window.devicePixelRatio || 1)); }
   function hue(name) {
     var h = 0;
     for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
@@ -312,7 +316,7 @@
     tools.appendChild(this.matchOut);
     tools.appendChild(reset);
     box.appendChild(tools);
-    this.canvas = el('canvas', { height: String(Math.min((maxDepth + 1) * ROW, MAX_HEIGHT)) });
+    this.canvas = el('canvas', { height: String(Math.min((maxDepth + 1) * ROW, maxHeight())) });
     box.appendChild(this.canvas);
     this.info = el('div', { cls: 'flame-info' });
     box.appendChild(this.info);
@@ -366,8 +370,7 @@
   };
   Flame.prototype.draw = function () {
     var c = this.canvas, dpr = window.devicePixelRatio || 1;
-    // Browsers refuse canvases past 32,767 pixels: a deeper graph is cut at that depth.
-    var w = c.clientWidth || 1000, h = Math.min((this.maxDepth + 1) * ROW, MAX_HEIGHT);
+    var w = c.clientWidth || 1000, h = Math.min((this.maxDepth + 1) * ROW, maxHeight());
     c.width = Math.round(w * dpr);
     c.height = Math.round(h * dpr);
     c.style.height = h + 'px';
