@@ -85,12 +85,13 @@ pub struct RunArgs {
         help_heading = "Pull requests"
     )]
     pr_timeout: f64,
-    /// With --format html: flame graph frames narrower than this share of their graph (0..1)
-    /// are merged into their callers, as flame graph tools leave out what they cannot draw.
+    /// The HTML page's flame graphs (--format html, --html): frames narrower than this share
+    /// of their graph (0..1) are merged into their callers, as flame graph tools leave out
+    /// what they cannot draw.
     #[arg(long, value_name = "SHARE", default_value_t = crate::report::FlameDetail::default().min_width, help_heading = "HTML report")]
     flame_min_width: f64,
-    /// With --format html: at most this many frames per flame graph; past it the narrowest
-    /// are merged into their callers too.
+    /// The HTML page's flame graphs (--format html, --html): at most this many frames per
+    /// graph; past it the narrowest are merged into their callers too.
     #[arg(long, value_name = "N", default_value_t = crate::report::FlameDetail::default().max_frames, help_heading = "HTML report")]
     flame_max_frames: usize,
     /// Push each proposed branch to this remote (`joule pr --push`).
