@@ -31,12 +31,27 @@ pub fn resolve<'a>(
     inputs: &'a Inputs,
     deny: Option<&DenyRules>,
 ) -> Result<(&'a SourceTree, String), String> {
-    let tree_name = edit.tree.as_ref().map(Untrusted::raw);
+    resolve_file(
+        edit.tree.as_ref().map(Untrusted::raw),
+        edit.file.raw(),
+        inputs,
+        deny,
+    )
+}
+
+/// The tree and canonical file that `file` in tree `tree_name` (the first tree when `None`)
+/// names, after the deny rules (as given and as resolved) let it through: for an edit, or for a
+/// location whose lines a report quotes.
+pub fn resolve_file<'a>(
+    tree_name: Option<&str>,
+    file: &str,
+    inputs: &'a Inputs,
+    deny: Option<&DenyRules>,
+) -> Result<(&'a SourceTree, String), String> {
     let tree = inputs.tree(tree_name).ok_or_else(|| match tree_name {
         Some(name) => format!("edit names source tree `{name}`, which was not granted"),
         None => "edit needs a source tree and none was granted".to_string(),
     })?;
-    let file = edit.file.raw();
     if let Some(deny) = deny {
         deny.check(file, tree.resolved(file).as_deref())
             .map_err(|denial| format!("edit denied: {denial}"))?;

@@ -380,17 +380,13 @@ fn sources<'a>(page: &mut Page<'a>, access: &dyn Fn(&str) -> Option<Access>) {
             let (Some(file), Some(lines)) = (&loc.file, &loc.lines) else {
                 continue;
             };
-            let Some(tree) = inputs.tree(loc.tree.as_ref().map(|t| t.raw())) else {
-                continue;
-            };
-            let denied = skill_grants
-                .deny
-                .check(file.raw(), tree.resolved(file.raw()).as_deref())
-                .is_err();
-            if denied {
-                continue;
-            }
-            let Ok(canonical) = tree.canonical(file.raw()) else {
+            // The checks the finding's own edits get before they become a patch.
+            let Ok((tree, canonical)) = super::patch::resolve_file(
+                loc.tree.as_ref().map(|t| t.raw()),
+                file.raw(),
+                &inputs,
+                Some(&skill_grants.deny),
+            ) else {
                 continue;
             };
             let key = (tree.name().to_string(), canonical);
